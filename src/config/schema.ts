@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/** The services pbx knows how to run, in start order. */
+export const SERVICE_NAMES = ['zookeeper', 'kafka', 'cassandra', 'redis'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const port = z.number().int().min(1).max(65535);
+// Docker's memory syntax, kept human: 512m, 1g, 1.5g.
+const memory = z.string().regex(/^\d+(\.\d+)?[kmg]$/i, { message: 'expected a size such as 512m or 2g' });
+// "upstream" = the pinned public image, "local" = built by `pbx images build`, anything else = an image reference.
+const image = z.string().min(1);
+const hostPort = z.string().regex(/^[^\s:]+:\d+$/, { message: 'expected host:port' });
+
+const topic = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]{1,249}$/, { message: 'expected a Kafka topic name (letters, digits, . _ -)' }),
+  partitions: z.number().int().min(1).default(1),
+  replicationFactor: z.number().int().min(1).default(1),
+  config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+
+const sasl = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  username: z.string(),
+  password: z.string(),
+});
+
+const tls = z.union([
+  z.boolean(),
+  z.strictObject({
+    ca: z.string().optional().describe('path to a PEM file with the CA certificate'),
+    rejectUnauthorized: z.boolean().default(true),
+  }),
+]);
+
+const zookeeper = z.strictObject({
+  image: image.optional(),
+  port: port.default(2181),
+  memory: memory.default('256m'),
+});
+
+const kafka = z.strictObject({
+  image: image.optional(),
+  port: port.default(9092),
+  memory: memory.default('1g'),
+  // KRaft needs no ZooKeeper; zookeeper mode matches the peachbox-era stacks.
+  mode: z.enum(['zookeeper', 'kraft']).default('zookeeper'),
+  topics: z.array(topic).default([]),
+  external: z
+    .strictObject({
+      brokers: z.array(hostPort).min(1),
+      sasl: sasl.optional(),
+      tls: tls.optional(),
+    })
+    .optional(),
+});
+
+const cassandra = z.strictObject({
+  image: image.optional(),
+  port: port.default(9042),
+  memory: memory.default('1g'),
+  schema: z.array(z.string()).default([]).describe('CQL files applied after start, in order'),
+  external: z
+    .strictObject({
+      contactPoints: z.array(z.string()).min(1),
+      localDataCenter: z.string().default('datacenter1'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      tls: tls.optional(),
+    })
+    .optional(),
+});
+
+const redis = z.strictObject({
+  image: image.optional(),
+  port: port.default(6379),
+  memory: memory.default('256m'),
+  external: z
+    .strictObject({ url: z.string().regex(/^rediss?:\/\//, { message: 'expected redis:// or rediss://' }) })
+    .optional(),
+});
+
+export const configSchema = z.strictObject({
+  // Names containers, network and volumes; two projects with different names never touch each other.
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, { message: 'expected lowercase letters, digits, - and _ (max 40)' })
+    .optional(),
+  images: z.enum(['upstream', 'local']).default('upstream'),
+  bind: z.string().default('127.0.0.1'),
+  services: z
+    .strictObject({
+      zookeeper: zookeeper.default(() => zookeeper.parse({})),
+      kafka: kafka.default(() => kafka.parse({})),
+      cassandra: cassandra.default(() => cassandra.parse({})),
+      redis: redis.default(() => redis.parse({})),
+    })
+    .default(() => ({
+      zookeeper: zookeeper.parse({}),
+      kafka: kafka.parse({}),
+      cassandra: cassandra.parse({}),
+      redis: redis.parse({}),
+    })),
+  // sci-pype's environments: a named subset of services, chosen with --profile.
+  profiles: z.record(z.string(), z.array(z.enum(SERVICE_NAMES)).min(1)).default({}),
+});
+
+export type RawConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+export type KafkaSettings = ParsedConfig['services']['kafka'];
+export type CassandraSettings = ParsedConfig['services']['cassandra'];
+export type RedisSettings = ParsedConfig['services']['redis'];
+export type ZookeeperSettings = ParsedConfig['services']['zookeeper'];
+export type Topic = KafkaSettings['topics'][number];

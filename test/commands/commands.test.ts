@@ -1,0 +1,92 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runInProcess } from '../support/cli';
+
+const deadEngine = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
+
+describe('pbx init', () => {
+  it('scaffolds a project and refuses to overwrite it', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'pbx-init-')), 'reviews');
+    const first = await runInProcess(['init', dir, '--json']);
+    expect(first.exitCode).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ name: 'reviews', overwritten: [] });
+    for (const path of ['pbx.yaml', 'pipelines', 'data', 'README.md']) expect(existsSync(join(dir, path))).toBe(true);
+
+    writeFileSync(join(dir, 'README.md'), 'mine');
+    const second = await runInProcess(['init', dir]);
+    expect(second.exitCode).toBe(1);
+    expect(second.stderr).toContain('already has pbx.yaml');
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe('mine');
+
+    const forced = await runInProcess(['init', dir, '--force', '--json']);
+    expect(forced.exitCode).toBe(0);
+    expect(JSON.parse(forced.stdout).overwritten).toContain('README.md');
+  });
+
+  it('writes a pbx.yaml that pbx config accepts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-init-'));
+    await runInProcess(['init', dir, '--name', 'demo']);
+    const config = await runInProcess(['config', '--json', '--config', join(dir, 'pbx.yaml')]);
+    expect(config.exitCode).toBe(0);
+    expect(JSON.parse(config.stdout)).toMatchObject({ name: 'demo', profiles: { cache: ['redis'] } });
+  });
+});
+
+describe('pbx config', () => {
+  it('reports a bad file with its line and column, exit 1, as JSON when asked', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pbx-cfg-')), 'pbx.yaml');
+    writeFileSync(file, 'name: ok\nservices:\n  kafka:\n    partitions: 3\n');
+    const result = await runInProcess(['config', '--json', '--config', file]);
+    expect(result.exitCode).toBe(1);
+    const { error } = JSON.parse(result.stdout);
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toContain(`${file}:4:5: unknown setting "partitions" in services.kafka`);
+  });
+
+  it('prints YAML with defaults in plain mode', async () => {
+    const result = await runInProcess(['config', '--config', '/nonexistent/pbx.yaml']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('does not exist');
+  });
+});
+
+describe('pbx doctor', () => {
+  it('reports an unreachable engine with what to do, and exits 1', async () => {
+    const result = await runInProcess(['doctor', '--json'], deadEngine);
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.ok).toBe(false);
+    const docker = report.checks.find((c: { name: string }) => c.name === 'docker');
+    expect(docker).toMatchObject({ ok: false });
+    expect(docker.detail).toContain('unix:///nonexistent/docker.sock');
+    expect(docker.fix).toContain('npm run provision');
+  });
+
+  it('names a taken port and the setting that moves it', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const file = join(mkdtempSync(join(tmpdir(), 'pbx-doc-')), 'pbx.yaml');
+    writeFileSync(file, `services:\n  redis:\n    port: ${port}\n`);
+    try {
+      const result = await runInProcess(['doctor', '--config', file], deadEngine);
+      expect(result.exitCode).toBe(1);
+      expect(result.stdout).toContain(`127.0.0.1:${port} (redis) is taken by another process`);
+      expect(result.stdout).toContain('services.redis.port');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('usage', () => {
+  it('exits 2 on an unknown command or flag', async () => {
+    expect((await runInProcess(['frobnicate'])).exitCode).toBe(2);
+    const flag = await runInProcess(['doctor', '--frob']);
+    expect(flag.exitCode).toBe(2);
+    expect(flag.stderr).toContain('--frob');
+  });
+});

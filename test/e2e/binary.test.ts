@@ -1,0 +1,76 @@
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import pjson from '../../package.json' with { type: 'json' };
+import { BINARY, runBinary } from '../support/cli';
+
+// The binary must work alone: copied into an empty directory with no node_modules or package.json near it.
+let pbx: string;
+let workdir: string;
+
+beforeAll(async () => {
+  if (!existsSync(BINARY)) throw new Error('dist/pbx is missing: run `npm run build` first (scripts/test.sh does).');
+  workdir = mkdtempSync(join(tmpdir(), 'pbx-e2e-'));
+  pbx = join(workdir, 'pbx');
+  await copyFile(BINARY, pbx);
+  expect(statSync(pbx).mode & 0o111).not.toBe(0);
+});
+
+describe('the compiled binary', () => {
+  it('prints its version', async () => {
+    const { execa } = await import('execa');
+    const result = await execa(pbx, ['--version'], { cwd: '/' });
+    expect(result.stdout).toMatch(new RegExp(`^pbx/${pjson.version.replaceAll('.', '\\.')} `));
+  });
+
+  it('lists every command in --help, from /', async () => {
+    const { execa } = await import('execa');
+    const result = await execa(pbx, ['--help'], { cwd: '/' });
+    for (const command of ['config', 'doctor', 'help', 'init'])
+      expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    const help = await execa(pbx, ['help', 'doctor'], { cwd: '/' });
+    expect(help.stdout).toContain('--json');
+  });
+
+  it('exits 2 on a usage error', async () => {
+    const { execa } = await import('execa');
+    const result = await execa(pbx, ['doctor', '--no-such-flag'], { cwd: '/', reject: false });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('--no-such-flag');
+  });
+
+  it('prints doctor --json as one valid JSON document, exit 1 without an engine', async () => {
+    const { execa } = await import('execa');
+    const result = await execa(pbx, ['doctor', '--json'], {
+      cwd: workdir,
+      reject: false,
+      env: { DOCKER_HOST: 'unix:///nonexistent.sock' },
+    });
+    const report = JSON.parse(result.stdout);
+    expect(report.checks.map((c: { name: string }) => c.name)).toEqual(
+      expect.arrayContaining(['docker', 'port-kafka', 'disk', 'memory']),
+    );
+    expect(result.exitCode).toBe(report.ok ? 0 : 1);
+    expect(report.ok).toBe(false);
+  });
+
+  it('scaffolds a project and reads its config, and points at a bad line', async () => {
+    const { execa } = await import('execa');
+    const init = await execa(pbx, ['init', 'app'], { cwd: workdir });
+    expect(init.stdout).toContain('Created pbx project app');
+    const config = await execa(pbx, ['config', '--json'], { cwd: join(workdir, 'app') });
+    expect(JSON.parse(config.stdout).name).toBe('app');
+    writeFileSync(join(workdir, 'app', 'pbx.yaml'), 'services:\n  redis:\n    port: many\n');
+    const bad = await execa(pbx, ['config'], { cwd: join(workdir, 'app'), reject: false });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stderr).toContain('pbx.yaml:3:11');
+  });
+
+  it('does not read a .env file from the working directory', async () => {
+    writeFileSync(join(workdir, '.env'), 'PBX_JSON=1\n');
+    const result = await runBinary(['config'], { cwd: workdir, binary: pbx });
+    expect(result.stdout.startsWith('#')).toBe(true);
+  });
+});

@@ -1,0 +1,114 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/cli/errors';
+import {
+  defaultServices,
+  findConfigFile,
+  loadConfig,
+  parseConfigText,
+  projectNameFromDir,
+} from '../../src/config/load';
+
+function configError(text: string, env: Record<string, string> = {}): UserError {
+  try {
+    parseConfigText(text, 'pbx.yaml', env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UserError);
+    return error as UserError;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('pbx.yaml', () => {
+  it('fills every default when the file is empty', () => {
+    const config = parseConfigText('', 'pbx.yaml');
+    expect(config.images).toBe('upstream');
+    expect(config.bind).toBe('127.0.0.1');
+    expect(config.services.kafka).toMatchObject({ port: 9092, mode: 'zookeeper', topics: [] });
+    expect(config.services.cassandra.port).toBe(9042);
+    expect(config.services.redis.port).toBe(6379);
+    expect(config.services.zookeeper.port).toBe(2181);
+  });
+
+  it('keeps given values and defaults topic settings', () => {
+    const config = parseConfigText(
+      'name: reviews\nservices:\n  kafka:\n    port: 19092\n    topics:\n      - name: movie_reviews\n        partitions: 3\n',
+      'pbx.yaml',
+    );
+    expect(config.name).toBe('reviews');
+    expect(config.services.kafka.port).toBe(19092);
+    expect(config.services.kafka.topics).toEqual([
+      { name: 'movie_reviews', partitions: 3, replicationFactor: 1, config: {} },
+    ]);
+    expect(config.services.redis.port).toBe(6379);
+  });
+
+  it('names file, line and column of a value of the wrong type', () => {
+    const error = configError('services:\n  kafka:\n    port: "ninety"\n');
+    expect(error.message).toContain('pbx.yaml:3:11');
+    expect(error.message).toContain('expected number');
+    expect(error.exitCode).toBe(1);
+  });
+
+  it('points at an unknown key and names it', () => {
+    const error = configError('services:\n  redis:\n    prot: 1\n');
+    expect(error.message).toMatch(/pbx\.yaml:3:5: unknown setting "prot" in services\.redis/);
+  });
+
+  it('lists the allowed values of an enum', () => {
+    const error = configError('services:\n  kafka:\n    mode: raft\n');
+    expect(error.message).toContain('pbx.yaml:3:11');
+    expect(error.message).toContain('"zookeeper", "kraft"');
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    const error = configError('services:\n  kafka: [\n');
+    expect(error.message).toMatch(/^pbx\.yaml:\d+:\d+: invalid YAML/);
+  });
+
+  it('rejects a port out of range and a bad memory size', () => {
+    expect(configError('services:\n  redis:\n    port: 70000\n').message).toContain('pbx.yaml:3:11');
+    expect(configError('services:\n  redis:\n    memory: lots\n').message).toContain('512m or 2g');
+  });
+
+  it('interpolates ${VAR} and ${VAR:-default}, and names a missing variable', () => {
+    const text =
+      'services:\n  kafka:\n    external:\n      brokers: ["${BROKER}"]\n      sasl: { mechanism: plain, username: u, password: "${PW:-secret}" }\n';
+    const config = parseConfigText(text, 'pbx.yaml', { BROKER: 'kafka.example:9093' });
+    expect(config.services.kafka.external?.brokers).toEqual(['kafka.example:9093']);
+    expect(config.services.kafka.external?.sasl?.password).toBe('secret');
+    expect(configError(text).message).toMatch(/pbx\.yaml:4:\d+: environment variable BROKER is not set/);
+  });
+
+  it('drops ZooKeeper from the default services in KRaft mode or with an external Kafka', () => {
+    expect(defaultServices(parseConfigText('', 'x'))).toEqual(['zookeeper', 'kafka', 'cassandra', 'redis']);
+    expect(defaultServices(parseConfigText('services: {kafka: {mode: kraft}}', 'x'))).toEqual([
+      'kafka',
+      'cassandra',
+      'redis',
+    ]);
+    expect(defaultServices(parseConfigText('services: {kafka: {external: {brokers: ["h:1"]}}}', 'x'))).not.toContain(
+      'zookeeper',
+    );
+  });
+
+  it('finds pbx.yaml in a parent directory and names the project after its directory', () => {
+    const root = mkdtempSync(join(tmpdir(), 'pbx-config-'));
+    const project = join(root, 'My Reviews');
+    mkdirSync(join(project, 'pipelines', 'deep'), { recursive: true });
+    writeFileSync(join(project, 'pbx.yaml'), 'profiles:\n  cache: [redis]\n');
+    expect(findConfigFile(join(project, 'pipelines', 'deep'))).toBe(join(project, 'pbx.yaml'));
+    const config = loadConfig({ cwd: join(project, 'pipelines') });
+    expect(config.name).toBe('my-reviews');
+    expect(config.profiles).toEqual({ default: ['zookeeper', 'kafka', 'cassandra', 'redis'], cache: ['redis'] });
+    expect(projectNameFromDir('/x/__')).toBe('pbx');
+  });
+
+  it('uses defaults with no file, and refuses an explicit file that does not exist', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'pbx-none-'));
+    expect(loadConfig({ cwd: empty }).file).toBeNull();
+    expect(() => loadConfig({ cwd: empty, file: 'missing.yaml' })).toThrow(/does not exist/);
+  });
+});

@@ -1,0 +1,67 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { colorEnabled, detectOutputMode, Output, renderTable } from '../../src/cli/output';
+
+function capture(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+describe('output mode', () => {
+  it('is json whenever --json is given', () => {
+    expect(detectOutputMode({ json: true, isTTY: true, env: {} })).toBe('json');
+  });
+  it('is tty only on a terminal outside CI', () => {
+    expect(detectOutputMode({ json: false, isTTY: true, env: {} })).toBe('tty');
+    expect(detectOutputMode({ json: false, isTTY: false, env: {} })).toBe('plain');
+    expect(detectOutputMode({ json: false, isTTY: true, env: { CI: 'true' } })).toBe('plain');
+    expect(detectOutputMode({ json: false, isTTY: true, env: { CI: 'false' } })).toBe('tty');
+    expect(detectOutputMode({ json: false, isTTY: true, env: { TERM: 'dumb' } })).toBe('plain');
+  });
+  it('colours a TTY unless NO_COLOR, and plain output only with FORCE_COLOR', () => {
+    expect(colorEnabled({ mode: 'tty', env: {} })).toBe(true);
+    expect(colorEnabled({ mode: 'tty', env: { NO_COLOR: '1' } })).toBe(false);
+    expect(colorEnabled({ mode: 'plain', env: {} })).toBe(false);
+    expect(colorEnabled({ mode: 'plain', env: { FORCE_COLOR: '1' } })).toBe(true);
+    expect(colorEnabled({ mode: 'json', env: { FORCE_COLOR: '1' } })).toBe(false);
+  });
+});
+
+describe('Output', () => {
+  it('prints exactly one JSON document in json mode and suppresses human lines', () => {
+    const out = capture();
+    const err = capture();
+    const o = new Output('json', false, out.stream, err.stream);
+    o.line('hello');
+    o.note('progress');
+    o.result({ a: 1 }, (x) => x.line('human'));
+    expect(JSON.parse(out.text())).toEqual({ a: 1 });
+    expect(err.text()).toBe('');
+  });
+  it('prints the human rendering in plain mode, without colour codes', () => {
+    const out = capture();
+    const o = new Output('plain', false, out.stream, capture().stream);
+    o.result({ a: 1 }, (x, d) => x.line(x.style.green(`a=${d.a}`)));
+    expect(out.text()).toBe('a=1\n');
+  });
+  it('colours when asked', () => {
+    const out = capture();
+    new Output('tty', true, out.stream, capture().stream).line(new Output('tty', true).style.red('x'));
+    expect(out.text()).toBe('\u001B[31mx\u001B[39m\n');
+  });
+  it('aligns table columns', () => {
+    const table = renderTable(
+      [
+        { name: 'kafka', port: 9092 },
+        { name: 'zookeeper', port: 2181 },
+      ],
+      [
+        ['name', 'SERVICE'],
+        ['port', 'PORT'],
+      ],
+    );
+    expect(table.split('\n')).toEqual(['SERVICE    PORT', 'kafka      9092', 'zookeeper  2181']);
+  });
+});
