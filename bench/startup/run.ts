@@ -12,7 +12,21 @@ mkdirSync(outDir, { recursive: true });
 // The peer: the identical sources bundled for node by the same bundler, so only the runtime differs.
 const bundle = spawnSync(
   'npx',
-  ['bun', 'build', 'src/main.ts', '--target', 'node', '--format', 'esm', '--external', 'typescript', '--outdir', `${outDir}/node`, '--entry-naming', 'pbx.mjs'],
+  [
+    'bun',
+    'build',
+    'src/main.ts',
+    '--target',
+    'node',
+    '--format',
+    'esm',
+    '--external',
+    'typescript',
+    '--outdir',
+    `${outDir}/node`,
+    '--entry-naming',
+    'pbx.mjs',
+  ],
   { cwd: root, encoding: 'utf8' },
 );
 if (bundle.status !== 0) throw new Error(`node bundle failed: ${bundle.stderr}`);
@@ -47,4 +61,6 @@ for (const args of [['--version'], ['--help']]) {
     );
   }
 }
-console.log(`\n${runs} runs each after 3 warm-up runs, from /, on ${process.platform}-${process.arch}, node ${process.version}.`);
+console.log(
+  `\n${runs} runs each after 3 warm-up runs, from /, on ${process.platform}-${process.arch}, node ${process.version}.`,
+);
