@@ -1,7 +1,12 @@
 import Config from './commands/config';
+import Down from './commands/down';
+import Env from './commands/env';
 import Doctor from './commands/doctor';
 import HelpCommand from './commands/help';
 import Init from './commands/init';
+import Logs from './commands/logs';
+import Status from './commands/status';
+import Up from './commands/up';
 
 /**
  * Every command, by id. The single binary cannot discover command files on disk, so oclif is given
@@ -10,6 +15,11 @@ import Init from './commands/init';
 export const COMMANDS = {
   config: Config,
   doctor: Doctor,
+  down: Down,
+  env: Env,
   help: HelpCommand,
   init: Init,
+  logs: Logs,
+  status: Status,
+  up: Up,
 };

@@ -154,7 +154,7 @@ function describeValue(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-function resolveConfig(parsed: ParsedConfig, file: string | null, projectDir: string): ResolvedConfig {
+export function resolveConfig(parsed: ParsedConfig, file: string | null, projectDir: string): ResolvedConfig {
   const name = parsed.name ?? (file ? projectNameFromDir(projectDir) : DEFAULT_PROJECT_NAME);
   const profiles = { default: defaultServices(parsed), ...parsed.profiles };
   return { ...parsed, name, file, projectDir, profiles };

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { UserError } from '../cli/errors';
+import { withTimeout } from '../async';
 
 /** Where pbx looks for the engine: DOCKER_HOST, else the default socket (what the docker CLI does). */
 export function dockerHost(env: Record<string, string | undefined> = process.env): string {
@@ -34,6 +35,7 @@ export async function connectDocker(timeoutMs = 5000): Promise<{ docker: Docker;
     const [version, info] = await withTimeout(
       Promise.all([docker.version(), docker.info() as Promise<{ Driver?: string; DockerRootDir?: string }>]),
       timeoutMs,
+      `no answer within ${timeoutMs} ms`,
     );
     return {
       docker,
@@ -74,16 +76,4 @@ export function versionAtLeast(actual: string, minimum: string): boolean {
     if (diff !== 0) return diff > 0;
   }
   return true;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,0 +1,89 @@
+import { Args, Flags } from '@oclif/core';
+import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
+import { interruptSignal } from '../cli/interrupt';
+import type { Output } from '../cli/output';
+import { renderTable } from '../cli/output';
+import { selectServices } from '../services/catalog';
+import { stackProgress } from '../ui/stack-progress';
+import { formatMs, startStack, type UpResult } from '../stack/up';
+
+export default class Up extends PbxCommand {
+  static override summary = 'Start the services and return when each one is proven to work.';
+  static override description =
+    'Starts ZooKeeper, Kafka, Cassandra and Redis (or the named services, or a profile) as Docker containers in dependency order, waits until each answers at the protocol level (Kafka: a produce/consume round trip; Cassandra: a CQL query; Redis: PING; ZooKeeper: ruok), then creates the Kafka topics and applies the CQL schema files of pbx.yaml. Running it again changes only what changed.';
+  static override examples = [
+    '<%= config.bin %> up',
+    '<%= config.bin %> up kafka redis',
+    '<%= config.bin %> up --profile cache --json',
+  ];
+  static override strict = false;
+  static override args = {
+    services: Args.string({ description: 'Services to start (default: the profile).', required: false }),
+  };
+  static override flags = {
+    ...jsonFlag,
+    ...configFlag,
+    profile: Flags.string({
+      char: 'p',
+      description: 'Start the services of this profile from pbx.yaml.',
+      env: 'PBX_PROFILE',
+    }),
+    'keep-on-failure': Flags.boolean({
+      description: 'Leave failed containers for inspection instead of removing them.',
+      default: false,
+    }),
+  };
+
+  async run(): Promise<UpResult> {
+    const { argv, flags } = await this.parse(Up);
+    const out = this.output(flags);
+    const config = this.loadConfig(flags);
+    const services = argv as string[];
+    const progress = await stackProgress(out, selectServices(config, { services, profile: flags.profile }));
+    let result: UpResult;
+    try {
+      result = await startStack({
+        config,
+        services,
+        profile: flags.profile,
+        keepOnFailure: flags['keep-on-failure'],
+        signal: interruptSignal,
+        onEvent: (event) => progress.onEvent(event),
+      });
+    } finally {
+      await progress.finish();
+    }
+    out.result(result, printUp);
+    return result;
+  }
+}
+
+function printUp(out: Output, result: UpResult): void {
+  const s = out.style;
+  out.line(
+    renderTable(
+      result.services.map((r) => ({
+        service: r.service,
+        action: r.action,
+        ready: r.readyMs !== undefined ? formatMs(r.readyMs) : '',
+        endpoint: r.endpoint.addresses.join(','),
+        internal: r.endpoint.internal ?? '',
+      })),
+      [
+        ['service', 'SERVICE'],
+        ['action', 'ACTION'],
+        ['ready', 'READY IN'],
+        ['endpoint', 'ENDPOINT'],
+        ['internal', 'IN-NETWORK'],
+      ],
+    ),
+  );
+  for (const t of result.topics)
+    out.line(`topic ${t.name}: ${t.action} (${t.partitions} partition${t.partitions > 1 ? 's' : ''})`);
+  for (const f of result.schemaFiles) out.line(`schema ${f}: applied`);
+  out.line(
+    result.changed
+      ? s.green(`Stack ${result.project} is ready (${formatMs(result.elapsedMs)}).`)
+      : s.green(`Stack ${result.project} was already running and healthy; nothing changed.`),
+  );
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { ResolvedConfig } from '../config/load';
+import type { ServiceName } from '../config/schema';
+import { UsageError } from '../cli/errors';
+import { parseSize } from '../doctor/doctor';
+import { cassandra } from './cassandra';
+import { kafka } from './kafka';
+import { redis } from './redis';
+import type { ServiceDefinition, ServiceSpec } from './types';
+import { zookeeper } from './zookeeper';
+
+/** Every service pbx can run, in a stable order. */
+export const SERVICES: Record<ServiceName, ServiceDefinition> = { zookeeper, kafka, cassandra, redis };
+
+/** Container, network and volume names, all prefixed by the project so projects never collide. */
+export const names = {
+  network: (project: string) => `pbx-${project}`,
+  container: (project: string, service: ServiceName) => `pbx-${project}-${service}`,
+  volume: (project: string, service: ServiceName, purpose: string) => `pbx-${project}-${service}-${purpose}`,
+};
+
+/** True when pbx.yaml points this service at something already running elsewhere. */
+export function isExternal(config: ResolvedConfig, service: ServiceName): boolean {
+  const settings = config.services[service];
+  return 'external' in settings && settings.external !== undefined;
+}
+
+/** Which image a service runs: per-service `image`, else the project's `images` choice. */
+export function resolveImage(config: ResolvedConfig, service: ServiceName): { image: string; local: boolean } {
+  const choice = config.services[service].image ?? config.images;
+  const definition = SERVICES[service];
+  if (choice === 'local') return { image: definition.localImage, local: true };
+  if (choice === 'upstream') return { image: definition.upstreamImage, local: false };
+  return { image: choice, local: choice === definition.localImage };
+}
+
+/**
+ * The services a command works on: the named ones, else the profile's, else the default profile.
+ * Dependencies are added (kafka brings zookeeper in ZooKeeper mode); external services are kept so
+ * they can be checked, but never started.
+ */
+export function selectServices(
+  config: ResolvedConfig,
+  options: { services?: string[]; profile?: string },
+): ServiceName[] {
+  let chosen: string[];
+  if (options.services && options.services.length > 0) {
+    chosen = options.services;
+  } else {
+    const profile = options.profile ?? 'default';
+    const fromProfile = config.profiles[profile];
+    if (!fromProfile) {
+      throw new UsageError(`Profile "${profile}" is not defined.`, {
+        nextSteps: [`Use one of: ${Object.keys(config.profiles).join(', ')}, or add it under profiles: in pbx.yaml.`],
+      });
+    }
+    chosen = fromProfile;
+  }
+  const unknown = chosen.filter((name) => !(name in SERVICES));
+  if (unknown.length > 0) {
+    throw new UsageError(`Unknown service${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, {
+      nextSteps: [`pbx knows: ${Object.keys(SERVICES).join(', ')}.`],
+    });
+  }
+  const selected = new Set(chosen as ServiceName[]);
+  const order = Object.keys(SERVICES) as ServiceName[];
+  // Dependencies first; a dependency of an external service is never needed.
+  for (const name of [...selected]) {
+    if (isExternal(config, name)) continue;
+    for (const dep of specFor(config, name).dependsOn) selected.add(dep);
+  }
+  return order.filter((name) => selected.has(name));
+}
+
+/** The Docker spec of one (non-external) service. */
+export function specFor(config: ResolvedConfig, service: ServiceName): ServiceSpec {
+  const { image, local } = resolveImage(config, service);
+  const memoryBytes = parseSize(config.services[service].memory);
+  const spec = SERVICES[service].spec({
+    config,
+    image,
+    localImage: local,
+    memoryBytes,
+    volume: (purpose) => names.volume(config.name, service, purpose),
+  });
+  return { name: service, image, localImage: local, memoryBytes, ...spec };
+}
+
+/** A digest of everything that shapes the container: a change means it must be recreated. */
+export function specHash(spec: ServiceSpec): string {
+  const { startupTimeoutMs: _ignored, ...shape } = spec;
+  return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

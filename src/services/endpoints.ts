@@ -1,0 +1,80 @@
+import type { ResolvedConfig } from '../config/load';
+import type { ServiceName } from '../config/schema';
+import { KAFKA_INTERNAL_PORT } from './kafka';
+import { isExternal } from './catalog';
+
+/** Where a service answers: from the host, and (for pbx-run services) from containers on the pbx network. */
+export interface Endpoint {
+  service: ServiceName;
+  external: boolean;
+  /** host:port entries as a client on this machine uses them. */
+  addresses: string[];
+  /** host:port for other containers on the project's network. */
+  internal?: string;
+  url: string;
+}
+
+/** The host address clients use: the bind address, or loopback when bound to every interface. */
+export function clientHost(config: ResolvedConfig): string {
+  return config.bind === '0.0.0.0' ? '127.0.0.1' : config.bind;
+}
+
+/** The endpoint of one service, managed or external (pure). */
+export function endpointOf(config: ResolvedConfig, service: ServiceName): Endpoint {
+  const host = clientHost(config);
+  const { services } = config;
+  const external = isExternal(config, service);
+  switch (service) {
+    case 'zookeeper': {
+      const address = `${host}:${services.zookeeper.port}`;
+      return { service, external, addresses: [address], internal: 'zookeeper:2181', url: `zookeeper://${address}` };
+    }
+    case 'kafka': {
+      const addresses = services.kafka.external?.brokers ?? [`${host}:${services.kafka.port}`];
+      const internal = external ? undefined : `kafka:${KAFKA_INTERNAL_PORT}`;
+      return { service, external, addresses, internal, url: `kafka://${addresses.join(',')}` };
+    }
+    case 'cassandra': {
+      const port = services.cassandra.port;
+      const addresses = services.cassandra.external?.contactPoints ?? [`${host}:${port}`];
+      const internal = external ? undefined : `cassandra:${port}`;
+      return { service, external, addresses, internal, url: `cql://${addresses.join(',')}` };
+    }
+    case 'redis': {
+      const url = services.redis.external?.url ?? `redis://${host}:${services.redis.port}`;
+      const address = new URL(url).host;
+      return { service, external, addresses: [address], internal: external ? undefined : 'redis:6379', url };
+    }
+  }
+}
+
+/** Connection settings other tools read, as environment variables (`pbx env`). */
+export function connectionEnv(config: ResolvedConfig, services: ServiceName[]): Record<string, string> {
+  const env: Record<string, string> = { PBX_PROJECT: config.name };
+  for (const service of services) {
+    const endpoint = endpointOf(config, service);
+    switch (service) {
+      case 'zookeeper':
+        env.ZOOKEEPER_CONNECT = endpoint.addresses.join(',');
+        break;
+      case 'kafka': {
+        env.KAFKA_BROKERS = endpoint.addresses.join(',');
+        const ext = config.services.kafka.external;
+        if (ext?.sasl) {
+          env.KAFKA_SASL_MECHANISM = ext.sasl.mechanism;
+          env.KAFKA_SASL_USERNAME = ext.sasl.username;
+        }
+        if (ext?.tls) env.KAFKA_TLS = 'true';
+        break;
+      }
+      case 'cassandra':
+        env.CASSANDRA_CONTACT_POINTS = endpoint.addresses.join(',');
+        env.CASSANDRA_LOCAL_DC = config.services.cassandra.external?.localDataCenter ?? 'datacenter1';
+        break;
+      case 'redis':
+        env.REDIS_URL = endpoint.url;
+        break;
+    }
+  }
+  return env;
+}

@@ -1,0 +1,69 @@
+import type { ServiceDefinition } from './types';
+
+const CONF = '/etc/pbx/kafka/server.properties';
+const DATA = '/var/lib/pbx/kafka';
+/** Other containers on the pbx network reach Kafka as kafka:29092; the host uses the published port. */
+export const KAFKA_INTERNAL_PORT = 29092;
+const CONTROLLER_PORT = 9093;
+// KRaft needs a cluster id to format storage; a fixed one keeps the data volume valid across restarts.
+const KRAFT_CLUSTER_ID = 'cGJ4LWxvY2FsLWthZmthMQ';
+
+export const kafka: ServiceDefinition = {
+  name: 'kafka',
+  summary: 'Kafka 3.9: the event log (ZooKeeper mode or KRaft)',
+  upstreamImage: 'apache/kafka:3.9.1',
+  localImage: 'pbx/kafka:3.9.1',
+  spec: ({ config, volume, memoryBytes }) => {
+    const settings = config.services.kafka;
+    const kraft = settings.mode === 'kraft';
+    const advertisedHost = config.bind === '0.0.0.0' ? '127.0.0.1' : config.bind;
+    const properties: Record<string, string | number | boolean> = {
+      listeners: [
+        `INTERNAL://0.0.0.0:${KAFKA_INTERNAL_PORT}`,
+        'EXTERNAL://0.0.0.0:9092',
+        ...(kraft ? [`CONTROLLER://localhost:${CONTROLLER_PORT}`] : []),
+      ].join(','),
+      'advertised.listeners': `INTERNAL://kafka:${KAFKA_INTERNAL_PORT},EXTERNAL://${advertisedHost}:${settings.port}`,
+      'listener.security.protocol.map': 'INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT',
+      'inter.broker.listener.name': 'INTERNAL',
+      'log.dirs': `${DATA}/data`,
+      'num.partitions': 1,
+      'offsets.topic.replication.factor': 1,
+      'transaction.state.log.replication.factor': 1,
+      'transaction.state.log.min.isr': 1,
+      // A single dev broker: consumers should join at once, not after the 3 s production default.
+      'group.initial.rebalance.delay.ms': 0,
+      ...(kraft
+        ? {
+            'process.roles': 'broker,controller',
+            'node.id': 1,
+            'controller.quorum.voters': `1@localhost:${CONTROLLER_PORT}`,
+            'controller.listener.names': 'CONTROLLER',
+          }
+        : {
+            'broker.id': 1,
+            'zookeeper.connect': 'zookeeper:2181',
+            'zookeeper.connection.timeout.ms': 30000,
+            // A broker killed without a clean shutdown blocks its successor until this session expires.
+            'zookeeper.session.timeout.ms': 6000,
+          }),
+    };
+    const start = `exec /opt/kafka/bin/kafka-server-start.sh ${CONF}`;
+    const format = `/opt/kafka/bin/kafka-storage.sh format --ignore-formatted -t ${KRAFT_CLUSTER_ID} -c ${CONF}`;
+    return {
+      command: ['sh', '-c', kraft ? `${format} && ${start}` : start],
+      env: { KAFKA_HEAP_OPTS: `-Xms256m -Xmx${Math.floor((memoryBytes / 1024 ** 2) * 0.5)}m` },
+      files: {
+        [CONF]: Object.entries(properties)
+          .map(([key, value]) => `${key}=${String(value)}`)
+          .join('\n')
+          .concat('\n'),
+      },
+      port: { container: 9092, host: settings.port, bind: config.bind },
+      volumes: { [volume('data')]: DATA },
+      dependsOn: kraft ? [] : ['zookeeper'],
+      ready: { kind: 'kafka-roundtrip' },
+      startupTimeoutMs: 120_000,
+    };
+  },
+};

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
+import type { ResolvedConfig } from '../config/load';
+import type { ServiceName } from '../config/schema';
+import { cassandraClientOptions } from '../clients/cassandra';
+import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import { endpointOf } from './endpoints';
+import { isExternal } from './catalog';
+import { withTimeout } from '../async';
+
+/** `full` proves the service does its job (Kafka: a record round trip); `quick` is for status checks. */
+export type ProbeDepth = 'full' | 'quick';
+
+/** Internal topic for Kafka's round-trip check; short retention so it never grows. */
+export const KAFKA_CHECK_TOPIC = '__pbx_ready';
+
+/**
+ * One readiness attempt: resolves with what the service answered, rejects when it did not answer
+ * properly. Callers poll it; it never waits longer than a few seconds.
+ */
+export async function probeOnce(config: ResolvedConfig, service: ServiceName, depth: ProbeDepth): Promise<string> {
+  switch (service) {
+    case 'zookeeper':
+      return probeZookeeper(endpointOf(config, service).addresses[0]!);
+    case 'kafka':
+      // On someone else's cluster pbx only reads metadata; it creates nothing there.
+      return depth === 'full' && !isExternal(config, 'kafka') ? kafkaRoundTrip(config) : kafkaMetadata(config);
+    case 'cassandra':
+      return probeCassandra(config);
+    case 'redis':
+      return probeRedis(endpointOf(config, service).url);
+  }
+}
+
+/** Sends a ZooKeeper four-letter word and returns the reply. */
+export function fourLetterWord(address: string, word: string, timeoutMs = 2000): Promise<string> {
+  const [host, port] = splitAddress(address);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer to ${word} within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.end(word));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+/**
+ * True while ZooKeeper still holds the ephemeral registration of a Kafka broker that died without a
+ * clean shutdown: a new broker with the same id fails with NodeExists until that session expires.
+ */
+export async function staleBrokerRegistered(config: ResolvedConfig): Promise<boolean> {
+  const dump = await fourLetterWord(endpointOf(config, 'zookeeper').addresses[0]!, 'dump');
+  return /\/brokers\/ids\/\d+/.test(dump);
+}
+
+async function probeZookeeper(address: string): Promise<string> {
+  const answer = await fourLetterWord(address, 'ruok');
+  if (answer.trim() !== 'imok') throw new Error(`ruok answered "${answer.trim()}" instead of imok`);
+  const srvr = await fourLetterWord(address, 'srvr');
+  const mode = /Mode: (\w+)/.exec(srvr)?.[1];
+  if (!mode) throw new Error('srvr did not report a mode (still starting)');
+  return `imok, mode ${mode}`;
+}
+
+async function newKafka(config: ResolvedConfig) {
+  const { Kafka, logLevel } = await loadKafkajs();
+  return new Kafka({
+    ...kafkaClientConfig(config, 'pbx-ready'),
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 2000,
+    requestTimeout: 5000,
+    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+  });
+}
+
+async function kafkaMetadata(config: ResolvedConfig): Promise<string> {
+  const admin = (await newKafka(config)).admin();
+  await admin.connect();
+  try {
+    const cluster = await admin.describeCluster();
+    if (cluster.brokers.length === 0) throw new Error('no broker in the cluster metadata');
+    return `${cluster.brokers.length} broker${cluster.brokers.length > 1 ? 's' : ''}, controller ${cluster.controller}`;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Produces a unique record to the check topic and consumes it back: Kafka works end to end. */
+async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
+  const kafka = await newKafka(config);
+  const started = Date.now();
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(KAFKA_CHECK_TOPIC)) {
+      await admin.createTopics({
+        topics: [
+          { topic: KAFKA_CHECK_TOPIC, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+        ],
+        waitForLeaders: true,
+      });
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  const token = randomUUID();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  let offset: string;
+  try {
+    const [record] = await producer.send({ topic: KAFKA_CHECK_TOPIC, acks: -1, messages: [{ value: token }] });
+    offset = record!.baseOffset!;
+  } finally {
+    await producer.disconnect();
+  }
+  // A group of its own per check, never committed: nothing stale to rebalance with, nothing left behind.
+  const consumer = kafka.consumer({
+    groupId: `pbx-ready-${token}`,
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  try {
+    // kafkajs needs subscribe → run → seek, in that order.
+    await consumer.subscribe({ topic: KAFKA_CHECK_TOPIC, fromBeginning: false });
+    const received = new Promise<void>((resolve) => {
+      void consumer.run({
+        autoCommit: false,
+        eachMessage: ({ message }) => {
+          if (message.value?.toString() === token) resolve();
+          return Promise.resolve();
+        },
+      });
+    });
+    consumer.seek({ topic: KAFKA_CHECK_TOPIC, partition: 0, offset });
+    await withTimeout(received, 10_000, 'the record produced was not consumed back within 10 s');
+  } finally {
+    await consumer.disconnect();
+  }
+  return `produce/consume round trip in ${Date.now() - started} ms`;
+}
+
+async function probeCassandra(config: ResolvedConfig): Promise<string> {
+  const { Client } = await import('cassandra-driver');
+  const client = new Client({
+    ...(await cassandraClientOptions(config)),
+    socketOptions: { connectTimeout: 2000, readTimeout: 5000 },
+  });
+  try {
+    await client.connect();
+    const result = await client.execute('SELECT release_version FROM system.local');
+    return `Cassandra ${String(result.first()?.get('release_version'))}`;
+  } finally {
+    await client.shutdown();
+  }
+}
+
+async function probeRedis(url: string): Promise<string> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => undefined); // reported through the rejected ping below
+  try {
+    await client.connect();
+    const answer: string = await client.ping();
+    if (answer !== 'PONG') throw new Error(`PING answered ${answer}`);
+    return answer;
+  } finally {
+    client.disconnect();
+  }
+}
+
+function splitAddress(address: string): [string, number] {
+  const at = address.lastIndexOf(':');
+  return [address.slice(0, at), Number(address.slice(at + 1))];
+}

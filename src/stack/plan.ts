@@ -1,0 +1,59 @@
+import type { ServiceName } from '../config/schema';
+import type { ProjectContainer } from './containers';
+
+/** What `up` does with one service. */
+export type ServiceAction = 'create' | 'recreate' | 'restart' | 'keep';
+
+/**
+ * Decides per service from what exists (pure): an identical running container is kept, an identical
+ * stopped or crashed one is started again, a changed one is recreated, a missing one created.
+ */
+export function planActions(
+  wanted: Array<{ name: ServiceName; hash: string }>,
+  existing: ProjectContainer[],
+): Map<ServiceName, { action: ServiceAction; container?: ProjectContainer }> {
+  const plan = new Map<ServiceName, { action: ServiceAction; container?: ProjectContainer }>();
+  for (const { name, hash } of wanted) {
+    const container = existing.find((c) => c.service === name);
+    if (!container) plan.set(name, { action: 'create' });
+    else if (container.configHash !== hash) plan.set(name, { action: 'recreate', container });
+    else if (container.state === 'running') plan.set(name, { action: 'keep', container });
+    else plan.set(name, { action: 'restart', container });
+  }
+  return plan;
+}
+
+/** Splits a CQL file into statements: `;` ends one, except inside strings and comments. */
+export function splitCql(text: string): string[] {
+  const statements: string[] = [];
+  let current = '';
+  let i = 0;
+  while (i < text.length) {
+    const rest = text.slice(i);
+    const skip =
+      /^--[^\n]*/.exec(rest)?.[0] ?? /^\/\/[^\n]*/.exec(rest)?.[0] ?? /^\/\*[\s\S]*?(\*\/|$)/.exec(rest)?.[0];
+    if (skip) {
+      i += skip.length;
+      continue;
+    }
+    const literal =
+      /^'(?:[^']|'')*'?/.exec(rest)?.[0] ??
+      /^\$\$[\s\S]*?(\$\$|$)/.exec(rest)?.[0] ??
+      /^"(?:[^"]|"")*"?/.exec(rest)?.[0];
+    if (literal) {
+      current += literal;
+      i += literal.length;
+      continue;
+    }
+    const char = text[i]!;
+    if (char === ';') {
+      if (current.trim()) statements.push(current.trim());
+      current = '';
+    } else {
+      current += char;
+    }
+    i++;
+  }
+  if (current.trim()) statements.push(current.trim());
+  return statements;
+}

@@ -1,0 +1,85 @@
+import type { ResolvedConfig } from '../config/load';
+import type { ServiceName } from '../config/schema';
+import { withTimeout } from '../async';
+import { connectDocker } from '../docker/engine';
+import { isExternal, resolveImage, selectServices } from '../services/catalog';
+import { endpointOf, type Endpoint } from '../services/endpoints';
+import { probeOnce } from '../services/probes';
+import { containerState, listProjectContainers } from './containers';
+
+export interface ServiceStatus {
+  service: ServiceName;
+  /** running, exited, created… from Docker; "missing" when no container; "external" when not run by pbx. */
+  state: string;
+  ready: boolean;
+  /** What the readiness check answered, or why it failed. */
+  check: string;
+  endpoint: Endpoint;
+  image?: string;
+  startedAt?: string;
+  uptimeMs?: number;
+  exitCode?: number;
+}
+
+export interface StatusResult {
+  project: string;
+  ready: boolean;
+  services: ServiceStatus[];
+}
+
+const CHECK_TIMEOUT_MS = 3000;
+
+/** Each selected service's state and a quick protocol check of the ones that run. */
+export async function stackStatus(options: {
+  config: ResolvedConfig;
+  services?: string[];
+  profile?: string;
+}): Promise<StatusResult> {
+  const { config } = options;
+  const selected = selectServices(config, options);
+  const managed = selected.filter((s) => !isExternal(config, s));
+  const docker = managed.length > 0 ? (await connectDocker()).docker : undefined;
+  const containers = docker ? await listProjectContainers(docker, config.name) : [];
+  const check = async (service: ServiceName): Promise<{ ready: boolean; check: string }> => {
+    try {
+      const answer = await withTimeout(
+        probeOnce(config, service, 'quick'),
+        CHECK_TIMEOUT_MS,
+        `no answer within ${CHECK_TIMEOUT_MS} ms`,
+      );
+      return { ready: true, check: answer };
+    } catch (error) {
+      return { ready: false, check: (error as Error).message };
+    }
+  };
+  const services = await Promise.all(
+    selected.map(async (service): Promise<ServiceStatus> => {
+      const endpoint = endpointOf(config, service);
+      if (isExternal(config, service)) return { service, state: 'external', endpoint, ...(await check(service)) };
+      const container = containers.find((c) => c.service === service);
+      if (!container) {
+        return {
+          service,
+          state: 'missing',
+          ready: false,
+          check: 'not started (pbx up)',
+          endpoint,
+          image: resolveImage(config, service).image,
+        };
+      }
+      const state = await containerState(docker!, container.id);
+      const running = state?.running ?? false;
+      const base = { service, state: state?.status ?? 'missing', endpoint, image: container.image };
+      if (!running)
+        return {
+          ...base,
+          ready: false,
+          check: `exited with code ${state?.exitCode ?? '?'}`,
+          exitCode: state?.exitCode,
+        };
+      const startedAt = state!.startedAt;
+      return { ...base, startedAt, uptimeMs: Date.now() - Date.parse(startedAt), ...(await check(service)) };
+    }),
+  );
+  return { project: config.name, ready: services.every((s) => s.ready), services };
+}

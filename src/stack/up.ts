@@ -1,0 +1,436 @@
+import type Docker from 'dockerode';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { sleep } from '../async';
+import { ExitCode, InterruptedError, UserError } from '../cli/errors';
+import type { ResolvedConfig } from '../config/load';
+import type { ServiceName, Topic } from '../config/schema';
+import { cassandraClientOptions } from '../clients/cassandra';
+import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import { connectDocker } from '../docker/engine';
+import { isPortFree, listenerOf } from '../net/ports';
+import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
+import { endpointOf, type Endpoint } from '../services/endpoints';
+import { probeOnce, staleBrokerRegistered } from '../services/probes';
+import type { ServiceSpec } from '../services/types';
+import {
+  containerState,
+  createServiceContainer,
+  ensureNetwork,
+  ensureVolumes,
+  listProjectContainers,
+  logTail,
+  removeContainer,
+} from './containers';
+import { ensureImage } from './images';
+import { planActions, splitCql, type ServiceAction } from './plan';
+
+export type Phase = 'image' | 'creating' | 'starting' | 'waiting' | 'ready' | 'failed' | 'skipped';
+
+/** Progress of one service, for the live view and plain lines alike. */
+export interface StackEvent {
+  service: ServiceName;
+  phase: Phase;
+  detail?: string;
+}
+
+export interface ServiceFailure {
+  service: ServiceName;
+  reason: string;
+  exitCode?: number;
+  logTail: string[];
+}
+
+export interface ServiceOutcome {
+  service: ServiceName;
+  action: ServiceAction | 'external';
+  ready: boolean;
+  /** From container start (or the check's start) to the first good protocol answer. */
+  readyMs?: number;
+  answer?: string;
+  endpoint: Endpoint;
+  image?: string;
+  failure?: ServiceFailure;
+}
+
+export interface TopicOutcome {
+  name: string;
+  partitions: number;
+  action: 'created' | 'unchanged' | 'partitions-raised';
+}
+
+export interface UpResult {
+  project: string;
+  /** False when everything was already running and healthy. */
+  changed: boolean;
+  services: ServiceOutcome[];
+  topics: TopicOutcome[];
+  schemaFiles: string[];
+  elapsedMs: number;
+}
+
+export interface UpOptions {
+  config: ResolvedConfig;
+  services?: string[];
+  profile?: string;
+  keepOnFailure?: boolean;
+  signal: AbortSignal;
+  onEvent?: (event: StackEvent) => void;
+}
+
+const LOG_TAIL_LINES = 20;
+const EXTERNAL_TIMEOUT_MS = 20_000;
+
+class ServiceFailedError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Starts the selected services in dependency order and returns when every one is proven ready. */
+export async function startStack(options: UpOptions): Promise<UpResult> {
+  const started = Date.now();
+  const { config, signal } = options;
+  const emit = options.onEvent ?? (() => undefined);
+  const selected = selectServices(config, options);
+  const specs = selected.filter((s) => !isExternal(config, s)).map((s) => specFor(config, s));
+  const hashes = new Map(specs.map((spec) => [spec.name, specHash(spec)]));
+
+  const docker = specs.length > 0 ? (await connectDocker()).docker : undefined;
+  const existing = docker ? await listProjectContainers(docker, config.name) : [];
+  const plan = planActions(
+    specs.map((spec) => ({ name: spec.name, hash: hashes.get(spec.name)! })),
+    existing,
+  );
+  if (docker) await preflightPorts(docker, config, specs, plan);
+
+  const touched: Array<{ id: string; service: ServiceName; created: boolean }> = [];
+  const outcomes = new Map<ServiceName, Promise<ServiceOutcome>>();
+  const interrupted = () => signal.aborted;
+
+  const runManaged = async (spec: ServiceSpec): Promise<ServiceOutcome> => {
+    const entry = plan.get(spec.name)!;
+    const base = {
+      service: spec.name,
+      action: entry.action,
+      endpoint: endpointOf(config, spec.name),
+      image: spec.image,
+    };
+    const deps = await Promise.all(spec.dependsOn.filter((d) => outcomes.has(d)).map((d) => outcomes.get(d)!));
+    const failedDep = deps.find((d) => !d.ready);
+    if (failedDep || interrupted()) {
+      emit({
+        service: spec.name,
+        phase: 'skipped',
+        detail: failedDep ? `${failedDep.service} is not ready` : 'interrupted',
+      });
+      const reason = failedDep ? `not started: ${failedDep.service} is not ready` : 'interrupted';
+      return { ...base, ready: false, failure: { service: spec.name, reason, logTail: [] } };
+    }
+    let id = entry.container?.id;
+    try {
+      if (entry.action === 'create' || entry.action === 'recreate') {
+        emit({ service: spec.name, phase: 'image', detail: spec.image });
+        await ensureImage(docker!, spec, (text) => emit({ service: spec.name, phase: 'image', detail: text }));
+        if (entry.container) await removeContainer(docker!, entry.container.id);
+        emit({ service: spec.name, phase: 'creating' });
+        await ensureVolumes(docker!, config.name, spec);
+        const container = await createServiceContainer(docker!, config.name, spec, hashes.get(spec.name)!);
+        id = container.id;
+        touched.push({ id, service: spec.name, created: true });
+      } else if (entry.action === 'restart') {
+        touched.push({ id: id!, service: spec.name, created: false });
+      }
+      if (entry.action !== 'keep') {
+        if (spec.name === 'kafka' && config.services.kafka.mode === 'zookeeper') {
+          await waitForStaleBroker(config, signal, (detail) => emit({ service: 'kafka', phase: 'starting', detail }));
+        }
+        if (interrupted()) throw new ServiceFailedError('interrupted');
+        emit({ service: spec.name, phase: 'starting' });
+        await docker!.getContainer(id!).start();
+      }
+      emit({ service: spec.name, phase: 'waiting' });
+      const { answer, readyMs } = await waitUntilReady(docker!, config, spec, id!, signal);
+      emit({ service: spec.name, phase: 'ready', detail: `${answer} (${formatMs(readyMs)})` });
+      return { ...base, ready: true, readyMs, answer };
+    } catch (error) {
+      const e = error as ServiceFailedError;
+      const tail = id ? await logTail(docker!, id, LOG_TAIL_LINES) : [];
+      emit({ service: spec.name, phase: 'failed', detail: e.message });
+      return {
+        ...base,
+        ready: false,
+        failure: { service: spec.name, reason: e.message, exitCode: e.exitCode, logTail: tail },
+      };
+    }
+  };
+
+  const runExternal = async (service: ServiceName): Promise<ServiceOutcome> => {
+    const base = { service, action: 'external' as const, endpoint: endpointOf(config, service) };
+    emit({ service, phase: 'waiting', detail: 'external' });
+    const checkStarted = Date.now();
+    let lastError: unknown;
+    while (Date.now() - checkStarted < EXTERNAL_TIMEOUT_MS && !interrupted()) {
+      try {
+        const answer = await probeOnce(config, service, 'full');
+        emit({ service, phase: 'ready', detail: `${answer} (external)` });
+        return { ...base, ready: true, readyMs: Date.now() - checkStarted, answer };
+      } catch (error) {
+        lastError = error;
+        await sleep(500, signal);
+      }
+    }
+    const reason = `external ${service} at ${base.endpoint.addresses.join(', ')} did not answer: ${(lastError as Error)?.message ?? 'interrupted'}`;
+    emit({ service, phase: 'failed', detail: reason });
+    return { ...base, ready: false, failure: { service, reason, logTail: [] } };
+  };
+
+  // Each service waits only for its own dependencies, so independent ones start at once.
+  if (docker && specs.length > 0) await ensureNetwork(docker, config.name);
+  for (const service of selected) {
+    const spec = specs.find((s) => s.name === service);
+    outcomes.set(service, spec ? runManaged(spec) : runExternal(service));
+  }
+  const results = await Promise.all(outcomes.values());
+
+  if (interrupted() || results.some((r) => !r.ready)) {
+    const cleaned = docker && !options.keepOnFailure ? await cleanUp(docker, config.name, touched) : [];
+    if (interrupted()) {
+      throw new InterruptedError(
+        cleaned.length > 0
+          ? `Interrupted: removed what this run started (${cleaned.join(', ')}).`
+          : 'Interrupted before anything was started.',
+        { nextSteps: ['Run `pbx up` again to start the stack.'] },
+      );
+    }
+    throw unhealthyError(results, cleaned, Boolean(options.keepOnFailure));
+  }
+
+  const topics = selected.includes('kafka') ? await applyTopics(config, config.services.kafka.topics) : [];
+  const schemaFiles = selected.includes('cassandra') ? await applySchema(config) : [];
+  const changed =
+    results.some((r) => r.action !== 'keep' && r.action !== 'external') || topics.some((t) => t.action !== 'unchanged');
+  return { project: config.name, changed, services: results, topics, schemaFiles, elapsedMs: Date.now() - started };
+}
+
+/** Waits (at most a ZooKeeper session timeout) until a dead broker's registration has expired. */
+async function waitForStaleBroker(
+  config: ResolvedConfig,
+  signal: AbortSignal,
+  note: (detail: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let noted = false;
+  while (Date.now() < deadline && !signal.aborted && (await staleBrokerRegistered(config))) {
+    if (!noted) note("waiting for the previous broker's ZooKeeper session to expire");
+    noted = true;
+    await sleep(250, signal);
+  }
+}
+
+/** Polls the service's protocol check fast, and gives up early when the container dies. */
+async function waitUntilReady(
+  docker: Docker,
+  config: ResolvedConfig,
+  spec: ServiceSpec,
+  id: string,
+  signal: AbortSignal,
+): Promise<{ answer: string; readyMs: number }> {
+  const started = Date.now();
+  let lastError: unknown;
+  for (let attempt = 0; Date.now() - started < spec.startupTimeoutMs; attempt++) {
+    if (signal.aborted) throw new ServiceFailedError('interrupted');
+    try {
+      const answer = await probeOnce(config, spec.name, 'full');
+      return { answer, readyMs: Date.now() - started };
+    } catch (error) {
+      lastError = error;
+    }
+    const state = await containerState(docker, id);
+    if (!state) throw new ServiceFailedError('the container disappeared (removed by someone else?)');
+    if (!state.running) {
+      const why = state.oomKilled ? ' (killed: out of memory; raise services.' + spec.name + '.memory)' : '';
+      throw new ServiceFailedError(`the container exited with code ${state.exitCode}${why}`, state.exitCode);
+    }
+    // Start fast (most services answer within a second), then back off to spare the CPU.
+    await sleep(Math.min(100 + attempt * 50, 500), signal);
+  }
+  throw new ServiceFailedError(
+    `not ready after ${Math.round(spec.startupTimeoutMs / 1000)} s: ${(lastError as Error)?.message ?? 'no answer'}`,
+  );
+}
+
+/** Finds taken host ports before anything is created, naming each owner and the setting that moves it. */
+async function preflightPorts(
+  docker: Docker,
+  config: ResolvedConfig,
+  specs: ServiceSpec[],
+  plan: ReturnType<typeof planActions>,
+): Promise<void> {
+  const ownPorts = new Set<number>();
+  const owners = new Map<number, string>();
+  for (const c of await docker.listContainers()) {
+    for (const p of c.Ports ?? []) {
+      if (!p.PublicPort) continue;
+      if (c.Labels['pbx.project'] === config.name) ownPorts.add(p.PublicPort);
+      else owners.set(p.PublicPort, `container ${(c.Names[0] ?? c.Id).replace(/^\//, '')} (${c.Image})`);
+    }
+  }
+  const problems: string[] = [];
+  const details: Array<{ service: ServiceName; port: number; owner?: string }> = [];
+  for (const spec of specs) {
+    const action = plan.get(spec.name)!.action;
+    if (action === 'keep') continue;
+    if (ownPorts.has(spec.port.host)) continue; // held by this project's own container, freed on recreate
+    if (await isPortFree(spec.port.bind, spec.port.host)) continue;
+    const owner = owners.get(spec.port.host) ?? (await listenerOf(spec.port.host)) ?? 'another process';
+    details.push({ service: spec.name, port: spec.port.host, owner });
+    problems.push(
+      `${spec.port.bind}:${spec.port.host} for ${spec.name} is taken by ${owner} (set services.${spec.name}.port in pbx.yaml to move it)`,
+    );
+  }
+  if (problems.length > 0) {
+    throw new UserError(`Port${problems.length > 1 ? 's' : ''} already in use:\n  ${problems.join('\n  ')}`, {
+      code: 'PORT_TAKEN',
+      hint: 'Nothing was created.',
+      nextSteps: ['Stop what holds the port, or choose another port in pbx.yaml.'],
+      details,
+    });
+  }
+}
+
+/** Removes the containers this run created and stops the ones it restarted; returns their services. */
+async function cleanUp(
+  docker: Docker,
+  project: string,
+  touched: Array<{ id: string; service: ServiceName; created: boolean }>,
+): Promise<string[]> {
+  for (const t of touched) {
+    if (t.created) await removeContainer(docker, t.id);
+    else
+      await docker
+        .getContainer(t.id)
+        .stop({ t: 2 })
+        .catch(() => undefined);
+  }
+  const remaining = await listProjectContainers(docker, project);
+  if (remaining.length === 0) {
+    await docker
+      .getNetwork(`pbx-${project}`)
+      .remove()
+      .catch(() => undefined);
+  }
+  return touched.map((t) => t.service);
+}
+
+function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: boolean): UserError {
+  const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
+  const blocks = failures.map((f) => {
+    const lines = [`${f.service}: ${f.reason}`];
+    if (f.logTail.length > 0) lines.push(`  last ${f.logTail.length} log lines:`, ...f.logTail.map((l) => `  │ ${l}`));
+    return lines.join('\n');
+  });
+  const aftermath = kept
+    ? 'The containers were kept for inspection (--keep-on-failure): `pbx logs`, then `pbx down`.'
+    : cleaned.length > 0
+      ? `Removed what this run started (${cleaned.join(', ')}); nothing half-made is left running.`
+      : 'Nothing was left running.';
+  return new UserError(
+    `${failures.length} service${failures.length > 1 ? 's are' : ' is'} not healthy.\n\n${blocks.join('\n\n')}`,
+    {
+      code: 'UNHEALTHY',
+      exitCode: ExitCode.unhealthy,
+      hint: aftermath,
+      nextSteps: [
+        'Read the log lines above; `pbx up --keep-on-failure` keeps the containers for `pbx logs <service>`.',
+        'If a service ran out of memory or time, raise services.<name>.memory in pbx.yaml.',
+      ],
+      details: { failures },
+    },
+  );
+}
+
+/** Creates the topics pbx.yaml declares; existing ones are left alone, or get more partitions. */
+async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<TopicOutcome[]> {
+  if (topics.length === 0) return [];
+  const { Kafka, logLevel } = await loadKafkajs();
+  const admin = new Kafka({ ...kafkaClientConfig(config, 'pbx-up'), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.name));
+    if (missing.length > 0) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: t.partitions,
+          replicationFactor: t.replicationFactor,
+          configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value: String(value) })),
+        })),
+      });
+    }
+    const present = topics.filter((t) => existing.has(t.name));
+    const metadata =
+      present.length > 0 ? await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) }) : { topics: [] };
+    const outcomes: TopicOutcome[] = missing.map((t) => ({
+      name: t.name,
+      partitions: t.partitions,
+      action: 'created',
+    }));
+    for (const t of present) {
+      const current = metadata.topics.find((m) => m.name === t.name)?.partitions.length ?? 0;
+      if (current < t.partitions) {
+        await admin.createPartitions({ topicPartitions: [{ topic: t.name, count: t.partitions }] });
+        outcomes.push({ name: t.name, partitions: t.partitions, action: 'partitions-raised' });
+      } else {
+        outcomes.push({ name: t.name, partitions: current, action: 'unchanged' });
+      }
+    }
+    return outcomes;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Runs the CQL schema files in order; statements that create what already exists are skipped. */
+async function applySchema(config: ResolvedConfig): Promise<string[]> {
+  const files = config.services.cassandra.schema;
+  if (files.length === 0) return [];
+  const { Client, types } = await import('cassandra-driver');
+  const client = new Client(await cassandraClientOptions(config));
+  await client.connect();
+  try {
+    for (const file of files) {
+      const path = resolve(config.projectDir, file);
+      const text = await readFile(path, 'utf8').catch((error: Error) => {
+        throw new UserError(`Cannot read CQL schema file ${path}: ${error.message}`, {
+          code: 'SCHEMA_UNREADABLE',
+          nextSteps: ['Fix services.cassandra.schema in pbx.yaml (paths are relative to pbx.yaml).'],
+        });
+      });
+      for (const [index, statement] of splitCql(text).entries()) {
+        try {
+          await client.execute(statement);
+        } catch (error) {
+          if ((error as { code?: number }).code === types.responseErrorCodes.alreadyExists) continue;
+          throw new UserError(`${path}: statement ${index + 1} failed: ${(error as Error).message}`, {
+            code: 'SCHEMA_FAILED',
+            hint: statement.length > 200 ? `${statement.slice(0, 200)}…` : statement,
+            nextSteps: ['Fix the statement; pbx applies schema files on every `pbx up`, so use IF NOT EXISTS.'],
+          });
+        }
+      }
+    }
+    return files;
+  } finally {
+    await client.shutdown();
+  }
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
