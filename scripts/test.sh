@@ -12,6 +12,15 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund
 fi
 
+# The integration tests need a Docker engine and pbx's images: provisioning is idempotent (seconds when done).
+step "provision: Docker engine and images"
+if [ "$(id -u)" -eq 0 ]; then
+  bash scripts/provision.sh
+elif ! docker version >/dev/null 2>&1; then
+  echo "No Docker engine answers and provisioning needs root: run \`sudo npm run provision\` first." >&2
+  exit 1
+fi
+
 step "build dist/pbx"
 npm run --silent build
 

@@ -3,6 +3,8 @@ import Down from './commands/down';
 import Env from './commands/env';
 import Doctor from './commands/doctor';
 import HelpCommand from './commands/help';
+import ImagesBuild from './commands/images/build';
+import ImagesList from './commands/images/list';
 import Init from './commands/init';
 import Logs from './commands/logs';
 import Status from './commands/status';
@@ -18,6 +20,8 @@ export const COMMANDS = {
   down: Down,
   env: Env,
   help: HelpCommand,
+  'images:build': ImagesBuild,
+  'images:list': ImagesList,
   init: Init,
   logs: Logs,
   status: Status,

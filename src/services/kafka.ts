@@ -1,3 +1,4 @@
+import { IMAGES } from '../images/catalog';
 import type { ServiceDefinition } from './types';
 
 const CONF = '/etc/pbx/kafka/server.properties';
@@ -12,7 +13,7 @@ export const kafka: ServiceDefinition = {
   name: 'kafka',
   summary: 'Kafka 3.9: the event log (ZooKeeper mode or KRaft)',
   upstreamImage: 'apache/kafka:3.9.1',
-  localImage: 'pbx/kafka:3.9.1',
+  localImage: IMAGES.kafka.tag,
   spec: ({ config, volume, memoryBytes }) => {
     const settings = config.services.kafka;
     const kraft = settings.mode === 'kraft';

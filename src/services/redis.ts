@@ -1,10 +1,11 @@
+import { IMAGES } from '../images/catalog';
 import type { ServiceDefinition } from './types';
 
 export const redis: ServiceDefinition = {
   name: 'redis',
   summary: 'Redis 7: caches and real-time views',
   upstreamImage: 'redis:7.2',
-  localImage: 'pbx/redis:7.0',
+  localImage: IMAGES.redis.tag,
   spec: ({ config, volume, memoryBytes }) => ({
     command: [
       'redis-server',

@@ -1,3 +1,4 @@
+import { IMAGES } from '../images/catalog';
 import type { ServiceDefinition } from './types';
 
 const CONF_DIR = '/etc/pbx/zookeeper';
@@ -6,7 +7,7 @@ export const zookeeper: ServiceDefinition = {
   name: 'zookeeper',
   summary: 'ZooKeeper 3.8: coordination for Kafka in ZooKeeper mode',
   upstreamImage: 'zookeeper:3.8',
-  localImage: 'pbx/zookeeper:3.8',
+  localImage: IMAGES.zookeeper.tag,
   spec: ({ config, volume, memoryBytes }) => ({
     // `--config DIR` is how upstream's zkServer.sh takes a config directory; it reads DIR/zoo.cfg.
     command: ['zkServer.sh', '--config', CONF_DIR, 'start-foreground'],

@@ -1,0 +1,129 @@
+// What pbx does when things go wrong, against the real engine.
+import { execa } from 'execa';
+import { createServer, type Server } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { UpResult } from '../../src/stack/up';
+import { BINARY } from '../support/cli';
+import { containersOf, purge, sh, testProject } from '../support/stack';
+
+const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint'];
+const FOREIGN = 'not-pbx-redis';
+
+beforeAll(async () => {
+  await Promise.all(projects.map(purge));
+  await execa('docker', ['rm', '-f', FOREIGN], { reject: false });
+});
+afterAll(async () => {
+  await Promise.all(projects.map(purge));
+  await execa('docker', ['rm', '-f', FOREIGN], { reject: false });
+});
+
+function listen(port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+describe('failures', () => {
+  it('finds a taken port before creating anything, and names its owner and the setting', async () => {
+    const project = testProject('itfail', 'services:\n  redis: {port: 26400}\n');
+    const server = await listen(26400);
+    try {
+      const result = await project.pbx(['up', 'redis']);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain('127.0.0.1:26400 for redis is taken by');
+      expect(result.stderr).toMatch(/node \(pid \d+\)/);
+      expect(result.stderr).toContain('services.redis.port');
+      expect(await containersOf('itfail')).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('names a container without pbx labels that holds the port, and never touches it', async () => {
+    await sh('docker', ['run', '-d', '--name', FOREIGN, '-p', '127.0.0.1:26401:6379', 'pbx/redis:7.0']);
+    const project = testProject('itfail', 'services:\n  redis: {port: 26401}\n');
+    const result = await project.pbx(['up', 'redis']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain(`taken by container ${FOREIGN} (pbx/redis:7.0)`);
+    await project.pbx(['down', '--volumes']);
+    expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', FOREIGN])).toBe('true');
+  });
+
+  it('reports a service that fails to start with its exit code and log tail, removes it, exits 3', async () => {
+    // The Redis image has a shell but no Kafka: the container starts, then exits with 127.
+    const project = testProject('itfail', 'services:\n  kafka: {port: 29192, mode: kraft, image: "pbx/redis:7.0"}\n');
+    const result = await project.json<{
+      error: {
+        code: string;
+        message: string;
+        exitCode: number;
+        details: { failures: Array<{ exitCode: number; logTail: string[] }> };
+      };
+    }>(['up', 'kafka']);
+    expect(result.exitCode).toBe(3);
+    expect(result.doc.error.code).toBe('UNHEALTHY');
+    expect(result.doc.error.message).toContain('kafka: the container exited with code 127');
+    expect(result.doc.error.details.failures[0]!.logTail.join('\n')).toContain('kafka-storage.sh: not found');
+    expect(await containersOf('itfail')).toEqual([]);
+  });
+
+  it('runs two projects side by side, and down of one leaves the other', async () => {
+    const a = testProject('itside-a', 'services:\n  redis: {port: 26410}\n');
+    const b = testProject('itside-b', 'services:\n  redis: {port: 26411}\n');
+    expect((await a.pbx(['up', 'redis'])).exitCode).toBe(0);
+    expect((await b.pbx(['up', 'redis'])).exitCode).toBe(0);
+    expect((await a.pbx(['down'])).exitCode).toBe(0);
+    expect(await containersOf('itside-a')).toEqual([]);
+    expect(await containersOf('itside-b')).toEqual(['pbx-itside-b-redis']);
+    expect(await sh('redis-cli', ['-p', '26411', 'PING'])).toBe('PONG');
+  });
+
+  it('says what to do when no Docker engine answers, exit 1', async () => {
+    const project = testProject('itfail', 'services:\n  redis: {port: 26403}\n');
+    const result = await project.pbx(['up', 'redis'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toContain('No Docker engine answers at unix:///nonexistent/docker.sock');
+    expect(result.stderr).toContain('npm run provision');
+  });
+
+  it('shows demultiplexed logs, prefixed when several services are shown', async () => {
+    const project = testProject('itside-b', 'services:\n  redis: {port: 26411}\n');
+    const one = await project.pbx(['logs', 'redis', '--tail', '20']);
+    expect(one.exitCode).toBe(0);
+    expect(one.stdout).toContain('Ready to accept connections');
+    expect(one.stdout).not.toMatch(/^redis \| /m);
+    expect(one.stdout).not.toContain('\u0001'); // no raw stream-multiplexing header bytes
+  });
+
+  it('leaves nothing behind when interrupted with Ctrl-C during up (the binary, exit 130)', async () => {
+    const project = testProject('itint', 'services:\n  zookeeper: {port: 22190}\n  kafka: {port: 29190}\n');
+    const child = execa(BINARY, ['up', 'kafka', '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
+    let interrupted = false;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (!interrupted && chunk.toString().includes('kafka      starting')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
+    const result = await child;
+    expect(interrupted).toBe(true);
+    expect(result.exitCode).toBe(130);
+    expect(result.stderr).toContain('Interrupted: removed what this run started');
+    expect(await containersOf('itint')).toEqual([]);
+  });
+
+  it('runs Kafka in KRaft mode without ZooKeeper (from the binary)', async () => {
+    const project = testProject('itkraft', 'services:\n  kafka: {port: 29191, mode: kraft}\n');
+    const result = await execa(BINARY, ['up', 'kafka', '--json', '--config', project.file], { reject: false });
+    expect(result.exitCode).toBe(0);
+    const doc = JSON.parse(result.stdout) as UpResult;
+    expect(doc.services.map((s) => [s.service, s.ready])).toEqual([['kafka', true]]);
+    await sh('kcat', ['-b', '127.0.0.1:29191', '-P', '-t', 'kraft-check'], 'raft\n');
+    expect(await sh('kcat', ['-b', '127.0.0.1:29191', '-C', '-t', 'kraft-check', '-o', 'beginning', '-e', '-q'])).toBe(
+      'raft',
+    );
+    expect(await containersOf('itkraft')).toEqual(['pbx-itkraft-kafka']);
+  });
+});

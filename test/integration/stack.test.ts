@@ -1,0 +1,151 @@
+// The four-service stack from pbx's own images, proven with clients that are not pbx.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StatusResult } from '../../src/stack/status';
+import type { UpResult } from '../../src/stack/up';
+import { containersOf, purge, sh, testProject, volumesOf } from '../support/stack';
+
+const P = { zookeeper: 22181, kafka: 29092, cassandra: 29042, redis: 26379 };
+const project = testProject(
+  'itstack',
+  `services:
+  zookeeper: {port: ${P.zookeeper}}
+  kafka:
+    port: ${P.kafka}
+    topics: [{name: reviews, partitions: 3}]
+  cassandra: {port: ${P.cassandra}, schema: [schema.cql]}
+  redis: {port: ${P.redis}}
+`,
+);
+writeFileSync(
+  join(project.dir, 'schema.cql'),
+  `CREATE KEYSPACE IF NOT EXISTS it WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+CREATE TABLE IF NOT EXISTS it.notes (id text PRIMARY KEY, body text);`,
+);
+
+/** A CQL client that is not pbx's: Debian's python3-cassandra driver. */
+function cql(statement: string): Promise<string> {
+  const script = `from cassandra.cluster import Cluster
+s = Cluster(['127.0.0.1'], port=${P.cassandra}).connect()
+for row in s.execute("""${statement}"""): print('|'.join(str(v) for v in row))`;
+  return sh('/usr/bin/python3', ['-c', script]);
+}
+
+beforeAll(() => purge(project.name));
+afterAll(() => purge(project.name));
+
+describe('pbx up, status, down with the real services', () => {
+  it('starts four services, each proven at the protocol level, and applies topics and schema', async () => {
+    const { exitCode, doc } = await project.json<UpResult>(['up']);
+    expect(exitCode).toBe(0);
+    expect(doc.services.map((s) => [s.service, s.ready, s.action])).toEqual([
+      ['zookeeper', true, 'create'],
+      ['kafka', true, 'create'],
+      ['cassandra', true, 'create'],
+      ['redis', true, 'create'],
+    ]);
+    expect(doc.topics).toEqual([{ name: 'reviews', partitions: 3, action: 'created' }]);
+    expect(doc.schemaFiles).toEqual(['schema.cql']);
+
+    const status = await project.json<StatusResult>(['status']);
+    expect(status.exitCode).toBe(0);
+    expect(status.doc.services.map((s) => [s.service, s.state, s.ready])).toEqual([
+      ['zookeeper', 'running', true],
+      ['kafka', 'running', true],
+      ['cassandra', 'running', true],
+      ['redis', 'running', true],
+    ]);
+  });
+
+  it('serves Kafka to kcat on the host and to containers on the pbx network', async () => {
+    await sh('kcat', ['-b', `127.0.0.1:${P.kafka}`, '-P', '-t', 'reviews', '-k', 'k1'], 'hello from kcat\n');
+    const consumed = await sh('kcat', [
+      '-b',
+      `127.0.0.1:${P.kafka}`,
+      '-C',
+      '-t',
+      'reviews',
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%k=%s\n',
+    ]);
+    expect(consumed.split('\n')).toContain('k1=hello from kcat');
+    const inNetwork = await sh('docker', [
+      'run',
+      '--rm',
+      '--network',
+      `pbx-${project.name}`,
+      '-e',
+      'KAFKA_HEAP_OPTS=-Xmx128m',
+      'pbx/kafka:3.9.1',
+      'kafka-run-class.sh',
+      'org.apache.kafka.tools.TopicCommand',
+      '--bootstrap-server',
+      'kafka:29092',
+      '--list',
+    ]);
+    expect(inNetwork.split('\n')).toContain('reviews');
+  });
+
+  it('serves Cassandra, Redis and ZooKeeper to their own clients', async () => {
+    expect(await cql('SELECT release_version FROM system.local')).toMatch(/^5\.0\./);
+    await cql("INSERT INTO it.notes (id, body) VALUES ('n1', 'kept across down and up')");
+    await sh('redis-cli', ['-p', String(P.redis), 'SET', 'greeting', 'hi']);
+    expect(await sh('redis-cli', ['-p', String(P.redis), 'GET', 'greeting'])).toBe('hi');
+    const ruok = await sh('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${P.zookeeper}; printf ruok >&3; cat <&3`]);
+    expect(ruok).toBe('imok');
+    const srvr = await sh('bash', ['-c', `exec 3<>/dev/tcp/127.0.0.1/${P.zookeeper}; printf srvr >&3; cat <&3`]);
+    expect(srvr).toContain('Mode: standalone');
+  });
+
+  it('changes nothing when run again on a healthy stack, and says so', async () => {
+    const again = await project.pbx(['up']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('already running and healthy; nothing changed');
+    expect(again.stdout).toMatch(/^kafka\s+keep/m);
+  });
+
+  it('restarts a container killed behind its back, and recreates only a service whose config changed', async () => {
+    await sh('docker', ['kill', `pbx-${project.name}-redis`]);
+    const broken = await project.json<StatusResult>(['status', 'redis']);
+    expect(broken.exitCode).toBe(3);
+    expect(broken.doc.services[0]).toMatchObject({ service: 'redis', state: 'exited', ready: false });
+    const restarted = await project.json<UpResult>(['up']);
+    expect(restarted.doc.services.find((s) => s.service === 'redis')?.action).toBe('restart');
+    expect(restarted.doc.services.filter((s) => s.action === 'keep').map((s) => s.service)).toEqual([
+      'zookeeper',
+      'kafka',
+      'cassandra',
+    ]);
+
+    project.write(
+      `services:\n  zookeeper: {port: ${P.zookeeper}}\n  kafka: {port: ${P.kafka}, topics: [{name: reviews, partitions: 3}]}\n  cassandra: {port: ${P.cassandra}, schema: [schema.cql]}\n  redis: {port: ${P.redis}, memory: 128m}\n`,
+    );
+    const changed = await project.json<UpResult>(['up']);
+    expect(changed.exitCode).toBe(0);
+    expect(Object.fromEntries(changed.doc.services.map((s) => [s.service, s.action]))).toEqual({
+      zookeeper: 'keep',
+      kafka: 'keep',
+      cassandra: 'keep',
+      redis: 'recreate',
+    });
+  });
+
+  it('keeps data in volumes across down and up, and deletes it with --volumes', async () => {
+    const down = await project.pbx(['down']);
+    expect(down.exitCode).toBe(0);
+    expect(await containersOf(project.name)).toEqual([]);
+    expect(await volumesOf(project.name)).toHaveLength(4);
+
+    expect((await project.pbx(['up', 'cassandra'])).exitCode).toBe(0);
+    expect(await cql("SELECT body FROM it.notes WHERE id = 'n1'")).toBe('kept across down and up');
+
+    const purgeDown = await project.json<{ removedVolumes: string[] }>(['down', '--volumes']);
+    expect(purgeDown.doc.removedVolumes).toHaveLength(4);
+    expect(await volumesOf(project.name)).toEqual([]);
+  });
+});

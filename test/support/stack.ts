@@ -1,0 +1,69 @@
+import { execa } from 'execa';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runInProcess, type CliResult } from './cli';
+
+/** A throwaway pbx project: its own name, ports and directory, so tests never meet a real stack. */
+export interface TestProject {
+  name: string;
+  dir: string;
+  file: string;
+  /** Runs pbx in-process against this project. */
+  pbx(argv: string[], env?: Record<string, string>): Promise<CliResult>;
+  /** Same, expecting --json output: returns the parsed document and the exit code. */
+  json<T = Record<string, unknown>>(argv: string[]): Promise<{ exitCode: number; doc: T; stderr: string }>;
+  write(yaml: string): void;
+}
+
+export function testProject(name: string, yaml: string): TestProject {
+  const dir = mkdtempSync(join(tmpdir(), `pbx-it-${name}-`));
+  const file = join(dir, 'pbx.yaml');
+  const project: TestProject = {
+    name,
+    dir,
+    file,
+    pbx: (argv, env) => runInProcess([...argv, '--config', file], env),
+    json: async <T>(argv: string[]) => {
+      const result = await runInProcess([...argv, '--json', '--config', file]);
+      let doc: T;
+      try {
+        doc = JSON.parse(result.stdout) as T;
+      } catch {
+        throw new Error(`not JSON (exit ${result.exitCode}):\n${result.stdout}\n${result.stderr}`);
+      }
+      return { exitCode: result.exitCode, doc, stderr: result.stderr };
+    },
+    write: (text) => writeFileSync(file, `name: ${name}\nimages: local\n${text}`),
+  };
+  project.write(yaml);
+  return project;
+}
+
+/** Runs a command and returns its stdout (throws with stderr on failure). */
+export async function sh(command: string, args: string[], input?: string): Promise<string> {
+  const result = await execa(command, args, { input, timeout: 60_000 });
+  return result.stdout;
+}
+
+/** Names of the containers carrying a project's label (independent of pbx's own code). */
+export async function containersOf(project: string): Promise<string[]> {
+  const out = await sh('docker', ['ps', '-a', '--filter', `label=pbx.project=${project}`, '--format', '{{.Names}}']);
+  return out.split('\n').filter(Boolean).sort();
+}
+
+export async function volumesOf(project: string): Promise<string[]> {
+  const out = await sh('docker', ['volume', 'ls', '--filter', `label=pbx.project=${project}`, '--format', '{{.Name}}']);
+  return out.split('\n').filter(Boolean).sort();
+}
+
+/** Removes everything of a project, whatever state a failed test left it in. */
+export async function purge(project: string): Promise<void> {
+  const ids = (await sh('docker', ['ps', '-aq', '--filter', `label=pbx.project=${project}`]))
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length > 0) await execa('docker', ['rm', '-f', ...ids], { reject: false });
+  const volumes = await volumesOf(project);
+  if (volumes.length > 0) await execa('docker', ['volume', 'rm', '-f', ...volumes], { reject: false });
+  await execa('docker', ['network', 'rm', `pbx-${project}`], { reject: false });
+}
