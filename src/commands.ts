@@ -1,4 +1,5 @@
 import Config from './commands/config';
+import DataGen from './commands/data/gen';
 import Down from './commands/down';
 import Env from './commands/env';
 import Doctor from './commands/doctor';
@@ -7,6 +8,7 @@ import ImagesBuild from './commands/images/build';
 import ImagesList from './commands/images/list';
 import Init from './commands/init';
 import Logs from './commands/logs';
+import Replay from './commands/replay';
 import Status from './commands/status';
 import Up from './commands/up';
 
@@ -16,6 +18,7 @@ import Up from './commands/up';
  */
 export const COMMANDS = {
   config: Config,
+  'data:gen': DataGen,
   doctor: Doctor,
   down: Down,
   env: Env,
@@ -24,6 +27,7 @@ export const COMMANDS = {
   'images:list': ImagesList,
   init: Init,
   logs: Logs,
+  replay: Replay,
   status: Status,
   up: Up,
 };

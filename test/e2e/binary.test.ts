@@ -73,4 +73,35 @@ describe('the compiled binary', () => {
     const result = await runBinary(['config'], { cwd: workdir, binary: pbx });
     expect(result.stdout.startsWith('#')).toBe(true);
   });
+  it('generates the same reviews for the same seed, streaming to stdout', async () => {
+    const first = await runBinary(['data', 'gen', 'reviews', '--count', '50', '--seed', '3'], {
+      cwd: workdir,
+      binary: pbx,
+    });
+    const again = await runBinary(['data', 'gen', 'reviews', '--count', '50', '--seed', '3'], {
+      cwd: workdir,
+      binary: pbx,
+    });
+    expect(first.exitCode).toBe(0);
+    expect(again.stdout).toBe(first.stdout);
+    const lines = first.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(50);
+    expect(Object.keys(JSON.parse(lines[0]!) as object)).toEqual([
+      'user_id',
+      'product_id',
+      'review',
+      'summary',
+      'profile_name',
+      'helpfulness',
+      'time',
+      'score',
+    ]);
+    const other = await runBinary(['data', 'gen', 'reviews', '--count', '50', '--seed', '4'], {
+      cwd: workdir,
+      binary: pbx,
+    });
+    expect(other.stdout).not.toBe(first.stdout);
+    const jsonToStdout = await runBinary(['data', 'gen', 'reviews', '--json'], { cwd: workdir, binary: pbx });
+    expect(jsonToStdout.exitCode).toBe(2);
+  });
 });

@@ -1,0 +1,237 @@
+// pbx replay against its peers on the same broker, the same machine and the same generated file:
+//   throughput at --rate max vs Kafka's own kafka-producer-perf-test (--payload-file) and Debian's kcat -P;
+//   rate accuracy at 2, 1000 and 20000 records/s over 30 s vs the perf tool's --throughput;
+//   peak memory replaying a file larger than 1 GB, beside kcat's.
+// Usage: npm run build && npx tsx bench/replay/run.ts [--records 1000000] [--seconds 30] [--big-records 3000000]
+// Needs: a provisioned engine with pbx/kafka (npm run provision) and kcat. Prints Markdown tables.
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { IMAGES } from '../../src/images/catalog';
+
+const { values: options } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    seconds: { type: 'string', default: '30' },
+    'big-records': { type: 'string', default: '3000000' },
+  },
+});
+const RECORDS = Number(options.records);
+const SECONDS = Number(options.seconds);
+const root = resolve(import.meta.dirname, '../..');
+const pbx = resolve(root, 'dist/pbx');
+const work = resolve(root, 'bench/results/replay');
+mkdirSync(work, { recursive: true });
+const PORT = 39392;
+const BROKER = `127.0.0.1:${PORT}`;
+const config = resolve(work, 'pbx.yaml');
+writeFileSync(config, `name: benchreplay\nimages: local\nservices:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+
+const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+let topicSeq = 0;
+const topic = (name: string) => `${name}-${Date.now()}-${topicSeq++}`;
+
+async function dataset(count: number): Promise<string> {
+  const file = resolve(work, `reviews-${count}.json`);
+  if (!existsSync(file)) {
+    log(`generating ${count} reviews`);
+    await execa(pbx, ['data', 'gen', 'reviews', '--count', String(count), '--seed', '1', '--out', file]);
+  }
+  return file;
+}
+
+async function createTopic(name: string): Promise<void> {
+  await execa('docker', [
+    'exec',
+    'pbx-benchreplay-kafka',
+    '/opt/kafka/bin/kafka-run-class.sh',
+    'org.apache.kafka.tools.TopicCommand',
+    '--bootstrap-server',
+    'localhost:9092',
+    '--create',
+    '--topic',
+    name,
+    '--partitions',
+    '1',
+  ]);
+}
+
+/** Kafka's own producer benchmark, from the same jars as the broker, on the host network like the others. */
+async function perfTool(name: string, file: string, records: number, throughput: number): Promise<string> {
+  const result = await execa('docker', [
+    'run',
+    '--rm',
+    '--network',
+    'host',
+    '-v',
+    `${file}:/data/payload.json:ro`,
+    IMAGES.kafka.tag,
+    '/opt/kafka/bin/kafka-run-class.sh',
+    'org.apache.kafka.tools.ProducerPerformance',
+    '--topic',
+    name,
+    '--num-records',
+    String(records),
+    '--throughput',
+    String(throughput),
+    '--payload-file',
+    '/data/payload.json',
+    '--producer-props',
+    `bootstrap.servers=${BROKER}`,
+    'acks=all',
+    'enable.idempotence=true',
+  ]);
+  return result.stdout;
+}
+
+/** Create times of every record in a topic, read with kcat. */
+async function timestamps(name: string): Promise<number[]> {
+  const { stdout } = await execa(
+    'kcat',
+    ['-b', BROKER, '-C', '-t', name, '-o', 'beginning', '-e', '-q', '-f', '%T\n'],
+    { maxBuffer: 1e9 },
+  );
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
+async function count(name: string): Promise<number> {
+  const { stdout } = await execa('kcat', ['-b', BROKER, '-C', '-t', name, '-o', 'beginning', '-e', '-q', '-f', '\n'], {
+    maxBuffer: 1e9,
+  });
+  return stdout.length;
+}
+
+/** Mean rate from first to last record, and the spread of the full one-second buckets. */
+function accuracy(times: number[]): { mean: number; stdev: number; min: number; max: number } {
+  const first = times[0]!;
+  const last = times.at(-1)!;
+  const mean = ((times.length - 1) * 1000) / (last - first);
+  const buckets = new Array<number>(Math.floor((last - first) / 1000)).fill(0);
+  for (const t of times) {
+    const i = Math.floor((t - first) / 1000);
+    if (i < buckets.length) buckets[i]!++;
+  }
+  const avg = buckets.reduce((a, b) => a + b, 0) / buckets.length;
+  const stdev = Math.sqrt(buckets.reduce((a, b) => a + (b - avg) ** 2, 0) / buckets.length);
+  return { mean, stdev, min: Math.min(...buckets), max: Math.max(...buckets) };
+}
+
+/** Runs a process, sampling its peak resident memory (VmHWM) until it exits. */
+async function withPeakMemory(child: ResultPromise): Promise<{ ms: number; peakMiB: number }> {
+  const started = performance.now();
+  let peak = 0;
+  const timer = setInterval(() => {
+    try {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      peak = Math.max(peak, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+    } catch {
+      // exited between samples
+    }
+  }, 100);
+  await child;
+  clearInterval(timer);
+  return { ms: performance.now() - started, peakMiB: peak };
+}
+
+log('starting Kafka (KRaft)');
+await execa(pbx, ['up', '--config', config]);
+try {
+  const file = await dataset(RECORDS);
+  const size = statSync(file).size;
+
+  // Throughput: every tool sends the same 1M reviews to a fresh one-partition topic, acks=all.
+  log('throughput');
+  const rows: string[] = [];
+  const pbxTopic = topic('pbx-max');
+  const pbxRun = await withPeakMemory(
+    execa(pbx, ['replay', file, '--topic', pbxTopic, '--rate', 'max', '--config', config, '--json']),
+  );
+  const pbxCount = await count(pbxTopic);
+  const kcatTopic = topic('kcat-max');
+  await createTopic(kcatTopic);
+  const kcatRun = await withPeakMemory(
+    execa('kcat', ['-P', '-b', BROKER, '-t', kcatTopic, '-X', 'acks=all', '-l', file]),
+  );
+  const kcatCount = await count(kcatTopic);
+  const perfTopic = topic('perf-max');
+  await createTopic(perfTopic);
+  const perfStarted = performance.now();
+  const perf = await perfTool(perfTopic, file, RECORDS, -1);
+  const perfMs = performance.now() - perfStarted;
+  const perfOwn = Number(/records sent, ([\d.]+) records\/sec/.exec(perf.trim().split('\n').at(-1)!)?.[1]);
+  const perfCount = await count(perfTopic);
+  const pbxRate = (RECORDS * 1000) / pbxRun.ms;
+  const kcatRate = (RECORDS * 1000) / kcatRun.ms;
+  rows.push(
+    `| pbx replay --rate max | ${Math.round(pbxRate)} | ${seconds(pbxRun.ms)} | ${pbxCount} | in file order | 1.00 |`,
+  );
+  rows.push(
+    `| kcat -P -l (Debian ${(await execa('kcat', ['-V'])).stdout.split('\n')[0]!.split(' ')[1]}) | ${Math.round(kcatRate)} | ${seconds(kcatRun.ms)} | ${kcatCount} | in file order | ${(pbxRate / kcatRate).toFixed(2)} |`,
+  );
+  rows.push(
+    `| kafka-producer-perf-test --payload-file (own figure / wall clock with JVM start) | ${Math.round(perfOwn)} / ${Math.round((RECORDS * 1000) / perfMs)} | ${seconds(perfMs)} | ${perfCount} | random lines, no keys | ${(pbxRate / perfOwn).toFixed(2)} |`,
+  );
+  console.log(`\n### Throughput: ${RECORDS} reviews (${(size / 2 ** 20).toFixed(0)} MiB), one partition, acks=all\n`);
+  console.log('| tool | records/s | wall s | records in topic | order | pbx ÷ tool |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) console.log(row);
+
+  // Rate accuracy: N/s for SECONDS s, arrival times read back with kcat.
+  console.log(`\n### Rate accuracy: ${SECONDS} s at each rate, per-second counts of the records' create times\n`);
+  console.log('| target/s | tool | mean achieved/s | error | stdev of per-second counts | min–max per second |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
+  for (const rate of [2, 1000, 20000]) {
+    const records = rate * SECONDS + 1;
+    const source = await dataset(RECORDS);
+    log(`rate ${rate}: pbx`);
+    const a = topic(`pbx-rate-${rate}`);
+    await execa(pbx, [
+      'replay',
+      source,
+      '--topic',
+      a,
+      '--rate',
+      String(rate),
+      '--limit',
+      String(records),
+      '--config',
+      config,
+    ]);
+    log(`rate ${rate}: perf tool`);
+    const b = topic(`perf-rate-${rate}`);
+    await createTopic(b);
+    await perfTool(b, source, records, rate);
+    for (const [tool, name] of [
+      ['pbx replay --rate', a],
+      ['perf-test --throughput', b],
+    ] as const) {
+      const r = accuracy(await timestamps(name));
+      console.log(
+        `| ${rate} | ${tool} | ${r.mean.toFixed(3)} | ${(((r.mean - rate) / rate) * 100).toFixed(2)}% | ${r.stdev.toFixed(2)} | ${r.min}–${r.max} |`,
+      );
+    }
+  }
+
+  // Memory: a file larger than 1 GB at --rate max; kcat beside it for scale.
+  const big = await dataset(Number(options['big-records']));
+  const bigSize = statSync(big).size;
+  log(`memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB`);
+  const m1 = await withPeakMemory(
+    execa(pbx, ['replay', big, '--topic', topic('pbx-big'), '--rate', 'max', '--config', config]),
+  );
+  const bigKcat = topic('kcat-big');
+  await createTopic(bigKcat);
+  const m2 = await withPeakMemory(execa('kcat', ['-P', '-b', BROKER, '-t', bigKcat, '-X', 'acks=all', '-l', big]));
+  console.log(
+    `\n### Peak memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB file (${options['big-records']} reviews), --rate max\n`,
+  );
+  console.log('| tool | peak RSS MiB | wall s |');
+  console.log('| --- | --- | --- |');
+  console.log(`| pbx replay (1M-record run above) | ${pbxRun.peakMiB.toFixed(0)} | ${seconds(pbxRun.ms)} |`);
+  console.log(`| pbx replay | ${m1.peakMiB.toFixed(0)} | ${seconds(m1.ms)} |`);
+  console.log(`| kcat -P -l | ${m2.peakMiB.toFixed(0)} | ${seconds(m2.ms)} |`);
+} finally {
+  await execa(pbx, ['down', '--volumes', '--config', config], { reject: false });
+}

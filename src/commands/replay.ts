@@ -1,0 +1,149 @@
+import { Args, Flags } from '@oclif/core';
+import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
+import { InterruptedError, UsageError } from '../cli/errors';
+import { interruptSignal } from '../cli/interrupt';
+import type { Output } from '../cli/output';
+import { parsePace } from '../replay/pacing';
+import { replay, type OnError, type ReplaySummary } from '../replay/replay';
+import { checkFormat, FORMATS } from '../replay/sources';
+import type { ReplayStats } from '../replay/stats';
+import { formatDuration, formatRate, replayLineProps } from '../ui/replay-view';
+
+export default class Replay extends PbxCommand {
+  static override summary = 'Stream a dataset into Kafka at an exact rate, or at the pace of its own timestamps.';
+  static override description = `Reads newline-delimited JSON, a JSON array, CSV with a header or plain lines (each possibly gzipped), stdin (-) or a command's output (--exec), as a stream: memory stays flat whatever the size. Records leave in file order, with acks from all in-sync replicas and the idempotent producer.
+
+Pacing: --rate N schedules record k at k/N seconds from the start (absolute deadlines: no drift); --time-field F --speed X replays the gaps between the records' own timestamps divided by X (numbers below 10^11 are Unix seconds, larger ones milliseconds, strings ISO-8601). Records sharing a timestamp leave back to back; a record whose time goes backwards leaves at once and is counted as out of order. With --loop and a time field, each pass shifts the timestamps forward by the file's span plus one mean gap, and rewrites the field.
+
+Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key field) stop the replay by default, after everything before them was delivered; --on-error skip counts them, --on-error dead-letter sends them to --dead-letter-topic with headers saying why.`;
+  static override examples = [
+    '<%= config.bin %> replay data/reviews.json --topic movie_reviews --rate 2 --key product_id',
+    '<%= config.bin %> replay reviews.json.gz --topic movie_reviews --time-field time --speed 86400',
+    '<%= config.bin %> replay big.json --topic t --rate max --checkpoint big.ckpt',
+    '<%= config.bin %> replay --exec "vmstat 1" --topic vmstat --format lines',
+    'cat events.ndjson | <%= config.bin %> replay - --topic events --rate 1000 --json',
+  ];
+  static override args = {
+    file: Args.string({ description: 'The dataset, or - for stdin (not with --exec).', required: false }),
+  };
+  static override flags = {
+    ...jsonFlag,
+    ...configFlag,
+    topic: Flags.string({ char: 't', description: 'Kafka topic to write to (created if missing).', required: true }),
+    exec: Flags.string({ description: 'Replay the output lines of this shell command instead of a file.' }),
+    format: Flags.string({
+      description: `Input format (default: from the extension, else the first character): ${FORMATS.join(', ')}.`,
+    }),
+    rate: Flags.string({
+      char: 'r',
+      description: 'Records per second (fractions allowed), or "max".',
+      default: undefined,
+    }),
+    'time-field': Flags.string({ description: 'Pace by this field’s timestamps (a dotted path).' }),
+    speed: Flags.string({ description: 'With --time-field: how many times faster than real time.' }),
+    key: Flags.string({ char: 'k', description: 'Use this field (a dotted path) as the message key.' }),
+    partitions: Flags.integer({ description: 'Partitions for a topic pbx creates.', min: 1, default: 1 }),
+    header: Flags.string({ description: 'A header k=v added to every message (repeatable).', multiple: true }),
+    compression: Flags.string({ description: 'none or gzip.', options: ['none', 'gzip'], default: 'none' }),
+    limit: Flags.integer({ description: 'Stop after sending this many records.', min: 1 }),
+    from: Flags.integer({ description: 'Skip the first N records.', min: 0 }),
+    loop: Flags.boolean({
+      description: 'Start again at the end of the file, until Ctrl-C or --limit.',
+      default: false,
+    }),
+    checkpoint: Flags.string({
+      description: 'Save progress here and resume from it: a stopped or crashed replay sends nothing twice.',
+    }),
+    'on-error': Flags.string({
+      description: 'What a bad record does: stop, skip or dead-letter.',
+      options: ['stop', 'skip', 'dead-letter'],
+      default: 'stop',
+    }),
+    'dead-letter-topic': Flags.string({ description: 'Topic for bad records with --on-error dead-letter.' }),
+  };
+
+  async run(): Promise<ReplaySummary> {
+    const { args, flags } = await this.parse(Replay);
+    const out = this.output(flags);
+    if (flags.exec && args.file) throw new UsageError('Give a file or --exec, not both.');
+    if (!flags.exec && !args.file)
+      throw new UsageError('Missing the dataset: give a file, - for stdin, or --exec "command".');
+    const speed = flags.speed === undefined ? undefined : Number(flags.speed);
+    const headers = Object.fromEntries(
+      (flags.header ?? []).map((h) => {
+        const at = h.indexOf('=');
+        if (at <= 0) throw new UsageError(`--header ${h}: expected key=value.`);
+        return [h.slice(0, at), h.slice(at + 1)];
+      }),
+    );
+    const view = await liveView(out, flags.topic);
+    let summary: ReplaySummary;
+    try {
+      summary = await replay({
+        config: this.loadConfig(flags),
+        source: { path: args.file, exec: flags.exec, format: checkFormat(flags.format) },
+        topic: flags.topic,
+        pace: parsePace({ rate: flags.rate, timeField: flags['time-field'], speed }),
+        key: flags.key,
+        headers,
+        partitions: flags.partitions,
+        compression: flags.compression as 'none' | 'gzip',
+        limit: flags.limit,
+        from: flags.from,
+        loop: flags.loop,
+        checkpoint: flags.checkpoint,
+        onError: flags['on-error'] as OnError,
+        deadLetterTopic: flags['dead-letter-topic'],
+        signal: interruptSignal,
+        onProgress: view.update,
+      });
+    } finally {
+      view.stop();
+    }
+    out.result(summary, printSummary);
+    if (summary.stoppedBy === 'interrupt') {
+      throw new InterruptedError(
+        `Interrupted after delivering ${summary.sent} record(s)${summary.checkpoint ? `; run the same command again to resume from ${summary.checkpoint}` : ''}.`,
+        { alreadyReported: out.json },
+      );
+    }
+    return summary;
+  }
+}
+
+/** Ink on a terminal, a plain line every 5 s otherwise, nothing for --json. */
+async function liveView(
+  out: Output,
+  topic: string,
+): Promise<{ update: (stats: ReplayStats) => void; stop: () => void }> {
+  if (out.mode === 'tty') {
+    const { startReplayView } = await import('../ui/replay-view');
+    return startReplayView(topic);
+  }
+  if (out.mode === 'json') return { update: () => undefined, stop: () => undefined };
+  let last = Date.now(); // the first line after 5 s, when there is a rate to show
+  return {
+    update: (stats) => {
+      const now = Date.now();
+      if (now - last < 5000) return;
+      last = now;
+      const p = replayLineProps(topic, stats, now);
+      out.note(
+        `replay → ${topic}: ${formatRate(p.currentRate)}/s (target ${p.targetRate === undefined ? 'max' : formatRate(p.targetRate)}), sent ${p.sent}, skipped ${p.skipped}, elapsed ${formatDuration(p.elapsedMs / 1000)}${p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds)}` : ''}`,
+      );
+    },
+    stop: () => undefined,
+  };
+}
+
+function printSummary(out: Output, s: ReplaySummary): void {
+  const rate = `${formatRate(s.achievedRate)}/s${s.targetRate !== undefined ? ` (target ${formatRate(s.targetRate)}/s)` : ''}`;
+  out.line(
+    `Sent ${out.style.bold(String(s.sent))} record(s) from ${s.source} (${s.format}) to ${s.topic} in ${formatDuration(s.elapsedMs / 1000)}: ${rate}.`,
+  );
+  if (s.skipped > 0) out.line(`Skipped ${s.skipped} bad record(s).`);
+  if (s.deadLettered > 0) out.line(`Sent ${s.deadLettered} bad record(s) to the dead-letter topic.`);
+  if (s.outOfOrder > 0) out.line(`${s.outOfOrder} record(s) had a time earlier than the one before and left at once.`);
+  if (s.passes > 1) out.line(`${s.passes} passes over the file.`);
+  if (s.checkpoint) out.line(`Checkpoint: ${s.checkpoint} (next record: ${s.nextIndex}).`);
+}

@@ -1,0 +1,131 @@
+import { UsageError } from '../cli/errors';
+import { getPath } from './sources';
+
+/** How fast records leave: as fast as possible, a fixed rate, or the records' own timestamps. */
+export type Pace =
+  { kind: 'max' } | { kind: 'rate'; perSecond: number } | { kind: 'event-time'; field: string; speed: number };
+
+/** Parses `--rate` / `--time-field` / `--speed` into a Pace (usage errors for nonsense). */
+export function parsePace(options: { rate?: string; timeField?: string; speed?: number }): Pace {
+  if (options.timeField) {
+    if (options.rate && options.rate !== 'max') {
+      throw new UsageError('--rate and --time-field exclude each other: pace by a fixed rate or by the timestamps.');
+    }
+    const speed = options.speed ?? 1;
+    if (!(speed > 0) || !Number.isFinite(speed))
+      throw new UsageError(`--speed must be a positive number, got ${options.speed}.`);
+    return { kind: 'event-time', field: options.timeField, speed };
+  }
+  if (options.speed !== undefined)
+    throw new UsageError('--speed needs --time-field (the field that holds each record’s time).');
+  if (options.rate === undefined || options.rate === 'max') return { kind: 'max' };
+  const perSecond = Number(options.rate);
+  if (!(perSecond > 0) || !Number.isFinite(perSecond)) {
+    throw new UsageError(`--rate must be a positive number of records per second or "max", got "${options.rate}".`);
+  }
+  return { kind: 'rate', perSecond };
+}
+
+/**
+ * Timestamps in milliseconds. Numbers (or numeric strings) below 10^11 are Unix seconds, larger ones
+ * milliseconds: 10^11 s is the year 5138, 10^11 ms is March 1973, so real data is never ambiguous.
+ * Other strings are parsed as ISO-8601 dates. Undefined when the value is not a time.
+ */
+export function toMillis(value: unknown): number | undefined {
+  const number =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)
+        ? Number(value)
+        : NaN;
+  if (Number.isFinite(number)) return Math.abs(number) < 1e11 ? number * 1000 : number;
+  if (typeof value === 'string') {
+    const parsed = Date.parse(value);
+    if (Number.isFinite(parsed)) return parsed;
+  }
+  return undefined;
+}
+
+/**
+ * When each record is due, in ms relative to the start of the replay (pure: no clock inside).
+ *
+ * - rate N: record k (counting only records sent) is due at k·1000/N — absolute deadlines, so waiting
+ *   late for one record never delays the ones after it (no drift).
+ * - event time: a record with time t is due at (t − t₀)/speed, t₀ being the first record's time.
+ *   Records sharing a timestamp are due together and leave back to back, in file order. A record whose
+ *   time goes backwards is due at once (its due time has passed) and is counted as out of order.
+ * - loop: pass p continues the timeline: timestamps move forward by p·(span + mean gap), where span is
+ *   last − first time of a pass, so the replayed stream never jumps back.
+ */
+export class Schedule {
+  private sent = 0;
+  private firstTime: number | undefined;
+  private lastDue = 0;
+  private passSpan = 0;
+  outOfOrder = 0;
+
+  constructor(private readonly pace: Pace) {}
+
+  /** The due time of the next record (ms from the start), or an error text when its time is unusable. */
+  next(value: unknown, pass: number): { dueMs: number; eventMs?: number } | { error: string } {
+    switch (this.pace.kind) {
+      case 'max':
+        this.sent++;
+        return { dueMs: 0 };
+      case 'rate':
+        return { dueMs: (this.sent++ * 1000) / this.pace.perSecond };
+      case 'event-time': {
+        const raw = getPath(value, this.pace.field);
+        const time = toMillis(raw);
+        if (time === undefined) {
+          return {
+            error:
+              raw === undefined
+                ? `no field ${this.pace.field}`
+                : `${this.pace.field} is not a time: ${JSON.stringify(raw)}`,
+          };
+        }
+        const eventMs = time + pass * this.passSpan;
+        this.firstTime ??= eventMs;
+        const dueMs = (eventMs - this.firstTime) / this.pace.speed;
+        if (dueMs < this.lastDue) this.outOfOrder++;
+        this.lastDue = Math.max(this.lastDue, dueMs);
+        this.sent++;
+        return { dueMs, eventMs };
+      }
+    }
+  }
+
+  /** Called at the end of the first pass with the times seen, to shift the following passes. */
+  setPassSpan(firstMs: number, lastMs: number, count: number): void {
+    const span = lastMs - firstMs;
+    const meanGap = count > 1 ? span / (count - 1) : 1000;
+    this.passSpan = span + (meanGap > 0 ? meanGap : 1000);
+  }
+
+  get shiftPerPass(): number {
+    return this.passSpan;
+  }
+}
+
+/** Rewrites the time field of a looped record so consumers see the shifted timeline, in the field's own unit. */
+export function shiftTime(value: unknown, field: string, shiftMs: number): unknown {
+  if (shiftMs === 0 || value === null || typeof value !== 'object') return value;
+  const parts = field.split('.');
+  const copy = structuredClone(value) as Record<string, unknown>;
+  let target = copy;
+  for (const part of parts.slice(0, -1)) target = target[part] as Record<string, unknown>;
+  const key = parts.at(-1)!;
+  const original = target[key];
+  const millis = toMillis(original)!;
+  const numeric =
+    typeof original === 'number' || (typeof original === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(original));
+  const seconds = numeric && Math.abs(Number(original)) < 1e11;
+  const shifted = numeric
+    ? seconds
+      ? (millis + shiftMs) / 1000
+      : millis + shiftMs
+    : new Date(millis + shiftMs).toISOString();
+  target[key] = typeof original === 'string' && numeric ? String(shifted) : shifted;
+  return copy;
+}

@@ -1,0 +1,270 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Readable, Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { UserError, UsageError } from '../cli/errors';
+
+export const FORMATS = ['ndjson', 'json', 'csv', 'lines'] as const;
+export type Format = (typeof FORMATS)[number];
+
+/** One entry of the source, in order. `index` counts every entry, bad ones included, so resuming is exact. */
+export type SourceItem =
+  | { kind: 'record'; index: number; line: number; value: unknown; raw: string }
+  | { kind: 'bad'; index: number; line: number; raw: string; reason: string };
+
+export interface Source {
+  /** What to call the source in messages ("reviews.json", "stdin", "`vmstat 1`"). */
+  name: string;
+  format: Format;
+  items: AsyncGenerator<SourceItem>;
+  /** Compressed size on disk, when known, for progress and ETA. */
+  totalBytes?: number;
+  bytesRead(): number;
+  /** Stops reading (and ends an --exec command). */
+  close(): void;
+}
+
+export interface SourceOptions {
+  /** A file path, or "-" for stdin. */
+  path?: string;
+  /** A shell command whose output lines are the records. */
+  exec?: string;
+  format?: Format;
+}
+
+/** Opens a dataset as a stream of records: memory stays flat whatever its size. */
+export async function openSource(options: SourceOptions): Promise<Source> {
+  let raw: Readable;
+  let name: string;
+  let totalBytes: number | undefined;
+  let child: ChildProcess | undefined;
+  if (options.exec) {
+    name = `\`${options.exec}\``;
+    child = spawn('sh', ['-c', options.exec], { stdio: ['ignore', 'pipe', 'inherit'] });
+    raw = child.stdout!;
+  } else if (!options.path || options.path === '-') {
+    name = 'stdin';
+    raw = process.stdin;
+  } else {
+    name = options.path;
+    totalBytes = await checkFile(options.path);
+    raw = createReadStream(options.path, { highWaterMark: 256 * 1024 });
+  }
+  // Counted in a pass-through stage: a 'data' listener on `raw` would start it flowing and lose chunks.
+  let bytes = 0;
+  const counted = raw.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        done(null, chunk);
+      },
+    }),
+  );
+  const decompressed = await decompressIfGzip(counted);
+  const { head: headBytes, stream } = await peek(decompressed.stream, 64);
+  const head = headBytes.toString('utf8');
+  const gzipped = decompressed.gzipped;
+  if (head.length === 0 && totalBytes !== undefined) throw emptySource(name);
+  const format = options.format ?? detectFormat(options.path, head);
+  const items = readItems(stream, format, name);
+  return {
+    name: gzipped ? `${name} (gzip)` : name,
+    format,
+    items,
+    totalBytes,
+    bytesRead: () => bytes,
+    close: () => {
+      child?.kill('SIGTERM');
+      raw.destroy();
+    },
+  };
+}
+
+async function checkFile(path: string): Promise<number> {
+  let size: number;
+  try {
+    const info = await stat(path);
+    if (info.isDirectory())
+      throw new UserError(`${path} is a directory, not a dataset.`, { code: 'SOURCE_UNREADABLE' });
+    size = info.size;
+    const handle = await open(path, 'r');
+    await handle.close();
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError(
+      code === 'ENOENT' ? `${path} does not exist.` : `Cannot read ${path}: ${(error as Error).message}`,
+      {
+        code: code === 'ENOENT' ? 'SOURCE_NOT_FOUND' : 'SOURCE_UNREADABLE',
+        nextSteps: ['Check the path (relative paths start from the current directory), or use - for stdin.'],
+      },
+    );
+  }
+  if (size === 0) throw emptySource(path);
+  return size;
+}
+
+function emptySource(name: string): UserError {
+  return new UserError(`${name} is empty: there is nothing to replay.`, {
+    code: 'SOURCE_EMPTY',
+    nextSteps: ['Generate a sample with `pbx data gen reviews --count 1000 --out reviews.json`.'],
+  });
+}
+
+/** Gzip is recognised by its magic bytes, not by the file name. */
+async function decompressIfGzip(raw: Readable): Promise<{ stream: Readable; gzipped: boolean }> {
+  const { head, stream } = await peek(raw, 2);
+  const gzipped = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  return { stream: gzipped ? stream.pipe(createGunzip()) : stream, gzipped };
+}
+
+/**
+ * Reads the first `count` bytes (or all, if fewer) and returns them with a stream that still starts at
+ * byte 0. A new stream rather than `unshift`, which loses the end of a stream already read to its end.
+ */
+async function peek(source: Readable, count: number): Promise<{ head: Buffer; stream: Readable }> {
+  const iterator = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let done = false;
+  while (length < count) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    chunks.push(next.value);
+    length += next.value.length;
+  }
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* chunks;
+    if (done) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  }
+  return { head: Buffer.concat(chunks), stream: Readable.from(all(), { objectMode: false }) };
+}
+
+/** The format from an explicit extension, else from the first character of the content. */
+export function detectFormat(path: string | undefined, head: string): Format {
+  const extension = extname((path ?? '').replace(/\.gz$/i, '')).toLowerCase();
+  if (extension === '.csv') return 'csv';
+  if (extension === '.ndjson' || extension === '.jsonl') return 'ndjson';
+  const first = head.trimStart()[0];
+  if (first === '[') return 'json';
+  if (first === '{' || extension === '.json') return 'ndjson';
+  return 'lines';
+}
+
+async function* readItems(stream: Readable, format: Format, name: string): AsyncGenerator<SourceItem> {
+  switch (format) {
+    case 'ndjson':
+    case 'lines':
+      yield* readLines(stream, format);
+      return;
+    case 'csv':
+      yield* readCsv(stream, name);
+      return;
+    case 'json':
+      yield* readJsonArray(stream, name);
+      return;
+  }
+}
+
+async function* readLines(stream: Readable, format: 'ndjson' | 'lines'): AsyncGenerator<SourceItem> {
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  let line = 0;
+  let index = 0;
+  for await (const text of lines) {
+    line++;
+    if (format === 'lines') {
+      yield { kind: 'record', index: index++, line, value: text, raw: text };
+      continue;
+    }
+    if (text.trim() === '') continue; // blank lines between JSON records are not records
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      yield { kind: 'bad', index: index++, line, raw: text, reason: `invalid JSON: ${(error as Error).message}` };
+      continue;
+    }
+    yield { kind: 'record', index: index++, line, value, raw: text };
+  }
+}
+
+async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceItem> {
+  const { parse } = await import('csv-parse');
+  // Rows of any width come through, so a short or long row is reported at its line instead of ending the file.
+  const parser = stream.pipe(parse({ relax_column_count: true, info: true, skip_empty_lines: true, bom: true }));
+  let header: string[] | undefined;
+  let index = 0;
+  try {
+    for await (const entry of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const { record, info } = entry;
+      if (!header) {
+        header = record;
+        continue;
+      }
+      const raw = record.join(',');
+      if (record.length !== header.length) {
+        yield {
+          kind: 'bad',
+          index: index++,
+          line: info.lines,
+          raw,
+          reason: `expected ${header.length} columns, got ${record.length}`,
+        };
+        continue;
+      }
+      const value = Object.fromEntries(header.map((column, i) => [column, record[i]]));
+      yield { kind: 'record', index: index++, line: info.lines, value, raw };
+    }
+  } catch (error) {
+    const e = error as Error & { lines?: number };
+    // A broken quote cannot be resynchronised: the rest of the file is unreadable.
+    throw new UserError(`${name}:${e.lines ?? '?'}: invalid CSV: ${e.message}`, {
+      code: 'SOURCE_MALFORMED',
+      nextSteps: ['Fix the quoting at that line: everything after it cannot be read.'],
+    });
+  }
+}
+
+async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<SourceItem> {
+  const [{ default: chain }, { parser }, { streamArray }] = await Promise.all([
+    import('stream-chain'),
+    import('stream-json'),
+    import('stream-json/streamers/stream-array.js'),
+  ]);
+  const pipeline = chain([stream, parser(), streamArray()]);
+  let index = 0;
+  try {
+    for await (const { value } of pipeline as AsyncIterable<{ key: number; value: unknown }>) {
+      yield { kind: 'record', index: index++, line: 0, value, raw: JSON.stringify(value) };
+    }
+  } catch (error) {
+    // Inside one JSON document there is no next line to resume at: the rest cannot be read.
+    throw new UserError(`${name}: invalid JSON after ${index} element(s): ${(error as Error).message}`, {
+      code: 'SOURCE_MALFORMED',
+      nextSteps: ['Fix the file, or convert it to one JSON object per line (NDJSON) so bad records can be skipped.'],
+    });
+  }
+}
+
+/** A value at a dotted path ("user.id"), or undefined. */
+export function getPath(value: unknown, path: string): unknown {
+  let current = value;
+  for (const part of path.split('.')) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[part];
+  }
+  return current;
+}
+
+export function checkFormat(format: string | undefined): Format | undefined {
+  if (format === undefined) return undefined;
+  if ((FORMATS as readonly string[]).includes(format)) return format as Format;
+  throw new UsageError(`Unknown format ${format}.`, { nextSteps: [`Use one of: ${FORMATS.join(', ')}.`] });
+}

@@ -1,0 +1,351 @@
+// pbx replay against a real Kafka (KRaft, one container), read back with Debian's kcat.
+import { execa } from 'execa';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplaySummary } from '../../src/replay/replay';
+import { BINARY, runInProcess } from '../support/cli';
+import { purge, sh, testProject } from '../support/stack';
+
+const PORT = 29391;
+const BROKER = `127.0.0.1:${PORT}`;
+const project = testProject('itreplay', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+const path = (name: string) => join(project.dir, name);
+
+interface Consumed {
+  key: string;
+  partition: number;
+  offset: number;
+  timestamp: number;
+  headers: string;
+  value: string;
+}
+
+/** Everything in a topic, read by a client that is not pbx. */
+async function consume(topic: string): Promise<Consumed[]> {
+  const out = await sh('kcat', [
+    '-b',
+    BROKER,
+    '-C',
+    '-t',
+    topic,
+    '-o',
+    'beginning',
+    '-e',
+    '-q',
+    '-f',
+    '%k\t%p\t%o\t%T\t%h\t%s\n',
+  ]);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [key, partition, offset, timestamp, headers, ...value] = line.split('\t');
+      return {
+        key: key!,
+        partition: Number(partition),
+        offset: Number(offset),
+        timestamp: Number(timestamp),
+        headers: headers!,
+        value: value.join('\t'),
+      };
+    });
+}
+
+/** Records in the order Kafka holds them for one partition topic. */
+const values = async (topic: string) => (await consume(topic)).map((r) => r.value);
+
+async function generate(name: string, count: number, seed = 5): Promise<string[]> {
+  const result = await runInProcess([
+    'data',
+    'gen',
+    'reviews',
+    '--count',
+    String(count),
+    '--seed',
+    String(seed),
+    '--out',
+    path(name),
+  ]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return readFileSync(path(name), 'utf8').trimEnd().split('\n');
+}
+
+async function replay(args: string[]) {
+  return project.json<ReplaySummary & { error?: { message: string; code: string } }>(['replay', ...args]);
+}
+
+beforeAll(async () => {
+  await purge(project.name);
+  const up = await project.pbx(['up']);
+  expect(up.exitCode, up.stderr).toBe(0);
+});
+afterAll(() => purge(project.name));
+
+describe('pbx replay into a real Kafka', () => {
+  it('delivers every record exactly once, keyed, in file order per key', async () => {
+    const lines = await generate('reviews.json', 3000);
+    const { exitCode, doc } = await replay([
+      path('reviews.json'),
+      '--topic',
+      'keyed',
+      '--key',
+      'product_id',
+      '--partitions',
+      '3',
+    ]);
+    expect(exitCode).toBe(0);
+    expect(doc).toMatchObject({ sent: 3000, skipped: 0, stoppedBy: 'end', format: 'ndjson' });
+
+    const consumed = await consume('keyed');
+    expect(consumed).toHaveLength(3000);
+    expect(new Set(consumed.map((r) => r.partition))).toEqual(new Set([0, 1, 2]));
+    expect(consumed.map((r) => r.value).sort()).toEqual([...lines].sort());
+    const byKeyInFile = new Map<string, string[]>();
+    for (const line of lines) {
+      const key = (JSON.parse(line) as { product_id: string }).product_id;
+      byKeyInFile.set(key, [...(byKeyInFile.get(key) ?? []), line]);
+    }
+    const byKeyInKafka = new Map<string, string[]>();
+    for (const r of [...consumed].sort((a, b) => a.partition - b.partition || a.offset - b.offset)) {
+      expect(JSON.parse(r.value).product_id).toBe(r.key);
+      byKeyInKafka.set(r.key, [...(byKeyInKafka.get(r.key) ?? []), r.value]);
+    }
+    expect(byKeyInKafka).toEqual(byKeyInFile);
+  });
+
+  it('reads gzip, CSV and JSON arrays, with headers and --from/--limit', async () => {
+    writeFileSync(path('rows.csv.gz'), gzipSync('id,name\n1,ann\n2,bob\n3,cy\n4,dee\n'));
+    const csv = await replay([
+      path('rows.csv.gz'),
+      '--topic',
+      'csv',
+      '--from',
+      '1',
+      '--limit',
+      '2',
+      '--header',
+      'origin=test',
+    ]);
+    expect(csv.doc).toMatchObject({ sent: 2, stoppedBy: 'limit', format: 'csv' });
+    const consumed = await consume('csv');
+    expect(consumed.map((r) => r.value)).toEqual(['{"id":"2","name":"bob"}', '{"id":"3","name":"cy"}']);
+    expect(consumed[0]!.headers).toBe('origin=test');
+
+    writeFileSync(path('array.json'), '[{"n": 1}, {"n": 2}]');
+    expect((await replay([path('array.json'), '--topic', 'array'])).doc).toMatchObject({ sent: 2, format: 'json' });
+    expect(await values('array')).toEqual(['{"n":1}', '{"n":2}']);
+  });
+
+  it('replays a command’s output, gzip-compressed on the wire', async () => {
+    const { exitCode, doc } = await replay([
+      '--exec',
+      'printf "one\\ntwo\\nthree\\n"',
+      '--topic',
+      'exec',
+      '--compression',
+      'gzip',
+    ]);
+    expect(exitCode).toBe(0);
+    expect(doc).toMatchObject({ sent: 3, format: 'lines' });
+    expect(await values('exec')).toEqual(['one', 'two', 'three']);
+  });
+
+  it('loops with timestamps shifted forward each pass, until --limit', async () => {
+    writeFileSync(path('loop.json'), '{"t": 100}\n{"t": 102}\n');
+    const { doc } = await replay([
+      path('loop.json'),
+      '--topic',
+      'loop',
+      '--time-field',
+      't',
+      '--speed',
+      '1000',
+      '--loop',
+      '--limit',
+      '6',
+    ]);
+    expect(doc).toMatchObject({ sent: 6, passes: 3, stoppedBy: 'limit' });
+    // Each pass moves on by the span (2 s) plus the mean gap (2 s).
+    expect((await values('loop')).map((v) => (JSON.parse(v) as { t: number }).t)).toEqual([
+      100, 102, 104, 106, 108, 110,
+    ]);
+  });
+
+  it('sends records two a second at --rate 2, on absolute deadlines', async () => {
+    const lines = (await generate('rate.json', 10, 9)).slice(0, 10);
+    const { exitCode, doc } = await replay([path('rate.json'), '--topic', 'rate2', '--rate', '2']);
+    expect(exitCode).toBe(0);
+    expect(doc.sent).toBe(10);
+    const consumed = await consume('rate2');
+    expect(consumed.map((r) => r.value)).toEqual(lines);
+    const start = consumed[0]!.timestamp;
+    // Record k leaves at k/2 s: each is within 150 ms of its deadline, so nothing drifts.
+    consumed.forEach((r, k) => expect(Math.abs(r.timestamp - start - k * 500), `record ${k}`).toBeLessThan(150));
+  });
+
+  it('replays at the pace of the records’ own timestamps', async () => {
+    const times = [1_700_000_000, 1_700_000_001, 1_700_000_001, 1_700_000_004, 1_700_000_005];
+    writeFileSync(path('events.json'), times.map((t, i) => JSON.stringify({ i, t })).join('\n'));
+    const { exitCode } = await replay([path('events.json'), '--topic', 'events', '--time-field', 't', '--speed', '2']);
+    expect(exitCode).toBe(0);
+    const consumed = await consume('events');
+    expect(consumed.map((r) => (JSON.parse(r.value) as { i: number }).i)).toEqual([0, 1, 2, 3, 4]);
+    const start = consumed[0]!.timestamp;
+    consumed.forEach((r, k) =>
+      expect(Math.abs(r.timestamp - start - ((times[k]! - times[0]!) * 1000) / 2)).toBeLessThan(150),
+    );
+  });
+
+  describe('bad input', () => {
+    const lines = ['{"id": 1}', '{"id": 2}', '{"id": 3', '{"id": 4}'];
+    beforeAll(() => writeFileSync(path('bad.json'), `${lines.join('\n')}\n`));
+
+    it('stops at a malformed record, naming file:line, after delivering what came before', async () => {
+      const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'bad-stop']);
+      expect(exitCode).toBe(1);
+      expect(doc.error).toMatchObject({ code: 'BAD_RECORD' });
+      expect(doc.error!.message).toContain(`${path('bad.json')}:3: invalid JSON`);
+      expect(doc.error!.message).toContain('Stopped after delivering 2 records');
+      expect(await values('bad-stop')).toEqual(lines.slice(0, 2));
+    });
+
+    it('skips and counts with --on-error skip', async () => {
+      const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'bad-skip', '--on-error', 'skip']);
+      expect(exitCode).toBe(0);
+      expect(doc).toMatchObject({ sent: 3, skipped: 1 });
+      expect(await values('bad-skip')).toEqual([lines[0], lines[1], lines[3]]);
+    });
+
+    it('sends bad records to a dead-letter topic with the reason', async () => {
+      const { doc } = await replay([
+        path('bad.json'),
+        '--topic',
+        'bad-dl',
+        '--on-error',
+        'dead-letter',
+        '--dead-letter-topic',
+        'bad-dl-errors',
+      ]);
+      expect(doc).toMatchObject({ sent: 3, deadLettered: 1 });
+      const [dead, ...rest] = await consume('bad-dl-errors');
+      expect(rest).toEqual([]);
+      expect(dead!.value).toBe(lines[2]);
+      expect(dead!.headers).toContain('pbx-line=3');
+      expect(dead!.headers).toContain('pbx-error=invalid JSON');
+    });
+
+    it('refuses a missing or empty file and a record without the key field', async () => {
+      const missing = await replay([path('nope.json'), '--topic', 'x']);
+      expect([missing.exitCode, missing.doc.error?.code]).toEqual([1, 'SOURCE_NOT_FOUND']);
+      writeFileSync(path('empty.json'), '');
+      const empty = await replay([path('empty.json'), '--topic', 'x']);
+      expect([empty.exitCode, empty.doc.error?.code]).toEqual([1, 'SOURCE_EMPTY']);
+      const keyless = await replay([path('bad.json'), '--topic', 'keyless', '--key', 'user.id', '--on-error', 'skip']);
+      expect(keyless.doc).toMatchObject({ sent: 0, skipped: 4 });
+    });
+
+    it('says which broker is unreachable and exits 3', async () => {
+      const down = testProject('itreplay-down', 'services:\n  kafka: {port: 29399, mode: kraft}\n');
+      const { exitCode, doc } = await down.json<{ error: { code: string; message: string } }>([
+        'replay',
+        path('bad.json'),
+        '--topic',
+        'x',
+      ]);
+      expect(exitCode).toBe(3);
+      expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
+      expect(doc.error.message).toContain('127.0.0.1:29399');
+    });
+  });
+
+  describe('checkpoints', () => {
+    it('resumes a replay stopped by --limit without sending anything twice', async () => {
+      const lines = await generate('resume.json', 2500, 11);
+      const checkpoint = path('resume.ckpt');
+      const first = await replay([
+        path('resume.json'),
+        '--topic',
+        'resume',
+        '--limit',
+        '1000',
+        '--checkpoint',
+        checkpoint,
+      ]);
+      expect(first.doc).toMatchObject({ sent: 1000, nextIndex: 1000, stoppedBy: 'limit' });
+      const second = await replay([path('resume.json'), '--topic', 'resume', '--checkpoint', checkpoint]);
+      expect(second.doc).toMatchObject({ sent: 1500, recovered: 0, nextIndex: 2500, stoppedBy: 'end' });
+      expect(await values('resume')).toEqual(lines);
+    });
+
+    it('resumes after Ctrl-C: exit 130, what was sent, nothing twice', async () => {
+      const lines = await generate('sigint.json', 3000, 12);
+      const args = [
+        'replay',
+        path('sigint.json'),
+        '--topic',
+        'sigint',
+        '--rate',
+        '1000',
+        '--checkpoint',
+        path('sigint.ckpt'),
+        '--config',
+        project.file,
+      ];
+      const child = execa(BINARY, args, { reject: false, env: { NO_COLOR: '1' } });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      child.kill('SIGINT');
+      const stopped = await child;
+      expect(stopped.exitCode).toBe(130);
+      const sent = Number(/Interrupted after delivering (\d+) record/.exec(stopped.stderr)?.[1]);
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(3000);
+      expect((await values('sigint')).length).toBe(sent);
+      const resumed = await replay([path('sigint.json'), '--topic', 'sigint', '--checkpoint', path('sigint.ckpt')]);
+      expect(resumed.doc.sent).toBe(3000 - sent);
+      expect(await values('sigint')).toEqual(lines);
+    });
+
+    it('resumes after kill -9, finding what was delivered after the last checkpoint', async () => {
+      const lines = await generate('crash.json', 6000, 13);
+      const args = [
+        'replay',
+        path('crash.json'),
+        '--topic',
+        'crash',
+        '--rate',
+        '2000',
+        '--checkpoint',
+        path('crash.ckpt'),
+        '--config',
+        project.file,
+      ];
+      const child = execa(BINARY, args, { reject: false });
+      await new Promise((resolve) => setTimeout(resolve, 1700));
+      child.kill('SIGKILL');
+      await child;
+      const before = (await values('crash')).length;
+      const saved = JSON.parse(readFileSync(path('crash.ckpt'), 'utf8')) as { nextIndex: number };
+      expect(before).toBeGreaterThan(0);
+      const resumed = await replay([path('crash.json'), '--topic', 'crash', '--checkpoint', path('crash.ckpt')]);
+      expect(resumed.exitCode, JSON.stringify(resumed.doc)).toBe(0);
+      expect(resumed.doc.recovered).toBe(before - saved.nextIndex);
+      expect(resumed.doc.sent).toBe(6000 - before);
+      expect(await values('crash')).toEqual(lines);
+    });
+
+    it('refuses a checkpoint written for another file', async () => {
+      await generate('other.json', 10, 14);
+      const { exitCode, doc } = await replay([
+        path('other.json'),
+        '--topic',
+        'resume',
+        '--checkpoint',
+        path('resume.ckpt'),
+      ]);
+      expect(exitCode).toBe(1);
+      expect(doc.error).toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
+    });
+  });
+});

@@ -1,0 +1,157 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { detectFormat, getPath, openSource, type SourceItem, type SourceOptions } from '../../src/replay/sources';
+
+const dir = mkdtempSync(join(tmpdir(), 'pbx-sources-'));
+function file(name: string, content: string | Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+async function readAll(
+  options: SourceOptions,
+): Promise<{ format: string; name: string; items: SourceItem[]; bytes: number }> {
+  const source = await openSource(options);
+  const items: SourceItem[] = [];
+  for await (const item of source.items) items.push(item);
+  return { format: source.format, name: source.name, items, bytes: source.bytesRead() };
+}
+
+const brief = (items: SourceItem[]) =>
+  items.map((i) => (i.kind === 'record' ? [i.index, i.line, i.value] : [i.index, i.line, 'bad', i.reason]));
+
+describe('openSource', () => {
+  it('reads NDJSON, keeping exact bytes, skipping blank lines and naming a bad line', async () => {
+    const content = '{"a":1}\n\n{"a": 2}\n{"a":\n{"a":4}\n';
+    const path = file('a.json', content);
+    const { format, items, bytes } = await readAll({ path });
+    expect(format).toBe('ndjson');
+    expect(brief(items)).toEqual([
+      [0, 1, { a: 1 }],
+      [1, 3, { a: 2 }],
+      [2, 4, 'bad', expect.stringContaining('invalid JSON')],
+      [3, 5, { a: 4 }],
+    ]);
+    expect(items[1]!.raw).toBe('{"a": 2}');
+    expect(bytes).toBe(Buffer.byteLength(content));
+  });
+
+  it('reads a JSON array element by element', async () => {
+    const path = file('b.json', ' [ {"id": 1}, {"id": 2, "x": [1, 2]}, 3 ]');
+    const { format, items } = await readAll({ path });
+    expect(format).toBe('json');
+    expect(items.map((i) => (i.kind === 'record' ? i.value : undefined))).toEqual([{ id: 1 }, { id: 2, x: [1, 2] }, 3]);
+  });
+
+  it('stops a broken JSON array with the element it reached', async () => {
+    const elements = Array.from({ length: 100_000 }, (_, i) => `{"i": ${i}}`);
+    const path = file('broken.json', `[${elements.join(',')}, {"i": ]`);
+    const source = await openSource({ path });
+    let read = 0;
+    const error = await (async () => {
+      for await (const item of source.items)
+        if (item.kind === 'record' && (item.value as { i: number }).i === read) read++;
+    })().catch((e: unknown) => e as Error);
+    expect(read).toBeGreaterThan(50_000); // what came before the error is readable
+    expect(error?.message).toContain(`broken.json: invalid JSON after ${read} element(s)`);
+  });
+
+  it('reads CSV by its header and reports a row of the wrong width at its line', async () => {
+    const path = file('c.csv', 'id,name\n1,"Smith, Ann"\n2\n3,Bob\n');
+    const { format, items } = await readAll({ path });
+    expect(format).toBe('csv');
+    expect(brief(items)).toEqual([
+      [0, 2, { id: '1', name: 'Smith, Ann' }],
+      [1, 3, 'bad', 'expected 2 columns, got 1'],
+      [2, 4, { id: '3', name: 'Bob' }],
+    ]);
+  });
+
+  it('reads plain lines as strings, blank ones included', async () => {
+    const path = file('d.txt', 'alpha\n\nbeta\n');
+    const { format, items } = await readAll({ path });
+    expect(format).toBe('lines');
+    expect(brief(items)).toEqual([
+      [0, 1, 'alpha'],
+      [1, 2, ''],
+      [2, 3, 'beta'],
+    ]);
+  });
+
+  it('recognises gzip by its magic bytes, whatever the name', async () => {
+    const path = file('e.data', gzipSync('{"n":1}\n{"n":2}\n'));
+    const { format, name, items } = await readAll({ path });
+    expect(format).toBe('ndjson');
+    expect(name).toBe(`${path} (gzip)`);
+    expect(brief(items)).toEqual([
+      [0, 1, { n: 1 }],
+      [1, 2, { n: 2 }],
+    ]);
+  });
+
+  it('honours an explicit format', async () => {
+    const path = file('f.json', '{"a":1}\n');
+    const { items } = await readAll({ path, format: 'lines' });
+    expect(brief(items)).toEqual([[0, 1, '{"a":1}']]);
+  });
+
+  it('replays a command’s output lines', async () => {
+    const { name, format, items } = await readAll({ exec: 'printf "one\\ntwo\\n"' });
+    expect(name).toBe('`printf "one\\ntwo\\n"`');
+    expect(format).toBe('lines');
+    expect(brief(items)).toEqual([
+      [0, 1, 'one'],
+      [1, 2, 'two'],
+    ]);
+  });
+
+  it.each([
+    ['missing', () => join(dir, 'nope.json'), 'does not exist', 'SOURCE_NOT_FOUND'],
+    ['empty', () => file('empty.json', ''), 'is empty', 'SOURCE_EMPTY'],
+    ['a directory', () => dir, 'is a directory', 'SOURCE_UNREADABLE'],
+    ['gzip of nothing', () => file('empty.gz', gzipSync('')), 'is empty', 'SOURCE_EMPTY'],
+  ])('refuses a %s file with a user error', async (_, path, message, code) => {
+    const error = await openSource({ path: path() }).catch((e: unknown) => e);
+    expect((error as Error).message).toContain(message);
+    expect((error as { code: string }).code).toBe(code);
+    expect((error as { exitCode: number }).exitCode).toBe(1);
+  });
+});
+
+describe('detectFormat and getPath', () => {
+  it('goes by extension, then by the first character', () => {
+    expect(detectFormat('x.csv.gz', 'a,b')).toBe('csv');
+    expect(detectFormat('x.jsonl', '')).toBe('ndjson');
+    expect(detectFormat(undefined, '  [1]')).toBe('json');
+    expect(detectFormat('x.json', '{"a":1}')).toBe('ndjson');
+    expect(detectFormat('-', 'procs -----')).toBe('lines');
+  });
+
+  it('follows dotted paths', () => {
+    expect(getPath({ a: { b: { c: 7 } } }, 'a.b.c')).toBe(7);
+    expect(getPath({ a: 1 }, 'a.b')).toBeUndefined();
+    expect(getPath(null, 'a')).toBeUndefined();
+  });
+});
+
+describe('openSource with broken CSV quoting', () => {
+  it('stops at the line where the quote breaks, naming the file', async () => {
+    const rows = Array.from({ length: 50_000 }, (_, i) => `${i},name ${i}`);
+    const path = file('q.csv', `id,name\n${rows.join('\n')}\nx,"unterminated\ny,c\n`);
+    const source = await openSource({ path });
+    const read: SourceItem[] = [];
+    const error = await (async () => {
+      for await (const item of source.items) read.push(item);
+    })().catch((e: unknown) => e as Error);
+    expect(error?.message).toMatch(/q\.csv:\d+: invalid CSV/);
+    // Rows in earlier chunks than the break come through, in order.
+    expect(read.length).toBeGreaterThan(10_000);
+    expect(read.every((item, i) => item.kind === 'record' && (item.value as { id: string }).id === String(i))).toBe(
+      true,
+    );
+  });
+});
