@@ -42,20 +42,13 @@ async function dataset(count: number): Promise<string> {
   return file;
 }
 
+/** Topics for the peers, which do not create them: one partition, like pbx's. */
 async function createTopic(name: string): Promise<void> {
-  await execa('docker', [
-    'exec',
-    'pbx-benchreplay-kafka',
-    '/opt/kafka/bin/kafka-run-class.sh',
-    'org.apache.kafka.tools.TopicCommand',
-    '--bootstrap-server',
-    'localhost:9092',
-    '--create',
-    '--topic',
-    name,
-    '--partitions',
-    '1',
-  ]);
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: 1 }] });
+  await admin.disconnect();
 }
 
 /** Kafka's own producer benchmark, from the same jars as the broker, on the host network like the others. */
@@ -65,6 +58,9 @@ async function perfTool(name: string, file: string, records: number, throughput:
     '--rm',
     '--network',
     'host',
+    // It holds the whole payload file in memory: the default 256 MB heap is too small for 1M reviews.
+    '-e',
+    'KAFKA_HEAP_OPTS=-Xmx3g',
     '-v',
     `${file}:/data/payload.json:ro`,
     IMAGES.kafka.tag,
@@ -97,7 +93,7 @@ async function timestamps(name: string): Promise<number[]> {
 }
 
 async function count(name: string): Promise<number> {
-  const { stdout } = await execa('kcat', ['-b', BROKER, '-C', '-t', name, '-o', 'beginning', '-e', '-q', '-f', '\n'], {
+  const { stdout } = await execa('kcat', ['-b', BROKER, '-C', '-t', name, '-o', 'beginning', '-e', '-q', '-f', 'x'], {
     maxBuffer: 1e9,
   });
   return stdout.length;
@@ -136,7 +132,7 @@ async function withPeakMemory(child: ResultPromise): Promise<{ ms: number; peakM
 }
 
 log('starting Kafka (KRaft)');
-await execa(pbx, ['up', '--config', config]);
+await execa(pbx, ['up', 'kafka', '--config', config]);
 try {
   const file = await dataset(RECORDS);
   const size = statSync(file).size;
@@ -168,7 +164,7 @@ try {
     `| pbx replay --rate max | ${Math.round(pbxRate)} | ${seconds(pbxRun.ms)} | ${pbxCount} | in file order | 1.00 |`,
   );
   rows.push(
-    `| kcat -P -l (Debian ${(await execa('kcat', ['-V'])).stdout.split('\n')[0]!.split(' ')[1]}) | ${Math.round(kcatRate)} | ${seconds(kcatRun.ms)} | ${kcatCount} | in file order | ${(pbxRate / kcatRate).toFixed(2)} |`,
+    `| kcat -P -l (Debian ${/Version ([\d.]+)/.exec((await execa('kcat', ['-V'])).stdout)?.[1]}) | ${Math.round(kcatRate)} | ${seconds(kcatRun.ms)} | ${kcatCount} | in file order | ${(pbxRate / kcatRate).toFixed(2)} |`,
   );
   rows.push(
     `| kafka-producer-perf-test --payload-file (own figure / wall clock with JVM start) | ${Math.round(perfOwn)} / ${Math.round((RECORDS * 1000) / perfMs)} | ${seconds(perfMs)} | ${perfCount} | random lines, no keys | ${(pbxRate / perfOwn).toFixed(2)} |`,

@@ -28,7 +28,7 @@ const config = resolveConfig(parseConfigText(yaml, 'pbx.yaml'), null, composeDir
 // Health checks as compose users write them, polled every 2 s (compose's default is 30 s).
 const healthchecks: Record<string, string> = {
   zookeeper: `exec 3<>/dev/tcp/127.0.0.1/2181 && printf ruok >&3 && grep -q imok <&3`,
-  kafka: `/opt/kafka/bin/kafka-run-class.sh org.apache.kafka.tools.TopicCommand --bootstrap-server localhost:9092 --list`,
+  kafka: `/opt/kafka/bin/kafka-run-class.sh org.apache.kafka.tools.TopicCommand --bootstrap-server kafka:29092 --list`,
   cassandra: `exec 3<>/dev/tcp/127.0.0.1/${ports.cassandra}`,
   redis: 'redis-cli ping | grep -q PONG',
 };

@@ -33,5 +33,19 @@ export function kafkaClientConfig(config: ResolvedConfig, clientId: string): Kaf
 /** Loads kafkajs lazily with its logs silenced: pbx reports problems itself. */
 export async function loadKafkajs(): Promise<typeof import('kafkajs')> {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+  silenceNegativeTimeoutWarning();
   return import('kafkajs');
+}
+
+/**
+ * kafkajs 2.2.4 schedules a timer at `-1 − now` (kafkajs issue #1751), which the runtime turns into 1 ms and
+ * reports on stderr as a TimeoutNegativeWarning. Giving the runtime the 1 ms itself keeps stderr for pbx.
+ */
+function silenceNegativeTimeoutWarning(): void {
+  const original = globalThis.setTimeout;
+  if ((original as { pbxClamped?: boolean }).pbxClamped) return;
+  const clamped = ((handler: () => void, timeout?: number, ...args: unknown[]) =>
+    original(handler, typeof timeout === 'number' && timeout < 1 ? 1 : timeout, ...args)) as typeof setTimeout;
+  Object.defineProperties(clamped, { ...Object.getOwnPropertyDescriptors(original), pbxClamped: { value: true } });
+  globalThis.setTimeout = clamped;
 }

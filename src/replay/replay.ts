@@ -57,8 +57,9 @@ export interface ReplaySummary {
 // while high rates fill batches.
 const BATCH_WINDOW_MS = 5;
 const MAX_BATCH_RECORDS = 5000;
-// Well under the broker's default message.max.bytes (1 MiB) for a batch, record overhead included.
-const MAX_BATCH_BYTES = 512 * 1024;
+// Batches this size went fastest through kafkajs here (64 KB: 55k/s, 512 KB: 45k/s on reviews) and stay far
+// under the broker's default message.max.bytes (1 MiB), record overhead included.
+const MAX_BATCH_BYTES = 64 * 1024;
 
 type BadItem = Extract<SourceItem, { kind: 'bad' }>;
 

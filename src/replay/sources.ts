@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Readable, Transform } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { UserError, UsageError } from '../cli/errors';
 
@@ -174,10 +174,9 @@ async function* readItems(stream: Readable, format: Format, name: string): Async
 }
 
 async function* readLines(stream: Readable, format: 'ndjson' | 'lines'): AsyncGenerator<SourceItem> {
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
   let index = 0;
-  for await (const text of lines) {
+  for await (const text of splitLines(stream)) {
     line++;
     if (format === 'lines') {
       yield { kind: 'record', index: index++, line, value: text, raw: text };
@@ -193,6 +192,28 @@ async function* readLines(stream: Readable, format: 'ndjson' | 'lines'): AsyncGe
     }
     yield { kind: 'record', index: index++, line, value, raw: text };
   }
+}
+
+/**
+ * Lines (without \n or \r\n) of a byte stream, pulled chunk by chunk so reading never runs ahead of the
+ * consumer: readline's iterator buffers lines it was not asked for, which grows memory on big files.
+ */
+export async function* splitLines(stream: Readable): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  const cut = (text: string, start: number, end: number) =>
+    text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const text = rest + decoder.write(chunk);
+    let start = 0;
+    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
+      yield cut(text, start, newline);
+      start = newline + 1;
+    }
+    rest = text.slice(start);
+  }
+  rest += decoder.end();
+  if (rest.length > 0) yield cut(rest, 0, rest.length);
 }
 
 async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceItem> {

@@ -18,8 +18,9 @@ export const cassandra: ServiceDefinition = {
       env: {
         MAX_HEAP_SIZE: `${heapMb}M`,
         HEAP_NEWSIZE: `${Math.floor(heapMb / 4)}M`,
-        // cassandra-env.sh appends JVM_EXTRA_OPTS: our cassandra.yaml, the image's other defaults.
-        JVM_EXTRA_OPTS: `-Dcassandra.config=file://${CONF} -Dcassandra.skip_wait_for_gossip_to_settle=0`,
+        // cassandra-env.sh appends JVM_EXTRA_OPTS: our cassandra.yaml, the image's other defaults. A lone
+        // node has no ring to wait for: without ring_delay_ms=0 a first start sleeps 30 s before taking tokens.
+        JVM_EXTRA_OPTS: `-Dcassandra.config=file://${CONF} -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.ring_delay_ms=0`,
       },
       files: { [CONF]: cassandraYaml(port) },
       port: { container: port, host: port, bind: config.bind },

@@ -30,6 +30,8 @@ export const kafka: ServiceDefinition = {
       'log.dirs': `${DATA}/data`,
       'num.partitions': 1,
       'offsets.topic.replication.factor': 1,
+      // One broker: 50 offsets partitions (the default) only slow the first consumer group down.
+      'offsets.topic.num.partitions': 1,
       'transaction.state.log.replication.factor': 1,
       'transaction.state.log.min.isr': 1,
       // A single dev broker: consumers should join at once, not after the 3 s production default.

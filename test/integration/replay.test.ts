@@ -78,7 +78,7 @@ async function replay(args: string[]) {
 
 beforeAll(async () => {
   await purge(project.name);
-  const up = await project.pbx(['up']);
+  const up = await project.pbx(['up', 'kafka']);
   expect(up.exitCode, up.stderr).toBe(0);
 });
 afterAll(() => purge(project.name));

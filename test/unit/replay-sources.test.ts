@@ -1,9 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { detectFormat, getPath, openSource, type SourceItem, type SourceOptions } from '../../src/replay/sources';
+import {
+  detectFormat,
+  getPath,
+  openSource,
+  splitLines,
+  type SourceItem,
+  type SourceOptions,
+} from '../../src/replay/sources';
 
 const dir = mkdtempSync(join(tmpdir(), 'pbx-sources-'));
 function file(name: string, content: string | Buffer): string {
@@ -153,5 +161,16 @@ describe('openSource with broken CSV quoting', () => {
     expect(read.every((item, i) => item.kind === 'record' && (item.value as { id: string }).id === String(i))).toBe(
       true,
     );
+  });
+});
+
+describe('splitLines', () => {
+  it('splits on LF and CRLF, keeps a last line without newline, and joins UTF-8 split across chunks', async () => {
+    const bytes = Buffer.from('a\r\nbé\n\nlast', 'utf8');
+    const e = bytes.indexOf(0xc3); // first byte of é: cut the stream inside the character
+    const chunks = [bytes.subarray(0, e + 1), bytes.subarray(e + 1)];
+    const lines: string[] = [];
+    for await (const line of splitLines(Readable.from(chunks))) lines.push(line);
+    expect(lines).toEqual(['a', 'bé', '', 'last']);
   });
 });
