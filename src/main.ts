@@ -1,5 +1,8 @@
 #!/usr/bin/env node
 import { runCli } from './cli/run';
 
+// Libraries' deprecation notices (ioredis's url.parse) are for their authors, not for pbx's users.
+process.noDeprecation = true;
+
 // The only process.exit in pbx: everything else returns or throws.
 process.exit(await runCli(process.argv.slice(2)));

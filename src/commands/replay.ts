@@ -116,7 +116,8 @@ async function liveView(
   out: Output,
   topic: string,
 ): Promise<{ update: (stats: ReplayStats) => void; stop: () => void }> {
-  if (out.mode === 'tty') {
+  // A pseudo-terminal that reports no width (script, some CI runners) would make Ink wrap every character.
+  if (out.mode === 'tty' && (process.stderr.columns ?? 0) > 0) {
     const { startReplayView } = await import('../ui/replay-view');
     return startReplayView(topic);
   }

@@ -66,6 +66,8 @@ type BadItem = Extract<SourceItem, { kind: 'bad' }>;
 interface Pending {
   index: number;
   message: Message;
+  /** Its share of the file, for progress: the line and its newline. */
+  fileBytes: number;
 }
 
 /** Replays a dataset into Kafka in order, paced, and says exactly what was delivered. */
@@ -98,8 +100,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   let inFlight: Promise<void> = Promise.resolve();
   let sendError: Error | undefined;
 
+  // Progress counts what was handled, not what was read: reading runs up to a chunk ahead of the sending.
+  let handledBytes = 0;
+  const progressBytes = (s: Source) => (s.gzipped ? s.bytesRead() : handledBytes);
   const progress = setInterval(() => {
-    if (source) stats.bytesRead = source.bytesRead();
+    if (source) stats.bytesDone = progressBytes(source);
     options.onProgress?.(stats);
   }, 250);
 
@@ -137,6 +142,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       .then(
         () => {
           stats.delivered(records.length, Date.now());
+          for (const r of records) handledBytes += r.fileBytes;
           nextIndex = records.at(-1)!.index + 1;
           return saveCheckpoint();
         },
@@ -169,6 +175,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       ],
     });
     stats.deadLettered++;
+    handledBytes += item.raw.length + 1;
     nextIndex = item.index + 1;
   };
 
@@ -220,6 +227,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
           };
           if (onError === 'skip') {
             stats.skipped++;
+            handledBytes += item.raw.length + 1;
             if (batch.length === 0) nextIndex = item.index + 1;
             continue;
           }
@@ -241,7 +249,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             break passes;
           }
         }
-        batch.push({ index: item.index, message: built.message });
+        batch.push({ index: item.index, message: built.message, fileBytes: item.raw.length + 1 });
         queued++;
         batchBytes += messageBytes(built.message);
         if (batch.length >= MAX_BATCH_RECORDS || batchBytes >= MAX_BATCH_BYTES) await flush();
@@ -323,7 +331,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await admin.disconnect().catch(() => undefined);
   }
   const now = Date.now();
-  if (source) stats.bytesRead = source.bytesRead();
+  if (source) stats.bytesDone = progressBytes(source);
   options.onProgress?.(stats);
   return {
     source: source?.name ?? options.source.path ?? '',

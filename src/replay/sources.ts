@@ -19,6 +19,8 @@ export interface Source {
   /** What to call the source in messages ("reviews.json", "stdin", "`vmstat 1`"). */
   name: string;
   format: Format;
+  /** Compressed: progress then goes by the compressed bytes read, the only size known up front. */
+  gzipped: boolean;
   items: AsyncGenerator<SourceItem>;
   /** Compressed size on disk, when known, for progress and ETA. */
   totalBytes?: number;
@@ -73,6 +75,7 @@ export async function openSource(options: SourceOptions): Promise<Source> {
   return {
     name: gzipped ? `${name} (gzip)` : name,
     format,
+    gzipped,
     items,
     totalBytes,
     bytesRead: () => bytes,

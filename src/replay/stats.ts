@@ -3,7 +3,8 @@ export class ReplayStats {
   sent = 0;
   skipped = 0;
   deadLettered = 0;
-  bytesRead = 0;
+  /** Bytes of the file handled so far (sent, skipped or dead-lettered), against totalBytes for the ETA. */
+  bytesDone = 0;
   totalBytes: number | undefined;
   private readonly samples: Array<{ at: number; sent: number }> = [];
 
@@ -39,8 +40,8 @@ export class ReplayStats {
 
   /** Seconds left, from the share of the file read so far; undefined for streams of unknown size. */
   etaSeconds(now: number): number | undefined {
-    if (!this.totalBytes || this.bytesRead === 0) return undefined;
-    const fraction = Math.min(1, this.bytesRead / this.totalBytes);
+    if (!this.totalBytes || this.bytesDone === 0) return undefined;
+    const fraction = Math.min(1, this.bytesDone / this.totalBytes);
     return (this.elapsedMs(now) / 1000) * ((1 - fraction) / fraction);
   }
 }

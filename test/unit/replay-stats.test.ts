@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest';
+import { ReplayStats } from '../../src/replay/stats';
+
+describe('ReplayStats', () => {
+  it('estimates the time left from the share of the file handled', () => {
+    const stats = new ReplayStats(0, 100);
+    stats.totalBytes = 1000;
+    expect(stats.etaSeconds(2000)).toBeUndefined(); // nothing handled yet: no estimate
+    stats.bytesDone = 250;
+    expect(stats.etaSeconds(2000)).toBe(6); // a quarter in 2 s: three quarters take 6 s more
+    stats.totalBytes = undefined; // stdin, --exec, --loop
+    expect(stats.etaSeconds(2000)).toBeUndefined();
+  });
+
+  it('reports the recent rate and the overall rate', () => {
+    const stats = new ReplayStats(0, undefined);
+    stats.delivered(100, 1000);
+    stats.delivered(100, 2000);
+    stats.delivered(100, 3000);
+    expect(stats.currentRate(3000)).toBe(100); // 200 records in the 2 s since the first sample
+    expect(stats.overallRate(3000)).toBe(100);
+    expect(stats.sent).toBe(300);
+  });
+});
