@@ -18,25 +18,30 @@ export const Client = unavailable;`,
 };
 
 const started = performance.now();
-const result = await Bun.build({
-  entrypoints: ['src/main.ts'],
-  compile: {
-    outfile: 'dist/pbx',
-    // Never read .env or bunfig.toml from the user's working directory.
-    autoloadDotenv: false,
-    autoloadBunfig: false,
-  },
-  format: 'esm',
-  bytecode: true,
-  // Only whitespace and syntax: renaming identifiers breaks error class names users see.
-  minify: { whitespace: true, syntax: true, identifiers: false },
-  sourcemap: 'none',
-  // oclif reads tsconfig through typescript only in development; never needed in the binary.
-  external: ['typescript'],
-  plugins: [stubs],
-});
+// `--node-bundle DIR`: the same sources and stubs bundled for node instead (bench/startup's peer).
+const nodeBundle = process.argv.indexOf('--node-bundle');
+const common = { entrypoints: ['src/main.ts'], format: 'esm' as const, external: ['typescript'], plugins: [stubs] };
+const result =
+  nodeBundle > 0
+    ? await Bun.build({ ...common, target: 'node', outdir: process.argv[nodeBundle + 1]!, naming: 'pbx.mjs' })
+    : await Bun.build({
+        ...common,
+        compile: {
+          outfile: 'dist/pbx',
+          // Never read .env or bunfig.toml from the user's working directory.
+          autoloadDotenv: false,
+          autoloadBunfig: false,
+        },
+        bytecode: true,
+        // Only whitespace and syntax: renaming identifiers breaks error class names users see.
+        minify: { whitespace: true, syntax: true, identifiers: false },
+        sourcemap: 'none',
+        // (typescript is external: oclif reads tsconfig through it only in development.)
+      });
 if (!result.success) {
   for (const log of result.logs) console.error(log);
   process.exit(1);
 }
-console.log(`dist/pbx built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `${nodeBundle > 0 ? 'node bundle' : 'dist/pbx'} built in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+);

@@ -10,25 +10,10 @@ const outDir = resolve(root, 'bench/results/startup');
 mkdirSync(outDir, { recursive: true });
 
 // The peer: the identical sources bundled for node by the same bundler, so only the runtime differs.
-const bundle = spawnSync(
-  'npx',
-  [
-    'bun',
-    'build',
-    'src/main.ts',
-    '--target',
-    'node',
-    '--format',
-    'esm',
-    '--external',
-    'typescript',
-    '--outdir',
-    `${outDir}/node`,
-    '--entry-naming',
-    'pbx.mjs',
-  ],
-  { cwd: root, encoding: 'utf8' },
-);
+const bundle = spawnSync('npx', ['bun', 'scripts/build.ts', '--node-bundle', `${outDir}/node`], {
+  cwd: root,
+  encoding: 'utf8',
+});
 if (bundle.status !== 0) throw new Error(`node bundle failed: ${bundle.stderr}`);
 
 const variants: Record<string, string[]> = {

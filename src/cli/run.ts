@@ -21,7 +21,12 @@ export async function runCli(argv: string[]): Promise<number> {
 async function runOclif(argv: string[]): Promise<void> {
   // oclif's engine check reads a package.json through a path bun bakes in at build time.
   process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
-  const [{ Plugin, run, flush }, { COMMANDS }] = await Promise.all([import('@oclif/core'), import('../commands')]);
+  // `--version` needs no command: skipping their modules keeps it fast.
+  const versionOnly = argv.length === 1 && argv[0] === '--version';
+  const [{ Plugin, run, flush }, COMMANDS] = await Promise.all([
+    import('@oclif/core'),
+    versionOnly ? {} : import('../commands').then((m) => m.COMMANDS),
+  ]);
   const root = dirname(fileURLToPath(import.meta.url));
   // Inside the single binary there is no package.json on disk: hand oclif the embedded one and the
   // command map, instead of letting it discover them from the file system.

@@ -7,7 +7,7 @@ import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';
 import type { ReplayStats } from '../replay/stats';
-import { formatDuration, formatRate, replayLineProps } from '../ui/replay-view';
+import { formatDuration, formatRate, replayLineProps } from '../ui/replay-line';
 
 export default class Replay extends PbxCommand {
   static override summary = 'Stream a dataset into Kafka at an exact rate, or at the pace of its own timestamps.';

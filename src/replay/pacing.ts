@@ -60,6 +60,8 @@ export function toMillis(value: unknown): number | undefined {
 export class Schedule {
   private sent = 0;
   private firstTime: number | undefined;
+  private lastTime: number | undefined; // of the first pass
+  private timedInFirstPass = 0;
   private lastDue = 0;
   private passSpan = 0;
   outOfOrder = 0;
@@ -70,7 +72,6 @@ export class Schedule {
   next(value: unknown, pass: number): { dueMs: number; eventMs?: number } | { error: string } {
     switch (this.pace.kind) {
       case 'max':
-        this.sent++;
         return { dueMs: 0 };
       case 'rate':
         return { dueMs: (this.sent++ * 1000) / this.pace.perSecond };
@@ -87,19 +88,23 @@ export class Schedule {
         }
         const eventMs = time + pass * this.passSpan;
         this.firstTime ??= eventMs;
+        if (pass === 0) {
+          this.lastTime = eventMs;
+          this.timedInFirstPass++;
+        }
         const dueMs = (eventMs - this.firstTime) / this.pace.speed;
         if (dueMs < this.lastDue) this.outOfOrder++;
         this.lastDue = Math.max(this.lastDue, dueMs);
-        this.sent++;
         return { dueMs, eventMs };
       }
     }
   }
 
-  /** Called at the end of the first pass with the times seen, to shift the following passes. */
-  setPassSpan(firstMs: number, lastMs: number, count: number): void {
-    const span = lastMs - firstMs;
-    const meanGap = count > 1 ? span / (count - 1) : 1000;
+  /** Called at the end of the first pass: the following passes shift by its span plus one mean gap. */
+  endFirstPass(): void {
+    if (this.firstTime === undefined || this.lastTime === undefined) return;
+    const span = this.lastTime - this.firstTime;
+    const meanGap = this.timedInFirstPass > 1 ? span / (this.timedInFirstPass - 1) : 1000;
     this.passSpan = span + (meanGap > 0 ? meanGap : 1000);
   }
 

@@ -181,8 +181,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
   try {
     let startIndex = options.from ?? 0;
-    let firstEvent: number | undefined;
-    let lastEvent: number | undefined;
     let countInPass = 0;
     if (options.checkpoint) {
       source = await openSource(options.source);
@@ -263,9 +261,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         if (signal.aborted) stoppedBy = 'interrupt';
         break;
       }
-      if (pass === 0 && options.pace.kind === 'event-time' && firstEvent !== undefined && lastEvent !== undefined) {
-        schedule.setPassSpan(firstEvent, lastEvent, countInPass);
-      }
+      if (pass === 0) schedule.endFirstPass();
       if (countInPass === 0) break; // an empty pass would loop forever
       pass++;
       countInPass = 0;
@@ -288,13 +284,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         if (value === undefined || value === null) return { problem: `no field ${options.key} for the key` };
         key = typeof value === 'string' ? value : JSON.stringify(value);
       }
-      if (pass === 0 && due.eventMs !== undefined) {
-        firstEvent ??= due.eventMs;
-        lastEvent = due.eventMs;
-      }
       const shift = options.pace.kind === 'event-time' ? pass * schedule.shiftPerPass : 0;
       const value =
-        shift !== 0 && options.pace.kind === 'event-time'
+        shift !== 0 && options.pace.kind === 'event-time' // (narrows pace for .field)
           ? JSON.stringify(shiftTime(item.value, options.pace.field, shift))
           : source!.format === 'ndjson' || source!.format === 'lines'
             ? item.raw // the exact bytes of the file
@@ -399,7 +391,7 @@ function badRecord(source: string, item: BadItem, sent: number): UserError {
 function kafkaFailed(config: ResolvedConfig, error: unknown, sent: number, checkpoint: string | undefined): UserError {
   const brokers = endpointOf(config, 'kafka').addresses.join(',');
   return new UserError(
-    `Kafka at ${brokers} did not accept the records: ${(error as Error).message}. ${plural(sent, 'record')} were delivered.`,
+    `Kafka at ${brokers} did not accept the records: ${(error as Error).message}. Delivered before that: ${plural(sent, 'record')}.`,
     {
       code: 'KAFKA_UNAVAILABLE',
       exitCode: ExitCode.unhealthy,

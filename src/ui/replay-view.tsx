@@ -1,16 +1,6 @@
 import { Text, render } from 'ink';
 import type { ReplayStats } from '../replay/stats';
-
-export interface ReplayLineProps {
-  topic: string;
-  sent: number;
-  skipped: number;
-  deadLettered: number;
-  elapsedMs: number;
-  targetRate?: number;
-  currentRate: number;
-  etaSeconds?: number;
-}
+import { formatRate, formatDuration, replayLineProps, type ReplayLineProps } from './replay-line';
 
 /** One live line: target vs achieved rate, counts, elapsed and ETA (props in, text out). */
 export function ReplayLine(props: ReplayLineProps) {
@@ -25,31 +15,6 @@ export function ReplayLine(props: ReplayLineProps) {
       {props.etaSeconds !== undefined ? ` · ETA ${formatDuration(props.etaSeconds)}` : ''}
     </Text>
   );
-}
-
-export function formatRate(rate: number): string {
-  return rate >= 100 ? Math.round(rate).toLocaleString('en-US') : rate.toFixed(rate >= 10 ? 1 : 2);
-}
-
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds % 60);
-  return m < 60 ? `${m} min ${s} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
-/** The props of the live line from the replay's running figures. */
-export function replayLineProps(topic: string, stats: ReplayStats, now = Date.now()): ReplayLineProps {
-  return {
-    topic,
-    sent: stats.sent,
-    skipped: stats.skipped,
-    deadLettered: stats.deadLettered,
-    elapsedMs: stats.elapsedMs(now),
-    targetRate: stats.targetRate,
-    currentRate: stats.currentRate(now),
-    etaSeconds: stats.etaSeconds(now),
-  };
 }
 
 /** Shows the live line on a terminal until `stop()`. */

@@ -76,6 +76,24 @@ async function replay(args: string[]) {
   return project.json<ReplaySummary & { error?: { message: string; code: string } }>(['replay', ...args]);
 }
 
+/** Runs `dist/pbx replay <name>.json --topic <name>` with a checkpoint, and signals it after `afterMs`. */
+async function stopBinaryReplay(name: string, rate: number, afterMs: number, signal: 'SIGINT' | 'SIGKILL') {
+  const args = [
+    'replay',
+    path(`${name}.json`),
+    '--topic',
+    name,
+    '--rate',
+    String(rate),
+    '--checkpoint',
+    path(`${name}.ckpt`),
+  ];
+  const child = execa(BINARY, [...args, '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
+  await new Promise((resolve) => setTimeout(resolve, afterMs));
+  child.kill(signal);
+  return child;
+}
+
 beforeAll(async () => {
   await purge(project.name);
   const up = await project.pbx(['up', 'kafka']);
@@ -281,22 +299,7 @@ describe('pbx replay into a real Kafka', () => {
 
     it('resumes after Ctrl-C: exit 130, what was sent, nothing twice', async () => {
       const lines = await generate('sigint.json', 3000, 12);
-      const args = [
-        'replay',
-        path('sigint.json'),
-        '--topic',
-        'sigint',
-        '--rate',
-        '1000',
-        '--checkpoint',
-        path('sigint.ckpt'),
-        '--config',
-        project.file,
-      ];
-      const child = execa(BINARY, args, { reject: false, env: { NO_COLOR: '1' } });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      child.kill('SIGINT');
-      const stopped = await child;
+      const stopped = await stopBinaryReplay('sigint', 1000, 1500, 'SIGINT');
       expect(stopped.exitCode).toBe(130);
       const sent = Number(/Interrupted after delivering (\d+) record/.exec(stopped.stderr)?.[1]);
       expect(sent).toBeGreaterThan(0);
@@ -309,22 +312,7 @@ describe('pbx replay into a real Kafka', () => {
 
     it('resumes after kill -9, finding what was delivered after the last checkpoint', async () => {
       const lines = await generate('crash.json', 6000, 13);
-      const args = [
-        'replay',
-        path('crash.json'),
-        '--topic',
-        'crash',
-        '--rate',
-        '2000',
-        '--checkpoint',
-        path('crash.ckpt'),
-        '--config',
-        project.file,
-      ];
-      const child = execa(BINARY, args, { reject: false });
-      await new Promise((resolve) => setTimeout(resolve, 1700));
-      child.kill('SIGKILL');
-      await child;
+      await stopBinaryReplay('crash', 2000, 1700, 'SIGKILL');
       const before = (await values('crash')).length;
       const saved = JSON.parse(readFileSync(path('crash.ckpt'), 'utf8')) as { nextIndex: number };
       expect(before).toBeGreaterThan(0);

@@ -74,7 +74,7 @@ describe('Schedule', () => {
   it('continues the timeline on each loop pass by the span plus one mean gap', () => {
     const schedule = new Schedule({ kind: 'event-time', field: 't', speed: 1 });
     for (const t of [100, 102, 104]) schedule.next({ t }, 0);
-    schedule.setPassSpan(100_000, 104_000, 3);
+    schedule.endFirstPass();
     expect(schedule.shiftPerPass).toBe(6000); // span 4 s + mean gap 2 s
     expect(schedule.next({ t: 100 }, 1)).toEqual({ dueMs: 6000, eventMs: 106_000 });
     expect(schedule.next({ t: 104 }, 2)).toEqual({ dueMs: 16_000, eventMs: 116_000 });
