@@ -1,5 +1,6 @@
 import { IMAGES } from '../images/catalog';
 import { CASSANDRA_DATA_DIR, cassandraYaml } from './cassandra-config';
+import { QUICK_START_JIT } from './jvm';
 import type { ServiceDefinition } from './types';
 
 const CONF = '/etc/pbx/cassandra/cassandra.yaml';
@@ -20,7 +21,15 @@ export const cassandra: ServiceDefinition = {
         HEAP_NEWSIZE: `${Math.floor(heapMb / 4)}M`,
         // cassandra-env.sh appends JVM_EXTRA_OPTS: our cassandra.yaml, the image's other defaults. A lone
         // node has no ring to wait for: without ring_delay_ms=0 a first start sleeps 30 s before taking tokens.
-        JVM_EXTRA_OPTS: `-Dcassandra.config=file://${CONF} -Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.ring_delay_ms=0`,
+        // Cassandra sizes a memtable row by building 100,000 of them; 100 give the same figure (179 vs 180
+        // bytes) 3 s sooner.
+        JVM_EXTRA_OPTS: [
+          `-Dcassandra.config=file://${CONF}`,
+          '-Dcassandra.skip_wait_for_gossip_to_settle=0',
+          '-Dcassandra.ring_delay_ms=0',
+          '-Dcassandra.memtable_row_overhead_computation_step=100',
+          QUICK_START_JIT,
+        ].join(' '),
       },
       files: { [CONF]: cassandraYaml(port) },
       port: { container: port, host: port, bind: config.bind },

@@ -33,16 +33,34 @@ export async function probeOnce(config: ResolvedConfig, service: ServiceName, de
 }
 
 /** Sends a ZooKeeper four-letter word and returns the reply. */
-export function fourLetterWord(address: string, word: string, timeoutMs = 2000): Promise<string> {
+export async function fourLetterWord(address: string, word: string, timeoutMs = 2000): Promise<string> {
+  return (await exchange(address, word, () => false, timeoutMs, `no answer to ${word}`)).toString('utf8');
+}
+
+/**
+ * Sends `request` and collects the reply until `complete(reply)` holds or the server closes the
+ * connection; rejects when neither happens within `timeoutMs`.
+ */
+function exchange(
+  address: string,
+  request: string | Buffer,
+  complete: (reply: Buffer) => boolean,
+  timeoutMs: number,
+  what: string,
+): Promise<Buffer> {
   const [host, port] = splitAddress(address);
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const chunks: Buffer[] = [];
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer to ${word} within ${timeoutMs} ms`)));
-    socket.on('connect', () => socket.end(word));
-    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const reply = () => Buffer.concat(chunks);
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`${what} within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.end(request));
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (complete(reply())) socket.destroy();
+    });
     socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('close', () => resolve(reply()));
   });
 }
 
@@ -127,7 +145,10 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   try {
     // kafkajs needs subscribe → run → seek, in that order.
     await consumer.subscribe({ topic: KAFKA_CHECK_TOPIC, fromBeginning: false });
-    const received = new Promise<void>((resolve) => {
+    const received = new Promise<void>((resolve, reject) => {
+      // On a new broker the first group finds no coordinator until the offsets topic exists; kafkajs then
+      // restarts the consumer after a long backoff. Failing this attempt at once lets the next one join.
+      consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
       void consumer.run({
         autoCommit: false,
         eachMessage: ({ message }) => {
@@ -144,7 +165,18 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   return `produce/consume round trip in ${Date.now() - started} ms`;
 }
 
+/** A CQL OPTIONS request, protocol v4, stream 0, no body. */
+const CQL_OPTIONS = Buffer.from([0x04, 0, 0, 0, 0x05, 0, 0, 0, 0]);
+const CQL_SUPPORTED = 0x06;
+
 async function probeCassandra(config: ResolvedConfig): Promise<string> {
+  // Docker's port proxy accepts connections before Cassandra listens and then closes them; the driver
+  // does not notice and waits out its whole read timeout. A bare OPTIONS request fails at once instead.
+  if (!isExternal(config, 'cassandra')) {
+    const address = endpointOf(config, 'cassandra').addresses[0]!;
+    const reply = await exchange(address, CQL_OPTIONS, (r) => r.length >= 9, 2000, 'no answer to OPTIONS');
+    if (reply.length < 9 || reply[4] !== CQL_SUPPORTED) throw new Error('the CQL port does not answer yet');
+  }
   const { Client } = await import('cassandra-driver');
   const client = new Client({
     ...(await cassandraClientOptions(config)),

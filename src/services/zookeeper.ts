@@ -1,4 +1,5 @@
 import { IMAGES } from '../images/catalog';
+import { QUICK_START_JIT } from './jvm';
 import type { ServiceDefinition } from './types';
 
 const CONF_DIR = '/etc/pbx/zookeeper';
@@ -11,7 +12,7 @@ export const zookeeper: ServiceDefinition = {
   spec: ({ config, volume, memoryBytes }) => ({
     // `--config DIR` is how upstream's zkServer.sh takes a config directory; it reads DIR/zoo.cfg.
     command: ['zkServer.sh', '--config', CONF_DIR, 'start-foreground'],
-    env: { JVMFLAGS: `-Xmx${Math.floor((memoryBytes / 1024 ** 2) * 0.6)}m` },
+    env: { JVMFLAGS: `-Xmx${Math.floor((memoryBytes / 1024 ** 2) * 0.6)}m ${QUICK_START_JIT}` },
     files: {
       [`${CONF_DIR}/zoo.cfg`]: [
         'tickTime=2000',

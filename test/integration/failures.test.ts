@@ -2,20 +2,23 @@
 import { execa } from 'execa';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText, resolveConfig } from '../../src/config/load';
+import { probeOnce } from '../../src/services/probes';
 import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
 import { containersOf, purge, sh, testProject } from '../support/stack';
 
 const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint'];
 const FOREIGN = 'not-pbx-redis';
+const SILENT = 'not-pbx-silent-port';
 
 beforeAll(async () => {
   await Promise.all(projects.map(purge));
-  await execa('docker', ['rm', '-f', FOREIGN], { reject: false });
+  await execa('docker', ['rm', '-f', FOREIGN, SILENT], { reject: false });
 });
 afterAll(async () => {
   await Promise.all(projects.map(purge));
-  await execa('docker', ['rm', '-f', FOREIGN], { reject: false });
+  await execa('docker', ['rm', '-f', FOREIGN, SILENT], { reject: false });
 });
 
 function listen(port: number): Promise<Server> {
@@ -78,6 +81,26 @@ describe('failures', () => {
     expect(await containersOf('itside-a')).toEqual([]);
     expect(await containersOf('itside-b')).toEqual(['pbx-itside-b-redis']);
     expect(await sh('redis-cli', ['-p', '26411', 'PING'])).toBe('PONG');
+  });
+
+  // Docker's port proxy accepts a connection while nothing listens in the container yet, then closes it;
+  // the Cassandra driver would only notice after its 5 s read timeout, on every check while Cassandra starts.
+  it('fails the Cassandra check at once while the published port has no server behind it', async () => {
+    await sh('docker', [
+      'run',
+      '-d',
+      '--name',
+      SILENT,
+      '-p',
+      '127.0.0.1:26405:9042',
+      'pbx/base:bookworm',
+      'sleep',
+      '300',
+    ]);
+    const config = resolveConfig(parseConfigText('services:\n  cassandra: {port: 26405}\n', 'pbx.yaml'), null, '/');
+    const check = probeOnce(config, 'cassandra', 'full');
+    await expect(check).rejects.toThrow(/ECONNRESET|does not answer yet/);
+    await expect(check).rejects.not.toThrow(/did not reply before timeout/);
   });
 
   it('says what to do when no Docker engine answers, exit 1', async () => {

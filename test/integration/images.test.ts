@@ -34,6 +34,37 @@ describe('pbx images', () => {
     expect(labels['pbx.image.hash']).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  // -Xshare:on makes the JVM fail instead of silently loading every class again when the archive is
+  // missing or does not match the classpath the launcher builds.
+  it.each([
+    [
+      'pbx/zookeeper:3.8',
+      '/usr/local/lib/zookeeper.jsa',
+      'zkServer.sh print-classpath',
+      'org.apache.zookeeper.Version',
+    ],
+    [
+      'pbx/kafka:3.9.1',
+      '/opt/kafka/kafka.jsa',
+      'kafka-run-class.sh --classpath',
+      'kafka.tools.StorageTool random-uuid',
+    ],
+    [
+      'pbx/cassandra:5.0.4',
+      '/opt/cassandra/cassandra.jsa',
+      'cassandra --classpath',
+      'org.apache.cassandra.tools.GetVersion',
+    ],
+  ])(
+    '%s starts its JVM from the class-data sharing archive made at build time',
+    async (image, archive, classpath, main) => {
+      const java = `java -Xshare:on -XX:SharedArchiveFile=${archive} -Xlog:cds=info -cp "$(${classpath})" ${main}`;
+      const result = await execa('docker', ['run', '--rm', image, 'sh', '-c', java], { reject: false });
+      expect(result.stderr + result.stdout).toContain(`Opened archive ${archive}`);
+      expect(result.exitCode).toBe(0);
+    },
+  );
+
   it('rejects an unknown image name as a usage error', async () => {
     const result = await execa(BINARY, ['images', 'build', 'mysql'], { reject: false });
     expect(result.exitCode).toBe(2);
