@@ -1,4 +1,5 @@
 import { IMAGES } from '../images/catalog';
+import { QUICK_START_JIT } from './jvm';
 import type { ServiceDefinition } from './types';
 
 const CONF = '/etc/pbx/kafka/server.properties';
@@ -55,7 +56,10 @@ export const kafka: ServiceDefinition = {
     const format = `/opt/kafka/bin/kafka-storage.sh format --ignore-formatted -t ${KRAFT_CLUSTER_ID} -c ${CONF}`;
     return {
       command: ['sh', '-c', kraft ? `${format} && ${start}` : start],
-      env: { KAFKA_HEAP_OPTS: `-Xms256m -Xmx${Math.floor((memoryBytes / 1024 ** 2) * 0.5)}m` },
+      env: {
+        KAFKA_HEAP_OPTS: `-Xms256m -Xmx${Math.floor((memoryBytes / 1024 ** 2) * 0.5)}m`,
+        KAFKA_OPTS: QUICK_START_JIT,
+      },
       files: {
         [CONF]: Object.entries(properties)
           .map(([key, value]) => `${key}=${String(value)}`)

@@ -109,22 +109,32 @@ async function kafkaMetadata(config: ResolvedConfig): Promise<string> {
 async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   const kafka = await newKafka(config);
   const started = Date.now();
+  const token = randomUUID();
+  const groupId = `pbx-ready-${token}`;
   const admin = kafka.admin();
   await admin.connect();
   try {
     const topics = await admin.listTopics();
-    if (!topics.includes(KAFKA_CHECK_TOPIC)) {
-      await admin.createTopics({
-        topics: [
-          { topic: KAFKA_CHECK_TOPIC, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
-        ],
-        waitForLeaders: true,
-      });
-    }
+    await Promise.all([
+      topics.includes(KAFKA_CHECK_TOPIC)
+        ? undefined
+        : admin.createTopics({
+            topics: [
+              {
+                topic: KAFKA_CHECK_TOPIC,
+                numPartitions: 1,
+                configEntries: [{ name: 'retention.ms', value: '3600000' }],
+              },
+            ],
+            waitForLeaders: true,
+          }),
+      // Looking up the group's coordinator makes a new broker create its offsets topic now, alongside the
+      // check topic, rather than when the consumer below first asks. Its answer does not matter.
+      admin.describeGroups([groupId]).catch(() => undefined),
+    ]);
   } finally {
     await admin.disconnect();
   }
-  const token = randomUUID();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   let offset: string;
@@ -136,7 +146,7 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   }
   // A group of its own per check, never committed: nothing stale to rebalance with, nothing left behind.
   const consumer = kafka.consumer({
-    groupId: `pbx-ready-${token}`,
+    groupId,
     sessionTimeout: 6000,
     heartbeatInterval: 500,
     maxWaitTimeInMs: 100,
@@ -181,6 +191,7 @@ async function probeCassandra(config: ResolvedConfig): Promise<string> {
   const client = new Client({
     ...(await cassandraClientOptions(config)),
     socketOptions: { connectTimeout: 2000, readTimeout: 5000 },
+    isMetadataSyncEnabled: false,
   });
   try {
     await client.connect();

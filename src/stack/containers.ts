@@ -46,8 +46,12 @@ export async function ensureNetwork(docker: Docker, project: string): Promise<bo
   return true;
 }
 
-/** Creates the named volumes a service mounts (labelled, so `down --volumes` can find them). */
-export async function ensureVolumes(docker: Docker, project: string, spec: ServiceSpec): Promise<void> {
+/**
+ * Creates the named volumes a service mounts that do not exist yet (labelled, so `down --volumes` finds
+ * them); true when it created any, so the service starts with no data.
+ */
+export async function ensureVolumes(docker: Docker, project: string, spec: ServiceSpec): Promise<boolean> {
+  let created = false;
   for (const name of Object.keys(spec.volumes)) {
     try {
       const volume = await docker.getVolume(name).inspect();
@@ -57,8 +61,10 @@ export async function ensureVolumes(docker: Docker, project: string, spec: Servi
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
       await docker.createVolume({ Name: name, Labels: projectLabels(project, spec.name) });
+      created = true;
     }
   }
+  return created;
 }
 
 /** Creates (but does not start) a service's container, with its config files copied in. */

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { sleep } from '../async';
+import { settable, sleep } from '../async';
 import { ExitCode, InterruptedError, UserError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName, Topic } from '../config/schema';
@@ -109,6 +109,8 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
 
   const touched: Array<{ id: string; service: ServiceName; created: boolean }> = [];
   const outcomes = new Map<ServiceName, Promise<ServiceOutcome>>();
+  // Settles when a service's container has started: true when it started on volumes this run created.
+  const startedEmpty = new Map(selected.map((service) => [service, settable<boolean>()]));
   const interrupted = () => signal.aborted;
 
   const runManaged = async (spec: ServiceSpec): Promise<ServiceOutcome> => {
@@ -119,41 +121,64 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
       endpoint: endpointOf(config, spec.name),
       image: spec.image,
     };
-    const deps = await Promise.all(spec.dependsOn.filter((d) => outcomes.has(d)).map((d) => outcomes.get(d)!));
-    const failedDep = deps.find((d) => !d.ready);
-    if (failedDep || interrupted()) {
-      emit({
-        service: spec.name,
-        phase: 'skipped',
-        detail: failedDep ? `${failedDep.service} is not ready` : 'interrupted',
-      });
-      const reason = failedDep ? `not started: ${failedDep.service} is not ready` : 'interrupted';
-      return { ...base, ready: false, failure: { service: spec.name, reason, logTail: [] } };
-    }
     let id = entry.container?.id;
+    let empty = false;
+    const dependencies = Promise.all(spec.dependsOn.filter((d) => outcomes.has(d)).map((d) => outcomes.get(d)!));
+    const failedDependency = async () => (await dependencies).find((d) => !d.ready);
+    // Kafka connects to ZooKeeper by itself, retrying. It must wait for ZooKeeper's answer only while
+    // ZooKeeper may still hold a previous broker's registration, which data created this run cannot.
+    const zookeeperMode = spec.name === 'kafka' && config.services.kafka.mode === 'zookeeper';
+    let alongside: boolean | undefined = false;
     try {
+      // The image and the container are made while the dependencies start; only the start waits for them.
       if (entry.action === 'create' || entry.action === 'recreate') {
         emit({ service: spec.name, phase: 'image', detail: spec.image });
         await ensureImage(docker!, spec, (text) => emit({ service: spec.name, phase: 'image', detail: text }));
         if (entry.container) await removeContainer(docker!, entry.container.id);
         emit({ service: spec.name, phase: 'creating' });
-        await ensureVolumes(docker!, config.name, spec);
+        empty = await ensureVolumes(docker!, config.name, spec);
         const container = await createServiceContainer(docker!, config.name, spec, hashes.get(spec.name)!);
         id = container.id;
         touched.push({ id, service: spec.name, created: true });
       } else if (entry.action === 'restart') {
         touched.push({ id: id!, service: spec.name, created: false });
       }
+      alongside = zookeeperMode && (await startedEmpty.get('zookeeper')?.promise);
+      const failed = alongside ? undefined : await failedDependency();
+      if (failed || interrupted()) {
+        emit({
+          service: spec.name,
+          phase: 'skipped',
+          detail: failed ? `${failed.service} is not ready` : 'interrupted',
+        });
+        const reason = failed ? `not started: ${failed.service} is not ready` : 'interrupted';
+        return { ...base, ready: false, failure: { service: spec.name, reason, logTail: [] } };
+      }
       if (entry.action !== 'keep') {
-        if (spec.name === 'kafka' && config.services.kafka.mode === 'zookeeper') {
+        if (zookeeperMode && !alongside) {
           await waitForStaleBroker(config, signal, (detail) => emit({ service: 'kafka', phase: 'starting', detail }));
         }
         if (interrupted()) throw new ServiceFailedError('interrupted');
         emit({ service: spec.name, phase: 'starting' });
         await docker!.getContainer(id!).start();
       }
+      startedEmpty.get(spec.name)!.resolve(empty);
       emit({ service: spec.name, phase: 'waiting' });
-      const { answer, readyMs } = await waitUntilReady(docker!, config, spec, id!, signal);
+      // Started alongside its dependencies, a service stops waiting when one of them fails.
+      const giveUp = new AbortController();
+      if (alongside) void failedDependency().then((failed) => failed && giveUp.abort(failed.service));
+      const { answer, readyMs } = await waitUntilReady(
+        docker!,
+        config,
+        spec,
+        id!,
+        AbortSignal.any([signal, giveUp.signal]),
+      ).catch((error: unknown) => {
+        if (giveUp.signal.aborted && !interrupted()) {
+          throw new ServiceFailedError(`${String(giveUp.signal.reason)} is not ready`);
+        }
+        throw error;
+      });
       emit({ service: spec.name, phase: 'ready', detail: `${answer} (${formatMs(readyMs)})` });
       return { ...base, ready: true, readyMs, answer };
     } catch (error) {
@@ -165,10 +190,13 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
         ready: false,
         failure: { service: spec.name, reason: e.message, exitCode: e.exitCode, logTail: tail },
       };
+    } finally {
+      startedEmpty.get(spec.name)!.resolve(false); // no-op when it started
     }
   };
 
   const runExternal = async (service: ServiceName): Promise<ServiceOutcome> => {
+    startedEmpty.get(service)!.resolve(false);
     const base = { service, action: 'external' as const, endpoint: endpointOf(config, service) };
     emit({ service, phase: 'waiting', detail: 'external' });
     const checkStarted = Date.now();

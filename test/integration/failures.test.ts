@@ -72,6 +72,22 @@ describe('failures', () => {
     expect(await containersOf('itfail')).toEqual([]);
   });
 
+  it('stops waiting for a Kafka started alongside a new ZooKeeper once ZooKeeper fails, and removes both', async () => {
+    const project = testProject(
+      'itfail',
+      // 8m of memory: ZooKeeper's JVM starts, then dies for want of heap.
+      'services:\n  zookeeper: {port: 26406, memory: 8m}\n  kafka: {port: 26407}\n',
+    );
+    const result = await project.json<{
+      error: { message: string; details: { failures: Array<{ service: string; reason: string }> } };
+    }>(['up', 'zookeeper', 'kafka']);
+    expect(result.exitCode).toBe(3);
+    const reasons = Object.fromEntries(result.doc.error.details.failures.map((f) => [f.service, f.reason]));
+    expect(reasons.zookeeper).toMatch(/the container exited with code [1-9]/);
+    expect(reasons.kafka).toBe('zookeeper is not ready');
+    expect(await containersOf('itfail')).toEqual([]);
+  });
+
   it('runs two projects side by side, and down of one leaves the other', async () => {
     const a = testProject('itside-a', 'services:\n  redis: {port: 26410}\n');
     const b = testProject('itside-b', 'services:\n  redis: {port: 26411}\n');
