@@ -128,7 +128,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
     // Kafka connects to ZooKeeper by itself, retrying. It must wait for ZooKeeper's answer only while
     // ZooKeeper may still hold a previous broker's registration, which data created this run cannot.
     const zookeeperMode = spec.name === 'kafka' && config.services.kafka.mode === 'zookeeper';
-    let alongside: boolean | undefined = false;
+    let alongside = false;
     try {
       // The image and the container are made while the dependencies start; only the start waits for them.
       if (entry.action === 'create' || entry.action === 'recreate') {
@@ -143,7 +143,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
       } else if (entry.action === 'restart') {
         touched.push({ id: id!, service: spec.name, created: false });
       }
-      alongside = zookeeperMode && (await startedEmpty.get('zookeeper')?.promise);
+      alongside = zookeeperMode && ((await startedEmpty.get('zookeeper')?.promise) ?? false);
       const failed = alongside ? undefined : await failedDependency();
       if (failed || interrupted()) {
         emit({
