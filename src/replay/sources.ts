@@ -3,17 +3,21 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
 import { UserError, UsageError } from '../cli/errors';
+import { isJson } from './json-check';
 
 export const FORMATS = ['ndjson', 'json', 'csv', 'lines'] as const;
 export type Format = (typeof FORMATS)[number];
 
-/** One entry of the source, in order. `index` counts every entry, bad ones included, so resuming is exact. */
+/**
+ * One entry of the source, in order. `index` counts every entry, bad ones included, so resuming is exact.
+ * `raw` is the line's exact bytes for NDJSON and plain lines, the entry's text for CSV and JSON arrays.
+ * `value` is the parsed record; undefined when the source was opened with `checkOnly`.
+ */
 export type SourceItem =
-  | { kind: 'record'; index: number; line: number; value: unknown; raw: string }
-  | { kind: 'bad'; index: number; line: number; raw: string; reason: string };
+  | { kind: 'record'; index: number; line: number; value: unknown; raw: Buffer | string }
+  | { kind: 'bad'; index: number; line: number; raw: Buffer | string; reason: string };
 
 export interface Source {
   /** What to call the source in messages ("reviews.json", "stdin", "`vmstat 1`"). */
@@ -21,7 +25,8 @@ export interface Source {
   format: Format;
   /** Compressed: progress then goes by the compressed bytes read, the only size known up front. */
   gzipped: boolean;
-  items: AsyncGenerator<SourceItem>;
+  /** The entries, a chunk's worth at a time: one await per chunk, not per record. */
+  batches: AsyncGenerator<SourceItem[]>;
   /** Compressed size on disk, when known, for progress and ETA. */
   totalBytes?: number;
   bytesRead(): number;
@@ -35,6 +40,8 @@ export interface SourceOptions {
   /** A shell command whose output lines are the records. */
   exec?: string;
   format?: Format;
+  /** NDJSON lines are only checked to be JSON, not parsed: several times faster, for when no field is read. */
+  checkOnly?: boolean;
 }
 
 /** Opens a dataset as a stream of records: memory stays flat whatever its size. */
@@ -71,12 +78,12 @@ export async function openSource(options: SourceOptions): Promise<Source> {
   const gzipped = decompressed.gzipped;
   if (head.length === 0 && totalBytes !== undefined) throw emptySource(name);
   const format = options.format ?? detectFormat(options.path, head);
-  const items = readItems(stream, format, name);
+  const batches = readItems(stream, format, name, options.checkOnly ?? false);
   return {
     name: gzipped ? `${name} (gzip)` : name,
     format,
     gzipped,
-    items,
+    batches,
     totalBytes,
     bytesRead: () => bytes,
     close: () => {
@@ -161,65 +168,96 @@ export function detectFormat(path: string | undefined, head: string): Format {
   return 'lines';
 }
 
-async function* readItems(stream: Readable, format: Format, name: string): AsyncGenerator<SourceItem> {
+function readItems(stream: Readable, format: Format, name: string, checkOnly: boolean): AsyncGenerator<SourceItem[]> {
   switch (format) {
     case 'ndjson':
     case 'lines':
-      yield* readLines(stream, format);
-      return;
+      return readLines(stream, format, checkOnly);
     case 'csv':
-      yield* readCsv(stream, name);
-      return;
+      return readCsv(stream, name);
     case 'json':
-      yield* readJsonArray(stream, name);
-      return;
+      return readJsonArray(stream, name);
   }
 }
 
-async function* readLines(stream: Readable, format: 'ndjson' | 'lines'): AsyncGenerator<SourceItem> {
+async function* readLines(
+  stream: Readable,
+  format: 'ndjson' | 'lines',
+  checkOnly: boolean,
+): AsyncGenerator<SourceItem[]> {
   let line = 0;
   let index = 0;
-  for await (const text of splitLines(stream)) {
+  const toItem = (raw: Buffer): SourceItem | undefined => {
     line++;
-    if (format === 'lines') {
-      yield { kind: 'record', index: index++, line, value: text, raw: text };
-      continue;
-    }
-    if (text.trim() === '') continue; // blank lines between JSON records are not records
-    let value: unknown;
+    if (format === 'lines')
+      return { kind: 'record', index: index++, line, value: checkOnly ? undefined : raw.toString(), raw };
+    if (isBlank(raw)) return undefined; // blank lines between JSON records are not records
+    if (checkOnly && isJson(raw)) return { kind: 'record', index: index++, line, value: undefined, raw };
     try {
-      value = JSON.parse(text);
+      const value: unknown = JSON.parse(raw.toString());
+      return { kind: 'record', index: index++, line, value: checkOnly ? undefined : value, raw };
     } catch (error) {
-      yield { kind: 'bad', index: index++, line, raw: text, reason: `invalid JSON: ${(error as Error).message}` };
-      continue;
+      return { kind: 'bad', index: index++, line, raw, reason: `invalid JSON: ${(error as Error).message}` };
     }
-    yield { kind: 'record', index: index++, line, value, raw: text };
-  }
+  };
+  const toItems = (lines: Buffer[]) => {
+    const items: SourceItem[] = [];
+    for (const raw of lines) {
+      const item = toItem(raw);
+      if (item) items.push(item);
+    }
+    return items;
+  };
+  const splitter = new LineSplitter();
+  for await (const chunk of stream as AsyncIterable<Buffer>) yield toItems(splitter.push(chunk));
+  yield toItems(splitter.end());
 }
 
-/**
- * Lines (without \n or \r\n) of a byte stream, pulled chunk by chunk so reading never runs ahead of the
- * consumer: readline's iterator buffers lines it was not asked for, which grows memory on big files.
- */
-export async function* splitLines(stream: Readable): AsyncGenerator<string> {
-  const decoder = new StringDecoder('utf8');
-  let rest = '';
-  const cut = (text: string, start: number, end: number) =>
-    text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const text = rest + decoder.write(chunk);
+function isBlank(bytes: Buffer): boolean {
+  for (const c of bytes) if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  return true;
+}
+
+/** Cuts a byte stream into lines (without \n or \r\n), chunk by chunk, keeping a line split across chunks. */
+export class LineSplitter {
+  private rest: Buffer | undefined;
+
+  /** The lines this chunk completes. They are views of the chunk: no copy. */
+  push(chunk: Buffer): Buffer[] {
+    const lines: Buffer[] = [];
     let start = 0;
-    for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', start)) {
-      yield cut(text, start, newline);
+    if (this.rest) {
+      const newline = chunk.indexOf(0x0a);
+      if (newline === -1) {
+        this.rest = Buffer.concat([this.rest, chunk]);
+        return lines;
+      }
+      const joined = Buffer.concat([this.rest, chunk.subarray(0, newline)]);
+      this.rest = undefined;
+      lines.push(withoutReturn(joined, 0, joined.length));
       start = newline + 1;
     }
-    rest = text.slice(start);
+    for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      lines.push(withoutReturn(chunk, start, newline));
+      start = newline + 1;
+    }
+    if (start < chunk.length) this.rest = Buffer.from(chunk.subarray(start)); // a copy: the chunk can go
+    return lines;
   }
-  rest += decoder.end();
-  if (rest.length > 0) yield cut(rest, 0, rest.length);
+
+  /** The last line, when the stream does not end with a newline. */
+  end(): Buffer[] {
+    const rest = this.rest;
+    this.rest = undefined;
+    return rest ? [withoutReturn(rest, 0, rest.length)] : [];
+  }
 }
 
-async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceItem> {
+function withoutReturn(bytes: Buffer, start: number, end: number): Buffer {
+  return bytes.subarray(start, end > start && bytes[end - 1] === 0x0d ? end - 1 : end);
+}
+
+async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceItem[]> {
   const { parse } = await import('csv-parse');
   // Rows of any width come through, so a short or long row is reported at its line instead of ending the file.
   const parser = stream.pipe(parse({ relax_column_count: true, info: true, skip_empty_lines: true, bom: true }));
@@ -234,17 +272,19 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
       }
       const raw = record.join(',');
       if (record.length !== header.length) {
-        yield {
-          kind: 'bad',
-          index: index++,
-          line: info.lines,
-          raw,
-          reason: `expected ${header.length} columns, got ${record.length}`,
-        };
+        yield [
+          {
+            kind: 'bad',
+            index: index++,
+            line: info.lines,
+            raw,
+            reason: `expected ${header.length} columns, got ${record.length}`,
+          },
+        ];
         continue;
       }
       const value = Object.fromEntries(header.map((column, i) => [column, record[i]]));
-      yield { kind: 'record', index: index++, line: info.lines, value, raw };
+      yield [{ kind: 'record', index: index++, line: info.lines, value, raw }];
     }
   } catch (error) {
     const e = error as Error & { lines?: number };
@@ -256,7 +296,7 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
   }
 }
 
-async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<SourceItem> {
+async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<SourceItem[]> {
   const [{ default: chain }, { parser }, { streamArray }] = await Promise.all([
     import('stream-chain'),
     import('stream-json'),
@@ -266,7 +306,7 @@ async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<So
   let index = 0;
   try {
     for await (const { value } of pipeline as AsyncIterable<{ key: number; value: unknown }>) {
-      yield { kind: 'record', index: index++, line: 0, value, raw: JSON.stringify(value) };
+      yield [{ kind: 'record', index: index++, line: 0, value, raw: JSON.stringify(value) }];
     }
   } catch (error) {
     // Inside one JSON document there is no next line to resume at: the rest cannot be read.

@@ -335,5 +335,34 @@ describe('pbx replay into a real Kafka', () => {
       expect(exitCode).toBe(1);
       expect(doc.error).toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
     });
+
+    it('resumes after kill -9 at full speed, with several sends in flight', async () => {
+      const lines = await generate('fast.json', 200_000, 15);
+      await stopBinaryReplay('fast', 100_000, 1200, 'SIGKILL');
+      const before = (await values('fast')).length;
+      expect(before).toBeGreaterThan(0);
+      expect(before).toBeLessThan(200_000);
+      const resumed = await replay([path('fast.json'), '--topic', 'fast', '--checkpoint', path('fast.ckpt')]);
+      expect(resumed.exitCode, JSON.stringify(resumed.doc)).toBe(0);
+      expect(resumed.doc.sent + resumed.doc.recovered).toBeGreaterThanOrEqual(200_000 - before);
+      expect(await values('fast')).toEqual(lines);
+    });
+  });
+
+  describe('faults', () => {
+    it('rides out a Kafka restart in the middle of a replay: nothing lost, nothing twice, in order', async () => {
+      const lines = await generate('restart.json', 30_000, 16);
+      const child = execa(
+        BINARY,
+        ['replay', path('restart.json'), '--topic', 'restart', '--rate', '5000', '--json', '--config', project.file],
+        { reject: false },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await sh('docker', ['restart', `pbx-${project.name}-kafka`]);
+      const result = await child;
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ sent: 30_000, stoppedBy: 'end' });
+      expect(await values('restart')).toEqual(lines);
+    });
   });
 });

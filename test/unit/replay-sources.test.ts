@@ -1,14 +1,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   detectFormat,
   getPath,
   openSource,
-  splitLines,
+  LineSplitter,
   type SourceItem,
   type SourceOptions,
 } from '../../src/replay/sources';
@@ -25,7 +24,7 @@ async function readAll(
 ): Promise<{ format: string; name: string; items: SourceItem[]; bytes: number }> {
   const source = await openSource(options);
   const items: SourceItem[] = [];
-  for await (const item of source.items) items.push(item);
+  for await (const batch of source.batches) items.push(...batch);
   return { format: source.format, name: source.name, items, bytes: source.bytesRead() };
 }
 
@@ -44,7 +43,7 @@ describe('openSource', () => {
       [2, 4, 'bad', expect.stringContaining('invalid JSON')],
       [3, 5, { a: 4 }],
     ]);
-    expect(items[1]!.raw).toBe('{"a": 2}');
+    expect(items[1]!.raw.toString()).toBe('{"a": 2}');
     expect(bytes).toBe(Buffer.byteLength(content));
   });
 
@@ -61,8 +60,8 @@ describe('openSource', () => {
     const source = await openSource({ path });
     let read = 0;
     const error = await (async () => {
-      for await (const item of source.items)
-        if (item.kind === 'record' && (item.value as { i: number }).i === read) read++;
+      for await (const batch of source.batches)
+        for (const item of batch) if (item.kind === 'record' && (item.value as { i: number }).i === read) read++;
     })().catch((e: unknown) => e as Error);
     expect(read).toBeGreaterThan(50_000); // what came before the error is readable
     expect(error?.message).toContain(`broken.json: invalid JSON after ${read} element(s)`);
@@ -153,7 +152,7 @@ describe('openSource with broken CSV quoting', () => {
     const source = await openSource({ path });
     const read: SourceItem[] = [];
     const error = await (async () => {
-      for await (const item of source.items) read.push(item);
+      for await (const batch of source.batches) read.push(...batch);
     })().catch((e: unknown) => e as Error);
     expect(error?.message).toMatch(/q\.csv:\d+: invalid CSV/);
     // Rows in earlier chunks than the break come through, in order.
@@ -164,13 +163,18 @@ describe('openSource with broken CSV quoting', () => {
   });
 });
 
-describe('splitLines', () => {
-  it('splits on LF and CRLF, keeps a last line without newline, and joins UTF-8 split across chunks', async () => {
+describe('LineSplitter', () => {
+  it('splits on LF and CRLF, keeps a last line without newline, and joins a line split across chunks', () => {
     const bytes = Buffer.from('a\r\nbé\n\nlast', 'utf8');
     const e = bytes.indexOf(0xc3); // first byte of é: cut the stream inside the character
-    const chunks = [bytes.subarray(0, e + 1), bytes.subarray(e + 1)];
-    const lines: string[] = [];
-    for await (const line of splitLines(Readable.from(chunks))) lines.push(line);
-    expect(lines).toEqual(['a', 'bé', '', 'last']);
+    const splitter = new LineSplitter();
+    const lines = [
+      ...splitter.push(bytes.subarray(0, 1)), // "a" alone: no line yet
+      ...splitter.push(bytes.subarray(1, e + 1)),
+      ...splitter.push(bytes.subarray(e + 1)),
+      ...splitter.end(),
+    ];
+    expect(lines.map((line) => line.toString())).toEqual(['a', 'bé', '', 'last']);
+    expect(splitter.end()).toEqual([]);
   });
 });
