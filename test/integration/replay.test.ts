@@ -349,6 +349,16 @@ describe('pbx replay into a real Kafka', () => {
     });
   });
 
+  it('runs in the binary with the smaller heap setting, passed on to an --exec command', async () => {
+    const result = await execa(
+      BINARY,
+      ['replay', '--exec', 'printenv BUN_JSC_forceRAMSize', '--topic', 'heap', '--config', project.file, '--json'],
+      { reject: false },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(await values('heap')).toEqual([String(256 * 1024 * 1024)]);
+  });
+
   describe('faults', () => {
     it('rides out a Kafka restart in the middle of a replay: nothing lost, nothing twice, in order', async () => {
       const lines = await generate('restart.json', 30_000, 16);
