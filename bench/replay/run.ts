@@ -2,9 +2,9 @@
 //   throughput at --rate max vs Kafka's own kafka-producer-perf-test (--payload-file) and Debian's kcat -P;
 //   rate accuracy at 2, 1000 and 20000 records/s over 30 s vs the perf tool's --throughput;
 //   peak memory replaying a file larger than 1 GB, beside kcat's.
-// Usage: npm run build && npx tsx bench/replay/run.ts [--records 1000000] [--seconds 30] [--big-records 3000000]
+// Usage: npm run build && npx tsx bench/replay/run.ts [--records 1000000] [--seconds 30] [--big-records 3000000] [--rounds 3]
 // Needs: a provisioned engine with pbx/kafka (npm run provision) and kcat. Prints Markdown tables.
-import { execa, type ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,10 +15,12 @@ const { values: options } = parseArgs({
     records: { type: 'string', default: '1000000' },
     seconds: { type: 'string', default: '30' },
     'big-records': { type: 'string', default: '3000000' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const RECORDS = Number(options.records);
 const SECONDS = Number(options.seconds);
+const ROUNDS = Number(options.rounds);
 const root = resolve(import.meta.dirname, '../..');
 const pbx = resolve(root, 'dist/pbx');
 const work = resolve(root, 'bench/results/replay');
@@ -114,22 +116,16 @@ function accuracy(times: number[]): { mean: number; stdev: number; min: number; 
   return { mean, stdev, min: Math.min(...buckets), max: Math.max(...buckets) };
 }
 
-/** Runs a process, sampling its peak resident memory (VmHWM) until it exits. */
-async function withPeakMemory(child: ResultPromise): Promise<{ ms: number; peakMiB: number }> {
+/** Runs a command under /usr/bin/time: wall time and the kernel's exact peak resident memory. */
+async function measure(command: string, args: string[]): Promise<{ ms: number; peakMiB: number }> {
+  const report = resolve(work, 'time.txt');
   const started = performance.now();
-  let peak = 0;
-  const timer = setInterval(() => {
-    try {
-      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-      peak = Math.max(peak, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
-    } catch {
-      // exited between samples
-    }
-  }, 100);
-  await child;
-  clearInterval(timer);
-  return { ms: performance.now() - started, peakMiB: peak };
+  await execa('/usr/bin/time', ['-f', '%M', '-o', report, command, ...args]);
+  const ms = performance.now() - started;
+  return { ms, peakMiB: Number(readFileSync(report, 'utf8').trim().split('\n').at(-1)) / 1024 };
 }
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 log('starting Kafka (KRaft)');
 await execa(pbx, ['up', 'kafka', '--config', config]);
@@ -140,17 +136,27 @@ try {
   // Throughput: every tool sends the same 1M reviews to a fresh one-partition topic, acks=all.
   log('throughput');
   const rows: string[] = [];
-  const pbxTopic = topic('pbx-max');
-  const pbxRun = await withPeakMemory(
-    execa(pbx, ['replay', file, '--topic', pbxTopic, '--rate', 'max', '--config', config, '--json']),
+  // Alternating rounds, medians: single runs on this machine vary by a quarter.
+  const pbxRuns: { ms: number; peakMiB: number }[] = [];
+  const kcatRuns: { ms: number; peakMiB: number }[] = [];
+  const pbxCounts: number[] = [];
+  const kcatCounts: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const pbxTopic = topic('pbx-max');
+    pbxRuns.push(await measure(pbx, ['replay', file, '--topic', pbxTopic, '--rate', 'max', '--config', config]));
+    pbxCounts.push(await count(pbxTopic));
+    const kcatTopic = topic('kcat-max');
+    await createTopic(kcatTopic);
+    kcatRuns.push(await measure('kcat', ['-P', '-b', BROKER, '-t', kcatTopic, '-X', 'acks=all', '-l', file]));
+    kcatCounts.push(await count(kcatTopic));
+  }
+  const pbxRun = { ms: median(pbxRuns.map((r) => r.ms)), peakMiB: median(pbxRuns.map((r) => r.peakMiB)) };
+  const kcatRun = { ms: median(kcatRuns.map((r) => r.ms)), peakMiB: median(kcatRuns.map((r) => r.peakMiB)) };
+  const pbxCount = Math.min(...pbxCounts);
+  const kcatCount = Math.min(...kcatCounts);
+  log(
+    `pbx runs: ${pbxRuns.map((r) => seconds(r.ms)).join(', ')} s; kcat runs: ${kcatRuns.map((r) => seconds(r.ms)).join(', ')} s`,
   );
-  const pbxCount = await count(pbxTopic);
-  const kcatTopic = topic('kcat-max');
-  await createTopic(kcatTopic);
-  const kcatRun = await withPeakMemory(
-    execa('kcat', ['-P', '-b', BROKER, '-t', kcatTopic, '-X', 'acks=all', '-l', file]),
-  );
-  const kcatCount = await count(kcatTopic);
   const perfTopic = topic('perf-max');
   await createTopic(perfTopic);
   const perfStarted = performance.now();
@@ -214,12 +220,10 @@ try {
   const big = await dataset(Number(options['big-records']));
   const bigSize = statSync(big).size;
   log(`memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB`);
-  const m1 = await withPeakMemory(
-    execa(pbx, ['replay', big, '--topic', topic('pbx-big'), '--rate', 'max', '--config', config]),
-  );
+  const m1 = await measure(pbx, ['replay', big, '--topic', topic('pbx-big'), '--rate', 'max', '--config', config]);
   const bigKcat = topic('kcat-big');
   await createTopic(bigKcat);
-  const m2 = await withPeakMemory(execa('kcat', ['-P', '-b', BROKER, '-t', bigKcat, '-X', 'acks=all', '-l', big]));
+  const m2 = await measure('kcat', ['-P', '-b', BROKER, '-t', bigKcat, '-X', 'acks=all', '-l', big]);
   console.log(
     `\n### Peak memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB file (${options['big-records']} reviews), --rate max\n`,
   );

@@ -59,10 +59,11 @@ export interface ReplaySummary {
 // while high rates fill batches.
 const BATCH_WINDOW_MS = 5;
 const MAX_SEND_RECORDS = 10_000;
-// Sends of this size went fastest here (128 KiB: 197k reviews/s, 256 KiB: 238k/s, 1 MiB: 208k/s).
+// Big sends cost the broker least: 1M reviews in 3.9–4.1 s with 2.1 s of the broker's CPU, against 4.3 s and
+// 2.8 s in sends of 128 KiB.
 const SEND_BYTES = 768 * 1024;
-// A partition's batch can hold a send and then some: one batch per partition per send, far under the broker's
-// default message.max.bytes (1 MiB).
+// A partition's batch holds a whole send and more (one batch per partition per send), under the broker's default
+// message.max.bytes (1 MiB), as librdkafka's default batch.size (1,000,000 bytes) is.
 const BATCH_BYTES = 1000 * 1024;
 
 type BadItem = Extract<SourceItem, { kind: 'bad' }>;

@@ -1,0 +1,154 @@
+// pbx replay against an external Kafka that demands SASL (PLAIN and SCRAM-SHA-256): a broker pbx did not start,
+// run here from the Kafka image with its own configuration, read back with kcat authenticating the same way.
+import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReplaySummary } from '../../src/replay/replay';
+import { IMAGES } from '../../src/images/catalog';
+import { BINARY, runInProcess } from '../support/cli';
+import { sh, testProject } from '../support/stack';
+
+const PORT = 29491;
+const BROKER = `127.0.0.1:${PORT}`;
+const CONTAINER = 'pbx-it-external-sasl-kafka'; // not pbx's: this test creates and removes it
+const USERS = { plain: ['alice', 'alice-secret'], scram: ['bob', 'bob-secret'] } as const;
+
+const properties = [
+  'process.roles=broker,controller',
+  'node.id=1',
+  'controller.quorum.voters=1@localhost:9093',
+  'controller.listener.names=CONTROLLER',
+  'listeners=SASL_PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093',
+  `advertised.listeners=SASL_PLAINTEXT://${BROKER}`,
+  'listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+  'inter.broker.listener.name=SASL_PLAINTEXT',
+  'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256',
+  'sasl.mechanism.inter.broker.protocol=PLAIN',
+  `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${USERS.plain[0]}="${USERS.plain[1]}";`,
+  'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+  'log.dirs=/tmp/kraft',
+  'offsets.topic.replication.factor=1',
+  'transaction.state.log.replication.factor=1',
+  'transaction.state.log.min.isr=1',
+];
+const start = [
+  `printf '%s\\n' ${properties.map((p) => `'${p.replace(/'/g, `'\\''`)}'`).join(' ')} > /tmp/sasl.properties`,
+  `kafka-storage.sh format -t cGJ4LXNhc2wtdGVzdDAwMQ -c /tmp/sasl.properties --add-scram 'SCRAM-SHA-256=[name=${USERS.scram[0]},password=${USERS.scram[1]}]'`,
+  'exec kafka-server-start.sh /tmp/sasl.properties',
+].join(' && ');
+
+const kcatAuth = (mechanism: 'PLAIN' | 'SCRAM-SHA-256', [user, password]: readonly [string, string]) => [
+  '-X',
+  'security.protocol=SASL_PLAINTEXT',
+  '-X',
+  `sasl.mechanisms=${mechanism}`,
+  '-X',
+  `sasl.username=${user}`,
+  '-X',
+  `sasl.password=${password}`,
+];
+
+const projectFor = (name: string, mechanism: string, [user, password]: readonly [string, string]) =>
+  testProject(
+    name,
+    `services:\n  kafka:\n    external:\n      brokers: ['${BROKER}']\n      sasl: {mechanism: ${mechanism}, username: ${user}, password: '${password}'}\n`,
+  );
+
+async function generate(dir: string, count: number): Promise<{ file: string; lines: string[] }> {
+  const file = join(dir, 'reviews.json');
+  const result = await runInProcess([
+    'data',
+    'gen',
+    'reviews',
+    '--count',
+    String(count),
+    '--seed',
+    '21',
+    '--out',
+    file,
+  ]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return { file, lines: readFileSync(file, 'utf8').trimEnd().split('\n') };
+}
+
+beforeAll(async () => {
+  await execa('docker', ['rm', '-f', CONTAINER], { reject: false });
+  await sh('docker', [
+    'run',
+    '-d',
+    '--name',
+    CONTAINER,
+    '-p',
+    `127.0.0.1:${PORT}:9092`,
+    '-e',
+    'KAFKA_HEAP_OPTS=-Xmx384m',
+    IMAGES.kafka.tag,
+    'sh',
+    '-c',
+    start,
+  ]);
+  // Ready when an authenticated client can list the brokers.
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    const probe = await execa('kcat', ['-b', BROKER, ...kcatAuth('PLAIN', USERS.plain), '-L', '-m', '2'], {
+      reject: false,
+    });
+    if (probe.exitCode === 0 && probe.stdout.includes('1 brokers')) break;
+    if (Date.now() > deadline) {
+      const logs = await execa('docker', ['logs', '--tail', '30', CONTAINER], { reject: false });
+      throw new Error(`SASL Kafka did not start:\n${logs.stdout}\n${logs.stderr}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}, 120_000);
+afterAll(() => execa('docker', ['rm', '-f', CONTAINER], { reject: false }));
+
+describe('pbx replay into an external Kafka with SASL', () => {
+  for (const [mechanism, kcatMechanism, user] of [
+    ['plain', 'PLAIN', USERS.plain],
+    ['scram-sha-256', 'SCRAM-SHA-256', USERS.scram],
+  ] as const) {
+    it(`authenticates with ${mechanism} and delivers every record once, in order`, async () => {
+      const project = projectFor(`itsasl${mechanism.replace(/-/g, '')}`, mechanism, user);
+      const { file, lines } = await generate(project.dir, 20_000);
+      // The binary, as users run it (its own replay path, after execve).
+      const result = await execa(
+        BINARY,
+        ['replay', file, '--topic', `sasl-${mechanism}`, '--rate', 'max', '--json', '--config', project.file],
+        {
+          reject: false,
+        },
+      );
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect((JSON.parse(result.stdout) as ReplaySummary).sent).toBe(20_000);
+      const read = await sh('kcat', [
+        '-b',
+        BROKER,
+        ...kcatAuth(kcatMechanism, user),
+        '-C',
+        '-t',
+        `sasl-${mechanism}`,
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+      ]);
+      expect(read.split('\n')).toEqual(lines);
+    });
+  }
+
+  it('says authentication failed, and exits 3, on a wrong password', async () => {
+    const project = projectFor('itsaslwrong', 'plain', [USERS.plain[0], 'not-the-password']);
+    const { file } = await generate(project.dir, 10);
+    const { exitCode, doc } = await project.json<{ error: { message: string; code: string } }>([
+      'replay',
+      file,
+      '--topic',
+      'sasl-wrong',
+    ]);
+    expect(exitCode).toBe(3);
+    expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
+    expect(doc.error.message).toMatch(/SASL PLAIN authentication failed|Authentication failed/i);
+  });
+});
