@@ -135,6 +135,15 @@ describe('pbx up, status, down with the real services', () => {
     });
   });
 
+  it('keeps Cassandra’s schema and rows through a kill -9 (from its commit log)', async () => {
+    await cql("INSERT INTO it.notes (id, body) VALUES ('n2', 'kept across kill -9')");
+    await sh('docker', ['kill', `pbx-${project.name}-cassandra`]);
+    const restarted = await project.json<UpResult>(['up', 'cassandra']);
+    expect(restarted.exitCode).toBe(0);
+    expect(restarted.doc.services.find((s) => s.service === 'cassandra')?.action).toBe('restart');
+    expect(await cql("SELECT body FROM it.notes WHERE id = 'n2'")).toBe('kept across kill -9');
+  });
+
   it('keeps data in volumes across down and up, and deletes it with --volumes', async () => {
     const down = await project.pbx(['down']);
     expect(down.exitCode).toBe(0);
