@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages: the engine, what `pbx images build` needs, and the clients tests use as independent checks.
-packages=(docker.io debootstrap cgroupfs-mount ca-certificates maven kcat redis-tools python3-cassandra)
+packages=(docker.io debootstrap cgroupfs-mount ca-certificates openssl maven kcat redis-tools python3-cassandra)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

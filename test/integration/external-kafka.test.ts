@@ -1,7 +1,9 @@
-// pbx replay against an external Kafka that demands SASL (PLAIN and SCRAM-SHA-256): a broker pbx did not start,
-// run here from the Kafka image with its own configuration, read back with kcat authenticating the same way.
+// pbx replay against an external Kafka that demands SASL (PLAIN and SCRAM-SHA-256), in plain text and over TLS
+// with a certificate from a CA of the test's own: a broker pbx did not start, run here from the Kafka image with
+// its own configuration, read back with kcat authenticating the same way.
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplaySummary } from '../../src/replay/replay';
@@ -11,36 +13,51 @@ import { sh, testProject } from '../support/stack';
 
 const PORT = 29491;
 const BROKER = `127.0.0.1:${PORT}`;
+const TLS_PORT = 29492;
+const TLS_BROKER = `127.0.0.1:${TLS_PORT}`;
+const certs = mkdtempSync(join(tmpdir(), 'pbx-it-certs-'));
+const cert = (name: string) => join(certs, name);
+/** A PEM file on one line, its line breaks as spaces (Kafka's PEM settings need whitespace after each marker). */
+const oneLine = (name: string) => readFileSync(cert(name), 'utf8').replace(/\n/g, ' ');
 const CONTAINER = 'pbx-it-external-sasl-kafka'; // not pbx's: this test creates and removes it
 const USERS = { plain: ['alice', 'alice-secret'], scram: ['bob', 'bob-secret'] } as const;
 
-const properties = [
+const properties = () => [
   'process.roles=broker,controller',
   'node.id=1',
   'controller.quorum.voters=1@localhost:9093',
   'controller.listener.names=CONTROLLER',
-  'listeners=SASL_PLAINTEXT://0.0.0.0:9092,CONTROLLER://localhost:9093',
-  `advertised.listeners=SASL_PLAINTEXT://${BROKER}`,
-  'listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT',
+  'listeners=SASL_PLAINTEXT://0.0.0.0:9092,SASL_SSL://0.0.0.0:9094,CONTROLLER://localhost:9093',
+  `advertised.listeners=SASL_PLAINTEXT://${BROKER},SASL_SSL://${TLS_BROKER}`,
+  'listener.security.protocol.map=SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT',
   'inter.broker.listener.name=SASL_PLAINTEXT',
   'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256',
   'sasl.mechanism.inter.broker.protocol=PLAIN',
   `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${USERS.plain[0]}="${USERS.plain[1]}";`,
+  `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${USERS.plain[0]}="${USERS.plain[1]}";`,
   'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+  'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
+  'ssl.keystore.type=PEM',
+  `ssl.keystore.certificate.chain=${oneLine('server.pem')}`,
+  `ssl.keystore.key=${oneLine('server.key')}`,
   'log.dirs=/tmp/kraft',
   'offsets.topic.replication.factor=1',
   'transaction.state.log.replication.factor=1',
   'transaction.state.log.min.isr=1',
 ];
-const start = [
-  `printf '%s\\n' ${properties.map((p) => `'${p.replace(/'/g, `'\\''`)}'`).join(' ')} > /tmp/sasl.properties`,
-  `kafka-storage.sh format -t cGJ4LXNhc2wtdGVzdDAwMQ -c /tmp/sasl.properties --add-scram 'SCRAM-SHA-256=[name=${USERS.scram[0]},password=${USERS.scram[1]}]'`,
-  'exec kafka-server-start.sh /tmp/sasl.properties',
-].join(' && ');
+const start = () =>
+  [
+    `printf '%s\\n' ${properties()
+      .map((p) => `'${p.replace(/'/g, `'\\''`)}'`)
+      .join(' ')} > /tmp/sasl.properties`,
+    `kafka-storage.sh format -t cGJ4LXNhc2wtdGVzdDAwMQ -c /tmp/sasl.properties --add-scram 'SCRAM-SHA-256=[name=${USERS.scram[0]},password=${USERS.scram[1]}]'`,
+    'exec kafka-server-start.sh /tmp/sasl.properties',
+  ].join(' && ');
 
-const kcatAuth = (mechanism: 'PLAIN' | 'SCRAM-SHA-256', [user, password]: readonly [string, string]) => [
-  '-X',
-  'security.protocol=SASL_PLAINTEXT',
+const kcatAuth = (mechanism: 'PLAIN' | 'SCRAM-SHA-256', [user, password]: readonly [string, string], tls = false) => [
+  ...(tls
+    ? ['-X', 'security.protocol=SASL_SSL', '-X', `ssl.ca.location=${cert('ca.pem')}`]
+    : ['-X', 'security.protocol=SASL_PLAINTEXT']),
   '-X',
   `sasl.mechanisms=${mechanism}`,
   '-X',
@@ -49,10 +66,10 @@ const kcatAuth = (mechanism: 'PLAIN' | 'SCRAM-SHA-256', [user, password]: readon
   `sasl.password=${password}`,
 ];
 
-const projectFor = (name: string, mechanism: string, [user, password]: readonly [string, string]) =>
+const projectFor = (name: string, mechanism: string, [user, password]: readonly [string, string], tls = '') =>
   testProject(
     name,
-    `services:\n  kafka:\n    external:\n      brokers: ['${BROKER}']\n      sasl: {mechanism: ${mechanism}, username: ${user}, password: '${password}'}\n`,
+    `services:\n  kafka:\n    external:\n      brokers: ['${tls ? TLS_BROKER : BROKER}']\n      sasl: {mechanism: ${mechanism}, username: ${user}, password: '${password}'}\n${tls ? `      tls: ${tls}\n` : ''}`,
   );
 
 async function generate(dir: string, count: number): Promise<{ file: string; lines: string[] }> {
@@ -73,6 +90,53 @@ async function generate(dir: string, count: number): Promise<{ file: string; lin
 }
 
 beforeAll(async () => {
+  // A CA of the test's own, and a certificate it signs for 127.0.0.1.
+  const openssl = (args: string[]) => sh('openssl', args);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    cert('ca.key'),
+    '-out',
+    cert('ca.pem'),
+    '-days',
+    '2',
+    '-subj',
+    '/CN=pbx test CA',
+  ]);
+  await openssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    cert('server.key'),
+    '-out',
+    cert('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
+  writeFileSync(cert('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    cert('server.csr'),
+    '-CA',
+    cert('ca.pem'),
+    '-CAkey',
+    cert('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    cert('server.pem'),
+    '-days',
+    '2',
+    '-extfile',
+    cert('san.ext'),
+  ]);
   await execa('docker', ['rm', '-f', CONTAINER], { reject: false });
   await sh('docker', [
     'run',
@@ -81,12 +145,14 @@ beforeAll(async () => {
     CONTAINER,
     '-p',
     `127.0.0.1:${PORT}:9092`,
+    '-p',
+    `127.0.0.1:${TLS_PORT}:9094`,
     '-e',
     'KAFKA_HEAP_OPTS=-Xmx384m',
     IMAGES.kafka.tag,
     'sh',
     '-c',
-    start,
+    start(),
   ]);
   // Ready when an authenticated client can list the brokers.
   const deadline = Date.now() + 90_000;
@@ -96,8 +162,9 @@ beforeAll(async () => {
     });
     if (probe.exitCode === 0 && probe.stdout.includes('1 brokers')) break;
     if (Date.now() > deadline) {
-      const logs = await execa('docker', ['logs', '--tail', '30', CONTAINER], { reject: false });
-      throw new Error(`SASL Kafka did not start:\n${logs.stdout}\n${logs.stderr}`);
+      const logs = await execa('docker', ['logs', CONTAINER], { reject: false, all: true });
+      const errors = logs.all.split('\n').filter((line) => /ERROR|Exception/.test(line));
+      throw new Error(`SASL Kafka did not start:\n${errors.slice(0, 10).join('\n')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
@@ -137,6 +204,46 @@ describe('pbx replay into an external Kafka with SASL', () => {
       expect(read.split('\n')).toEqual(lines);
     });
   }
+
+  it('goes over TLS, trusting the CA the project names, with SCRAM-SHA-256', async () => {
+    const project = projectFor('itsasltls', 'scram-sha-256', USERS.scram, `{ca: '${cert('ca.pem')}'}`);
+    const { file, lines } = await generate(project.dir, 5000);
+    const result = await execa(
+      BINARY,
+      ['replay', file, '--topic', 'sasl-tls', '--rate', 'max', '--json', '--config', project.file],
+      {
+        reject: false,
+      },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    const read = await sh('kcat', [
+      '-b',
+      TLS_BROKER,
+      ...kcatAuth('SCRAM-SHA-256', USERS.scram, true),
+      '-C',
+      '-t',
+      'sasl-tls',
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+    ]);
+    expect(read.split('\n')).toEqual(lines);
+  });
+
+  it('refuses a certificate from a CA it was not told to trust, and exits 3', async () => {
+    const project = projectFor('itsasltlsuntrusted', 'scram-sha-256', USERS.scram, 'true');
+    const { file } = await generate(project.dir, 10);
+    const { exitCode, doc } = await project.json<{ error: { message: string; code: string } }>([
+      'replay',
+      file,
+      '--topic',
+      'sasl-tls-untrusted',
+    ]);
+    expect(exitCode).toBe(3);
+    expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
+    expect(doc.error.message).toMatch(/certificate/i);
+  });
 
   it('says authentication failed, and exits 3, on a wrong password', async () => {
     const project = projectFor('itsaslwrong', 'plain', [USERS.plain[0], 'not-the-password']);
