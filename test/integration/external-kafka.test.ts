@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplaySummary } from '../../src/replay/replay';
 import { IMAGES } from '../../src/images/catalog';
-import { BINARY, runInProcess } from '../support/cli';
-import { sh, testProject } from '../support/stack';
+import { BINARY, generateReviews } from '../support/cli';
+import { sh, testProject, type TestProject } from '../support/stack';
 
 const PORT = 29491;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -74,19 +74,22 @@ const projectFor = (name: string, mechanism: string, [user, password]: readonly 
 
 async function generate(dir: string, count: number): Promise<{ file: string; lines: string[] }> {
   const file = join(dir, 'reviews.json');
-  const result = await runInProcess([
-    'data',
-    'gen',
-    'reviews',
-    '--count',
-    String(count),
-    '--seed',
-    '21',
-    '--out',
-    file,
-  ]);
+  return { file, lines: await generateReviews(file, count, 21) };
+}
+
+/** Replays `file` into `topic` with the binary, as users run it, and reads the topic back with kcat. */
+async function replayAndReadBack(project: TestProject, file: string, topic: string, kcat: string[]): Promise<string[]> {
+  const result = await execa(
+    BINARY,
+    ['replay', file, '--topic', topic, '--rate', 'max', '--json', '--config', project.file],
+    {
+      reject: false,
+    },
+  );
   expect(result.exitCode, result.stderr).toBe(0);
-  return { file, lines: readFileSync(file, 'utf8').trimEnd().split('\n') };
+  expect((JSON.parse(result.stdout) as ReplaySummary).stoppedBy).toBe('end');
+  const read = await sh('kcat', [...kcat, '-C', '-t', topic, '-o', 'beginning', '-e', '-q']);
+  return read.split('\n');
 }
 
 beforeAll(async () => {
@@ -179,83 +182,43 @@ describe('pbx replay into an external Kafka with SASL', () => {
     it(`authenticates with ${mechanism} and delivers every record once, in order`, async () => {
       const project = projectFor(`itsasl${mechanism.replace(/-/g, '')}`, mechanism, user);
       const { file, lines } = await generate(project.dir, 20_000);
-      // The binary, as users run it (its own replay path, after execve).
-      const result = await execa(
-        BINARY,
-        ['replay', file, '--topic', `sasl-${mechanism}`, '--rate', 'max', '--json', '--config', project.file],
-        {
-          reject: false,
-        },
-      );
-      expect(result.exitCode, result.stderr).toBe(0);
-      expect((JSON.parse(result.stdout) as ReplaySummary).sent).toBe(20_000);
-      const read = await sh('kcat', [
-        '-b',
-        BROKER,
-        ...kcatAuth(kcatMechanism, user),
-        '-C',
-        '-t',
-        `sasl-${mechanism}`,
-        '-o',
-        'beginning',
-        '-e',
-        '-q',
-      ]);
-      expect(read.split('\n')).toEqual(lines);
+      const kcat = ['-b', BROKER, ...kcatAuth(kcatMechanism, user)];
+      expect(await replayAndReadBack(project, file, `sasl-${mechanism}`, kcat)).toEqual(lines);
     });
   }
 
   it('goes over TLS, trusting the CA the project names, with SCRAM-SHA-256', async () => {
     const project = projectFor('itsasltls', 'scram-sha-256', USERS.scram, `{ca: '${cert('ca.pem')}'}`);
     const { file, lines } = await generate(project.dir, 5000);
-    const result = await execa(
-      BINARY,
-      ['replay', file, '--topic', 'sasl-tls', '--rate', 'max', '--json', '--config', project.file],
-      {
-        reject: false,
-      },
-    );
-    expect(result.exitCode, result.stderr).toBe(0);
-    const read = await sh('kcat', [
-      '-b',
-      TLS_BROKER,
-      ...kcatAuth('SCRAM-SHA-256', USERS.scram, true),
-      '-C',
-      '-t',
-      'sasl-tls',
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-    ]);
-    expect(read.split('\n')).toEqual(lines);
+    const kcat = ['-b', TLS_BROKER, ...kcatAuth('SCRAM-SHA-256', USERS.scram, true)];
+    expect(await replayAndReadBack(project, file, 'sasl-tls', kcat)).toEqual(lines);
   });
 
-  it('refuses a certificate from a CA it was not told to trust, and exits 3', async () => {
-    const project = projectFor('itsasltlsuntrusted', 'scram-sha-256', USERS.scram, 'true');
-    const { file } = await generate(project.dir, 10);
-    const { exitCode, doc } = await project.json<{ error: { message: string; code: string } }>([
-      'replay',
-      file,
-      '--topic',
-      'sasl-tls-untrusted',
-    ]);
-    expect(exitCode).toBe(3);
-    expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
-    expect(doc.error.message).toMatch(/certificate/i);
-  });
-
-  it('says authentication failed, and exits 3, on a wrong password', async () => {
-    const project = projectFor('itsaslwrong', 'plain', [USERS.plain[0], 'not-the-password']);
-    const { file } = await generate(project.dir, 10);
-    const { exitCode, doc } = await project.json<{ error: { message: string; code: string } }>([
-      'replay',
-      file,
-      '--topic',
-      'sasl-wrong',
-    ]);
-    expect(exitCode).toBe(3);
-    expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
-    expect(doc.error.message).toMatch(/SASL PLAIN authentication failed|Authentication failed/i);
-  });
+  // Both refusals come before anything is sent: exit 3, KAFKA_UNAVAILABLE, and a message that says why.
+  for (const [what, project, why] of [
+    [
+      'a certificate from a CA it was not told to trust',
+      () => projectFor('itsasltlsuntrusted', 'scram-sha-256', USERS.scram, 'true'),
+      /certificate/i,
+    ],
+    [
+      'a wrong password',
+      () => projectFor('itsaslwrong', 'plain', [USERS.plain[0], 'not-the-password']),
+      /SASL PLAIN authentication failed|Authentication failed/i,
+    ],
+  ] as const) {
+    it(`refuses ${what}, says why, and exits 3`, async () => {
+      const refused = project();
+      const { file } = await generate(refused.dir, 10);
+      const { exitCode, doc } = await refused.json<{ error: { message: string; code: string } }>([
+        'replay',
+        file,
+        '--topic',
+        'refused',
+      ]);
+      expect(exitCode).toBe(3);
+      expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
+      expect(doc.error.message).toMatch(why);
+    });
+  }
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplaySummary } from '../../src/replay/replay';
-import { BINARY, runInProcess } from '../support/cli';
+import { BINARY, generateReviews } from '../support/cli';
 import { purge, sh, testProject } from '../support/stack';
 
 const PORT = 29391;
@@ -56,21 +56,7 @@ async function consume(topic: string): Promise<Consumed[]> {
 /** Records in the order Kafka holds them for one partition topic. */
 const values = async (topic: string) => (await consume(topic)).map((r) => r.value);
 
-async function generate(name: string, count: number, seed = 5): Promise<string[]> {
-  const result = await runInProcess([
-    'data',
-    'gen',
-    'reviews',
-    '--count',
-    String(count),
-    '--seed',
-    String(seed),
-    '--out',
-    path(name),
-  ]);
-  expect(result.exitCode, result.stderr).toBe(0);
-  return readFileSync(path(name), 'utf8').trimEnd().split('\n');
-}
+const generate = (name: string, count: number, seed = 5) => generateReviews(path(name), count, seed);
 
 async function replay(args: string[]) {
   return project.json<ReplaySummary & { error?: { message: string; code: string } }>(['replay', ...args]);

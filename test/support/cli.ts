@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runCli } from '../../src/cli/run';
 
@@ -52,4 +53,21 @@ export async function runBinary(
     reject: false,
   });
   return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Writes `count` generated reviews to `file` (pbx data gen, in process) and returns their lines. */
+export async function generateReviews(file: string, count: number, seed: number): Promise<string[]> {
+  const result = await runInProcess([
+    'data',
+    'gen',
+    'reviews',
+    '--count',
+    String(count),
+    '--seed',
+    String(seed),
+    '--out',
+    file,
+  ]);
+  if (result.exitCode !== 0) throw new Error(`pbx data gen failed: ${result.stderr}`);
+  return readFileSync(file, 'utf8').trimEnd().split('\n');
 }
