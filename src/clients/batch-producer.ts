@@ -90,6 +90,7 @@ export class BatchProducer<Mark> {
   private readonly groups: Group<Mark>[] = []; // sent, not yet all acknowledged, in send order
   private readonly requests = new Set<Promise<void>>();
   private readonly delivered = new Map<string, Map<number, bigint>>();
+  private readonly acknowledged = new Map<string, number>();
   private failure: Error | undefined;
   private recovery: Promise<void> | undefined;
   private producerId = -1n;
@@ -196,6 +197,14 @@ export class BatchProducer<Mark> {
     this.throwIfFailed();
   }
 
+  /**
+   * Records of the topic Kafka has acknowledged, whether or not the rest of their send was: after a failure,
+   * exactly what the topic holds from this producer.
+   */
+  acknowledgedRecords(topic: string): number {
+    return this.acknowledged.get(topic) ?? 0;
+  }
+
   /** Next offset after what was delivered, per partition of the topic (partitions written to so far). */
   deliveredOffsets(topic: string): Record<string, string> {
     const offsets = this.delivered.get(topic) ?? new Map<number, bigint>();
@@ -276,6 +285,7 @@ export class BatchProducer<Mark> {
       throw this.internals.errorFor(result.errorCode);
     }
     batch.acked = true;
+    this.acknowledged.set(batch.topic, (this.acknowledged.get(batch.topic) ?? 0) + batch.records);
     if (result.errorCode === 0) batch.endOffset = BigInt(result.baseOffset) + BigInt(batch.records);
     this.pool.give(batch.finished.buffer);
   }

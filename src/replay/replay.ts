@@ -63,7 +63,8 @@ const MAX_SEND_RECORDS = 10_000;
 // 2.8 s in sends of 128 KiB.
 const SEND_BYTES = 768 * 1024;
 // A partition's batch holds a whole send and more (one batch per partition per send), under the broker's default
-// message.max.bytes (1 MiB), as librdkafka's default batch.size (1,000,000 bytes) is.
+// message.max.bytes (1 MiB), as librdkafka's default batch.size (1,000,000 bytes) is; smaller where a topic's
+// max.message.bytes says so.
 const BATCH_BYTES = 1000 * 1024;
 
 type BadItem = Extract<SourceItem, { kind: 'bad' }>;
@@ -318,7 +319,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     if (sendError || (error as { name?: string }).name?.startsWith('Kafka')) {
       await checkpointing.catch(() => undefined);
       await saveCheckpoint(true).catch(() => undefined);
-      throw kafkaFailed(config, error, stats.sent, options.checkpoint);
+      // Counted from Kafka's acknowledgements: a failed send may have had some of its batches written.
+      throw kafkaFailed(config, error, producer.acknowledgedRecords(topic), options.checkpoint);
     }
     if (error instanceof UserError && error.code === 'SOURCE_MALFORMED') {
       // The rest of the source cannot be read: deliver what came before, as a bad record does.
@@ -384,17 +386,19 @@ async function connect(
     const wanted = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])].filter(
       (t) => !existing.has(t),
     );
+
     if (wanted.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
         topics: wanted.map((topic) => ({ topic, numPartitions: options.partitions ?? 1 })),
       });
     }
+    const topics = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])];
     const producer = await BatchProducer.connect<Span>({
       kafka: kafkaOptions(options.config),
-      topics: [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])],
+      topics,
       compression: options.compression,
-      batchBytes: BATCH_BYTES,
+      batchBytes: Math.min(BATCH_BYTES, ...(await maxMessageBytes(admin, topics))),
       onDelivered,
     });
     return { kafka, admin, producer };
@@ -402,6 +406,24 @@ async function connect(
     await admin.disconnect().catch(() => undefined);
     throw kafkaFailed(options.config, error, 0, undefined);
   }
+}
+
+/**
+ * The largest record batch each topic takes (its max.message.bytes, the broker's default unless set). A client
+ * that may not read topic configurations (ACLs) gets none, and pbx's default size is used.
+ */
+async function maxMessageBytes(admin: Admin, topics: string[]): Promise<number[]> {
+  const { ConfigResourceTypes } = await loadKafkajs();
+  const described = await admin
+    .describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    })
+    .catch(() => ({ resources: [] }));
+  return described.resources
+    .flatMap((resource) => resource.configEntries)
+    .map((entry) => Number(entry.configValue))
+    .filter((bytes) => Number.isSafeInteger(bytes) && bytes > 0);
 }
 
 function badRecord(source: string, item: BadItem, sent: number): UserError {
@@ -418,20 +440,31 @@ function badRecord(source: string, item: BadItem, sent: number): UserError {
 
 function kafkaFailed(config: ResolvedConfig, error: unknown, sent: number, checkpoint: string | undefined): UserError {
   const brokers = endpointOf(config, 'kafka').addresses.join(',');
-  return new UserError(
-    `Kafka at ${brokers} did not accept the records: ${(error as Error).message}. Delivered before that: ${plural(sent, 'record')}.`,
-    {
-      code: 'KAFKA_UNAVAILABLE',
-      exitCode: ExitCode.unhealthy,
-      nextSteps: [
-        'Check the stack with `pbx status kafka` (start it with `pbx up kafka`).',
-        checkpoint
-          ? `Run the same command again: it resumes from ${checkpoint}.`
-          : 'Use --checkpoint FILE to resume where a replay stopped.',
-      ],
-      cause: error,
-    },
-  );
+  const resume = checkpoint
+    ? `Run the same command again: it resumes from ${checkpoint}.`
+    : 'Use --checkpoint FILE to resume where a replay stopped.';
+  const delivered = `Delivered before that: ${plural(sent, 'record')}.`;
+  // Batches are cut to the topic's limit, so only a single record can still be too large: the data's problem.
+  if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') {
+    return new UserError(
+      `A record is larger than the topic's max.message.bytes allows: Kafka refused it. ${delivered}`,
+      {
+        code: 'RECORD_TOO_LARGE',
+        nextSteps: [
+          "Raise the topic's max.message.bytes (kafka-configs.sh --alter --entity-type topics --add-config max.message.bytes=N).",
+          resume,
+        ],
+        details: { sent },
+        cause: error,
+      },
+    );
+  }
+  return new UserError(`Kafka at ${brokers} did not accept the records: ${(error as Error).message}. ${delivered}`, {
+    code: 'KAFKA_UNAVAILABLE',
+    exitCode: ExitCode.unhealthy,
+    nextSteps: ['Check the stack with `pbx status kafka` (start it with `pbx up kafka`).', resume],
+    cause: error,
+  });
 }
 
 function plural(count: number, noun: string): string {

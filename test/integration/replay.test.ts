@@ -335,6 +335,34 @@ describe('pbx replay into a real Kafka', () => {
     });
   });
 
+  it('keeps its batches under a topic’s smaller max.message.bytes', async () => {
+    const lines = await generate('small.json', 3000, 17);
+    // Created by an independent client with a 40 kB limit: pbx's usual 1000 KiB batches would be refused.
+    await sh('docker', [
+      'exec',
+      `pbx-${project.name}-kafka`,
+      'kafka-run-class.sh',
+      'org.apache.kafka.tools.TopicCommand',
+      '--bootstrap-server',
+      'kafka:29092',
+      '--create',
+      '--topic',
+      'small',
+      '--config',
+      'max.message.bytes=40000',
+    ]);
+    const { exitCode, doc } = await replay([path('small.json'), '--topic', 'small', '--rate', 'max']);
+    expect(exitCode, JSON.stringify(doc)).toBe(0);
+    expect(await values('small')).toEqual(lines);
+
+    // One record over the limit is the data's problem, said as such (exit 1), after what came before it.
+    writeFileSync(path('huge.json'), `{"n":1}\n{"review":"${'x'.repeat(50_000)}"}\n{"n":3}\n`);
+    const huge = await replay([path('huge.json'), '--topic', 'small', '--rate', '1000']);
+    expect(huge.exitCode).toBe(1);
+    expect(huge.doc.error).toMatchObject({ code: 'RECORD_TOO_LARGE' });
+    expect(huge.doc.error?.message).toContain('Delivered before that: 1 record.');
+  });
+
   it('runs in the binary with the smaller heap setting, passed on to an --exec command', async () => {
     const result = await execa(
       BINARY,
