@@ -1,7 +1,7 @@
 import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import type Cluster from 'kafkajs/src/cluster/index.js';
-import { sleep } from '../async';
 import type { Broker, ProduceProtocol, ProduceResponse } from 'kafkajs/src/cluster/index.js';
+import { sleep } from '../async';
 import {
   BufferPool,
   RecordBatchBuilder,

@@ -167,7 +167,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   };
   const append = (key: string | null, value: Buffer | string, headers: RecordHeader[]) =>
     producer.append(topic, producer.partitionFor(topic, key), key, value, headers, Date.now());
-  /** An entry that is not sent still moves the span on, so a resume starts after it. */
+  /** Moves the span past an entry (sent, skipped, dead-lettered or found already delivered): a resume starts after it. */
   const passOver = (item: SourceItem) => {
     span.nextIndex = item.index + 1;
     span.fileBytes += item.raw.length + 1;
