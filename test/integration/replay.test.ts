@@ -22,6 +22,31 @@ interface Consumed {
   value: string;
 }
 
+/** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2), written out here from the Java source. */
+function murmur2(data: Buffer): number {
+  const m = 0x5bd1e995;
+  let h = (0x9747b28c ^ data.length) | 0;
+  let i = 0;
+  for (; i + 4 <= data.length; i += 4) {
+    let k = data.readInt32LE(i);
+    k = Math.imul(k, m);
+    k ^= k >>> 24;
+    k = Math.imul(k, m);
+    h = Math.imul(h, m) ^ k;
+  }
+  const rest = data.length - i;
+  if (rest >= 3) h ^= data[i + 2]! << 16;
+  if (rest >= 2) h ^= data[i + 1]! << 8;
+  if (rest >= 1) {
+    h ^= data[i]!;
+    h = Math.imul(h, m);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, m);
+  h ^= h >>> 15;
+  return h;
+}
+
 /** Everything in a topic, read by a client that is not pbx. */
 async function consume(topic: string): Promise<Consumed[]> {
   const out = await sh('kcat', [
@@ -88,8 +113,9 @@ beforeAll(async () => {
 afterAll(() => purge(project.name));
 
 describe('pbx replay into a real Kafka', () => {
-  it('delivers every record exactly once, keyed, in file order per key', async () => {
-    const lines = await generate('reviews.json', 3000);
+  it('delivers every record exactly once, keyed, in file order per key, on the Java client’s partitions', async () => {
+    // Enough for several sends of three partition batches each, five requests in flight.
+    const lines = await generate('reviews.json', 20_000);
     const { exitCode, doc } = await replay([
       path('reviews.json'),
       '--topic',
@@ -100,10 +126,13 @@ describe('pbx replay into a real Kafka', () => {
       '3',
     ]);
     expect(exitCode).toBe(0);
-    expect(doc).toMatchObject({ sent: 3000, skipped: 0, stoppedBy: 'end', format: 'ndjson' });
+    expect(doc).toMatchObject({ sent: 20_000, skipped: 0, stoppedBy: 'end', format: 'ndjson' });
 
     const consumed = await consume('keyed');
-    expect(consumed).toHaveLength(3000);
+    expect(consumed).toHaveLength(20_000);
+    // Kafka's Java client puts a key on partition toPositive(murmur2(key)) % partitions.
+    for (const r of consumed)
+      expect([r.key, r.partition]).toEqual([r.key, (murmur2(Buffer.from(r.key)) & 0x7fffffff) % 3]);
     expect(new Set(consumed.map((r) => r.partition))).toEqual(new Set([0, 1, 2]));
     expect(consumed.map((r) => r.value).sort()).toEqual([...lines].sort());
     const byKeyInFile = new Map<string, string[]>();
