@@ -392,6 +392,18 @@ describe('pbx replay into a real Kafka', () => {
     expect(huge.doc.error?.message).toContain('Delivered before that: 1 record.');
   });
 
+  it('reads stdin in the binary (which re-executes itself first)', async () => {
+    const lines = await generate('stdin.json', 500, 18);
+    const result = await execa(
+      BINARY,
+      ['replay', '-', '--topic', 'stdin', '--rate', 'max', '--json', '--config', project.file],
+      { input: readFileSync(path('stdin.json')), reject: false },
+    );
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ source: 'stdin', sent: 500 });
+    expect(await values('stdin')).toEqual(lines);
+  });
+
   it('runs in the binary with the smaller heap setting, passed on to an --exec command', async () => {
     const result = await execa(
       BINARY,
