@@ -2,6 +2,7 @@ import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import type Cluster from 'kafkajs/src/cluster/index.js';
 import type { Broker, ProduceProtocol, ProduceResponse } from 'kafkajs/src/cluster/index.js';
 import { sleep } from '../async';
+import { loadKafkajs } from './kafka';
 import {
   BufferPool,
   RecordBatchBuilder,
@@ -446,7 +447,7 @@ async function loadInternals(config: KafkaConfig): Promise<Internals> {
     { default: socketFactory },
     { default: errors },
   ] = await Promise.all([
-    import('kafkajs'),
+    loadKafkajs(), // silences kafkajs's own warnings, as every pbx client does
     import('kafkajs/src/cluster/index.js'),
     import('kafkajs/src/protocol/requests/produce/index.js'),
     import('kafkajs/src/loggers/index.js'),

@@ -8,7 +8,7 @@ import { crc32c } from './crc32c';
 // producerEpoch int16, baseSequence int32, recordCount int32, records.
 const CRC_AT = 17;
 const ATTRIBUTES_AT = 21;
-export const BATCH_HEADER_BYTES = 61;
+const BATCH_HEADER_BYTES = 61;
 const MAGIC = 2;
 const NO_PARTITION_LEADER_EPOCH = -1;
 

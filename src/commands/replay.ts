@@ -3,6 +3,7 @@ import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { InterruptedError, UsageError } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
 import type { Output } from '../cli/output';
+import type { Compression } from '../clients/record-batch';
 import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';
@@ -87,7 +88,7 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
         key: flags.key,
         headers,
         partitions: flags.partitions,
-        compression: flags.compression as 'none' | 'gzip',
+        compression: flags.compression as Compression,
         limit: flags.limit,
         from: flags.from,
         loop: flags.loop,

@@ -5,7 +5,7 @@ import { ExitCode, UserError, UsageError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import { BatchProducer } from '../clients/batch-producer';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
-import type { RecordHeader } from '../clients/record-batch';
+import type { Compression, RecordHeader } from '../clients/record-batch';
 import { endpointOf } from '../services/endpoints';
 import { checkCheckpoint, CheckpointWriter, readCheckpoint } from './checkpoint';
 import { shiftTime, Schedule, type Pace } from './pacing';
@@ -23,7 +23,7 @@ export interface ReplayOptions {
   key?: string;
   headers?: Record<string, string>;
   partitions?: number;
-  compression?: 'none' | 'gzip';
+  compression?: Compression;
   limit?: number;
   from?: number;
   loop?: boolean;
