@@ -80,6 +80,7 @@ export interface UpOptions {
 
 const LOG_TAIL_LINES = 20;
 const EXTERNAL_TIMEOUT_MS = 20_000;
+const POLL_MS = 100;
 
 class ServiceFailedError extends Error {
   constructor(
@@ -269,7 +270,7 @@ async function waitUntilReady(
 ): Promise<{ answer: string; readyMs: number }> {
   const started = Date.now();
   let lastError: unknown;
-  for (let attempt = 0; Date.now() - started < spec.startupTimeoutMs; attempt++) {
+  while (Date.now() - started < spec.startupTimeoutMs) {
     if (signal.aborted) throw new ServiceFailedError('interrupted');
     try {
       const answer = await probeOnce(config, spec.name, 'full');
@@ -283,9 +284,8 @@ async function waitUntilReady(
       const why = state.oomKilled ? ' (killed: out of memory; raise services.' + spec.name + '.memory)' : '';
       throw new ServiceFailedError(`the container exited with code ${state.exitCode}${why}`, state.exitCode);
     }
-    // Start fast (most services answer within a second), then back off a little: a failed check costs
-    // a few milliseconds, a late one costs the whole stack its wait.
-    await sleep(Math.min(100 + attempt * 25, 250), signal);
+    // A failed check costs a few milliseconds; a late one costs the whole stack its wait.
+    await sleep(POLL_MS, signal);
   }
   throw new ServiceFailedError(
     `not ready after ${Math.round(spec.startupTimeoutMs / 1000)} s: ${(lastError as Error)?.message ?? 'no answer'}`,
