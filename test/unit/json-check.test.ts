@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateReviews } from '../../src/datagen/reviews';
+import { resolve } from 'node:path';
 import { isJson } from '../../src/replay/json-check';
+import { JSON_SCAN_WASM } from '../../src/replay/json-scan-wasm';
+import { compileJsonScan } from '../../scripts/wasm';
 
 const parses = (text: string) => {
   try {
@@ -83,6 +86,34 @@ describe('isJson', () => {
     }
     expect(corrupted).toBeGreaterThan(1000); // the corruptions mostly do break the JSON
     expect(disagreements).toBe(0);
+  });
+
+  it('finds a quote, a backslash or a control character at every place in the 16-byte steps and the tail', () => {
+    for (let length = 0; length <= 40; length++) {
+      const plain = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP'.slice(0, length);
+      expect(check(`"${plain}"`)).toBe(true);
+      for (let at = 0; at < length; at++) {
+        const withChar = (c: string) => `"${plain.slice(0, at)}${c}${plain.slice(at + 1)}"`;
+        expect([length, at, check(withChar('\u0001'))]).toEqual([length, at, false]);
+        expect([length, at, check(withChar('\t'))]).toEqual([length, at, false]);
+        expect([length, at, check(withChar('"'))]).toEqual([length, at, false]); // the string ends early
+        expect([length, at, check(withChar('\\"'))]).toEqual([length, at, true]);
+        expect([length, at, check(withChar('\\q'))]).toEqual([length, at, false]);
+      }
+    }
+  });
+
+  it('checks texts of any size, also after a larger one made it grow its memory', () => {
+    const big = JSON.stringify({ text: 'x'.repeat(300_000), list: Array.from({ length: 5000 }, (_, i) => i) });
+    expect(check(big)).toBe(true);
+    expect(check(big.slice(0, -1))).toBe(false);
+    expect(check('{"a":1}')).toBe(true);
+    expect(isJson(Buffer.from(`xx${big}yy`), 2, 2 + big.length)).toBe(true);
+  });
+
+  it('runs the WebAssembly compiled from assembly/json-scan.ts (run scripts/build-wasm.ts after editing)', async () => {
+    const wasm = await compileJsonScan(resolve(import.meta.dirname, '../..'));
+    expect(wasm.toString('base64')).toBe(JSON_SCAN_WASM);
   });
 
   it('leaves nesting deeper than its stack to JSON.parse (says no)', () => {
