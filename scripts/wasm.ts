@@ -1,21 +1,22 @@
-// The AssemblyScript compiler run shared by scripts/build-wasm.ts and the unit test that checks its output.
-import asc from 'assemblyscript/asc';
-import { resolve } from 'node:path';
+// The AssemblyScript compiler run shared by scripts/build-wasm.ts and the unit test that checks its output. It
+// runs as a command: importing the compiler would bring its global type declarations into this project's.
+import { execa } from 'execa';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** The WebAssembly module compiled from src/replay/assembly/json-scan.ts. */
 export async function compileJsonScan(root: string): Promise<Buffer> {
-  let wasm: Uint8Array | undefined;
-  const { error, stderr } = await asc.main(
-    [
-      resolve(root, 'src/replay/assembly/json-scan.ts'),
-      ...['--outFile', 'json-scan.wasm', '-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'],
-    ],
-    {
-      writeFile: (name: string, contents: Uint8Array | string) => {
-        if (name.endsWith('.wasm')) wasm = contents as Uint8Array;
-      },
-    },
-  );
-  if (error || !wasm) throw new Error(`asc failed: ${error?.message ?? 'no output'}\n${stderr.toString()}`);
-  return Buffer.from(wasm);
+  const dir = await mkdtemp(join(tmpdir(), 'pbx-wasm-'));
+  try {
+    const out = join(dir, 'json-scan.wasm');
+    const source = resolve(root, 'src/replay/assembly/json-scan.ts');
+    await execa(resolve(root, 'node_modules/.bin/asc'), [
+      ...[source, '--outFile', out],
+      ...['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'],
+    ]);
+    return await readFile(out);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -104,7 +104,7 @@ async function count(name: string): Promise<number> {
 /** Mean rate from first to last record, and the spread of the full one-second buckets. */
 function accuracy(times: number[]): { mean: number; stdev: number; min: number; max: number } {
   const first = times[0]!;
-  const last = times.at(-1);
+  const last = times.at(-1)!;
   const mean = ((times.length - 1) * 1000) / (last - first);
   const buckets = new Array<number>(Math.floor((last - first) / 1000)).fill(0);
   for (const t of times) {
@@ -174,7 +174,7 @@ try {
   const perfStarted = performance.now();
   const perf = await perfTool(perfTopic, file, RECORDS, -1);
   const perfMs = performance.now() - perfStarted;
-  const perfOwn = Number(/records sent, ([\d.]+) records\/sec/.exec(perf.trim().split('\n').at(-1))?.[1]);
+  const perfOwn = Number(/records sent, ([\d.]+) records\/sec/.exec(perf.trim().split('\n').at(-1)!)?.[1]);
   const perfCount = await count(perfTopic);
   const pbxRate = (RECORDS * 1000) / results[0]!.ms;
   for (const r of results) {
