@@ -58,7 +58,10 @@ export const kafka: ServiceDefinition = {
       command: ['sh', '-c', kraft ? `${format} && ${start}` : start],
       env: {
         KAFKA_HEAP_OPTS: `-Xms256m -Xmx${Math.floor((memoryBytes / 1024 ** 2) * 0.5)}m`,
-        KAFKA_OPTS: QUICK_START_JIT,
+        // 4 MiB heap regions: with the default 1 MiB for this heap, every produce request over 512 KiB (a full
+        // batch) is a "humongous" object for G1, and collecting them cost the broker more CPU than the writes.
+        // 1M reviews at full speed: the broker's CPU 2.8–6.0 s → 1.6–2.9 s, pbx replay and kcat both faster.
+        KAFKA_OPTS: `${QUICK_START_JIT} -XX:G1HeapRegionSize=4m`,
       },
       files: {
         [CONF]: Object.entries(properties)
