@@ -18,16 +18,16 @@ let scan: JsonScan | undefined;
 let input = new Uint8Array(0);
 let address = 0;
 
-/** True when `bytes[start, end)` is one JSON value with optional whitespace around it. */
-export function isJson(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
+/** True when `bytes` is one JSON value with optional whitespace around it. */
+export function isJson(bytes: Uint8Array): boolean {
   scan ??= new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(JSON_SCAN_WASM, 'base64')))
     .exports as unknown as JsonScan;
-  const size = end - start;
+  const size = bytes.length;
   if (size > input.length) {
     const capacity = Math.max(size, input.length * 2, 1 << 16);
     address = scan.reserve(capacity);
     input = new Uint8Array(scan.memory.buffer, address, capacity); // made again: growing detaches the old one
   }
-  input.set(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
+  input.set(bytes);
   return scan.isJson(address, address + size) === 1;
 }

@@ -108,7 +108,7 @@ describe('isJson', () => {
     expect(check(big)).toBe(true);
     expect(check(big.slice(0, -1))).toBe(false);
     expect(check('{"a":1}')).toBe(true);
-    expect(isJson(Buffer.from(`xx${big}yy`), 2, 2 + big.length)).toBe(true);
+    expect(isJson(Buffer.from(`xx${big}yy`).subarray(2, 2 + big.length))).toBe(true); // a view, as lines are
   });
 
   it('runs the WebAssembly compiled from assembly/json-scan.ts (run scripts/build-wasm.ts after editing)', async () => {

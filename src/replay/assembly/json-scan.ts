@@ -3,6 +3,34 @@
 // value, then what may follow it (a comma, a closing bracket, the end), and again. Strings (most of a
 // review) are searched 16 bytes at a time for a quote, a backslash or a control character.
 
+// Byte values of the characters JSON's grammar names.
+const TAB: u8 = 0x09;
+const NEWLINE: u8 = 0x0a;
+const RETURN: u8 = 0x0d;
+const SPACE: u8 = 0x20;
+const QUOTE: u8 = 0x22;
+const PLUS: u8 = 0x2b;
+const COMMA: u8 = 0x2c;
+const MINUS: u8 = 0x2d;
+const DOT: u8 = 0x2e;
+const SLASH: u8 = 0x2f;
+const ZERO: u8 = 0x30;
+const NINE: u8 = 0x39;
+const COLON: u8 = 0x3a;
+const UPPER_E: u8 = 0x45;
+const OPEN_BRACKET: u8 = 0x5b;
+const BACKSLASH: u8 = 0x5c;
+const CLOSE_BRACKET: u8 = 0x5d;
+const LOWER_B: u8 = 0x62;
+const LOWER_E: u8 = 0x65;
+const LOWER_F: u8 = 0x66;
+const LOWER_N: u8 = 0x6e;
+const LOWER_R: u8 = 0x72;
+const LOWER_T: u8 = 0x74;
+const LOWER_U: u8 = 0x75;
+const OPEN_BRACE: u8 = 0x7b;
+const CLOSE_BRACE: u8 = 0x7d;
+
 /** Nesting deeper than this is left to JSON.parse (the stack is a fixed array). */
 const MAX_DEPTH: i32 = 512;
 const IN_OBJECT: u8 = 1;
@@ -30,20 +58,20 @@ export function isJson(start: usize, end: usize): i32 {
   for (;;) {
     if (at >= end) return 0;
     const c = load<u8>(at);
-    if (c == 0x22) {
+    if (c == QUOTE) {
       at = afterString(at + 1, end);
-    } else if (c == 0x7b || c == 0x5b) {
+    } else if (c == OPEN_BRACE || c == OPEN_BRACKET) {
       at = skipSpace(at + 1, end);
-      if (at < end && load<u8>(at) == (c == 0x7b ? 0x7d : 0x5d)) {
+      if (at < end && load<u8>(at) == (c == OPEN_BRACE ? CLOSE_BRACE : CLOSE_BRACKET)) {
         at++;
       } else {
         if (depth == MAX_DEPTH) return 0;
-        store<u8>(stack + depth++, c == 0x7b ? IN_OBJECT : IN_ARRAY);
-        if (c == 0x7b) at = afterKey(at, end);
+        store<u8>(stack + depth++, c == OPEN_BRACE ? IN_OBJECT : IN_ARRAY);
+        if (c == OPEN_BRACE) at = afterKey(at, end);
         if (at == 0) return 0;
         continue;
       }
-    } else if (c == 0x2d || (c >= 0x30 && c <= 0x39)) {
+    } else if (c == MINUS || (c >= ZERO && c <= NINE)) {
       at = afterNumber(at, end);
     } else {
       at = afterLiteral(at, end);
@@ -55,13 +83,13 @@ export function isJson(start: usize, end: usize): i32 {
       if (at >= end) return 0;
       const next = load<u8>(at++);
       const container = load<u8>(stack + depth - 1);
-      if (next == 0x2c) {
+      if (next == COMMA) {
         at = skipSpace(at, end);
         if (container == IN_OBJECT) at = afterKey(at, end);
         if (at == 0) return 0;
         break;
       }
-      if (next == (container == IN_OBJECT ? 0x7d : 0x5d)) depth--;
+      if (next == (container == IN_OBJECT ? CLOSE_BRACE : CLOSE_BRACKET)) depth--;
       else return 0;
     }
   }
@@ -73,61 +101,60 @@ export function isJson(start: usize, end: usize): i32 {
 function skipSpace(at: usize, end: usize): usize {
   while (at < end) {
     const c = load<u8>(at);
-    if (c != 0x20 && c != 0x09 && c != 0x0a && c != 0x0d) break;
+    if (c != SPACE && c != TAB && c != NEWLINE && c != RETURN) break;
     at++;
   }
   return at;
 }
 
 function afterKey(at: usize, end: usize): usize {
-  if (at >= end || load<u8>(at) != 0x22) return 0;
+  if (at >= end || load<u8>(at) != QUOTE) return 0;
   at = afterString(at + 1, end);
   if (at == 0) return 0;
   at = skipSpace(at, end);
-  if (at >= end || load<u8>(at) != 0x3a) return 0;
+  if (at >= end || load<u8>(at) != COLON) return 0;
   return skipSpace(at + 1, end);
 }
 
 function isStringStop(c: u32): bool {
-  return c == 0x22 || c == 0x5c || c < 0x20;
+  return c == QUOTE || c == BACKSLASH || c < SPACE;
 }
 
 function afterString(at: usize, end: usize): usize {
-  const quote = i8x16.splat(0x22);
-  const backslash = i8x16.splat(0x5c);
-  const space = i8x16.splat(0x20);
+  const quote = i8x16.splat(QUOTE);
+  const backslash = i8x16.splat(BACKSLASH);
+  const space = i8x16.splat(SPACE);
   for (;;) {
-    // The plain run: 16 bytes at a time while they fit, then byte by byte.
-    let stopped = false;
+    // The plain run: 16 bytes at a time while they fit, then byte by byte (which stops at once where a
+    // 16-byte step found the stop).
     while (at + 16 <= end) {
       const v = v128.load(at);
       const stops = v128.or(v128.or(i8x16.eq(v, quote), i8x16.eq(v, backslash)), i8x16.lt_u(v, space));
       const mask = i8x16.bitmask(stops);
       if (mask != 0) {
         at += <usize>ctz(mask);
-        stopped = true;
         break;
       }
       at += 16;
     }
-    if (!stopped) while (at < end && !isStringStop(load<u8>(at))) at++;
+    while (at < end && !isStringStop(load<u8>(at))) at++;
     if (at >= end) return 0;
     const c = load<u8>(at++);
-    if (c == 0x22) return at;
-    if (c != 0x5c || at >= end) return 0;
+    if (c == QUOTE) return at;
+    if (c != BACKSLASH || at >= end) return 0;
     const escaped = load<u8>(at++);
-    if (escaped == 0x75) {
+    if (escaped == LOWER_U) {
       if (at + 4 > end) return 0;
       for (let i = 0; i < 4; i++) if (!isHex(load<u8>(at++))) return 0;
     } else if (
-      escaped != 0x22 &&
-      escaped != 0x5c &&
-      escaped != 0x2f &&
-      escaped != 0x62 &&
-      escaped != 0x66 &&
-      escaped != 0x6e &&
-      escaped != 0x72 &&
-      escaped != 0x74
+      escaped != QUOTE &&
+      escaped != BACKSLASH &&
+      escaped != SLASH &&
+      escaped != LOWER_B &&
+      escaped != LOWER_F &&
+      escaped != LOWER_N &&
+      escaped != LOWER_R &&
+      escaped != LOWER_T
     ) {
       return 0;
     }
@@ -136,19 +163,19 @@ function afterString(at: usize, end: usize): usize {
 }
 
 function afterNumber(at: usize, end: usize): usize {
-  if (load<u8>(at) == 0x2d) at++;
+  if (load<u8>(at) == MINUS) at++;
   if (at >= end) return 0;
-  if (load<u8>(at) == 0x30) at++;
+  if (load<u8>(at) == ZERO) at++;
   else if (!isDigit(load<u8>(at))) return 0;
   else while (at < end && isDigit(load<u8>(at))) at++;
-  if (at < end && load<u8>(at) == 0x2e) {
+  if (at < end && load<u8>(at) == DOT) {
     at++;
     if (at >= end || !isDigit(load<u8>(at))) return 0;
     while (at < end && isDigit(load<u8>(at))) at++;
   }
-  if (at < end && (load<u8>(at) == 0x65 || load<u8>(at) == 0x45)) {
+  if (at < end && (load<u8>(at) == LOWER_E || load<u8>(at) == UPPER_E)) {
     at++;
-    if (at < end && (load<u8>(at) == 0x2b || load<u8>(at) == 0x2d)) at++;
+    if (at < end && (load<u8>(at) == PLUS || load<u8>(at) == MINUS)) at++;
     if (at >= end || !isDigit(load<u8>(at))) return 0;
     while (at < end && isDigit(load<u8>(at))) at++;
   }
@@ -158,18 +185,18 @@ function afterNumber(at: usize, end: usize): usize {
 function afterLiteral(at: usize, end: usize): usize {
   const c = load<u8>(at);
   // "true" and "null" are 4 bytes, "false" 5: compare them as little-endian words.
-  if ((c == 0x74 || c == 0x6e) && at + 4 <= end) {
+  if ((c == LOWER_T || c == LOWER_N) && at + 4 <= end) {
     const word = load<u32>(at);
     return word == 0x65757274 || word == 0x6c6c756e ? at + 4 : 0;
   }
-  if (c == 0x66 && at + 5 <= end && load<u32>(at) == 0x736c6166 && load<u8>(at + 4) == 0x65) return at + 5;
+  if (c == LOWER_F && at + 5 <= end && load<u32>(at) == 0x736c6166 && load<u8>(at + 4) == LOWER_E) return at + 5;
   return 0;
 }
 
 function isDigit(c: u32): bool {
-  return c >= 0x30 && c <= 0x39;
+  return c >= ZERO && c <= NINE;
 }
 
 function isHex(c: u32): bool {
-  return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+  return isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66); // 0-9, A-F, a-f
 }
