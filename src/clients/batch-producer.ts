@@ -13,7 +13,7 @@ import {
 
 // An idempotent producer for ordered streams at full speed. kafkajs's own producer encodes each record into
 // its own buffers, copies each request several times and, to stay idempotent, keeps one request in flight:
-// about 40k reviews/s here, against 230k/s for librdkafka. This one writes each record once, into a pooled
+// about 40k reviews/s here, against 300–400k/s for kcat (librdkafka). This one writes each record once, into a pooled
 // buffer that holds the whole request (batch and framing), and keeps up to five requests in flight, which
 // Kafka's idempotence orders by sequence number. kafkajs still does everything else: its cluster finds
 // leaders, its connections carry TLS and SASL and match responses, its brokers negotiate versions. Those are
