@@ -2,6 +2,7 @@ import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import type Cluster from 'kafkajs/src/cluster/index.js';
 import type { Broker, ProduceProtocol, ProduceResponse } from 'kafkajs/src/cluster/index.js';
 import { sleep } from '../async';
+import { useCrc32Instruction } from './crc32c';
 import { loadKafkajs } from './kafka';
 import {
   BufferPool,
@@ -109,6 +110,7 @@ export class BatchProducer<Mark> {
   /** Connects to the cluster and obtains a producer id; the topics must exist. */
   static async connect<Mark>(options: BatchProducerOptions<Mark>): Promise<BatchProducer<Mark>> {
     const internals = await loadInternals(options.kafka);
+    await useCrc32Instruction();
     const producer = new BatchProducer(internals, options);
     await internals.cluster.connect();
     try {

@@ -1,5 +1,11 @@
-// CRC-32C (Castagnoli), which Kafka's record batches carry: slice-by-16 tables, sixteen bytes per step
-// (about 850 MB/s here, against 650 MB/s for slice-by-8 and 330 MB/s for kafkajs's byte-at-a-time loop).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// CRC-32C (Castagnoli), which Kafka's record batches carry. Two ways: the processor's own CRC32 instruction
+// (SSE 4.2, about 4 GB/s here), compiled when a producer connects under bun, and slice-by-16 tables in JavaScript
+// (about 850 MB/s, against 650 MB/s for slice-by-8 and 330 MB/s for kafkajs's byte-at-a-time loop) everywhere
+// else. At full speed the tables cost a replay of 1M reviews 0.3 s of CPU; the instruction, 0.1 s.
 const POLYNOMIAL = 0x82f63b78;
 const SLICES = 16;
 const TABLE = new Int32Array(SLICES * 256);
@@ -15,8 +21,16 @@ for (let i = 0; i < 256; i++) {
   }
 }
 
+type Crc32c = (bytes: Uint8Array, start: number, end: number) => number;
+let hardware: Crc32c | undefined;
+
 /** CRC-32C of `bytes[start, end)`, as an unsigned 32-bit number. */
 export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  return hardware ? hardware(bytes, start, end) : crc32cTables(bytes, start, end);
+}
+
+/** The JavaScript way, used until (or unless) `useCrc32Instruction` succeeds. */
+export function crc32cTables(bytes: Uint8Array, start = 0, end = bytes.length): number {
   const b = bytes;
   let crc = ~0;
   let i = start;
@@ -43,4 +57,62 @@ export function crc32c(bytes: Uint8Array, start = 0, end = bytes.length): number
   }
   for (; i < end; i++) crc = (crc >>> 8) ^ TABLE[(crc ^ b[i]!) & 0xff]!;
   return ~crc >>> 0;
+}
+
+/** CRC-32C of the ASCII digits 1 to 9, the standard check value. */
+const CHECK_VALUE = 0xe3069283;
+// A variable, so that TypeScript under Node and the test runner do not try to resolve bun's module.
+const BUN_FFI = 'bun:ffi';
+
+// crc32q %rcx, %rax and crc32b %cl, %eax as bytes: TinyCC's assembler does not know the CRC32 mnemonic. The
+// constraints pin the operands to those registers. No #include: the machine may have no C headers.
+const CRC32_INSTRUCTION_C = `unsigned int crc32c(const unsigned char *p, unsigned long long n) {
+  unsigned long long crc = 0xffffffffu;
+  for (; n >= 8; p += 8, n -= 8) {
+    unsigned long long word = *(const unsigned long long *)p;
+    __asm__(".byte 0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc1" : "+a"(crc) : "c"(word));
+  }
+  for (; n > 0; p++, n--) {
+    unsigned long long byte = *p;
+    __asm__(".byte 0xf2, 0x0f, 0x38, 0xf0, 0xc1" : "+a"(crc) : "c"(byte));
+  }
+  return (unsigned int)crc ^ 0xffffffffu;
+}
+`;
+
+/**
+ * Switches `crc32c` to the processor's CRC32 instruction, compiled by the C compiler built into bun (TinyCC,
+ * through bun:ffi, in milliseconds). Returns whether it did: under Node, on another architecture, or when the
+ * compiler fails, the tables stay, and the result is the same. A check value guards against a wrong build.
+ */
+export async function useCrc32Instruction(): Promise<boolean> {
+  if (hardware) return true;
+  if (!process.versions.bun || process.arch !== 'x64') return false;
+  let dir: string | undefined;
+  try {
+    // bun:ffi's compiler reads its source from a file.
+    dir = mkdtempSync(join(tmpdir(), 'pbx-crc32c-'));
+    const source = join(dir, 'crc32c.c');
+    writeFileSync(source, CRC32_INSTRUCTION_C);
+    const ffi = (await import(BUN_FFI)) as BunFfi;
+    const { symbols } = ffi.cc({ source, symbols: { crc32c: { args: ['ptr', 'u64'], returns: 'u32' } } });
+    const candidate: Crc32c = (bytes, start, end) =>
+      end > start ? symbols.crc32c(ffi.ptr(bytes, start), end - start) >>> 0 : 0;
+    const check = Buffer.from('123456789');
+    if (candidate(check, 0, check.length) !== CHECK_VALUE) return false;
+    hardware = candidate;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The part of bun:ffi used here (its types come with bun, which the project does not type-check against). */
+interface BunFfi {
+  cc(options: { source: string; symbols: { crc32c: { args: ['ptr', 'u64']; returns: 'u32' } } }): {
+    symbols: { crc32c: (pointer: number, length: number) => number };
+  };
+  ptr(view: Uint8Array, byteOffset: number): number;
 }
