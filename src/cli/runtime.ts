@@ -1,7 +1,7 @@
 /**
  * Commands that stream for as long as the data lasts (replay, and pipelines next) and their heap. JavaScriptCore
  * sizes its heap from the machine's RAM, so on a 24 GiB machine it lets short-lived garbage reach hundreds of MB
- * before collecting. Telling it the machine has 256 MiB keeps a replay of a 1 GiB file at 122–124 MiB peak instead
+ * before collecting. Telling it the machine has 256 MiB keeps a replay of a 1 GiB file at 122–126 MiB peak instead
  * of 160, and was no slower (measured in docs/benchmarks.md). The setting is read only when the runtime starts,
  * so the binary puts it in its environment and replaces itself (execve: same process, same pid, signals and exit
  * code untouched) before doing anything else.
