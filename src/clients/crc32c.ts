@@ -95,9 +95,10 @@ export async function useCrc32Instruction(): Promise<boolean> {
     const source = join(dir, 'crc32c.c');
     writeFileSync(source, CRC32_INSTRUCTION_C);
     const ffi = (await import(BUN_FFI)) as BunFfi;
-    const { symbols } = ffi.cc({ source, symbols: { crc32c: { args: ['ptr', 'u64'], returns: 'u32' } } });
+    const library = ffi.cc({ source, symbols: { crc32c: { args: ['ptr', 'u64'], returns: 'u32' } } });
+    // Through `library`, which the closure then holds: its compiled code lives as long as the function.
     const candidate: Crc32c = (bytes, start, end) =>
-      end > start ? symbols.crc32c(ffi.ptr(bytes, start), end - start) >>> 0 : 0;
+      end > start ? library.symbols.crc32c(ffi.ptr(bytes, start), end - start) >>> 0 : 0;
     const check = Buffer.from('123456789');
     if (candidate(check, 0, check.length) !== CHECK_VALUE) return false;
     hardware = candidate;
