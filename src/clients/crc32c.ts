@@ -90,7 +90,7 @@ export async function useCrc32Instruction(): Promise<boolean> {
   if (!process.versions.bun || process.arch !== 'x64') return false;
   let dir: string | undefined;
   try {
-    // bun:ffi's compiler reads its source from a file.
+    // bun:ffi's compiler reads its source from a file on disk (not from one embedded in the binary).
     dir = mkdtempSync(join(tmpdir(), 'pbx-crc32c-'));
     const source = join(dir, 'crc32c.c');
     writeFileSync(source, CRC32_INSTRUCTION_C);
