@@ -61,7 +61,7 @@ export function crc32cTables(bytes: Uint8Array, start = 0, end = bytes.length): 
 
 /** CRC-32C of the ASCII digits 1 to 9, the standard check value. */
 const CHECK_VALUE = 0xe3069283;
-// A variable, so that TypeScript under Node and the test runner do not try to resolve bun's module.
+// A variable, so that the test runner, under Node, does not try to load bun's module.
 const BUN_FFI = 'bun:ffi';
 
 // crc32q %rcx, %rax and crc32b %cl, %eax as bytes: TinyCC's assembler does not know the CRC32 mnemonic. The
@@ -81,12 +81,18 @@ const CRC32_INSTRUCTION_C = `unsigned int crc32c(const unsigned char *p, unsigne
 `;
 
 /**
- * Switches `crc32c` to the processor's CRC32 instruction, compiled by the C compiler built into bun (TinyCC,
- * through bun:ffi, in milliseconds). Returns whether it did: under Node, on another architecture, or when the
+ * Switches `crc32c` to the processor's CRC32 instruction, compiled once by the C compiler built into bun (TinyCC,
+ * through bun:ffi, in milliseconds). Resolves to whether it did: under Node, on another architecture, or when the
  * compiler fails, the tables stay, and the result is the same. A check value guards against a wrong build.
  */
-export async function useCrc32Instruction(): Promise<boolean> {
-  if (hardware) return true;
+export function useCrc32Instruction(): Promise<boolean> {
+  instruction ??= compileCrc32Instruction();
+  return instruction;
+}
+
+let instruction: Promise<boolean> | undefined;
+
+async function compileCrc32Instruction(): Promise<boolean> {
   if (!process.versions.bun || process.arch !== 'x64') return false;
   let dir: string | undefined;
   try {
@@ -94,7 +100,7 @@ export async function useCrc32Instruction(): Promise<boolean> {
     dir = mkdtempSync(join(tmpdir(), 'pbx-crc32c-'));
     const source = join(dir, 'crc32c.c');
     writeFileSync(source, CRC32_INSTRUCTION_C);
-    const ffi = (await import(BUN_FFI)) as BunFfi;
+    const ffi = (await import(BUN_FFI)) as typeof import('bun:ffi');
     const library = ffi.cc({ source, symbols: { crc32c: { args: ['ptr', 'u64'], returns: 'u32' } } });
     // Through `library`, which the closure then holds: its compiled code lives as long as the function.
     const candidate: Crc32c = (bytes, start, end) =>
@@ -108,12 +114,4 @@ export async function useCrc32Instruction(): Promise<boolean> {
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The part of bun:ffi used here (its types come with bun, which the project does not type-check against). */
-interface BunFfi {
-  cc(options: { source: string; symbols: { crc32c: { args: ['ptr', 'u64']; returns: 'u32' } } }): {
-    symbols: { crc32c: (pointer: number, length: number) => number };
-  };
-  ptr(view: Uint8Array, byteOffset: number): number;
 }
