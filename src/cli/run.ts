@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import pjson from '../../package.json' with { type: 'json' };
@@ -23,7 +24,7 @@ async function runOclif(argv: string[]): Promise<void> {
   process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
   // `--version` needs no command: skipping their modules keeps it fast.
   const versionOnly = argv.length === 1 && argv[0] === '--version';
-  const [{ Plugin, run, flush }, COMMANDS] = await Promise.all([
+  const [{ Plugin, run }, COMMANDS] = await Promise.all([
     import('@oclif/core'),
     versionOnly ? {} : import('../commands').then((m) => m.COMMANDS),
   ]);
@@ -40,7 +41,17 @@ async function runOclif(argv: string[]): Promise<void> {
     userPlugins: false,
     devPlugins: false,
   });
-  await flush();
+  await flushStdout();
+}
+
+/**
+ * Waits, at most 10 s, until stdout has taken what was written: the process exits right after. (oclif's own flush
+ * does the same but leaves a 'drain' listener behind at each call, which the tests, running many commands in one
+ * process, were warned about.)
+ */
+async function flushStdout(): Promise<void> {
+  if (process.stdout.write('')) return;
+  await once(process.stdout, 'drain', { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
 }
 
 /** Prints an error the way the user asked (text or JSON) and returns its exit code. */
