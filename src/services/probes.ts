@@ -19,17 +19,42 @@ export const KAFKA_CHECK_TOPIC = '__pbx_ready';
  * properly. Callers poll it; it never waits longer than a few seconds.
  */
 export async function probeOnce(config: ResolvedConfig, service: ServiceName, depth: ProbeDepth): Promise<string> {
-  switch (service) {
-    case 'zookeeper':
-      return probeZookeeper(endpointOf(config, service).addresses[0]!);
-    case 'kafka':
-      // On someone else's cluster pbx only reads metadata; it creates nothing there.
-      return depth === 'full' && !isExternal(config, 'kafka') ? kafkaRoundTrip(config) : kafkaMetadata(config);
-    case 'cassandra':
-      return probeCassandra(config);
-    case 'redis':
-      return probeRedis(endpointOf(config, service).url);
+  try {
+    switch (service) {
+      case 'zookeeper':
+        return await probeZookeeper(endpointOf(config, service).addresses[0]!);
+      case 'kafka':
+        // On someone else's cluster pbx only reads metadata; it creates nothing there.
+        return depth === 'full' && !isExternal(config, 'kafka')
+          ? await kafkaRoundTrip(config)
+          : await kafkaMetadata(config);
+      case 'cassandra':
+        return await probeCassandra(config);
+      case 'redis':
+        return await probeRedis(endpointOf(config, service).url);
+    }
+  } catch (error) {
+    throw asRefusal(error);
   }
+}
+
+/**
+ * The service answered but refused pbx: wrong credentials, or a certificate pbx does not trust. Asking again will
+ * not change the answer.
+ */
+export class RefusedError extends Error {}
+
+// Authentication failures as each client names them; TLS verification failures as Node and bun word them.
+const REFUSED_NAMES = new Set(['AuthenticationError', 'KafkaJSSASLAuthenticationError']);
+const REFUSED_MESSAGE = /^(WRONGPASS|NOAUTH)|certificate|self[- ]signed/i;
+
+/** The error's own reason (a driver's "all hosts failed" wraps it), as a RefusedError when it is one. */
+function asRefusal(error: unknown): unknown {
+  const inner = (error as { innerErrors?: Record<string, unknown> }).innerErrors;
+  const reason = (inner && Object.values(inner)[0]) ?? error;
+  if (!(reason instanceof Error)) return error;
+  if (REFUSED_NAMES.has(reason.name) || REFUSED_MESSAGE.test(reason.message)) return new RefusedError(reason.message);
+  return reason === error ? error : new Error(reason.message);
 }
 
 /** Sends a ZooKeeper four-letter word and returns the reply. */
@@ -213,12 +238,16 @@ async function probeRedis(url: string): Promise<string> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => undefined); // reported through the rejected ping below
+  // ioredis reports why it gave up here (a refused AUTH, say); the ping then only says the connection closed.
+  let why: Error | undefined;
+  client.on('error', (error: Error) => (why ??= error));
   try {
     await client.connect();
     const answer: string = await client.ping();
     if (answer !== 'PONG') throw new Error(`PING answered ${answer}`);
     return answer;
+  } catch (error) {
+    throw why ?? error;
   } finally {
     client.disconnect();
   }

@@ -11,7 +11,7 @@ import { connectDocker } from '../docker/engine';
 import { isPortFree, listenerOf } from '../net/ports';
 import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
-import { probeOnce, staleBrokerRegistered } from '../services/probes';
+import { probeOnce, RefusedError, staleBrokerRegistered } from '../services/probes';
 import type { ServiceSpec } from '../services/types';
 import {
   containerState,
@@ -209,10 +209,12 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
         return { ...base, ready: true, readyMs: Date.now() - checkStarted, answer };
       } catch (error) {
         lastError = error;
+        if (error instanceof RefusedError) break;
         await sleep(500, signal);
       }
     }
-    const reason = `external ${service} at ${base.endpoint.addresses.join(', ')} did not answer: ${(lastError as Error)?.message ?? 'interrupted'}`;
+    const how = lastError instanceof RefusedError ? 'refused pbx' : 'did not answer';
+    const reason = `external ${service} at ${base.endpoint.addresses.join(', ')} ${how}: ${(lastError as Error)?.message ?? 'interrupted'}`;
     emit({ service, phase: 'failed', detail: reason });
     return { ...base, ready: false, failure: { service, reason, logTail: [] } };
   };
@@ -357,6 +359,7 @@ async function cleanUp(
 
 function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: boolean): UserError {
   const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
+  const externals = results.flatMap((r) => (r.failure && r.action === 'external' ? [r.failure] : []));
   const blocks = failures.map((f) => {
     const lines = [`${f.service}: ${f.reason}`];
     if (f.logTail.length > 0) lines.push(`  last ${f.logTail.length} log lines:`, ...f.logTail.map((l) => `  │ ${l}`));
@@ -374,8 +377,15 @@ function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: bool
       exitCode: ExitCode.unhealthy,
       hint: aftermath,
       nextSteps: [
-        'Read the log lines above; `pbx up --keep-on-failure` keeps the containers for `pbx logs <service>`.',
-        'If a service ran out of memory or time, raise services.<name>.memory in pbx.yaml.',
+        ...(failures.length > externals.length
+          ? [
+              'Read the log lines above; `pbx up --keep-on-failure` keeps the containers for `pbx logs <service>`.',
+              'If a service ran out of memory or time, raise services.<name>.memory in pbx.yaml.',
+            ]
+          : []),
+        ...externals.map(
+          (f) => `Check services.${f.service}.external in pbx.yaml (address, credentials, TLS) against the service.`,
+        ),
       ],
       details: { failures },
     },

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplaySummary } from '../../src/replay/replay';
+import type { StatusResult } from '../../src/stack/status';
+import type { UpResult } from '../../src/stack/up';
 import { IMAGES } from '../../src/images/catalog';
 import { BINARY, generateReviews } from '../support/cli';
-import { sh, testProject, type TestProject } from '../support/stack';
+import { containersOf, sh, testProject, type TestProject } from '../support/stack';
 
 const PORT = 29491;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -192,6 +194,37 @@ describe('pbx replay into an external Kafka with SASL', () => {
     const { file, lines } = await generate(project.dir, 5000);
     const kcat = ['-b', TLS_BROKER, ...kcatAuth('SCRAM-SHA-256', USERS.scram, true)];
     expect(await replayAndReadBack(project, file, 'sasl-tls', kcat)).toEqual(lines);
+  });
+
+  it('checks it in up as its own Kafka, reads only metadata there, and shows it in status and env', async () => {
+    const project = projectFor('itsaslup', 'scram-sha-256', USERS.scram, `{ca: '${cert('ca.pem')}'}`);
+    const up = await project.json<UpResult>(['up', 'kafka']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.doc.services.map((s) => [s.service, s.action, s.ready, s.answer])).toEqual([
+      ['kafka', 'external', true, '1 broker, controller 1'],
+    ]);
+    const status = await project.json<StatusResult>(['status', 'kafka']);
+    expect(status.doc.services.map((s) => [s.service, s.state, s.ready])).toEqual([['kafka', 'external', true]]);
+    const env = await project.json<Record<string, string>>(['env', 'kafka']);
+    expect(env.doc).toMatchObject({
+      KAFKA_BROKERS: TLS_BROKER,
+      KAFKA_SASL_MECHANISM: 'scram-sha-256',
+      KAFKA_SASL_USERNAME: USERS.scram[0],
+      KAFKA_TLS: 'true',
+    });
+    // pbx created nothing on someone else's cluster: not even its own check topic.
+    const topics = await sh('kcat', ['-b', TLS_BROKER, ...kcatAuth('SCRAM-SHA-256', USERS.scram, true), '-L']);
+    expect(topics).not.toContain('__pbx_ready');
+    expect(await containersOf('itsaslup')).toEqual([]);
+  });
+
+  it('stops up at once when the external Kafka refuses the password, and says so', async () => {
+    const project = projectFor('itsaslupwrong', 'plain', [USERS.plain[0], 'not-the-password']);
+    const started = Date.now();
+    const up = await project.json<{ error: { code: string; message: string } }>(['up', 'kafka']);
+    expect(Date.now() - started).toBeLessThan(10_000); // not waited out like a broker that does not answer yet
+    expect(up.exitCode).toBe(3);
+    expect(up.doc.error.message).toMatch(/external kafka at .* refused pbx: .*authentication failed/i);
   });
 
   // Both refusals come before anything is sent: exit 3, KAFKA_UNAVAILABLE, and a message that says why.
