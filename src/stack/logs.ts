@@ -4,6 +4,7 @@ import { UserError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import { SERVICE_NAMES, type ServiceName } from '../config/schema';
 import { connectDocker } from '../docker/engine';
+import { isExternal } from '../services/catalog';
 import { listProjectContainers } from './containers';
 
 export interface LogsOptions {
@@ -26,6 +27,16 @@ export async function streamLogs(options: LogsOptions): Promise<void> {
       code: 'USAGE',
       nextSteps: [`pbx knows: ${SERVICE_NAMES.join(', ')}.`],
     });
+  }
+  const external = options.services.filter((s) => isExternal(config, s as ServiceName));
+  if (external.length > 0) {
+    throw new UserError(
+      `No logs here for external services: ${external.join(', ')}. pbx checks them (services.<name>.external in pbx.yaml) but does not run them.`,
+      {
+        code: 'EXTERNAL_SERVICE',
+        nextSteps: [`Read their logs where they run; \`pbx status ${external.join(' ')}\` checks them from here.`],
+      },
+    );
   }
   const { docker } = await connectDocker();
   const all = await listProjectContainers(docker, config.name);

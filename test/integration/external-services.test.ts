@@ -83,6 +83,9 @@ describe('external services', () => {
       REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}`,
     });
     expect(await containersOf('itextauth')).toEqual([]);
+    const logs = await project.pbx(['logs', 'redis']);
+    expect(logs.exitCode).toBe(1);
+    expect(logs.stderr).toContain('No logs here for external services: redis.');
   });
 
   it('stops at once when they refuse its credentials, says which and why, and exits 3', async () => {
