@@ -16,7 +16,7 @@ export const KAFKA_CHECK_TOPIC = '__pbx_ready';
 
 /**
  * One readiness attempt: resolves with what the service answered, rejects when it did not answer
- * properly. Callers poll it; it never waits longer than a few seconds.
+ * properly (with a RefusedError when it refused pbx). Callers poll it; it never waits longer than a few seconds.
  */
 export async function probeOnce(config: ResolvedConfig, service: ServiceName, depth: ProbeDepth): Promise<string> {
   try {
