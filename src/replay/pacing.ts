@@ -47,7 +47,7 @@ export function toMillis(value: unknown): number | undefined {
 }
 
 /**
- * When each record is due, in ms relative to the start of the replay (pure: no clock inside).
+ * When each record is due, in ms after the first record left (pure: no clock inside).
  *
  * - rate N: record k (counting only records sent) is due at k·1000/N — absolute deadlines, so waiting
  *   late for one record never delays the ones after it (no drift).
@@ -68,7 +68,7 @@ export class Schedule {
 
   constructor(private readonly pace: Pace) {}
 
-  /** The due time of the next record (ms from the start), or an error text when its time is unusable. */
+  /** The due time of the next record (ms after the first), or an error text when its time is unusable. */
   next(value: unknown, pass: number): { dueMs: number; eventMs?: number } | { error: string } {
     switch (this.pace.kind) {
       case 'max':

@@ -95,6 +95,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   // (Deliveries start only after the first send, once `delivered` below exists.)
   const { kafka, admin, producer } = await connect(options, (done) => delivered(done));
   const started = Date.now();
+  let scheduleStart: number | undefined;
   const stats = new ReplayStats(started, options.pace.kind === 'rate' ? options.pace.perSecond : undefined);
   const schedule = new Schedule(options.pace);
   const writer = options.checkpoint ? new CheckpointWriter(options.checkpoint) : undefined;
@@ -165,8 +166,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await producer.flush().catch(producerFailed);
     await checkpointing;
   };
-  const append = (key: string | null, value: Buffer | string, headers: RecordHeader[]) =>
-    producer.append(topic, producer.partitionFor(topic, key), key, value, headers, Date.now());
+  const append = (key: string | null, value: Buffer | string, headers: RecordHeader[]) => {
+    const now = Date.now();
+    stats.queuedAt(now);
+    producer.append(topic, producer.partitionFor(topic, key), key, value, headers, now);
+  };
   /** Moves the span past an entry (sent, skipped, dead-lettered or found already delivered): a resume starts after it. */
   const passOver = (item: SourceItem) => {
     span.nextIndex = item.index + 1;
@@ -252,7 +256,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             await saveCheckpoint(true);
             throw badRecord(source.name, bad, stats.sent);
           }
-          const wait = built.dueMs === 0 ? 0 : started + built.dueMs - Date.now();
+          // Due times count from the first record, not from the start: connecting and opening the file must
+          // not make the first records late and then leave in a burst.
+          scheduleStart ??= Date.now();
+          const wait = built.dueMs === 0 ? 0 : scheduleStart + built.dueMs - Date.now();
           if (wait > BATCH_WINDOW_MS) {
             await send();
             await sleep(wait, signal);

@@ -7,11 +7,21 @@ export class ReplayStats {
   bytesDone = 0;
   totalBytes: number | undefined;
   private readonly samples: Array<{ at: number; sent: number }> = [];
+  /** When the first and the last record were handed to Kafka (their create times), and how many in all. */
+  private firstQueuedAt = 0;
+  private lastQueuedAt = 0;
+  private queued = 0;
 
   constructor(
     readonly startedAt: number,
     readonly targetRate: number | undefined,
   ) {}
+
+  /** Records that a record was handed to Kafka, stamped `now`. */
+  queuedAt(now: number): void {
+    if (this.queued++ === 0) this.firstQueuedAt = now;
+    this.lastQueuedAt = now;
+  }
 
   /** Records that records were delivered (acknowledged by Kafka). */
   delivered(count: number, now: number): void {
@@ -32,8 +42,14 @@ export class ReplayStats {
     return (this.sent - first.sent) / ((now - first.at) / 1000);
   }
 
-  /** Records per second since the start. */
+  /**
+   * Records per second: since the start at full speed; at a target rate, between the first and the last record's
+   * create time, as a consumer sees them: record k is due k/N s after the first, so 8 records at 2/s span 3.5 s.
+   */
   overallRate(now: number): number {
+    if (this.targetRate !== undefined && this.lastQueuedAt > this.firstQueuedAt) {
+      return (this.queued - 1) / ((this.lastQueuedAt - this.firstQueuedAt) / 1000);
+    }
     const seconds = this.elapsedMs(now) / 1000;
     return seconds > 0 ? this.sent / seconds : 0;
   }

@@ -216,6 +216,9 @@ describe('pbx replay into a real Kafka', () => {
     const start = consumed[0]!.timestamp;
     // Record k leaves at k/2 s: each is within 150 ms of its deadline, so nothing drifts.
     consumed.forEach((r, k) => expect(Math.abs(r.timestamp - start - k * 500), `record ${k}`).toBeLessThan(150));
+    // The summary's rate is the one a consumer measures: 10 records span 9 gaps of 500 ms.
+    const measured = (9 * 1000) / (consumed[9]!.timestamp - start);
+    expect(doc.achievedRate).toBeCloseTo(measured, 2);
   });
 
   it('replays at the pace of the records’ own timestamps', async () => {

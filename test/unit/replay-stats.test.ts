@@ -21,4 +21,15 @@ describe('ReplayStats', () => {
     expect(stats.overallRate(3000)).toBe(100);
     expect(stats.sent).toBe(300);
   });
+
+  it('measures a paced replay between its first and last record, n records spanning n − 1 gaps', () => {
+    const stats = new ReplayStats(0, 2);
+    for (let k = 0; k < 8; k++) stats.queuedAt(40 + k * 500); // due every 500 ms from the first
+    stats.delivered(8, 3600);
+    expect(stats.overallRate(3600)).toBe(2);
+    const single = new ReplayStats(0, 2);
+    single.queuedAt(40);
+    single.delivered(1, 60); // one record: since the start
+    expect(single.overallRate(1000)).toBe(1);
+  });
 });
