@@ -117,8 +117,9 @@ async function liveView(
   out: Output,
   topic: string,
 ): Promise<{ update: (stats: ReplayStats) => void; stop: () => void }> {
-  // A pseudo-terminal that reports no width (script, some CI runners) would make Ink wrap every character.
-  if (out.mode === 'tty' && (process.stderr.columns ?? 0) > 0) {
+  // A pseudo-terminal that reports no size (script, some CI runners) would make Ink wrap every character (no
+  // width) or clear the whole screen and its scrollback at every frame (no height).
+  if (out.mode === 'tty' && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0) {
     const { startReplayView } = await import('../ui/replay-view');
     return startReplayView(topic);
   }
@@ -131,7 +132,7 @@ async function liveView(
       last = now;
       const p = replayLineProps(topic, stats, now);
       out.note(
-        `replay → ${topic}: ${formatRate(p.currentRate)}/s (target ${p.targetRate === undefined ? 'max' : formatRate(p.targetRate)}), sent ${p.sent}, skipped ${p.skipped}, elapsed ${formatDuration(p.elapsedMs / 1000)}${p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds)}` : ''}`,
+        `replay → ${topic}: ${formatRate(p.currentRate)}/s (${p.target}), sent ${p.sent}, skipped ${p.skipped}, elapsed ${formatDuration(p.elapsedMs / 1000)}${p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds)}` : ''}`,
       );
     },
     stop: () => undefined,

@@ -96,7 +96,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const { kafka, admin, producer } = await connect(options, (done) => delivered(done));
   const started = Date.now();
   let scheduleStart: number | undefined;
-  const stats = new ReplayStats(started, options.pace.kind === 'rate' ? options.pace.perSecond : undefined);
+  const stats = new ReplayStats(started, options.pace, options.limit);
   const schedule = new Schedule(options.pace);
   const writer = options.checkpoint ? new CheckpointWriter(options.checkpoint) : undefined;
   let source: Source | undefined;

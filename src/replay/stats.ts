@@ -1,3 +1,5 @@
+import type { Pace } from './pacing';
+
 /** Counters and rates of a running replay, read by the live view and the summary. */
 export class ReplayStats {
   sent = 0;
@@ -14,8 +16,14 @@ export class ReplayStats {
 
   constructor(
     readonly startedAt: number,
-    readonly targetRate: number | undefined,
+    readonly pace: Pace,
+    /** --limit: the replay stops after this many records, whatever is left of the file. */
+    readonly limit?: number,
   ) {}
+
+  get targetRate(): number | undefined {
+    return this.pace.kind === 'rate' ? this.pace.perSecond : undefined;
+  }
 
   /** Records that a record was handed to Kafka, stamped `now`. */
   queuedAt(now: number): void {
@@ -54,10 +62,15 @@ export class ReplayStats {
     return seconds > 0 ? this.sent / seconds : 0;
   }
 
-  /** Seconds left, from the share of the file read so far; undefined for streams of unknown size. */
+  /**
+   * Seconds left, from the share of the file handled or of --limit sent, whichever ends the replay first;
+   * undefined for streams of unknown size without a limit.
+   */
   etaSeconds(now: number): number | undefined {
-    if (!this.totalBytes || this.bytesDone === 0) return undefined;
-    const fraction = Math.min(1, this.bytesDone / this.totalBytes);
+    const ofFile = this.totalBytes ? this.bytesDone / this.totalBytes : 0;
+    const ofLimit = this.limit ? this.sent / this.limit : 0;
+    const fraction = Math.min(1, Math.max(ofFile, ofLimit));
+    if (fraction === 0) return undefined;
     return (this.elapsedMs(now) / 1000) * ((1 - fraction) / fraction);
   }
 }

@@ -1,5 +1,6 @@
 // The replay's live figures as text, without Ink: the plain progress line and the summary use them, and
 // importing Ink here would load it at start-up for every command.
+import type { Pace } from '../replay/pacing';
 import type { ReplayStats } from '../replay/stats';
 
 export interface ReplayLineProps {
@@ -8,7 +9,8 @@ export interface ReplayLineProps {
   skipped: number;
   deadLettered: number;
   elapsedMs: number;
-  targetRate?: number;
+  /** What the rate is held to: "target 2.00/s", "target max", "time × 3600" (the records' own pace). */
+  target: string;
   currentRate: number;
   etaSeconds?: number;
 }
@@ -32,8 +34,19 @@ export function replayLineProps(topic: string, stats: ReplayStats, now = Date.no
     skipped: stats.skipped,
     deadLettered: stats.deadLettered,
     elapsedMs: stats.elapsedMs(now),
-    targetRate: stats.targetRate,
+    target: targetOf(stats.pace),
     currentRate: stats.currentRate(now),
     etaSeconds: stats.etaSeconds(now),
   };
+}
+
+function targetOf(pace: Pace): string {
+  switch (pace.kind) {
+    case 'max':
+      return 'target max';
+    case 'rate':
+      return `target ${formatRate(pace.perSecond)}/s`;
+    case 'event-time':
+      return `${pace.field} × ${pace.speed}`;
+  }
 }

@@ -4,10 +4,9 @@ import { formatRate, formatDuration, replayLineProps, type ReplayLineProps } fro
 
 /** One live line: target vs achieved rate, counts, elapsed and ETA (props in, text out). */
 export function ReplayLine(props: ReplayLineProps) {
-  const target = props.targetRate === undefined ? 'max' : `${formatRate(props.targetRate)}/s`;
   return (
     <Text>
-      <Text bold>replay → {props.topic}</Text> {formatRate(props.currentRate)}/s (target {target}) · sent{' '}
+      <Text bold>replay → {props.topic}</Text> {formatRate(props.currentRate)}/s ({props.target}) · sent{' '}
       <Text color="green">{props.sent}</Text>
       {props.skipped > 0 ? <Text color="yellow"> · skipped {props.skipped}</Text> : null}
       {props.deadLettered > 0 ? <Text color="yellow"> · dead-lettered {props.deadLettered}</Text> : null} ·{' '}

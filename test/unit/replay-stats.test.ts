@@ -3,7 +3,7 @@ import { ReplayStats } from '../../src/replay/stats';
 
 describe('ReplayStats', () => {
   it('estimates the time left from the share of the file handled', () => {
-    const stats = new ReplayStats(0, 100);
+    const stats = new ReplayStats(0, { kind: 'rate', perSecond: 100 });
     stats.totalBytes = 1000;
     expect(stats.etaSeconds(2000)).toBeUndefined(); // nothing handled yet: no estimate
     stats.bytesDone = 250;
@@ -12,8 +12,18 @@ describe('ReplayStats', () => {
     expect(stats.etaSeconds(2000)).toBeUndefined();
   });
 
+  it('estimates the time left from --limit when the limit ends the replay before the file does', () => {
+    const stats = new ReplayStats(0, { kind: 'rate', perSecond: 100 }, 400);
+    stats.totalBytes = 1_000_000;
+    stats.bytesDone = 10_000; // 1% of the file
+    stats.delivered(200, 2000); // half the limit
+    expect(stats.etaSeconds(2000)).toBe(2);
+    stats.totalBytes = undefined; // --loop: only the limit is known
+    expect(stats.etaSeconds(2000)).toBe(2);
+  });
+
   it('reports the recent rate and the overall rate', () => {
-    const stats = new ReplayStats(0, undefined);
+    const stats = new ReplayStats(0, { kind: 'max' });
     stats.delivered(100, 1000);
     stats.delivered(100, 2000);
     stats.delivered(100, 3000);
@@ -23,11 +33,11 @@ describe('ReplayStats', () => {
   });
 
   it('measures a paced replay between its first and last record, n records spanning n − 1 gaps', () => {
-    const stats = new ReplayStats(0, 2);
+    const stats = new ReplayStats(0, { kind: 'rate', perSecond: 2 });
     for (let k = 0; k < 8; k++) stats.queuedAt(40 + k * 500); // due every 500 ms from the first
     stats.delivered(8, 3600);
     expect(stats.overallRate(3600)).toBe(2);
-    const single = new ReplayStats(0, 2);
+    const single = new ReplayStats(0, { kind: 'rate', perSecond: 2 });
     single.queuedAt(40);
     single.delivered(1, 60); // one record: since the start
     expect(single.overallRate(1000)).toBe(1);
