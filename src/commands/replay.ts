@@ -2,13 +2,13 @@ import { Args, Flags } from '@oclif/core';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { InterruptedError, UsageError } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
-import type { Output } from '../cli/output';
+import { formatDuration, type Output } from '../cli/output';
 import type { Compression } from '../clients/record-batch';
 import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';
 import type { ReplayStats } from '../replay/stats';
-import { formatDuration, formatRate, replayLineProps } from '../ui/replay-line';
+import { formatRate, replayLineProps } from '../ui/replay-line';
 
 export default class Replay extends PbxCommand {
   static override summary = 'Stream a dataset into Kafka at an exact rate, or at the pace of its own timestamps.';
@@ -132,7 +132,7 @@ async function liveView(
       last = now;
       const p = replayLineProps(topic, stats, now);
       out.note(
-        `replay → ${topic}: ${formatRate(p.currentRate)}/s (${p.target}), sent ${p.sent}, skipped ${p.skipped}, elapsed ${formatDuration(p.elapsedMs / 1000)}${p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds)}` : ''}`,
+        `replay → ${topic}: ${formatRate(p.currentRate)}/s (${p.target}), sent ${p.sent}, skipped ${p.skipped}, elapsed ${formatDuration(p.elapsedMs)}${p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds * 1000)}` : ''}`,
       );
     },
     stop: () => undefined,
@@ -142,7 +142,7 @@ async function liveView(
 function printSummary(out: Output, s: ReplaySummary): void {
   const rate = `${formatRate(s.achievedRate)}/s${s.targetRate !== undefined ? ` (target ${formatRate(s.targetRate)}/s)` : ''}`;
   out.line(
-    `Sent ${out.style.bold(String(s.sent))} record(s) from ${s.source} (${s.format}) to ${s.topic} in ${formatDuration(s.elapsedMs / 1000)}: ${rate}.`,
+    `Sent ${out.style.bold(String(s.sent))} record(s) from ${s.source} (${s.format}) to ${s.topic} in ${formatDuration(s.elapsedMs)}: ${rate}.`,
   );
   if (s.skipped > 0) out.line(`Skipped ${s.skipped} bad record(s).`);
   if (s.deadLettered > 0) out.line(`Sent ${s.deadLettered} bad record(s) to the dead-letter topic.`);

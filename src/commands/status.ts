@@ -3,9 +3,8 @@ import { sleep } from '../async';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { UserError, ExitCode } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
-import { renderTable, type Output } from '../cli/output';
+import { formatDuration, renderTable, type Output } from '../cli/output';
 import { stackStatus, type StatusResult } from '../stack/status';
-import { formatMs } from '../stack/up';
 
 export default class Status extends PbxCommand {
   static override summary = "Show each service's state, readiness, endpoint, image and uptime.";
@@ -35,6 +34,8 @@ export default class Status extends PbxCommand {
     if (flags.watch && !out.json) {
       while (!interruptSignal.aborted) {
         if (out.mode === 'tty') out.line('\u001B[2J\u001B[H'); // clear the screen between frames
+        // Each table says when it was taken: piped to a file, the frames follow one another.
+        out.line(out.style.dim(`${config.name} at ${new Date().toTimeString().slice(0, 8)}, every 2 s (Ctrl-C stops)`));
         printStatus(out, result);
         await sleep(2000, interruptSignal);
         if (!interruptSignal.aborted) result = await stackStatus(query);
@@ -57,7 +58,7 @@ function printStatus(out: Output, result: StatusResult): void {
         state: r.state,
         ready: r.ready ? s.green('yes') : s.red('no'),
         endpoint: r.endpoint.addresses.join(','),
-        uptime: r.uptimeMs !== undefined ? formatMs(r.uptimeMs) : '',
+        uptime: r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '',
         image: r.image ?? '',
         check: r.check,
       })),

@@ -1,11 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { interruptSignal } from '../cli/interrupt';
-import type { Output } from '../cli/output';
-import { renderTable } from '../cli/output';
+import { formatDuration, renderTable, type Output } from '../cli/output';
 import { selectServices } from '../services/catalog';
 import { stackProgress } from '../ui/stack-progress';
-import { formatMs, startStack, type UpResult } from '../stack/up';
+import { startStack, type UpResult } from '../stack/up';
 
 export default class Up extends PbxCommand {
   static override summary = 'Start the services and return when each one is proven to work.';
@@ -65,7 +64,7 @@ function printUp(out: Output, result: UpResult): void {
       result.services.map((r) => ({
         service: r.service,
         action: r.action,
-        ready: r.readyMs !== undefined ? formatMs(r.readyMs) : '',
+        ready: r.readyMs !== undefined ? formatDuration(r.readyMs) : '',
         endpoint: r.endpoint.addresses.join(','),
         internal: r.endpoint.internal ?? '',
       })),
@@ -83,7 +82,7 @@ function printUp(out: Output, result: UpResult): void {
   for (const f of result.schemaFiles) out.line(`schema ${f}: applied`);
   out.line(
     result.changed
-      ? s.green(`Stack ${result.project} is ready (${formatMs(result.elapsedMs)}).`)
+      ? s.green(`Stack ${result.project} is ready (${formatDuration(result.elapsedMs)}).`)
       : s.green(`Stack ${result.project} was already running and healthy; nothing changed.`),
   );
 }

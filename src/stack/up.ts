@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { settable, sleep } from '../async';
 import { ExitCode, InterruptedError, UserError } from '../cli/errors';
+import { formatDuration } from '../cli/output';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName, Topic } from '../config/schema';
 import { cassandraClientOptions } from '../clients/cassandra';
@@ -180,7 +181,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
         }
         throw error;
       });
-      emit({ service: spec.name, phase: 'ready', detail: `${answer} (${formatMs(readyMs)})` });
+      emit({ service: spec.name, phase: 'ready', detail: `${answer} (${formatDuration(readyMs)})` });
       return { ...base, ready: true, readyMs, answer };
     } catch (error) {
       const e = error as ServiceFailedError;
@@ -468,8 +469,4 @@ async function applySchema(config: ResolvedConfig): Promise<string[]> {
   } finally {
     await client.shutdown();
   }
-}
-
-export function formatMs(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }

@@ -19,13 +19,6 @@ export function formatRate(rate: number): string {
   return rate >= 100 ? Math.round(rate).toLocaleString('en-US') : rate.toFixed(rate >= 10 ? 1 : 2);
 }
 
-export function formatDuration(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds % 60);
-  return m < 60 ? `${m} min ${s} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
-}
-
 /** The props of the live line from the replay's running figures. */
 export function replayLineProps(topic: string, stats: ReplayStats, now = Date.now()): ReplayLineProps {
   return {

@@ -1,6 +1,7 @@
 import { Text, render } from 'ink';
 import type { ReplayStats } from '../replay/stats';
-import { formatRate, formatDuration, replayLineProps, type ReplayLineProps } from './replay-line';
+import { formatDuration } from '../cli/output';
+import { formatRate, replayLineProps, type ReplayLineProps } from './replay-line';
 
 /** One live line: target vs achieved rate, counts, elapsed and ETA (props in, text out). */
 export function ReplayLine(props: ReplayLineProps) {
@@ -10,8 +11,8 @@ export function ReplayLine(props: ReplayLineProps) {
       <Text color="green">{props.sent}</Text>
       {props.skipped > 0 ? <Text color="yellow"> · skipped {props.skipped}</Text> : null}
       {props.deadLettered > 0 ? <Text color="yellow"> · dead-lettered {props.deadLettered}</Text> : null} ·{' '}
-      {formatDuration(props.elapsedMs / 1000)}
-      {props.etaSeconds !== undefined ? ` · ETA ${formatDuration(props.etaSeconds)}` : ''}
+      {formatDuration(props.elapsedMs)}
+      {props.etaSeconds !== undefined ? ` · ETA ${formatDuration(props.etaSeconds * 1000)}` : ''}
     </Text>
   );
 }

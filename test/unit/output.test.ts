@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { colorEnabled, detectOutputMode, Output, renderTable } from '../../src/cli/output';
+import { colorEnabled, detectOutputMode, formatDuration, Output, renderTable } from '../../src/cli/output';
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -63,5 +63,17 @@ describe('Output', () => {
       ],
     );
     expect(table.split('\n')).toEqual(['SERVICE    PORT', 'kafka      9092', 'zookeeper  2181']);
+  });
+});
+
+describe('formatDuration', () => {
+  it('says milliseconds, seconds, minutes or hours, whichever reads best', () => {
+    expect([350, 4210, 59_940, 156_400, 3_600_000 + 5 * 60_000 + 20_000].map(formatDuration)).toEqual([
+      '350 ms',
+      '4.2 s',
+      '59.9 s',
+      '2 min 36 s',
+      '1 h 5 min',
+    ]);
   });
 });
