@@ -40,6 +40,8 @@ export interface ServiceFailure {
   reason: string;
   exitCode?: number;
   logTail: string[];
+  /** What to do about it, when pbx knows (an image that cannot be pulled, an external service's settings). */
+  nextSteps?: string[];
 }
 
 export interface ServiceOutcome {
@@ -190,7 +192,13 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
       return {
         ...base,
         ready: false,
-        failure: { service: spec.name, reason: e.message, exitCode: e.exitCode, logTail: tail },
+        failure: {
+          service: spec.name,
+          reason: e.message,
+          exitCode: e.exitCode,
+          logTail: tail,
+          nextSteps: error instanceof UserError && error.nextSteps.length > 0 ? error.nextSteps : undefined,
+        },
       };
     } finally {
       startedEmpty.get(spec.name)!.resolve(false); // no-op when it started
@@ -217,7 +225,10 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
     const how = lastError instanceof RefusedError ? 'refused pbx' : 'did not answer';
     const reason = `external ${service} at ${base.endpoint.addresses.join(', ')} ${how}: ${(lastError as Error)?.message ?? 'interrupted'}`;
     emit({ service, phase: 'failed', detail: reason });
-    return { ...base, ready: false, failure: { service, reason, logTail: [] } };
+    const nextSteps = [
+      `Check services.${service}.external in pbx.yaml (address, credentials, TLS) against the service.`,
+    ];
+    return { ...base, ready: false, failure: { service, reason, logTail: [], nextSteps } };
   };
 
   // Each service waits only for its own dependencies, so independent ones start at once.
@@ -360,7 +371,6 @@ async function cleanUp(
 
 function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: boolean): UserError {
   const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
-  const externals = results.flatMap((r) => (r.failure && r.action === 'external' ? [r.failure] : []));
   const blocks = failures.map((f) => {
     const lines = [`${f.service}: ${f.reason}`];
     if (f.logTail.length > 0) lines.push(`  last ${f.logTail.length} log lines:`, ...f.logTail.map((l) => `  │ ${l}`));
@@ -378,15 +388,14 @@ function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: bool
       exitCode: ExitCode.unhealthy,
       hint: aftermath,
       nextSteps: [
-        ...(failures.length > externals.length
+        ...new Set(failures.flatMap((f) => f.nextSteps ?? [])),
+        // A container that failed for a reason pbx does not know: its log and its limits.
+        ...(failures.some((f) => !f.nextSteps)
           ? [
               'Read the log lines above; `pbx up --keep-on-failure` keeps the containers for `pbx logs <service>`.',
               'If a service ran out of memory or time, raise services.<name>.memory in pbx.yaml.',
             ]
           : []),
-        ...externals.map(
-          (f) => `Check services.${f.service}.external in pbx.yaml (address, credentials, TLS) against the service.`,
-        ),
       ],
       details: { failures },
     },

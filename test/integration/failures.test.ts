@@ -72,6 +72,22 @@ describe('failures', () => {
     expect(await containersOf('itfail')).toEqual([]);
   });
 
+  it('says how to do without a registry when an image cannot be pulled, and creates nothing', async () => {
+    // No registry answers on these machines, nor for this name anywhere: the pull fails either way.
+    const project = testProject('itpull', 'services:\n  redis: {port: 29379, image: "pbx-it/not-a-real-image:1"}\n');
+    const result = await project.json<{ error: { code: string; message: string; nextSteps: string[] } }>([
+      'up',
+      'redis',
+    ]);
+    expect(result.exitCode).toBe(3);
+    expect(result.doc.error.message).toContain('redis: Cannot pull pbx-it/not-a-real-image:1 for redis');
+    expect(result.doc.error.nextSteps).toEqual([
+      'Check the network or registry mirror settings of your Docker engine.',
+      'Or build the images locally with no registry: set `images: local` in pbx.yaml and run `pbx images build`.',
+    ]);
+    expect(await containersOf('itpull')).toEqual([]);
+  });
+
   it('stops waiting for a Kafka started alongside a new ZooKeeper once ZooKeeper fails, and removes both', async () => {
     const project = testProject(
       'itfail',
