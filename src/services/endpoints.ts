@@ -67,10 +67,14 @@ export function connectionEnv(config: ResolvedConfig, services: ServiceName[]): 
         if (ext?.tls) env.KAFKA_TLS = 'true';
         break;
       }
-      case 'cassandra':
+      case 'cassandra': {
         env.CASSANDRA_CONTACT_POINTS = endpoint.addresses.join(',');
-        env.CASSANDRA_LOCAL_DC = config.services.cassandra.external?.localDataCenter ?? 'datacenter1';
+        const ext = config.services.cassandra.external;
+        env.CASSANDRA_LOCAL_DC = ext?.localDataCenter ?? 'datacenter1';
+        // The user name, as for Kafka; passwords stay in pbx.yaml (or the variables it reads them from).
+        if (ext?.username) env.CASSANDRA_USERNAME = ext.username;
         break;
+      }
       case 'redis':
         env.REDIS_URL = endpoint.url;
         break;

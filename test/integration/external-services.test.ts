@@ -80,6 +80,7 @@ describe('external services', () => {
     const env = await project.json<Record<string, string>>(['env', 'cassandra', 'redis']);
     expect(env.doc).toMatchObject({
       CASSANDRA_CONTACT_POINTS: `127.0.0.1:${CASSANDRA_PORT}`,
+      CASSANDRA_USERNAME: 'cassandra',
       REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}`,
     });
     expect(await containersOf('itextauth')).toEqual([]);
