@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { sleep } from '../async';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
-import { UserError, ExitCode } from '../cli/errors';
+import { ExitCode, UsageError, UserError } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
 import { formatDuration, renderTable, type Output } from '../cli/output';
 import { stackStatus, type StatusResult } from '../stack/status';
@@ -28,10 +28,15 @@ export default class Status extends PbxCommand {
   async run(): Promise<StatusResult> {
     const { argv, flags } = await this.parse(Status);
     const out = this.output(flags);
+    if (flags.watch && out.json) {
+      throw new UsageError('--watch and --json do not go together: --json prints one document.', {
+        nextSteps: ['For scripts, run `pbx status --json` as often as you need.'],
+      });
+    }
     const config = this.loadConfig(flags);
     const query = { config, services: argv as string[], profile: flags.profile };
     let result = await stackStatus(query);
-    if (flags.watch && !out.json) {
+    if (flags.watch) {
       while (!interruptSignal.aborted) {
         if (out.mode === 'tty') out.line('\u001B[2J\u001B[H'); // clear the screen between frames
         // Each table says when it was taken: piped to a file, the frames follow one another.

@@ -89,4 +89,10 @@ describe('usage', () => {
     expect(flag.exitCode).toBe(2);
     expect(flag.stderr).toContain('--frob');
   });
+
+  it('refuses status --watch --json, which could not be one JSON document', async () => {
+    const result = await runInProcess(['status', '--watch', '--json']);
+    expect(result.exitCode).toBe(2);
+    expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'USAGE' } });
+  });
 });
