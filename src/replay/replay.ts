@@ -108,7 +108,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   let recovered = 0;
   let stoppedBy: ReplaySummary['stoppedBy'] = 'end';
   let span = emptySpan(0); // appended since the last send
-  let queued = 0; // records handed to the producer: what --limit counts
   let sendError: Error | undefined;
   let checkpointing: Promise<void> = Promise.resolve();
   const fixedHeaders: RecordHeader[] = Object.entries(options.headers ?? {});
@@ -228,7 +227,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             passOver(item);
             continue;
           }
-          if (options.limit !== undefined && queued >= options.limit) {
+          if (options.limit !== undefined && stats.queued >= options.limit) {
             stoppedBy = 'limit';
             break passes;
           }
@@ -269,13 +268,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             }
           }
           append(built.key, built.value, built.headers);
-          queued++;
           span.sent++;
           passOver(item);
           if (span.sent >= MAX_SEND_RECORDS || producer.openBytes >= SEND_BYTES) await send();
         }
       await drain();
-      if (options.loop && options.limit !== undefined && queued >= options.limit) {
+      if (options.loop && options.limit !== undefined && stats.queued >= options.limit) {
         stoppedBy = 'limit';
         break;
       }

@@ -9,10 +9,10 @@ export class ReplayStats {
   bytesDone = 0;
   totalBytes: number | undefined;
   private readonly samples: Array<{ at: number; sent: number }> = [];
-  /** When the first and the last record were handed to Kafka (their create times), and how many in all. */
+  /** Records handed to Kafka so far (what --limit counts), and the first and last one's create time. */
+  queued = 0;
   private firstQueuedAt = 0;
   private lastQueuedAt = 0;
-  private queued = 0;
 
   constructor(
     readonly startedAt: number,
