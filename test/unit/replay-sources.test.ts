@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -98,6 +98,33 @@ describe('openSource', () => {
       [0, 1, { n: 1 }],
       [1, 2, { n: 2 }],
     ]);
+  });
+
+  // Files are read 256 KiB at a time, lines into two buffers used in turn: each batch must be right when it is
+  // handled, lines across chunk boundaries included, whatever the format and compression.
+  it.each([
+    ['NDJSON', 'n.json', (lines: string[]) => lines.join('\n') + '\n'],
+    ['NDJSON, gzip', 'n.json.gz', (lines: string[]) => gzipSync(lines.join('\n') + '\n')],
+    [
+      'CSV',
+      'n.csv',
+      (lines: string[]) => ['i,text', ...lines.map((_, i) => `${i},x${'y'.repeat(i % 500)}`)].join('\n'),
+    ],
+  ])('reads a %s file of many chunks record by record', async (_, name, content) => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ i, text: `x${'y'.repeat(i % 500)}` }));
+    const path = file(name, content(lines));
+    const source = await openSource({ path });
+    let next = 0;
+    for await (const batch of source.batches)
+      for (const item of batch) {
+        if (item.kind !== 'record') throw new Error(`line ${item.line}: ${item.reason}`);
+        if (source.format === 'csv')
+          expect(item.value).toEqual({ i: String(next), text: `x${'y'.repeat(next % 500)}` });
+        else expect(item.raw.toString()).toBe(lines[next]);
+        next++;
+      }
+    expect(next).toBe(lines.length);
+    expect(source.bytesRead()).toBe(statSync(path).size);
   });
 
   it('honours an explicit format', async () => {
