@@ -57,6 +57,8 @@ export function toMillis(value: unknown): number | undefined {
  * - loop: pass p continues the timeline: timestamps move forward by p·(span + mean gap), where span is
  *   last − first time of a pass, so the replayed stream never jumps back.
  */
+const AT_ONCE = Object.freeze({ dueMs: 0 }); // one object for every record at full speed
+
 export class Schedule {
   private sent = 0;
   private firstTime: number | undefined;
@@ -72,7 +74,7 @@ export class Schedule {
   next(value: unknown, pass: number): { dueMs: number; eventMs?: number } | { error: string } {
     switch (this.pace.kind) {
       case 'max':
-        return { dueMs: 0 };
+        return AT_ONCE;
       case 'rate':
         return { dueMs: (this.sent++ * 1000) / this.pace.perSecond };
       case 'event-time': {
