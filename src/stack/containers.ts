@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
-import { pack } from 'tar-stream';
+import { dirname } from 'node:path';
 import type { ServiceName } from '../config/schema';
 import { LABELS, projectFilter, projectLabels } from '../docker/labels';
 import { names } from '../services/catalog';
@@ -67,7 +67,7 @@ export async function ensureVolumes(docker: Docker, project: string, spec: Servi
   return created;
 }
 
-/** Creates (but does not start) a service's container, with its config files copied in. */
+/** Creates (but does not start) a service's container, which writes its config files as it starts. */
 export async function createServiceContainer(
   docker: Docker,
   project: string,
@@ -75,13 +75,14 @@ export async function createServiceContainer(
   configHash: string,
 ): Promise<Docker.Container> {
   const portKey = `${spec.port.container}/tcp`;
-  const container = await docker.createContainer({
+  const { command, env } = writingFiles(spec);
+  return docker.createContainer({
     name: names.container(project, spec.name),
     Image: spec.image,
     // The command is the whole contract with the image: any entrypoint of its own is bypassed.
     Entrypoint: [],
-    Cmd: spec.command,
-    Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+    Cmd: command,
+    Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     // Root, so every image can write the named volumes whatever user it was built for.
     User: '0:0',
     Hostname: spec.name,
@@ -99,28 +100,26 @@ export async function createServiceContainer(
     },
     NetworkingConfig: { EndpointsConfig: { [names.network(project)]: { Aliases: [spec.name] } } },
   });
-  if (Object.keys(spec.files).length > 0) {
-    await container.putArchive(await tarOf(spec.files), { path: '/' });
-  }
-  return container;
 }
 
-/** A tar archive of `files` (absolute path → content), with their parent directories. */
-async function tarOf(files: Record<string, string>): Promise<Buffer> {
-  const archive = pack();
-  const dirs = new Set<string>();
-  for (const path of Object.keys(files)) {
-    const parts = path.replace(/^\//, '').split('/').slice(0, -1);
-    parts.forEach((_, i) => dirs.add(parts.slice(0, i + 1).join('/')));
-  }
-  for (const dir of [...dirs].sort()) archive.entry({ name: `${dir}/`, type: 'directory', mode: 0o755 });
-  for (const [path, content] of Object.entries(files)) {
-    archive.entry({ name: path.replace(/^\//, ''), mode: 0o644 }, content);
-  }
-  archive.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of archive) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
+/**
+ * The service's command, preceded by writing its config files, whose contents come in the environment. Copying
+ * them into the created container instead (putArchive) made the engine run a helper process per container and
+ * held each start back by 200–330 ms while the stack started.
+ */
+export function writingFiles(spec: Pick<ServiceSpec, 'command' | 'env' | 'files'>): {
+  command: string[];
+  env: Record<string, string>;
+} {
+  const paths = Object.keys(spec.files);
+  if (paths.length === 0) return { command: spec.command, env: spec.env };
+  const env = { ...spec.env };
+  const writes = paths.map((path, i) => {
+    env[`PBX_FILE_${i}`] = spec.files[path]!;
+    return `mkdir -p '${dirname(path)}' && printf %s "$PBX_FILE_${i}" > '${path}'`;
+  });
+  // sh -c SCRIPT NAME ARG…: the script's "$@" is the service's own command, which replaces the shell.
+  return { command: ['sh', '-c', `${writes.join(' && ')} && exec "$@"`, 'sh', ...spec.command], env };
 }
 
 /** Stops (briefly) and removes a container; a container already gone is fine. */
