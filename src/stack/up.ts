@@ -111,6 +111,9 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   );
   if (docker) await preflightPorts(docker, config, specs, plan);
 
+  // Made while the images are looked at and the volumes made; containers wait for it.
+  const network = docker && specs.length > 0 ? ensureNetwork(docker, config.name) : Promise.resolve();
+  network.catch(() => undefined); // awaited below: a failure is reported there, not as unhandled
   const touched: Array<{ id: string; service: ServiceName; created: boolean }> = [];
   const outcomes = new Map<ServiceName, Promise<ServiceOutcome>>();
   // Settles when a service's container has started: true when it started on volumes this run created.
@@ -141,6 +144,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
         if (entry.container) await removeContainer(docker!, entry.container.id);
         emit({ service: spec.name, phase: 'creating' });
         empty = await ensureVolumes(docker!, config.name, spec);
+        await network;
         const container = await createServiceContainer(docker!, config.name, spec, hashes.get(spec.name)!);
         id = container.id;
         touched.push({ id, service: spec.name, created: true });
@@ -163,6 +167,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
           await waitForStaleBroker(config, signal, (detail) => emit({ service: 'kafka', phase: 'starting', detail }));
         }
         if (interrupted()) throw new ServiceFailedError('interrupted');
+        await network;
         emit({ service: spec.name, phase: 'starting' });
         await docker!.getContainer(id!).start();
       }
@@ -232,12 +237,12 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   };
 
   // Each service waits only for its own dependencies, so independent ones start at once.
-  if (docker && specs.length > 0) await ensureNetwork(docker, config.name);
   for (const service of selected) {
     const spec = specs.find((s) => s.name === service);
     outcomes.set(service, spec ? runManaged(spec) : runExternal(service));
   }
   const results = await Promise.all(outcomes.values());
+  await network; // (its failure, if no service needed it)
 
   if (interrupted() || results.some((r) => !r.ready)) {
     const cleaned = docker && !options.keepOnFailure ? await cleanUp(docker, config.name, touched) : [];
