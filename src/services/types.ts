@@ -16,7 +16,7 @@ export interface ServiceSpec {
   localImage: boolean;
   command: string[];
   env: Record<string, string>;
-  /** Files copied into the container before it starts: absolute path → content. */
+  /** Files the container writes before its command runs: absolute path → content. */
   files: Record<string, string>;
   /** The port inside the container, and where it is published on the host. */
   port: { container: number; host: number; bind: string };
