@@ -242,9 +242,9 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
     outcomes.set(service, spec ? runManaged(spec) : runExternal(service));
   }
   const results = await Promise.all(outcomes.values());
-  await network; // (its failure, if no service needed it)
 
   if (interrupted() || results.some((r) => !r.ready)) {
+    await network.catch(() => undefined); // made before it is cleaned up, never after
     const cleaned = docker && !options.keepOnFailure ? await cleanUp(docker, config.name, touched) : [];
     if (interrupted()) {
       throw new InterruptedError(
@@ -256,6 +256,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
     }
     throw unhealthyError(results, cleaned, Boolean(options.keepOnFailure));
   }
+  await network; // its failure, when no service had to wait for it
 
   const topics = selected.includes('kafka') ? await applyTopics(config, config.services.kafka.topics) : [];
   const schemaFiles = selected.includes('cassandra') ? await applySchema(config) : [];

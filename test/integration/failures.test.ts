@@ -2,11 +2,12 @@
 import { execa } from 'execa';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../../src/async';
 import { parseConfigText, resolveConfig } from '../../src/config/load';
 import { probeOnce } from '../../src/services/probes';
 import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
-import { containersOf, purge, sh, testProject } from '../support/stack';
+import { containersOf, networksOf, purge, sh, testProject } from '../support/stack';
 
 const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint'];
 const FOREIGN = 'not-pbx-redis';
@@ -86,6 +87,10 @@ describe('failures', () => {
       'Or build the images locally with no registry: set `images: local` in pbx.yaml and run `pbx images build`.',
     ]);
     expect(await containersOf('itpull')).toEqual([]);
+    // Its network is made while the image is looked for: it must not outlive the failure, even as a request
+    // the engine completes after pbx has exited.
+    await sleep(1000);
+    expect(await networksOf('itpull')).toEqual([]);
   });
 
   it('stops waiting for a Kafka started alongside a new ZooKeeper once ZooKeeper fails, and removes both', async () => {

@@ -52,6 +52,18 @@ export async function containersOf(project: string): Promise<string[]> {
   return out.split('\n').filter(Boolean).sort();
 }
 
+export async function networksOf(project: string): Promise<string[]> {
+  const out = await sh('docker', [
+    'network',
+    'ls',
+    '--filter',
+    `label=pbx.project=${project}`,
+    '--format',
+    '{{.Name}}',
+  ]);
+  return out.split('\n').filter(Boolean).sort();
+}
+
 export async function volumesOf(project: string): Promise<string[]> {
   const out = await sh('docker', ['volume', 'ls', '--filter', `label=pbx.project=${project}`, '--format', '{{.Name}}']);
   return out.split('\n').filter(Boolean).sort();
