@@ -84,6 +84,7 @@ export interface UpOptions {
 const LOG_TAIL_LINES = 20;
 const EXTERNAL_TIMEOUT_MS = 20_000;
 const POLL_MS = 100;
+const LOOK_MS = 500;
 
 class ServiceFailedError extends Error {
   constructor(
@@ -290,6 +291,7 @@ async function waitUntilReady(
 ): Promise<{ answer: string; readyMs: number }> {
   const started = Date.now();
   let lastError: unknown;
+  let lastLook = 0;
   while (Date.now() - started < spec.startupTimeoutMs) {
     if (signal.aborted) throw new ServiceFailedError('interrupted');
     try {
@@ -298,11 +300,16 @@ async function waitUntilReady(
     } catch (error) {
       lastError = error;
     }
-    const state = await containerState(docker, id);
-    if (!state) throw new ServiceFailedError('the container disappeared (removed by someone else?)');
-    if (!state.running) {
-      const why = state.oomKilled ? ' (killed: out of memory; raise services.' + spec.name + '.memory)' : '';
-      throw new ServiceFailedError(`the container exited with code ${state.exitCode}${why}`, state.exitCode);
+    // A look at the container costs the engine and pbx more than a check does: twice a second is soon enough to
+    // give up on a container that died.
+    if (Date.now() - lastLook >= LOOK_MS) {
+      lastLook = Date.now();
+      const state = await containerState(docker, id);
+      if (!state) throw new ServiceFailedError('the container disappeared (removed by someone else?)');
+      if (!state.running) {
+        const why = state.oomKilled ? ' (killed: out of memory; raise services.' + spec.name + '.memory)' : '';
+        throw new ServiceFailedError(`the container exited with code ${state.exitCode}${why}`, state.exitCode);
+      }
     }
     // A failed check costs a few milliseconds; a late one costs the whole stack its wait.
     await sleep(POLL_MS, signal);
