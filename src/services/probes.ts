@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { cassandraClientOptions } from '../clients/cassandra';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import { cqlReleaseVersion } from './cql-check';
 import { endpointOf } from './endpoints';
 import { isExternal } from './catalog';
 import { withTimeout } from '../async';
@@ -200,21 +201,13 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   return `produce/consume round trip in ${Date.now() - started} ms`;
 }
 
-/** A CQL OPTIONS request, protocol v4, stream 0, no body. */
-const CQL_OPTIONS = Buffer.from([0x04, 0, 0, 0, 0x05, 0, 0, 0, 0]);
-const CQL_SUPPORTED = 0x06;
-
 async function probeCassandra(config: ResolvedConfig): Promise<string> {
-  // Loaded first: the first attempts fail anyway, so loading the driver (70 ms in the binary, 200 ms under
-  // Node) happens while Cassandra starts, not after it answers.
-  const { Client } = await import('cassandra-driver');
-  // Docker's port proxy accepts connections before Cassandra listens and then closes them; the driver
-  // does not notice and waits out its whole read timeout. A bare OPTIONS request fails at once instead.
   if (!isExternal(config, 'cassandra')) {
-    const address = endpointOf(config, 'cassandra').addresses[0]!;
-    const reply = await exchange(address, CQL_OPTIONS, (r) => r.length >= 9, 2000, 'no answer to OPTIONS');
-    if (reply.length < 9 || reply[4] !== CQL_SUPPORTED) throw new Error('the CQL port does not answer yet');
+    const [host, port] = splitAddress(endpointOf(config, 'cassandra').addresses[0]!);
+    return `Cassandra ${await cqlReleaseVersion(host, port)}`;
   }
+  // Someone else's Cassandra may want credentials and TLS: the driver speaks them.
+  const { Client } = await import('cassandra-driver');
   const client = new Client({
     ...(await cassandraClientOptions(config)),
     socketOptions: { connectTimeout: 2000, readTimeout: 5000 },
