@@ -58,35 +58,17 @@ function asRefusal(error: unknown): unknown {
   return reason === error ? error : new Error(reason.message);
 }
 
-/** Sends a ZooKeeper four-letter word and returns the reply. */
-export async function fourLetterWord(address: string, word: string, timeoutMs = 2000): Promise<string> {
-  return (await exchange(address, word, () => false, timeoutMs, `no answer to ${word}`)).toString('utf8');
-}
-
-/**
- * Sends `request` and collects the reply until `complete(reply)` holds or the server closes the
- * connection; rejects when neither happens within `timeoutMs`.
- */
-function exchange(
-  address: string,
-  request: string | Buffer,
-  complete: (reply: Buffer) => boolean,
-  timeoutMs: number,
-  what: string,
-): Promise<Buffer> {
+/** Sends a ZooKeeper four-letter word and returns the reply, which ends when ZooKeeper closes the connection. */
+export function fourLetterWord(address: string, word: string, timeoutMs = 2000): Promise<string> {
   const [host, port] = splitAddress(address);
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     const chunks: Buffer[] = [];
-    const reply = () => Buffer.concat(chunks);
-    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`${what} within ${timeoutMs} ms`)));
-    socket.on('connect', () => socket.end(request));
-    socket.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      if (complete(reply())) socket.destroy();
-    });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer to ${word} within ${timeoutMs} ms`)));
+    socket.on('connect', () => socket.end(word));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
     socket.on('error', reject);
-    socket.on('close', () => resolve(reply()));
+    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 }
 
