@@ -1,33 +1,35 @@
-import Config from './commands/config';
-import DataGen from './commands/data/gen';
-import Down from './commands/down';
-import Env from './commands/env';
-import Doctor from './commands/doctor';
-import HelpCommand from './commands/help';
-import ImagesBuild from './commands/images/build';
-import ImagesList from './commands/images/list';
-import Init from './commands/init';
-import Logs from './commands/logs';
-import Replay from './commands/replay';
-import Status from './commands/status';
-import Up from './commands/up';
+import type { Command } from '@oclif/core';
+
+type Loader = () => Promise<{ default: Command.Class }>;
 
 /**
- * Every command, by id. The single binary cannot discover command files on disk, so oclif is given
- * this map (package.json declares the "explicit" strategy pointing here).
+ * Every command, by id, loaded when asked for. The single binary cannot discover command files on disk, so oclif
+ * is given the commands it needs (see commandsFor).
  */
-export const COMMANDS = {
-  config: Config,
-  'data:gen': DataGen,
-  doctor: Doctor,
-  down: Down,
-  env: Env,
-  help: HelpCommand,
-  'images:build': ImagesBuild,
-  'images:list': ImagesList,
-  init: Init,
-  logs: Logs,
-  replay: Replay,
-  status: Status,
-  up: Up,
+const COMMANDS: Record<string, Loader> = {
+  config: () => import('./commands/config'),
+  'data:gen': () => import('./commands/data/gen'),
+  doctor: () => import('./commands/doctor'),
+  down: () => import('./commands/down'),
+  env: () => import('./commands/env'),
+  help: () => import('./commands/help'),
+  'images:build': () => import('./commands/images/build'),
+  'images:list': () => import('./commands/images/list'),
+  init: () => import('./commands/init'),
+  logs: () => import('./commands/logs'),
+  replay: () => import('./commands/replay'),
+  status: () => import('./commands/status'),
+  up: () => import('./commands/up'),
 };
+
+/**
+ * The commands oclif needs to run `argv`: only the one it names, so that only that command's modules load (a
+ * replay starts without the stack's or the dashboard's), else all of them (help, no command, an unknown one).
+ */
+export async function commandsFor(argv: string[]): Promise<Record<string, Command.Class>> {
+  const named = [argv.slice(0, 2).join(':'), argv[0] ?? ''].find((id) => id in COMMANDS);
+  const help = named === 'help' || argv.includes('--help') || argv.includes('-h');
+  const ids = named && !help ? [named] : Object.keys(COMMANDS);
+  const modules = await Promise.all(ids.map((id) => COMMANDS[id]!()));
+  return Object.fromEntries(ids.map((id, i) => [id, modules[i]!.default]));
+}

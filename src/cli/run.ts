@@ -26,7 +26,7 @@ async function runOclif(argv: string[]): Promise<void> {
   const versionOnly = argv.length === 1 && argv[0] === '--version';
   const [{ Plugin, run }, COMMANDS] = await Promise.all([
     import('@oclif/core'),
-    versionOnly ? {} : import('../commands').then((m) => m.COMMANDS),
+    versionOnly ? {} : import('../commands').then((m) => m.commandsFor(argv)),
   ]);
   const root = dirname(fileURLToPath(import.meta.url));
   // Inside the single binary there is no package.json on disk: hand oclif the embedded one and the
