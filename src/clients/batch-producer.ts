@@ -7,6 +7,7 @@ import { loadKafkajs } from './kafka';
 import {
   BufferPool,
   RecordBatchBuilder,
+  type Bytes,
   type Compression,
   type FinishedBatch,
   type RecordHeader,
@@ -145,7 +146,7 @@ export class BatchProducer<Mark> {
     topic: string,
     partition: number,
     key: Buffer | string | null,
-    value: Buffer | string | null,
+    value: Bytes,
     headers: readonly RecordHeader[],
     timestamp: number,
   ): void {

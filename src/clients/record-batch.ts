@@ -19,7 +19,14 @@ const CODEC: Record<Compression, number> = { none: 0, gzip: 1 };
 export type RecordHeader = readonly [name: Bytes, value: Bytes];
 
 /** Record bytes; a string is written as UTF-8 straight into the batch. */
-export type Bytes = Buffer | string | null;
+export type Bytes = Buffer | string | ByteRange | null;
+
+/** Bytes at [start, end) of a buffer: copied into the batch with no view of them made (a view costs 0.1 µs). */
+export interface ByteRange {
+  readonly bytes: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
 
 export interface BatchIdentity {
   producerId: bigint;
@@ -176,8 +183,13 @@ function writeVarint(buffer: Buffer, at: number, n: number): number {
 /** A varint length, then the bytes; null is length -1. */
 function bytesSize(bytes: Bytes): number {
   if (bytes === null) return 1;
-  const length = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.length;
+  const length = byteLength(bytes);
   return varintSize(length * 2) + length;
+}
+
+function byteLength(bytes: Buffer | string | ByteRange): number {
+  if (typeof bytes === 'string') return Buffer.byteLength(bytes);
+  return bytes instanceof Uint8Array ? bytes.length : bytes.end - bytes.start;
 }
 
 function writeBytes(buffer: Buffer, at: number, bytes: Bytes): number {
@@ -187,7 +199,10 @@ function writeBytes(buffer: Buffer, at: number, bytes: Bytes): number {
     at = writeVarint(buffer, at, length * 2);
     return at + buffer.write(bytes, at);
   }
-  at = writeVarint(buffer, at, bytes.length * 2);
-  buffer.set(bytes, at); // TypedArray's set: much cheaper per call than Buffer's copy
-  return at + bytes.length;
+  const length = byteLength(bytes);
+  at = writeVarint(buffer, at, length * 2);
+  if (bytes instanceof Uint8Array)
+    buffer.set(bytes, at); // TypedArray's set: much cheaper per call than Buffer's copy
+  else bytes.bytes.copy(buffer, at, bytes.start, bytes.end); // (than a view and set, too)
+  return at + length;
 }

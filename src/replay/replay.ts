@@ -5,12 +5,12 @@ import { ExitCode, UserError, UsageError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import { BatchProducer } from '../clients/batch-producer';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
-import type { Compression, RecordHeader } from '../clients/record-batch';
+import type { Bytes, Compression, RecordHeader } from '../clients/record-batch';
 import { endpointOf } from '../services/endpoints';
 import { checkCheckpoint, CheckpointWriter, readCheckpoint } from './checkpoint';
 import { shiftTime, Schedule, type Pace } from './pacing';
 import { deliveredAfter, endOffsets, REPLAY_HEADER } from './resume';
-import { getPath, openSource, type Source, type SourceItem, type SourceOptions } from './sources';
+import { getPath, openSource, textOf, type Source, type SourceItem, type SourceOptions } from './sources';
 import { ReplayStats } from './stats';
 
 export type OnError = 'stop' | 'skip' | 'dead-letter';
@@ -111,6 +111,13 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   let sendError: Error | undefined;
   let checkpointing: Promise<void> = Promise.resolve();
   const fixedHeaders: RecordHeader[] = Object.entries(options.headers ?? {});
+  // The record being sent: one object, filled again for each (a million records make no garbage here).
+  const message: { key: string | null; value: Bytes; headers: readonly RecordHeader[]; dueMs: number } = {
+    key: null,
+    value: null,
+    headers: fixedHeaders,
+    dueMs: 0,
+  };
   // Without a key or a time field nothing reads the records' fields: NDJSON lines are only checked.
   const sourceOptions = {
     ...options.source,
@@ -165,14 +172,14 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await producer.flush().catch(producerFailed);
     await checkpointing;
   };
-  const append = (key: string | null, value: Buffer | string, headers: RecordHeader[], now: number) => {
+  const append = (key: string | null, value: Bytes, headers: readonly RecordHeader[], now: number) => {
     stats.queuedAt(now);
     producer.append(topic, producer.partitionFor(topic, key), key, value, headers, now);
   };
   /** Moves the span past an entry (sent, skipped, dead-lettered or found already delivered): a resume starts after it. */
   const passOver = (item: SourceItem) => {
     span.nextIndex = item.index + 1;
-    span.fileBytes += item.raw.length + 1;
+    span.fileBytes += item.end - item.start + 1;
   };
 
   const deadLetter = (item: BadItem) => {
@@ -181,7 +188,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       deadLetterTopic,
       producer.partitionFor(deadLetterTopic, null),
       null,
-      item.raw,
+      item,
       [
         ['pbx-error', item.reason],
         ['pbx-source', source!.name],
@@ -234,15 +241,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             break passes;
           }
           countInPass++;
-          const built = toMessage(item, pass);
-          if ('problem' in built) {
-            const bad: BadItem = {
-              kind: 'bad',
-              index: item.index,
-              line: item.line,
-              raw: item.raw,
-              reason: built.problem,
-            };
+          const problem = toMessage(item, pass);
+          if (problem !== undefined) {
+            const { index, line, bytes, start, end } = item;
+            const bad: BadItem = { kind: 'bad', index, line, bytes, start, end, reason: problem };
             if (onError === 'skip') {
               stats.skipped++;
               passOver(item);
@@ -260,9 +262,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
           // Due times count from the first record, not from the start: connecting and opening the file must
           // not make the first records late and then leave in a burst.
           scheduleStart ??= now;
-          if (built.dueMs !== 0) {
+          if (message.dueMs !== 0) {
             now = Date.now();
-            const wait = scheduleStart + built.dueMs - now;
+            const wait = scheduleStart + message.dueMs - now;
             if (wait > BATCH_WINDOW_MS) {
               await send();
               await sleep(wait, signal);
@@ -273,7 +275,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
               now = Date.now();
             }
           }
-          append(built.key, built.value, built.headers, now);
+          append(message.key, message.value, message.headers, now);
           span.sent++;
           passOver(item);
           if (span.sent >= MAX_SEND_RECORDS || producer.openBytes >= SEND_BYTES) {
@@ -304,31 +306,28 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await drain();
     await saveCheckpoint(true);
 
-    // The message for one record, or what is wrong with it.
-    function toMessage(
-      item: SourceItem,
-      pass: number,
-    ): { key: string | null; value: Buffer | string; headers: RecordHeader[]; dueMs: number } | { problem: string } {
-      if (item.kind === 'bad') return { problem: item.reason };
+    // Makes `message` the one for this record and returns undefined, or returns what is wrong with the record.
+    function toMessage(item: SourceItem, pass: number): string | undefined {
+      if (item.kind === 'bad') return item.reason;
       const due = schedule.next(item.value, pass);
-      if ('error' in due) return { problem: due.error };
+      if ('error' in due) return due.error;
       let key: string | null = null;
       if (options.key !== undefined) {
         const value = getPath(item.value, options.key);
-        if (value === undefined || value === null) return { problem: `no field ${options.key} for the key` };
+        if (value === undefined || value === null) return `no field ${options.key} for the key`;
         key = typeof value === 'string' ? value : JSON.stringify(value);
       }
       const shift = options.pace.kind === 'event-time' ? pass * schedule.shiftPerPass : 0;
-      const value =
+      message.key = key;
+      message.value =
         shift !== 0 && options.pace.kind === 'event-time' // (narrows pace for .field)
           ? JSON.stringify(shiftTime(item.value, options.pace.field, shift))
           : source!.format === 'ndjson' || source!.format === 'lines'
-            ? item.raw // the exact bytes of the file
+            ? item // the exact bytes of the file
             : JSON.stringify(item.value);
-      const headers: RecordHeader[] = writer
-        ? [...fixedHeaders, [REPLAY_HEADER, `${runId}:${pass}:${item.index}`]]
-        : fixedHeaders;
-      return { key, value, headers, dueMs: due.dueMs };
+      message.headers = writer ? [...fixedHeaders, [REPLAY_HEADER, `${runId}:${pass}:${item.index}`]] : fixedHeaders;
+      message.dueMs = due.dueMs;
+      return undefined;
     }
   } catch (error) {
     if (sendError || (error as { name?: string }).name?.startsWith('Kafka')) {
@@ -442,10 +441,11 @@ async function maxMessageBytes(admin: Admin, topics: string[]): Promise<number[]
 }
 
 function badRecord(source: string, item: BadItem, sent: number): UserError {
+  const text = textOf(item);
   const where = item.line > 0 ? `${source}:${item.line}` : `${source}: element ${item.index}`;
   return new UserError(`${where}: ${item.reason}. Stopped after delivering ${plural(sent, 'record')}.`, {
     code: 'BAD_RECORD',
-    hint: item.raw.length > 200 ? `${item.raw.slice(0, 200).toString()}…` : item.raw.toString(),
+    hint: text.length > 200 ? `${text.slice(0, 200)}…` : text,
     nextSteps: [
       'Fix the record, or replay with `--on-error skip` (count and go on) or `--on-error dead-letter --dead-letter-topic T`.',
     ],

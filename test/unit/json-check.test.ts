@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateReviews } from '../../src/datagen/reviews';
 import { resolve } from 'node:path';
-import { isJson } from '../../src/replay/json-check';
+import { LineKind, scanLines } from '../../src/replay/json-check';
 import { JSON_SCAN_WASM } from '../../src/replay/json-scan-wasm';
 import { compileJsonScan } from '../../scripts/wasm';
 
@@ -13,9 +13,20 @@ const parses = (text: string) => {
     return false;
   }
 };
-const check = (text: string) => isJson(Buffer.from(text));
+/** The kinds of the lines of `text` that newlines end, and where the unfinished rest starts. */
+const scan = (bytes: Uint8Array, checkJson = true) => {
+  const lines: { start: number; end: number; kind: LineKind }[] = [];
+  const rest = scanLines(bytes, checkJson, (start, end, kind) => lines.push({ start, end, kind }));
+  return { lines, rest };
+};
+/** Whether one line of text (no newline in it) is JSON, as the scan says. */
+const check = (text: string) => {
+  const { lines } = scan(Buffer.from(`${text}\n`));
+  expect(lines).toHaveLength(1);
+  return lines[0]!.kind === LineKind.Json;
+};
 
-describe('isJson', () => {
+describe('scanLines', () => {
   it('agrees with JSON.parse on hand-picked valid and invalid texts', () => {
     const texts = [
       '{}',
@@ -108,7 +119,8 @@ describe('isJson', () => {
     expect(check(big)).toBe(true);
     expect(check(big.slice(0, -1))).toBe(false);
     expect(check('{"a":1}')).toBe(true);
-    expect(isJson(Buffer.from(`xx${big}yy`).subarray(2, 2 + big.length))).toBe(true); // a view, as lines are
+    const view = Buffer.from(`xx${big}\nyy`).subarray(2, 3 + big.length); // a view, as chunks are
+    expect(scan(view).lines).toEqual([{ start: 0, end: big.length, kind: LineKind.Json }]);
   });
 
   it('runs the WebAssembly compiled from assembly/json-scan.ts (run scripts/build-wasm.ts after editing)', async () => {
@@ -119,5 +131,39 @@ describe('isJson', () => {
   it('leaves nesting deeper than its stack to JSON.parse (says no)', () => {
     expect(check('['.repeat(600) + ']'.repeat(600))).toBe(false);
     expect(check('['.repeat(500) + ']'.repeat(500))).toBe(true);
+  });
+
+  it('cuts lines at every place in the 16-byte steps and the tail, and says which are blank', () => {
+    for (let length = 0; length <= 40; length++) {
+      for (let at = 0; at <= length; at++) {
+        const text = `${'x'.repeat(at)}\n${' \t\r'.repeat(length).slice(0, length - at)}`;
+        const { lines, rest } = scan(Buffer.from(text), false);
+        expect([length, at, lines]).toEqual([
+          length,
+          at,
+          [{ start: 0, end: at, kind: at === 0 ? LineKind.Blank : LineKind.Text }],
+        ]);
+        expect(rest).toBe(at + 1); // the blank tail has no newline: not a line yet
+      }
+    }
+    const { lines } = scan(Buffer.from('{"a":1}\r\n\r\n  \n{"a":\n[1]\nnull\n'));
+    expect(lines.map((line) => line.kind)).toEqual([
+      LineKind.Json,
+      LineKind.Blank,
+      LineKind.Blank,
+      LineKind.Text, // a value cut by a newline is not JSON
+      LineKind.Json,
+      LineKind.Json,
+    ]);
+  });
+
+  it('reports every line of a text with more lines than one scan call holds', () => {
+    const count = 50_000;
+    const text = Array.from({ length: count }, (_, i) => (i % 7 === 0 ? '' : `{"i":${i}}`)).join('\n');
+    const { lines, rest } = scan(Buffer.from(`${text}\n{"last":`));
+    expect(lines).toHaveLength(count);
+    expect(lines.every((line, i) => line.kind === (i % 7 === 0 ? LineKind.Blank : LineKind.Json))).toBe(true);
+    expect(lines.every((line, i) => i === 0 || line.start === lines[i - 1]!.end + 1)).toBe(true);
+    expect(rest).toBe(text.length + 1);
   });
 });

@@ -3,11 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { LineKind } from '../../src/replay/json-check';
 import {
   detectFormat,
   getPath,
   openSource,
   LineSplitter,
+  textOf,
   type SourceItem,
   type SourceOptions,
 } from '../../src/replay/sources';
@@ -43,7 +45,7 @@ describe('openSource', () => {
       [2, 4, 'bad', expect.stringContaining('invalid JSON')],
       [3, 5, { a: 4 }],
     ]);
-    expect(items[1]!.raw.toString()).toBe('{"a": 2}');
+    expect(textOf(items[1]!)).toBe('{"a": 2}');
     expect(bytes).toBe(Buffer.byteLength(content));
   });
 
@@ -120,7 +122,7 @@ describe('openSource', () => {
         if (item.kind !== 'record') throw new Error(`line ${item.line}: ${item.reason}`);
         if (source.format === 'csv')
           expect(item.value).toEqual({ i: String(next), text: `x${'y'.repeat(next % 500)}` });
-        else expect(item.raw.toString()).toBe(lines[next]);
+        else expect(textOf(item)).toBe(lines[next]);
         next++;
       }
     expect(next).toBe(lines.length);
@@ -192,16 +194,24 @@ describe('openSource with broken CSV quoting', () => {
 
 describe('LineSplitter', () => {
   it('splits on LF and CRLF, keeps a last line without newline, and joins a line split across chunks', () => {
-    const bytes = Buffer.from('a\r\nbé\n\nlast', 'utf8');
+    const bytes = Buffer.from('a\r\nbé\n\n{"x":\n[1]\nlast', 'utf8');
     const e = bytes.indexOf(0xc3); // first byte of é: cut the stream inside the character
-    const splitter = new LineSplitter();
-    const lines = [
-      ...splitter.push(bytes.subarray(0, 1)), // "a" alone: no line yet
-      ...splitter.push(bytes.subarray(1, e + 1)),
-      ...splitter.push(bytes.subarray(e + 1)),
-      ...splitter.end(),
-    ];
-    expect(lines.map((line) => line.toString())).toEqual(['a', 'bé', '', 'last']);
-    expect(splitter.end()).toEqual([]);
+    const splitter = new LineSplitter(true);
+    const lines: [string, LineKind][] = [];
+    const each = (line: Buffer, start: number, end: number, kind: LineKind) =>
+      lines.push([line.toString('utf8', start, end), kind]);
+    splitter.push(bytes.subarray(0, 1), each); // "a" alone: no line yet
+    splitter.push(bytes.subarray(1, e + 1), each);
+    splitter.push(bytes.subarray(e + 1), each);
+    splitter.end(each);
+    splitter.end(each);
+    expect(lines).toEqual([
+      ['a', LineKind.Text],
+      ['bé', LineKind.Text],
+      ['', LineKind.Blank],
+      ['{"x":', LineKind.Text],
+      ['[1]', LineKind.Json],
+      ['last', LineKind.Text],
+    ]);
   });
 });

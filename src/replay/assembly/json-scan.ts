@@ -1,7 +1,9 @@
 // AssemblyScript, compiled to WebAssembly by scripts/build-wasm.ts into ../json-scan-wasm.ts; used through
-// ../json-check.ts, which copies the text into this module's memory. One flat loop with its own stack: a
-// value, then what may follow it (a comma, a closing bracket, the end), and again. Strings (most of a
-// review) are searched 16 bytes at a time for a quote, a backslash or a control character.
+// ../json-check.ts, which copies a chunk of text into this module's memory. scanLines cuts the chunk into lines
+// (16 bytes at a time) and says of each whether it is blank and, when asked, whether it is one JSON value: one
+// call per chunk, not one per line. The JSON check is one flat loop with its own stack: a value, then what may
+// follow it (a comma, a closing bracket, the end), and again. Strings (most of a review) are searched 16 bytes at
+// a time for a quote, a backslash or a control character.
 
 // Byte values of the characters JSON's grammar names.
 const TAB: u8 = 0x09;
@@ -36,23 +38,93 @@ const MAX_DEPTH: i32 = 512;
 const IN_OBJECT: u8 = 1;
 const IN_ARRAY: u8 = 2;
 const stack = memory.data(MAX_DEPTH);
-let input: usize = 0;
-let inputSize: usize = 0;
 
-/** Where the caller writes the bytes to check: at least `size` bytes, reused between calls. */
+// What scanLines says of a line.
+const NOT_JSON: u8 = 0; // or not checked
+const JSON_VALUE: u8 = 1;
+const BLANK: u8 = 2;
+/** Lines reported per call: their room is fixed, whatever the size of the text. */
+const MAX_LINES: usize = 16384;
+const newlines = memory.data(<i32>MAX_LINES * 4);
+const kinds = memory.data(<i32>MAX_LINES);
+
+// The text to scan, reused between calls; grown when a larger text comes.
+let input: usize = 0;
+let capacity: usize = 0;
+
+/** Where the caller writes the text to scan, at least `size` bytes. */
 export function reserve(size: usize): usize {
-  if (size > inputSize) {
+  if (size > capacity) {
     const pages = <i32>((size + 0xffff) >> 16);
     const before = memory.grow(pages);
     if (before < 0) unreachable();
     input = (<usize>before) << 16;
-    inputSize = (<usize>pages) << 16;
+    capacity = (<usize>pages) << 16;
   }
   return input;
 }
 
-/** 1 when [start, end) is one JSON value with optional whitespace around it, else 0. */
-export function isJson(start: usize, end: usize): i32 {
+/** The address of the lines' newlines written by scanLines: u32 offsets in the text. */
+export function lineNewlines(): usize {
+  return newlines;
+}
+
+/** The address of the lines' kinds written by scanLines: u8, 0 not JSON (or not checked), 1 JSON, 2 blank. */
+export function lineKinds(): usize {
+  return kinds;
+}
+
+/**
+ * Finds the newlines in the text at [input + from, input + size) and says what each line before one holds:
+ * blank (spaces, tabs, a carriage return), else, when `checkJson` is 1, whether it is one JSON value. Returns
+ * the number of lines found, at most MAX_LINES (call again after the last one for more); the bytes after the
+ * last newline are not a line yet.
+ */
+export function scanLines(from: usize, size: usize, checkJson: i32): i32 {
+  const end = input + size;
+  let at = input + from;
+  let count: usize = 0;
+  while (count < MAX_LINES) {
+    // A line's JSON is checked up to the end of the text: the value must then be followed by the newline (JSON
+    // whitespace but for the newline, which no NDJSON line holds). One pass over the line, not a search for its
+    // end and then a check; the search only for a line that is blank, not JSON or not checked.
+    const first = skipSpace(at, end);
+    let kind = NOT_JSON;
+    let newline = first;
+    if (first < end && load<u8>(first) == NEWLINE) {
+      kind = BLANK;
+    } else {
+      if (checkJson != 0) {
+        const after = afterJson(first, end);
+        if (after != 0 && after < end && load<u8>(after) == NEWLINE) {
+          kind = JSON_VALUE;
+          newline = after;
+        }
+      }
+      if (kind == NOT_JSON) newline = findNewline(first, end);
+    }
+    if (newline >= end) break;
+    store<u32>(newlines + count * 4, <u32>(newline - input));
+    store<u8>(kinds + count, kind);
+    count++;
+    at = newline + 1;
+  }
+  return <i32>count;
+}
+
+function findNewline(at: usize, end: usize): usize {
+  const newline = i8x16.splat(NEWLINE);
+  while (at + 16 <= end) {
+    const mask = i8x16.bitmask(i8x16.eq(v128.load(at), newline));
+    if (mask != 0) return at + <usize>ctz(mask);
+    at += 16;
+  }
+  while (at < end && load<u8>(at) != NEWLINE) at++;
+  return at;
+}
+
+/** Where one JSON value at `start` and the whitespace after it end, or 0 when no JSON value starts there. */
+function afterJson(start: usize, end: usize): usize {
   let depth: i32 = 0;
   let at = skipSpace(start, end);
   for (;;) {
@@ -79,7 +151,7 @@ export function isJson(start: usize, end: usize): i32 {
     if (at == 0) return 0;
     for (;;) {
       at = skipSpace(at, end);
-      if (depth == 0) return at == end ? 1 : 0;
+      if (depth == 0) return at;
       if (at >= end) return 0;
       const next = load<u8>(at++);
       const container = load<u8>(stack + depth - 1);
@@ -98,10 +170,11 @@ export function isJson(start: usize, end: usize): i32 {
 
 // Positions are addresses in memory and the input never starts at 0, so 0 means "not valid" below.
 
+// (JSON's whitespace but the newline, which ends a line.)
 function skipSpace(at: usize, end: usize): usize {
   while (at < end) {
     const c = load<u8>(at);
-    if (c != SPACE && c != TAB && c != NEWLINE && c != RETURN) break;
+    if (c != SPACE && c != TAB && c != RETURN) break;
     at++;
   }
   return at;
