@@ -96,3 +96,29 @@ describe('usage', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ error: { code: 'USAGE' } });
   });
 });
+
+describe('commands oclif is given', () => {
+  it('loads only the command that runs, a topic command included, and all of them for help', async () => {
+    const { commandsFor } = await import('../../src/commands');
+    const ids = async (argv: string[]) => Object.keys(await commandsFor(argv)).sort();
+    expect(await ids(['replay', 'data.json', '--rate', '2'])).toEqual(['replay']);
+    expect(await ids(['data', 'gen', 'reviews'])).toEqual(['data:gen']);
+    expect(await ids(['images', 'list'])).toEqual(['images:list']);
+    const all = await ids([]);
+    expect(all).toContain('up');
+    expect(all.length).toBeGreaterThan(10);
+    for (const argv of [['help'], ['help', 'replay'], ['replay', '--help'], ['up', '-h'], ['nope'], ['data']]) {
+      expect([argv, await ids(argv)]).toEqual([argv, all]);
+    }
+  });
+
+  it('still lists every command in help and runs a topic command', async () => {
+    const help = await runInProcess(['--help']);
+    expect(help.exitCode).toBe(0);
+    for (const id of ['up', 'down', 'status', 'replay', 'logs', 'env'])
+      expect(help.stdout).toMatch(new RegExp(`\\n  ${id} `));
+    const topic = await runInProcess(['data', 'gen', 'reviews', '--count', '2', '--seed', '1']);
+    expect(topic.exitCode).toBe(0);
+    expect(topic.stdout.trim().split('\n')).toHaveLength(2);
+  });
+});
