@@ -116,19 +116,50 @@ function accuracy(times: number[]): { mean: number; stdev: number; min: number; 
   return { mean, stdev, min: Math.min(...buckets), max: Math.max(...buckets) };
 }
 
-/** Runs a command under /usr/bin/time: wall time and the kernel's exact peak resident memory. */
-async function measure(command: string, args: string[]): Promise<{ ms: number; peakMiB: number }> {
+interface Measured {
+  ms: number;
+  peakMiB: number;
+  /** The command's CPU, user and system. */
+  cpuMs: number;
+  /** The broker's CPU meanwhile, when its container's cgroup can be read. */
+  brokerCpuMs?: number;
+}
+
+/**
+ * Runs a command under /usr/bin/time: wall time, the kernel's exact peak resident memory and CPU, and the
+ * broker's CPU over the same time.
+ */
+async function measure(command: string, args: string[]): Promise<Measured> {
   const report = resolve(work, 'time.txt');
+  const brokerBefore = brokerCpuMs();
   const started = performance.now();
-  await execa('/usr/bin/time', ['-f', '%M', '-o', report, command, ...args]);
+  await execa('/usr/bin/time', ['-f', '%M %U %S', '-o', report, command, ...args]);
   const ms = performance.now() - started;
-  return { ms, peakMiB: Number(readFileSync(report, 'utf8').trim().split('\n').at(-1)) / 1024 };
+  const brokerAfter = brokerCpuMs();
+  const [peakKiB, user, system] = readFileSync(report, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return {
+    ms,
+    peakMiB: peakKiB! / 1024,
+    cpuMs: (user! + system!) * 1000,
+    brokerCpuMs: brokerBefore !== undefined && brokerAfter !== undefined ? brokerAfter - brokerBefore : undefined,
+  };
+}
+
+/** The CPU the broker's container has used so far (cgroup v1 or v2), or undefined where it cannot be read. */
+function brokerCpuMs(): number | undefined {
+  const id = brokerContainerId;
+  const v1 = `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`; // nanoseconds
+  const v2 = `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`; // usage_usec line
+  if (existsSync(v1)) return Number(readFileSync(v1, 'utf8')) / 1e6;
+  if (existsSync(v2)) return Number(/usage_usec (\d+)/.exec(readFileSync(v2, 'utf8'))?.[1]) / 1000;
+  return undefined;
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 log('starting Kafka (KRaft)');
 await execa(pbx, ['up', 'kafka', '--config', config]);
+const brokerContainerId = (await execa('docker', ['inspect', '-f', '{{.Id}}', 'pbx-benchreplay-kafka'])).stdout.trim();
 try {
   const file = await dataset(RECORDS);
   const size = statSync(file).size;
@@ -153,7 +184,7 @@ try {
       run: (t: string) =>
         measure('kcat', ['-P', '-b', BROKER, '-t', t, '-X', 'acks=all', '-X', 'enable.idempotence=true', '-l', file]),
     },
-  ].map((c) => ({ ...c, runs: [] as { ms: number; peakMiB: number }[], counts: [] as number[] }));
+  ].map((c) => ({ ...c, runs: [] as Measured[], counts: [] as number[] }));
   // A new broker spends twice the CPU on its first gigabyte of writes as on later ones (its JIT warms up), and
   // the first two runs show it: one untimed run by each contender first, so that no timed run pays for it.
   for (const contender of contenders) {
@@ -197,6 +228,14 @@ try {
   console.log('| tool | records/s | wall s | records in topic | order | pbx ÷ tool |');
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(row);
+  const cpu = (values: (number | undefined)[]) =>
+    values.every((v) => v !== undefined) ? (median(values) / 1000).toFixed(2) : 'n/a';
+  console.log(`\nCPU for the file, user and system (median of the ${ROUNDS} rounds):\n`);
+  console.log("| tool | the tool's CPU s | the broker's CPU meanwhile s |");
+  console.log('| --- | --- | --- |');
+  for (const c of contenders) {
+    console.log(`| ${c.name} | ${cpu(c.runs.map((r) => r.cpuMs))} | ${cpu(c.runs.map((r) => r.brokerCpuMs))} |`);
+  }
 
   // Rate accuracy: N/s for SECONDS s, arrival times read back with kcat.
   console.log(`\n### Rate accuracy: ${SECONDS} s at each rate, per-second counts of the records' create times\n`);
