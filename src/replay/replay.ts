@@ -324,9 +324,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       message.value =
         shift !== 0 && options.pace.kind === 'event-time' // (narrows pace for .field)
           ? JSON.stringify(shiftTime(item.value, options.pace.field, shift))
-          : source!.format === 'ndjson' || source!.format === 'lines'
-            ? item // the exact bytes of the file
-            : JSON.stringify(item.value);
+          : source!.format === 'csv'
+            ? JSON.stringify(item.value) // (its bytes are the row as written, for messages)
+            : item; // the file's exact bytes; for a JSON array, the element's compact JSON, made as it was read
       message.headers = writer ? [...fixedHeaders, [REPLAY_HEADER, `${runId}:${pass}:${item.index}`]] : fixedHeaders;
       message.dueMs = due.dueMs;
       return undefined;
