@@ -65,6 +65,30 @@ describe('pbx images', () => {
     },
   );
 
+  // What makes a project's first Cassandra start a restart: a new named volume is a copy of the image's data
+  // directory, which holds a drained first start (flushed system tables, no commit log left to replay).
+  it('pbx/cassandra fills a new volume with a drained first start', async () => {
+    const image = 'pbx/cassandra:5.0.4';
+    const volume = `pbx-itimages-first-start-${process.pid}`;
+    const list = 'cd /var/lib/pbx/cassandra && ls data/system_schema/keyspaces-*/ && echo commitlog: $(ls commitlog)';
+    try {
+      const { stdout } = await execa('docker', [
+        'run',
+        '--rm',
+        '-v',
+        `${volume}:/var/lib/pbx/cassandra`,
+        image,
+        'sh',
+        '-c',
+        list,
+      ]);
+      expect(stdout).toMatch(/-big-Data\.db/);
+      expect(stdout).toMatch(/^commitlog:$/m);
+    } finally {
+      await execa('docker', ['volume', 'rm', '-f', volume]);
+    }
+  });
+
   it('rejects an unknown image name as a usage error', async () => {
     const result = await execa(BINARY, ['images', 'build', 'mysql'], { reject: false });
     expect(result.exitCode).toBe(2);
