@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IMAGES } from '../../src/images/catalog';
+import { containerCpuMs, containerId } from '../container-cpu';
 
 const { values: options } = parseArgs({
   options: {
@@ -145,21 +146,13 @@ async function measure(command: string, args: string[]): Promise<Measured> {
   };
 }
 
-/** The CPU the broker's container has used so far (cgroup v1 or v2), or undefined where it cannot be read. */
-function brokerCpuMs(): number | undefined {
-  const id = brokerContainerId;
-  const v1 = `/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`; // nanoseconds
-  const v2 = `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`; // usage_usec line
-  if (existsSync(v1)) return Number(readFileSync(v1, 'utf8')) / 1e6;
-  if (existsSync(v2)) return Number(/usage_usec (\d+)/.exec(readFileSync(v2, 'utf8'))?.[1]) / 1000;
-  return undefined;
-}
+const brokerCpuMs = () => containerCpuMs(brokerContainerId);
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 log('starting Kafka (KRaft)');
 await execa(pbx, ['up', 'kafka', '--config', config]);
-const brokerContainerId = (await execa('docker', ['inspect', '-f', '{{.Id}}', 'pbx-benchreplay-kafka'])).stdout.trim();
+const brokerContainerId = await containerId('pbx-benchreplay-kafka');
 try {
   const file = await dataset(RECORDS);
   const size = statSync(file).size;

@@ -10,6 +10,7 @@ import { resolveConfig, parseConfigText } from '../../src/config/load';
 import { specFor } from '../../src/services/catalog';
 import type { ServiceSpec } from '../../src/services/types';
 import type { UpResult } from '../../src/stack/up';
+import { containerCpuMs } from '../container-cpu';
 
 const root = resolve(import.meta.dirname, '../..');
 const pbx = resolve(root, 'dist/pbx');
@@ -72,6 +73,19 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 const compose = (...args: string[]) => execa('docker-compose', ['-p', 'benchup-compose', ...args], { cwd: composeDir });
 const readyMs: Record<string, { first: number[]; restart: number[] }> = {};
+// Each service's CPU from its container's start to the stack's readiness (its cgroup): the stack is CPU-bound.
+const cpuMs: Record<string, { pbx: number[]; compose: number[] }> = {};
+const recordCpu = async (tool: 'pbx' | 'compose', ids: string[]) => {
+  const { stdout } = await execa('docker', [
+    ...['inspect', '-f', '{{.Id}}|{{index .Config.Labels "com.docker.compose.service"}}|{{.Name}}', ...ids],
+  ]);
+  for (const line of stdout.split('\n')) {
+    const [id, composeService, name] = line.split('|') as [string, string, string];
+    const service = tool === 'compose' ? composeService : name.replace(/^\/pbx-benchup-/, '');
+    const ms = containerCpuMs(id);
+    if (ms !== undefined) (cpuMs[service] ??= { pbx: [], compose: [] })[tool].push(ms);
+  }
+};
 // `pbx up --json` reports each service's time from container start to its first good protocol answer.
 const pbxUp = async (phase: 'first' | 'restart' = 'first') => {
   const { stdout } = await execa(pbx, ['up', '--json', '--config', join(pbxDir, 'pbx.yaml')]);
@@ -99,6 +113,10 @@ await pbxDown();
 await composeDown();
 for (let round = 0; round < rounds; round++) {
   results.pbx.push(await timed(() => pbxUp()));
+  await recordCpu(
+    'pbx',
+    ['zookeeper', 'kafka', 'cassandra', 'redis'].map((s) => `pbx-benchup-${s}`),
+  );
   for (let i = 0; i < 10; i++)
     results.status.push(await timed(() => execa(pbx, ['status', '--config', join(pbxDir, 'pbx.yaml')])));
   // A restart with the data kept in volumes: the second start a user sees every day.
@@ -106,6 +124,7 @@ for (let round = 0; round < rounds; round++) {
   results.restart.push(await timed(() => pbxUp('restart')));
   await pbxDown();
   results.compose.push(await timed(composeUp));
+  await recordCpu('compose', (await compose('ps', '-q')).stdout.split('\n').filter(Boolean));
   await composeDown();
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -127,6 +146,12 @@ console.log(
 console.log('| --- | --- | --- |');
 for (const [service, times] of Object.entries(readyMs)) {
   console.log(`| ${service} | ${median(times.first).toFixed(0)} | ${median(times.restart).toFixed(0)} |`);
+}
+console.log('\n| service | CPU until all ready, pbx up (median ms) | until all healthy, docker-compose |');
+console.log('| --- | --- | --- |');
+for (const [service, times] of Object.entries(cpuMs)) {
+  const cell = (xs: number[]) => (xs.length > 0 ? median(xs).toFixed(0) : 'n/a');
+  console.log(`| ${service} | ${cell(times.pbx)} | ${cell(times.compose)} |`);
 }
 console.log(
   `pbx status (4 services, quick protocol checks): median ${(median(results.status) * 1000).toFixed(0)} ms over ${results.status.length} runs`,
