@@ -1,7 +1,7 @@
 // Time from "start the stack" to "every service ready": `pbx up` against docker-compose (Debian's
 // package) running the same images with the same configuration, health checks and
 // `depends_on: condition: service_healthy`. Same machine, same run, alternating, from present images.
-// Usage: npm run build && npx tsx bench/up/run.ts [rounds]     (prints a Markdown table)
+// Usage: npm run build && npx tsx bench/up/run.ts [rounds]     (prints a Markdown table; needs docker-compose)
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +108,13 @@ async function composeUp(): Promise<void> {
 }
 const composeDown = () => compose('down', '--volumes');
 
+// The peer is not installed by `npm run provision`, which the tests use: say so before anything starts.
+await execa('docker-compose', ['version']).catch(() => {
+  console.error(
+    "bench/up runs Debian's docker-compose beside pbx: install it first (apt-get install -y docker-compose).",
+  );
+  process.exit(1);
+});
 const results = { pbx: [] as number[], restart: [] as number[], compose: [] as number[], status: [] as number[] };
 await pbxDown();
 await composeDown();
@@ -115,7 +122,7 @@ for (let round = 0; round < rounds; round++) {
   results.pbx.push(await timed(() => pbxUp()));
   await recordCpu(
     'pbx',
-    ['zookeeper', 'kafka', 'cassandra', 'redis'].map((s) => `pbx-benchup-${s}`),
+    specs.map((spec) => `pbx-benchup-${spec.name}`),
   );
   for (let i = 0; i < 10; i++)
     results.status.push(await timed(() => execa(pbx, ['status', '--config', join(pbxDir, 'pbx.yaml')])));

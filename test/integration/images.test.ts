@@ -1,6 +1,7 @@
 // pbx's own images: present, current, and rebuildable from the compiled binary.
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { IMAGES } from '../../src/images/catalog';
 import type { ImageRow } from '../../src/commands/images/list';
 import type { ImageOutcome } from '../../src/images/build';
 import { BINARY } from '../support/cli';
@@ -68,7 +69,6 @@ describe('pbx images', () => {
   // What makes a project's first Cassandra start a restart: a new named volume is a copy of the image's data
   // directory, which holds a drained first start (flushed system tables, no commit log left to replay).
   it('pbx/cassandra fills a new volume with a drained first start', async () => {
-    const image = 'pbx/cassandra:5.0.4';
     const volume = `pbx-itimages-first-start-${process.pid}`;
     const list = 'cd /var/lib/pbx/cassandra && ls data/system_schema/keyspaces-*/ && echo commitlog: $(ls commitlog)';
     try {
@@ -77,7 +77,7 @@ describe('pbx images', () => {
         '--rm',
         '-v',
         `${volume}:/var/lib/pbx/cassandra`,
-        image,
+        IMAGES.cassandra.tag,
         'sh',
         '-c',
         list,
