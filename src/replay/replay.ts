@@ -63,7 +63,7 @@ const MAX_SEND_RECORDS = 10_000;
 // own. 1M reviews in 3.9–4.1 s with 2.1 s of the broker's CPU, against 4.3 s and 2.8 s in sends of 128 KiB; in
 // sends of 960 KiB instead of 768 KiB, 2.65 s against 2.76 s and 2.39 s against 2.50 s (medians of two sets of 9
 // and 7 alternating runs; kcat, whose requests are about 1 MB, 2.52 and 2.36 s). Records up to 40 KiB still fit.
-const SEND_BYTES = 960 * 1024;
+export const SEND_BYTES = 960 * 1024;
 // A partition's batch holds a whole send and more (one batch per partition per send), under the broker's default
 // message.max.bytes (1 MiB), as librdkafka's default batch.size (1,000,000 bytes) is; smaller where a topic's
 // max.message.bytes says so.
