@@ -94,14 +94,26 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     throw new UsageError('--key needs structured records (JSON or CSV), not plain lines.');
   }
 
+  // Without a key or a time field nothing reads the records' fields: NDJSON lines are only checked.
+  const sourceOptions = {
+    ...options.source,
+    checkOnly: options.key === undefined && options.pace.kind !== 'event-time',
+  };
+  // A file opens first, so that a missing or empty one is reported as such, not as Kafka being down. A command
+  // or stdin is read only once Kafka has answered: what it printed meanwhile would be lost.
+  const fromFile = options.source.path !== undefined && options.source.path !== '-';
+  const opened = fromFile ? await openSource(sourceOptions) : undefined;
   // (Deliveries start only after the first send, once `delivered` below exists.)
-  const { kafka, admin, producer } = await connect(options, (done) => delivered(done));
+  const { kafka, admin, producer } = await connect(options, (done) => delivered(done)).catch((error: unknown) => {
+    opened?.close();
+    throw error;
+  });
   const started = Date.now();
   let scheduleStart: number | undefined;
   const stats = new ReplayStats(started, options.pace, options.limit);
   const schedule = new Schedule(options.pace);
   const writer = options.checkpoint ? new CheckpointWriter(options.checkpoint) : undefined;
-  let source: Source | undefined;
+  let source: Source | undefined = opened;
   let nextIndex = 0;
   let pass = 0;
   let runId: string = randomUUID();
@@ -120,12 +132,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     headers: fixedHeaders,
     dueMs: 0,
   };
-  // Without a key or a time field nothing reads the records' fields: NDJSON lines are only checked.
-  const sourceOptions = {
-    ...options.source,
-    checkOnly: options.key === undefined && options.pace.kind !== 'event-time',
-  };
-
   // Progress counts what was handled, not what was read: reading runs up to a chunk ahead of the sending.
   let handledBytes = 0;
   const progressBytes = (s: Source) => (s.gzipped ? s.bytesRead() : handledBytes);
@@ -207,7 +213,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     let startIndex = options.from ?? 0;
     let countInPass = 0;
     if (options.checkpoint) {
-      source = await openSource(sourceOptions);
+      source ??= await openSource(sourceOptions);
       const saved = await readCheckpoint(options.checkpoint);
       if (saved) {
         checkCheckpoint(options.checkpoint, saved, source.name, source.totalBytes, topic);

@@ -294,6 +294,15 @@ describe('pbx replay into a real Kafka', () => {
       expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
       expect(doc.error.message).toContain('127.0.0.1:29399');
     });
+
+    it('says a file is missing or empty, not that Kafka is down, when both are so', async () => {
+      const down = testProject('itreplay-down', 'services:\n  kafka: {port: 29399, mode: kraft}\n');
+      const missing = await down.json<{ error: { code: string } }>(['replay', path('nope.json'), '--topic', 'x']);
+      expect([missing.exitCode, missing.doc.error.code]).toEqual([1, 'SOURCE_NOT_FOUND']);
+      writeFileSync(path('empty.json'), '');
+      const empty = await down.json<{ error: { code: string } }>(['replay', path('empty.json'), '--topic', 'x']);
+      expect([empty.exitCode, empty.doc.error.code]).toEqual([1, 'SOURCE_EMPTY']);
+    });
   });
 
   describe('checkpoints', () => {
