@@ -4,6 +4,7 @@ import { InterruptedError, UsageError } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
 import { formatDuration, type Output } from '../cli/output';
 import type { Compression } from '../clients/record-batch';
+import { TOPIC_NAME } from '../config/schema';
 import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';
@@ -16,7 +17,7 @@ export default class Replay extends PbxCommand {
 
 Pacing: --rate N schedules record k at k/N seconds from the start (absolute deadlines: no drift); --time-field F --speed X replays the gaps between the records' own timestamps divided by X (numbers below 10^11 are Unix seconds, larger ones milliseconds, strings ISO-8601). Records sharing a timestamp leave back to back; a record whose time goes backwards leaves at once and is counted as out of order. With --loop and a time field, each pass shifts the timestamps forward by the file's span plus one mean gap, and rewrites the field.
 
-Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key field) stop the replay by default, after everything before them was delivered; --on-error skip counts them, --on-error dead-letter sends them to --dead-letter-topic with headers saying why.`;
+Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key field) stop the replay by default, after everything before them was delivered; --on-error skip counts them, --on-error dead-letter sends them to --dead-letter-topic with headers saying why. An --exec command that exits with an error stops it the same way, after what it printed was delivered.`;
   static override examples = [
     '<%= config.bin %> replay data/reviews.json --topic movie_reviews --rate 2 --key product_id',
     '<%= config.bin %> replay reviews.json.gz --topic movie_reviews --time-field time --speed 86400',
@@ -69,6 +70,13 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
     if (flags.exec && args.file) throw new UsageError('Give a file or --exec, not both.');
     if (!flags.exec && !args.file)
       throw new UsageError('Missing the dataset: give a file, - for stdin, or --exec "command".');
+    for (const [flag, name] of [
+      ['--topic', flags.topic],
+      ['--dead-letter-topic', flags['dead-letter-topic']],
+    ] as const) {
+      if (name !== undefined && !TOPIC_NAME.test(name))
+        throw new UsageError(`${flag} ${name}: not a Kafka topic name (up to 249 letters, digits, ".", "_" and "-").`);
+    }
     const speed = flags.speed === undefined ? undefined : Number(flags.speed);
     const headers = Object.fromEntries(
       (flags.header ?? []).map((h) => {

@@ -11,10 +11,10 @@ const memory = z.string().regex(/^\d+(\.\d+)?[kmg]$/i, { message: 'expected a si
 const image = z.string().min(1);
 const hostPort = z.string().regex(/^[^\s:]+:\d+$/, { message: 'expected host:port' });
 
+/** Kafka's rule for a topic's name: up to 249 letters, digits, dots, underscores and hyphens, and not . or .. */
+export const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;
 const topic = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[a-zA-Z0-9._-]{1,249}$/, { message: 'expected a Kafka topic name (letters, digits, . _ -)' }),
+  name: z.string().regex(TOPIC_NAME, { message: 'expected a Kafka topic name (letters, digits, . _ -)' }),
   partitions: z.number().int().min(1).default(1),
   replicationFactor: z.number().int().min(1).default(1),
   config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),

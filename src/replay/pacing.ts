@@ -8,7 +8,7 @@ export type Pace =
 /** Parses `--rate` / `--time-field` / `--speed` into a Pace (usage errors for nonsense). */
 export function parsePace(options: { rate?: string; timeField?: string; speed?: number }): Pace {
   if (options.timeField) {
-    if (options.rate && options.rate !== 'max') {
+    if (options.rate !== undefined) {
       throw new UsageError('--rate and --time-field exclude each other: pace by a fixed rate or by the timestamps.');
     }
     const speed = options.speed ?? 1;

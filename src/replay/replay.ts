@@ -98,6 +98,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const sourceOptions = {
     ...options.source,
     checkOnly: options.key === undefined && options.pace.kind !== 'event-time',
+    signal,
   };
   // A file opens first, so that a missing or empty one is reported as such, not as Kafka being down. A command
   // or stdin is read only once Kafka has answered: what it printed meanwhile would be lost.
@@ -344,7 +345,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       // Counted from Kafka's acknowledgements: a failed send may have had some of its batches written.
       throw kafkaFailed(config, error, producer.acknowledgedRecords(topic), options.checkpoint);
     }
-    if (error instanceof UserError && error.code === 'SOURCE_MALFORMED') {
+    if (error instanceof UserError && (error.code === 'SOURCE_MALFORMED' || error.code === 'SOURCE_COMMAND_FAILED')) {
       // The rest of the source cannot be read: deliver what came before, as a bad record does.
       await drain();
       await saveCheckpoint(true);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
@@ -58,6 +59,8 @@ export interface SourceOptions {
   format?: Format;
   /** NDJSON lines are only checked to be JSON, not parsed: several times faster, for when no field is read. */
   checkOnly?: boolean;
+  /** Aborted when the replay is interrupted: a command that ends with it has not failed. */
+  signal?: AbortSignal;
 }
 
 /** Opens a dataset as a stream of records: memory stays flat whatever its size. */
@@ -79,7 +82,10 @@ export async function openSource(options: SourceOptions): Promise<Source> {
     name: gzipped ? `${input.name} (gzip)` : input.name,
     format,
     gzipped,
-    batches: readItems(chunks, format, input.name, options.checkOnly ?? false),
+    batches: (async function* () {
+      yield* readItems(chunks, format, input.name, options.checkOnly ?? false);
+      await input.finished(); // after every record: what a failing command printed is delivered first
+    })(),
     totalBytes: input.totalBytes,
     bytesRead: input.bytesRead,
     close: input.close,
@@ -95,6 +101,8 @@ interface Input {
   close: () => void;
   /** Whether a file's chunks may be read into the same buffers in turn (set once the format is known). */
   reuseChunks: boolean;
+  /** Settles once the input has ended; throws when a command ended in failure. */
+  finished: () => Promise<void>;
 }
 
 async function openInput(options: SourceOptions): Promise<Input> {
@@ -114,6 +122,7 @@ async function openInput(options: SourceOptions): Promise<Input> {
       bytesRead,
       close: () => void file.close().catch(() => undefined),
       reuseChunks: false,
+      finished: () => Promise.resolve(),
     };
     return input;
   }
@@ -127,6 +136,16 @@ async function openInput(options: SourceOptions): Promise<Input> {
         yield chunk;
       }
     })(),
+    finished: async () => {
+      if (!child) return;
+      const [code, signal] =
+        child.exitCode !== null || child.signalCode !== null
+          ? [child.exitCode, child.signalCode]
+          : ((await once(child, 'exit')) as [number | null, NodeJS.Signals | null]);
+      // Ctrl-C reaches the command too: stopped by it, it has not failed, whichever of the two sees it first.
+      if (code === 0 || signal === 'SIGINT' || options.signal?.aborted) return;
+      throw commandFailed(options.exec!, code, signal);
+    },
     bytesRead,
     close: () => {
       child?.kill('SIGTERM');
@@ -188,6 +207,14 @@ async function checkFile(path: string): Promise<number> {
   }
   if (size === 0) throw emptySource(path);
   return size;
+}
+
+function commandFailed(command: string, code: number | null, signal: NodeJS.Signals | null): UserError {
+  const how = code !== null ? `exited with code ${code}` : `was killed (${signal})`;
+  return new UserError(`\`${command}\` ${how}; its own error output, if any, is above`, {
+    code: 'SOURCE_COMMAND_FAILED',
+    nextSteps: ['Run the command by itself to see why it fails.'],
+  });
 }
 
 function emptySource(name: string): UserError {

@@ -295,6 +295,20 @@ describe('pbx replay into a real Kafka', () => {
       expect(doc.error.message).toContain('127.0.0.1:29399');
     });
 
+    it('says when the command it replays fails, after delivering what it printed', async () => {
+      const { exitCode, doc } = await replay(['--exec', 'printf "one\\ntwo\\n"; exit 7', '--topic', 'exec-fails']);
+      expect([exitCode, doc.error?.code]).toEqual([1, 'SOURCE_COMMAND_FAILED']);
+      expect(doc.error?.message).toContain('exited with code 7');
+      expect(doc.error?.message).toContain('Stopped after delivering 2 records');
+      expect(await values('exec-fails')).toEqual(['one', 'two']);
+    });
+
+    it('refuses a name Kafka would refuse for a topic, before connecting', async () => {
+      const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'no spaces']);
+      expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
+      expect(doc.error?.message).toContain('--topic no spaces: not a Kafka topic name');
+    });
+
     it('says a file is missing or empty, not that Kafka is down, when both are so', async () => {
       const down = testProject('itreplay-down', 'services:\n  kafka: {port: 29399, mode: kraft}\n');
       const missing = await down.json<{ error: { code: string } }>(['replay', path('nope.json'), '--topic', 'x']);

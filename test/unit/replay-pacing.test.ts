@@ -15,6 +15,7 @@ describe('parsePace', () => {
     [{ rate: '-3' }, '--rate must be a positive number'],
     [{ rate: 'fast' }, '--rate must be a positive number'],
     [{ rate: '2', timeField: 'time' }, 'exclude each other'],
+    [{ rate: 'max', timeField: 'time' }, 'exclude each other'],
     [{ speed: 2 }, '--speed needs --time-field'],
     [{ timeField: 'time', speed: 0 }, '--speed must be a positive number'],
   ])('rejects %j as a usage error', (options, message) => {
