@@ -1,4 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../cli/errors';
 
 /** Where a replay stands: enough to resume without sending anything twice or missing anything. */
@@ -41,6 +43,22 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
       nextSteps: [`Delete ${path} to start from the beginning.`],
     });
   }
+}
+
+/** Fails before anything is sent when no checkpoint can be written where asked. */
+export async function checkWritable(path: string): Promise<void> {
+  try {
+    await access(dirname(resolve(path)), constants.W_OK);
+  } catch (error) {
+    throw unwritable(path, error);
+  }
+}
+
+function unwritable(path: string, error: unknown): UserError {
+  return new UserError(`Cannot write checkpoint ${path}: ${(error as Error).message}`, {
+    code: 'CHECKPOINT_UNWRITABLE',
+    nextSteps: ['Give --checkpoint a file in a directory you can write to.'],
+  });
 }
 
 /** Refuses a checkpoint written for another file or topic: resuming there would skip the wrong records. */
@@ -88,8 +106,12 @@ export class CheckpointWriter {
     const document: Checkpoint = { version: 1, ...checkpoint, updatedAt: new Date(now).toISOString() };
     const temp = `${this.path}.tmp`;
     this.writing = this.writing.then(async () => {
-      await writeFile(temp, `${JSON.stringify(document, null, 2)}\n`);
-      await rename(temp, this.path);
+      try {
+        await writeFile(temp, `${JSON.stringify(document, null, 2)}\n`);
+        await rename(temp, this.path);
+      } catch (error) {
+        throw unwritable(this.path, error);
+      }
     });
     return this.writing;
   }

@@ -7,7 +7,7 @@ import { BatchProducer } from '../clients/batch-producer';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import type { Bytes, Compression, RecordHeader } from '../clients/record-batch';
 import { endpointOf } from '../services/endpoints';
-import { checkCheckpoint, CheckpointWriter, readCheckpoint } from './checkpoint';
+import { checkCheckpoint, checkWritable, CheckpointWriter, readCheckpoint } from './checkpoint';
 import { shiftTime, Schedule, type Pace } from './pacing';
 import { deliveredAfter, endOffsets, REPLAY_HEADER } from './resume';
 import { getPath, openSource, textOf, type Source, type SourceItem, type SourceOptions } from './sources';
@@ -102,6 +102,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   };
   // A file opens first, so that a missing or empty one is reported as such, not as Kafka being down. A command
   // or stdin is read only once Kafka has answered: what it printed meanwhile would be lost.
+  if (options.checkpoint) await checkWritable(options.checkpoint);
   const fromFile = options.source.path !== undefined && options.source.path !== '-';
   const opened = fromFile ? await openSource(sourceOptions) : undefined;
   // (Deliveries start only after the first send, once `delivered` below exists.)
@@ -125,6 +126,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   let span = emptySpan(0); // appended since the last send
   let sendError: Error | undefined;
   let checkpointing: Promise<void> = Promise.resolve();
+  let checkpointError: Error | undefined; // a save that failed stops the replay at its next send
   const fixedHeaders: RecordHeader[] = Object.entries(options.headers ?? {});
   // The record being sent: one object, filled again for each (a million records make no garbage here).
   const message: { key: string | null; value: Bytes; headers: readonly RecordHeader[]; dueMs: number } = {
@@ -164,7 +166,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     stats.deadLettered += done.deadLettered;
     handledBytes += done.fileBytes;
     nextIndex = done.nextIndex;
-    checkpointing = checkpointing.then(() => saveCheckpoint());
+    checkpointing = checkpointing
+      .then(() => saveCheckpoint())
+      .catch((error: unknown) => {
+        checkpointError ??= error as Error;
+      });
   };
   const producerFailed = (error: unknown) => {
     sendError = error instanceof Error ? error : new Error(String(error));
@@ -172,6 +178,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   };
   // Up to five sends are in flight; the next is built meanwhile.
   const send = async () => {
+    if (checkpointError) throw checkpointError;
     const done = span;
     span = emptySpan(done.nextIndex);
     await producer.send(done).catch(producerFailed);
@@ -180,6 +187,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     await send();
     await producer.flush().catch(producerFailed);
     await checkpointing;
+    if (checkpointError) throw checkpointError;
   };
   const append = (key: string | null, value: Bytes, headers: readonly RecordHeader[], now: number) => {
     stats.queuedAt(now);
@@ -344,6 +352,14 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       await saveCheckpoint(true).catch(() => undefined);
       // Counted from Kafka's acknowledgements: a failed send may have had some of its batches written.
       throw kafkaFailed(config, error, producer.acknowledgedRecords(topic), options.checkpoint);
+    }
+    if (error instanceof UserError && error.code === 'CHECKPOINT_UNWRITABLE') {
+      // Kafka's answers, not the checkpoint, say what was delivered.
+      throw new UserError(`${error.message}. Delivered before that: ${plural(stats.sent, 'record')}.`, {
+        code: error.code,
+        nextSteps: error.nextSteps,
+        details: { sent: stats.sent },
+      });
     }
     if (error instanceof UserError && (error.code === 'SOURCE_MALFORMED' || error.code === 'SOURCE_COMMAND_FAILED')) {
       // The rest of the source cannot be read: deliver what came before, as a bad record does.

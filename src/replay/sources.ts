@@ -68,9 +68,7 @@ export async function openSource(options: SourceOptions): Promise<Source> {
   const input = await openInput(options);
   const compressed = await peek(input.chunks, 2);
   const gzipped = compressed.head.length >= 2 && compressed.head[0] === 0x1f && compressed.head[1] === 0x8b;
-  const decompressed = gzipped
-    ? Readable.from(compressed.chunks, { objectMode: false }).pipe(createGunzip())
-    : compressed.chunks;
+  const decompressed = gzipped ? gunzip(compressed.chunks, input.name) : compressed.chunks;
   const { head: headBytes, chunks } = await peek(decompressed, 64);
   const head = headBytes.toString('utf8');
   if (head.length === 0 && input.totalBytes !== undefined) throw emptySource(input.name);
@@ -90,6 +88,19 @@ export async function openSource(options: SourceOptions): Promise<Source> {
     bytesRead: input.bytesRead,
     close: input.close,
   };
+}
+
+/** Decompressed bytes; gzip data that is cut short or damaged is the source's fault, said as such. */
+async function* gunzip(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<Buffer> {
+  try {
+    yield* Readable.from(chunks, { objectMode: false }).pipe(createGunzip());
+  } catch (error) {
+    if (!(error as NodeJS.ErrnoException).code?.startsWith('Z_')) throw error;
+    throw new UserError(`${name}: its gzip data is cut short or damaged (${(error as Error).message})`, {
+      code: 'SOURCE_MALFORMED',
+      nextSteps: [`Check it with \`gzip -t ${name}\`; a copy still being written is cut short.`],
+    });
+  }
 }
 
 /** The raw bytes of a file, of stdin or of a command's output. */

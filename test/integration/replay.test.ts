@@ -303,6 +303,33 @@ describe('pbx replay into a real Kafka', () => {
       expect(await values('exec-fails')).toEqual(['one', 'two']);
     });
 
+    it('stops at gzip data cut short, after delivering every whole line before it', async () => {
+      await generate('cut.json', 3000);
+      const lines = readFileSync(path('cut.json'), 'utf8').trim().split('\n');
+      const whole = gzipSync(readFileSync(path('cut.json')));
+      writeFileSync(path('cut.json.gz'), whole.subarray(0, Math.floor(whole.length / 2)));
+      const { exitCode, doc } = await replay([path('cut.json.gz'), '--topic', 'cut', '--on-error', 'skip']);
+      expect([exitCode, doc.error?.code]).toEqual([1, 'SOURCE_MALFORMED']);
+      expect(doc.error?.message).toContain('gzip data is cut short');
+      const delivered = await values('cut');
+      expect(delivered.length).toBeGreaterThan(0);
+      expect(delivered).toEqual(lines.slice(0, delivered.length));
+      expect(doc.error?.message).toContain(`Stopped after delivering ${delivered.length} records`);
+    });
+
+    it('refuses a checkpoint it cannot write, before sending anything', async () => {
+      const { exitCode, doc } = await replay([
+        path('bad.json'),
+        '--topic',
+        'no-checkpoint',
+        '--checkpoint',
+        path('no-such-dir/x.ckpt'),
+      ]);
+      expect([exitCode, doc.error?.code]).toEqual([1, 'CHECKPOINT_UNWRITABLE']);
+      const { topics } = JSON.parse(await sh('kcat', ['-b', BROKER, '-L', '-J'])) as { topics: { topic: string }[] };
+      expect(topics.map((t) => t.topic)).not.toContain('no-checkpoint');
+    });
+
     it('refuses a name Kafka would refuse for a topic, before connecting', async () => {
       const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'no spaces']);
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
