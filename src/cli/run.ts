@@ -11,12 +11,20 @@ export async function runCli(argv: string[]): Promise<number> {
   const json = argv.includes('--json') || isTruthy(process.env.PBX_JSON);
   const debug = argv.includes('--debug') || isTruthy(process.env.PBX_DEBUG);
   installInterruptHandlers(() => process.exit(ExitCode.interrupted));
+  // The reader of stdout went away (`pbx data gen reviews | head`): there is nothing more to say, as for any
+  // Unix tool, whether a write in flight or a later one finds it gone. (Once per process: tests run many commands.)
+  if (!process.stdout.listeners('error').includes(exitOnBrokenPipe)) process.stdout.on('error', exitOnBrokenPipe);
   try {
     await runOclif(argv);
     return Number(process.exitCode ?? ExitCode.ok);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE' && process.stdout.destroyed) return ExitCode.ok;
     return reportError(error, Output.forProcess(json), debug);
   }
+}
+
+function exitOnBrokenPipe(error: NodeJS.ErrnoException): void {
+  if (error.code === 'EPIPE') process.exit(ExitCode.ok);
 }
 
 async function runOclif(argv: string[]): Promise<void> {

@@ -73,6 +73,27 @@ describe('the compiled binary', () => {
     const result = await runBinary(['config'], { cwd: workdir, binary: pbx });
     expect(result.stdout.startsWith('#')).toBe(true);
   });
+  it('stops quietly when the reader of its output goes away (| head), exit 0', async () => {
+    const { execa } = await import('execa');
+    const result = await execa(
+      'bash',
+      ['-c', `set -o pipefail; "${pbx}" data gen reviews --count 500000 | head -c 100 >/dev/null`],
+      { cwd: workdir, reject: false },
+    );
+    expect([result.exitCode, result.stderr]).toEqual([0, '']);
+  });
+
+  it('says it cannot write --out, a missing directory or a full disk, exit 1', async () => {
+    for (const out of [join(workdir, 'no-such-dir', 'reviews.json'), '/dev/full']) {
+      const result = await runBinary(['data', 'gen', 'reviews', '--count', '20000', '--out', out, '--json'], {
+        cwd: workdir,
+        binary: pbx,
+      });
+      expect(result.exitCode).toBe(1);
+      expect(JSON.parse(result.stdout).error).toMatchObject({ code: 'OUTPUT_UNWRITABLE' });
+    }
+  });
+
   it('generates the same reviews for the same seed, streaming to stdout', async () => {
     const first = await runBinary(['data', 'gen', 'reviews', '--count', '50', '--seed', '3'], {
       cwd: workdir,

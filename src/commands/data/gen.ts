@@ -1,9 +1,9 @@
 import { Args, Flags } from '@oclif/core';
-import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { PbxCommand, jsonFlag } from '../../cli/base-command';
-import { UsageError } from '../../cli/errors';
+import { UserError, UsageError } from '../../cli/errors';
 import { generateReviews } from '../../datagen/reviews';
 
 export interface GenResult {
@@ -36,15 +36,23 @@ export default class DataGen extends PbxCommand {
     const { args, flags } = await this.parse(DataGen);
     const out = this.output(flags);
     if (flags.json && !flags.out) throw new UsageError('--json needs --out: stdout carries the data otherwise.');
-    const target: Writable = flags.out ? createWriteStream(flags.out) : process.stdout;
     let bytes = 0;
-    for (const line of generateReviews({ count: flags.count, seed: flags.seed })) {
-      bytes += Buffer.byteLength(line) + 1;
-      if (!target.write(`${line}\n`)) await once(target, 'drain');
-    }
-    if (flags.out) {
-      target.end();
-      await once(target, 'finish');
+    try {
+      const target: Writable = flags.out ? (await open(flags.out, 'w')).createWriteStream() : process.stdout;
+      for (const line of generateReviews({ count: flags.count, seed: flags.seed })) {
+        bytes += Buffer.byteLength(line) + 1;
+        if (!target.write(`${line}\n`)) await once(target, 'drain');
+      }
+      if (flags.out) {
+        target.end();
+        await once(target, 'finish');
+      }
+    } catch (error) {
+      if (!flags.out) throw error; // stdout's reader going away is the CLI's to handle
+      throw new UserError(`Cannot write ${flags.out}: ${(error as Error).message}`, {
+        code: 'OUTPUT_UNWRITABLE',
+        nextSteps: ['Give --out a file in a directory you can write to, on a disk with room.'],
+      });
     }
     const result = { dataset: args.dataset, count: flags.count, seed: flags.seed, out: flags.out ?? '-', bytes };
     if (flags.out)
