@@ -90,6 +90,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   if (onError === 'dead-letter' && !options.deadLetterTopic) {
     throw new UsageError('--on-error dead-letter needs --dead-letter-topic.');
   }
+  if (options.loop && options.source.path === '-') {
+    throw new UsageError('--loop needs a file or --exec: stdin can be read only once.');
+  }
   if (options.key && options.source.format === 'lines') {
     throw new UsageError('--key needs structured records (JSON or CSV), not plain lines.');
   }

@@ -330,6 +330,12 @@ describe('pbx replay into a real Kafka', () => {
       expect(topics.map((t) => t.topic)).not.toContain('no-checkpoint');
     });
 
+    it('refuses to loop over stdin, which can be read only once', async () => {
+      const { exitCode, doc } = await replay(['-', '--topic', 'x', '--loop']);
+      expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
+      expect(doc.error?.message).toContain('stdin can be read only once');
+    });
+
     it('refuses a name Kafka would refuse for a topic, before connecting', async () => {
       const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'no spaces']);
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
