@@ -44,7 +44,10 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
     'time-field': Flags.string({ description: 'Pace by this field’s timestamps (a dotted path).' }),
     speed: Flags.string({ description: 'With --time-field: how many times faster than real time.' }),
     key: Flags.string({ char: 'k', description: 'Use this field (a dotted path) as the message key.' }),
-    partitions: Flags.integer({ description: 'Partitions for a topic pbx creates.', min: 1, default: 1 }),
+    partitions: Flags.integer({
+      description: 'Partitions for a topic pbx creates (default 1); a topic that exists must have as many.',
+      min: 1,
+    }),
     header: Flags.string({ description: 'A header k=v added to every message (repeatable).', multiple: true }),
     compression: Flags.string({ description: 'none or gzip.', options: ['none', 'gzip'], default: 'none' }),
     limit: Flags.integer({ description: 'Stop after sending this many records.', min: 1 }),

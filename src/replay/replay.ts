@@ -428,6 +428,16 @@ async function connect(
     const wanted = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])].filter(
       (t) => !existing.has(t),
     );
+    if (options.partitions !== undefined && existing.has(options.topic)) {
+      const [topic] = (await admin.fetchTopicMetadata({ topics: [options.topic] })).topics;
+      const count = topic?.partitions.length;
+      if (count !== options.partitions) {
+        throw new UsageError(
+          `Topic ${options.topic} already has ${count} partition(s): --partitions ${options.partitions} applies only to a topic pbx creates.`,
+          { nextSteps: ['Drop --partitions, or add partitions with kafka-topics.sh --alter --partitions N.'] },
+        );
+      }
+    }
 
     if (wanted.length > 0) {
       await admin.createTopics({
@@ -446,6 +456,7 @@ async function connect(
     return { kafka, admin, producer };
   } catch (error) {
     await admin.disconnect().catch(() => undefined);
+    if (error instanceof UserError) throw error;
     throw kafkaFailed(options.config, error, 0, undefined);
   }
 }

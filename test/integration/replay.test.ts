@@ -330,6 +330,17 @@ describe('pbx replay into a real Kafka', () => {
       expect(topics.map((t) => t.topic)).not.toContain('no-checkpoint');
     });
 
+    it('refuses --partitions that an existing topic does not have, and accepts the same count', async () => {
+      await generate('parts.json', 5);
+      const created = await replay([path('parts.json'), '--topic', 'parts', '--partitions', '3']);
+      expect(created.exitCode).toBe(0);
+      const other = await replay([path('parts.json'), '--topic', 'parts', '--partitions', '2']);
+      expect([other.exitCode, other.doc.error?.code]).toEqual([2, 'USAGE']);
+      expect(other.doc.error?.message).toContain('already has 3 partition(s)');
+      const same = await replay([path('parts.json'), '--topic', 'parts', '--partitions', '3']);
+      expect([same.exitCode, same.doc.sent]).toEqual([0, 5]);
+    });
+
     it('refuses to loop over stdin, which can be read only once', async () => {
       const { exitCode, doc } = await replay(['-', '--topic', 'x', '--loop']);
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
