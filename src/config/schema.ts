@@ -101,7 +101,22 @@ export const configSchema = z.strictObject({
       kafka: kafka.parse({}),
       cassandra: cassandra.parse({}),
       redis: redis.parse({}),
-    })),
+    }))
+    .superRefine((services, context) => {
+      // Each service pbx runs publishes its own port: two on one port would fail only once started.
+      const owners = new Map<number, string>();
+      for (const [name, settings] of Object.entries(services)) {
+        if ('external' in settings && settings.external) continue;
+        const owner = owners.get(settings.port);
+        if (owner === undefined) owners.set(settings.port, name);
+        else
+          context.addIssue({
+            code: 'custom',
+            path: [name, 'port'],
+            message: `${settings.port} is services.${owner}.port too: each service needs a port of its own`,
+          });
+      }
+    }),
   // sci-pype's environments: a named subset of services, chosen with --profile.
   profiles: z.record(z.string(), z.array(z.enum(SERVICE_NAMES)).min(1)).default({}),
 });

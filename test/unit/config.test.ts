@@ -73,6 +73,15 @@ describe('pbx.yaml', () => {
     expect(configError('services:\n  redis:\n    memory: lots\n').message).toContain('512m or 2g');
   });
 
+  it('refuses two services on one port, unless one of them is external', () => {
+    const error = configError('services:\n  kafka: {port: 7000}\n  redis: {port: 7000}\n');
+    expect(error.message).toBe(
+      'pbx.yaml:3:17: services.redis.port: 7000 is services.kafka.port too: each service needs a port of its own',
+    );
+    const external = 'services:\n  kafka: {port: 7000}\n  redis: {port: 7000, external: {url: "redis://cache:6379"}}\n';
+    expect(parseConfigText(external, 'pbx.yaml').services.redis.port).toBe(7000);
+  });
+
   it('interpolates ${VAR} and ${VAR:-default}, and names a missing variable', () => {
     const text =
       'services:\n  kafka:\n    external:\n      brokers: ["${BROKER}"]\n      sasl: { mechanism: plain, username: u, password: "${PW:-secret}" }\n';
