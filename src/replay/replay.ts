@@ -103,9 +103,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     checkOnly: options.key === undefined && options.pace.kind !== 'event-time',
     signal,
   };
+  if (options.checkpoint) await checkWritable(options.checkpoint);
   // A file opens first, so that a missing or empty one is reported as such, not as Kafka being down. A command
   // or stdin is read only once Kafka has answered: what it printed meanwhile would be lost.
-  if (options.checkpoint) await checkWritable(options.checkpoint);
   const fromFile = options.source.path !== undefined && options.source.path !== '-';
   const opened = fromFile ? await openSource(sourceOptions) : undefined;
   // (Deliveries start only after the first send, once `delivered` below exists.)

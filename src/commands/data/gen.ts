@@ -48,7 +48,8 @@ export default class DataGen extends PbxCommand {
         await once(target, 'finish');
       }
     } catch (error) {
-      if (!flags.out) throw error; // stdout's reader going away is the CLI's to handle
+      // (stdout's reader going away is the CLI's to handle)
+      if (!flags.out || !(error as NodeJS.ErrnoException).syscall) throw error;
       throw new UserError(`Cannot write ${flags.out}: ${(error as Error).message}`, {
         code: 'OUTPUT_UNWRITABLE',
         nextSteps: ['Give --out a file in a directory you can write to, on a disk with room.'],
