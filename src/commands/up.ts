@@ -77,8 +77,11 @@ function printUp(out: Output, result: UpResult): void {
       ],
     ),
   );
-  for (const t of result.topics)
-    out.line(`topic ${t.name}: ${t.action} (${t.partitions} partition${t.partitions > 1 ? 's' : ''})`);
+  for (const t of result.topics) {
+    const partitions = `${t.partitions} partition${t.partitions > 1 ? 's' : ''}`;
+    out.line(`topic ${t.name}: ${t.action} (${t.changes ? t.changes.join(', ') : partitions})`);
+    if (t.note) out.line(s.yellow(`  ${t.note}`));
+  }
   for (const f of result.schemaFiles) out.line(`schema ${f}: applied`);
   out.line(
     result.changed

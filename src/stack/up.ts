@@ -59,7 +59,11 @@ export interface ServiceOutcome {
 export interface TopicOutcome {
   name: string;
   partitions: number;
-  action: 'created' | 'unchanged' | 'partitions-raised';
+  action: 'created' | 'unchanged' | 'changed';
+  /** What `changed` changed: "partitions 3 → 4", "retention.ms 604800000 → 3600000". */
+  changes?: string[];
+  /** What pbx.yaml asks and Kafka cannot do. */
+  note?: string;
 }
 
 export interface UpResult {
@@ -436,21 +440,63 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
       });
     }
     const present = topics.filter((t) => existing.has(t.name));
-    const metadata =
-      present.length > 0 ? await admin.fetchTopicMetadata({ topics: present.map((t) => t.name) }) : { topics: [] };
     const outcomes: TopicOutcome[] = missing.map((t) => ({
       name: t.name,
       partitions: t.partitions,
       action: 'created',
     }));
+    if (present.length === 0) return outcomes;
+    const { ConfigResourceTypes, ConfigSource } = await loadKafkajs();
+    const [metadata, described] = await Promise.all([
+      admin.fetchTopicMetadata({ topics: present.map((t) => t.name) }),
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name })),
+      }),
+    ]);
     for (const t of present) {
-      const current = metadata.topics.find((m) => m.name === t.name)?.partitions.length ?? 0;
-      if (current < t.partitions) {
+      const changes: string[] = [];
+      let note: string | undefined;
+      let partitions = metadata.topics.find((m) => m.name === t.name)?.partitions.length ?? 0;
+      if (partitions < t.partitions) {
         await admin.createPartitions({ topicPartitions: [{ topic: t.name, count: t.partitions }] });
-        outcomes.push({ name: t.name, partitions: t.partitions, action: 'partitions-raised' });
-      } else {
-        outcomes.push({ name: t.name, partitions: current, action: 'unchanged' });
+        changes.push(`partitions ${partitions} → ${t.partitions}`);
+        partitions = t.partitions;
+      } else if (partitions > t.partitions) {
+        note = `pbx.yaml asks for ${t.partitions}, and Kafka cannot take partitions away (delete the topic to make it again)`;
       }
+      // The topic's own settings (not the broker's defaults): kept, with pbx.yaml's on top. Kafka's AlterConfigs
+      // replaces them all, so the ones pbx.yaml does not name are sent again.
+      const entries = described.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
+      const current = new Map(entries.map((e) => [e.configName, e.configValue]));
+      const own = new Map(
+        entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]),
+      );
+      for (const [name, declared] of Object.entries(t.config)) {
+        const value = String(declared);
+        if (current.get(name) === value) continue;
+        changes.push(`${name} ${current.get(name) ?? '(unset)'} → ${value}`);
+        own.set(name, value);
+      }
+      if (changes.some((c) => !c.startsWith('partitions '))) {
+        await admin.alterConfigs({
+          validateOnly: false,
+          resources: [
+            {
+              type: ConfigResourceTypes.TOPIC,
+              name: t.name,
+              configEntries: [...own].map(([name, value]) => ({ name, value })),
+            },
+          ],
+        });
+      }
+      outcomes.push({
+        name: t.name,
+        partitions,
+        action: changes.length > 0 ? 'changed' : 'unchanged',
+        ...(changes.length > 0 ? { changes } : {}),
+        ...(note ? { note } : {}),
+      });
     }
     return outcomes;
   } finally {

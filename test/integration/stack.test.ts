@@ -110,6 +110,49 @@ describe('pbx up, status, down with the real services', () => {
     expect(again.stdout).toMatch(/^kafka\s+keep/m);
   });
 
+  it('brings a topic that exists to pbx.yaml, keeping settings made elsewhere, and says what Kafka cannot do', async () => {
+    // Kafka's own tool, from the broker's image, sets and reads the topic's settings: not pbx.
+    const topicConfigs = (args: string[]) =>
+      sh('docker', [
+        'exec',
+        `pbx-${project.name}-kafka`,
+        '/opt/kafka/bin/kafka-run-class.sh',
+        'kafka.admin.ConfigCommand',
+        '--bootstrap-server',
+        'localhost:29092',
+        '--entity-type',
+        'topics',
+        '--entity-name',
+        'reviews',
+        ...args,
+      ]);
+    await topicConfigs(['--alter', '--add-config', 'max.message.bytes=2000000']);
+    const withTopic = (topic: string) =>
+      `services:\n  zookeeper: {port: ${P.zookeeper}}\n  kafka: {port: ${P.kafka}, topics: [${topic}]}\n  cassandra: {port: ${P.cassandra}, schema: [schema.cql]}\n  redis: {port: ${P.redis}}\n`;
+    project.write(withTopic('{name: reviews, partitions: 4, config: {retention.ms: 3600000}}'));
+    const raised = await project.json<UpResult>(['up']);
+    expect(raised.exitCode).toBe(0);
+    expect(raised.doc.topics).toEqual([
+      {
+        name: 'reviews',
+        partitions: 4,
+        action: 'changed',
+        changes: ['partitions 3 → 4', 'retention.ms 604800000 → 3600000'],
+      },
+    ]);
+    expect(await sh('kcat', ['-b', `127.0.0.1:${P.kafka}`, '-L', '-t', 'reviews'])).toContain('with 4 partitions');
+    const settings = await topicConfigs(['--describe']);
+    expect(settings).toContain('retention.ms=3600000');
+    expect(settings).toContain('max.message.bytes=2000000');
+
+    project.write(withTopic('{name: reviews, partitions: 2, config: {retention.ms: 3600000}}'));
+    const fewer = await project.json<UpResult>(['up']);
+    expect(fewer.exitCode).toBe(0);
+    expect(fewer.doc.topics[0]).toMatchObject({ partitions: 4, action: 'unchanged' });
+    expect(fewer.doc.topics[0]?.note).toContain('Kafka cannot take partitions away');
+    project.write(withTopic('{name: reviews, partitions: 4}'));
+  });
+
   it('restarts a container killed behind its back with its data, and recreates only a service whose config changed', async () => {
     await sh('docker', ['kill', `pbx-${project.name}-redis`]);
     const broken = await project.json<StatusResult>(['status', 'redis']);
@@ -125,7 +168,7 @@ describe('pbx up, status, down with the real services', () => {
     ]);
 
     project.write(
-      `services:\n  zookeeper: {port: ${P.zookeeper}}\n  kafka: {port: ${P.kafka}, topics: [{name: reviews, partitions: 3}]}\n  cassandra: {port: ${P.cassandra}, schema: [schema.cql]}\n  redis: {port: ${P.redis}, memory: 128m}\n`,
+      `services:\n  zookeeper: {port: ${P.zookeeper}}\n  kafka: {port: ${P.kafka}, topics: [{name: reviews, partitions: 4}]}\n  cassandra: {port: ${P.cassandra}, schema: [schema.cql]}\n  redis: {port: ${P.redis}, memory: 128m}\n`,
     );
     const changed = await project.json<UpResult>(['up']);
     expect(changed.exitCode).toBe(0);
