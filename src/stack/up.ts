@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { Admin, ConfigEntries } from 'kafkajs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { settable, sleep } from '../async';
@@ -263,7 +264,24 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   }
   await network; // its failure, when no service had to wait for it
 
-  const topics = selected.includes('kafka') ? await applyTopics(config, config.services.kafka.topics) : [];
+  const topics = selected.includes('kafka')
+    ? await applyTopics(config, config.services.kafka.topics).catch((error: unknown) => {
+        // kafkajs gathers each topic's own error under a general one ("Topic creation errors").
+        const each = (error as { errors?: { message: string; topic?: string }[] }).errors ?? [];
+        const why =
+          each.length > 0
+            ? each.map((e) => (e.topic ? `${e.topic}: ${e.message}` : e.message)).join('; ')
+            : (error as Error).message;
+        throw new UserError(`Kafka did not take the topics of pbx.yaml: ${why}`, {
+          code: 'TOPICS_REFUSED',
+          nextSteps: [
+            'Check services.kafka.topics in pbx.yaml (setting names and values are Kafka’s own).',
+            'On an external Kafka, pbx’s user needs the rights to create topics and change their settings.',
+          ],
+          cause: error,
+        });
+      })
+    : [];
   const schemaFiles = selected.includes('cassandra') ? await applySchema(config) : [];
   const changed =
     results.some((r) => r.action !== 'keep' && r.action !== 'external') || topics.some((t) => t.action !== 'unchanged');
@@ -446,7 +464,7 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
       action: 'created',
     }));
     if (present.length === 0) return outcomes;
-    const { ConfigResourceTypes, ConfigSource } = await loadKafkajs();
+    const { ConfigResourceTypes } = await loadKafkajs();
     const [metadata, described] = await Promise.all([
       admin.fetchTopicMetadata({ topics: present.map((t) => t.name) }),
       admin.describeConfigs({
@@ -455,53 +473,69 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
       }),
     ]);
     for (const t of present) {
-      const changes: string[] = [];
-      let note: string | undefined;
-      let partitions = metadata.topics.find((m) => m.name === t.name)?.partitions.length ?? 0;
-      if (partitions < t.partitions) {
-        await admin.createPartitions({ topicPartitions: [{ topic: t.name, count: t.partitions }] });
-        changes.push(`partitions ${partitions} → ${t.partitions}`);
-        partitions = t.partitions;
-      } else if (partitions > t.partitions) {
-        note = `pbx.yaml asks for ${t.partitions}, and Kafka cannot take partitions away (delete the topic to make it again)`;
-      }
-      // The topic's own settings (not the broker's defaults): kept, with pbx.yaml's on top. Kafka's AlterConfigs
-      // replaces them all, so the ones pbx.yaml does not name are sent again.
+      const partitions = metadata.topics.find((m) => m.name === t.name)?.partitions.length ?? 0;
       const entries = described.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
-      const current = new Map(entries.map((e) => [e.configName, e.configValue]));
-      const own = new Map(
-        entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]),
+      outcomes.push(
+        await bringToSettings(admin, t, partitions, entries).catch((error: Error) => {
+          throw new Error(`${t.name}: ${error.message}`, { cause: error });
+        }),
       );
-      for (const [name, declared] of Object.entries(t.config)) {
-        const value = String(declared);
-        if (current.get(name) === value) continue;
-        changes.push(`${name} ${current.get(name) ?? '(unset)'} → ${value}`);
-        own.set(name, value);
-      }
-      if (changes.some((c) => !c.startsWith('partitions '))) {
-        await admin.alterConfigs({
-          validateOnly: false,
-          resources: [
-            {
-              type: ConfigResourceTypes.TOPIC,
-              name: t.name,
-              configEntries: [...own].map(([name, value]) => ({ name, value })),
-            },
-          ],
-        });
-      }
-      outcomes.push({
-        name: t.name,
-        partitions,
-        action: changes.length > 0 ? 'changed' : 'unchanged',
-        ...(changes.length > 0 ? { changes } : {}),
-        ...(note ? { note } : {}),
-      });
     }
     return outcomes;
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Gives a topic that exists the partitions and settings pbx.yaml declares, where Kafka allows. */
+async function bringToSettings(
+  admin: Admin,
+  topic: Topic,
+  partitions: number,
+  entries: ConfigEntries[],
+): Promise<TopicOutcome> {
+  const { ConfigResourceTypes, ConfigSource } = await loadKafkajs();
+  const changes: string[] = [];
+  let note: string | undefined;
+  if (partitions < topic.partitions) {
+    await admin.createPartitions({ topicPartitions: [{ topic: topic.name, count: topic.partitions }] });
+    changes.push(`partitions ${partitions} → ${topic.partitions}`);
+    partitions = topic.partitions;
+  } else if (partitions > topic.partitions) {
+    note = `pbx.yaml asks for ${topic.partitions}, and Kafka cannot take partitions away (delete the topic to make it again)`;
+  }
+  // The topic's own settings (not the broker's defaults) are kept, with pbx.yaml's on top: Kafka's AlterConfigs
+  // replaces them all, so the ones pbx.yaml does not name are sent again.
+  const current = new Map(entries.map((e) => [e.configName, e.configValue]));
+  const own = new Map(
+    entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]),
+  );
+  const settings = Object.entries(topic.config)
+    .map(([name, value]) => [name, String(value)] as const)
+    .filter(([name, value]) => current.get(name) !== value);
+  if (settings.length > 0) {
+    for (const [name, value] of settings) {
+      changes.push(`${name} ${current.get(name) ?? '(unset)'} → ${value}`);
+      own.set(name, value);
+    }
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        {
+          type: ConfigResourceTypes.TOPIC,
+          name: topic.name,
+          configEntries: [...own].map(([name, value]) => ({ name, value })),
+        },
+      ],
+    });
+  }
+  return {
+    name: topic.name,
+    partitions,
+    action: changes.length > 0 ? 'changed' : 'unchanged',
+    ...(changes.length > 0 ? { changes } : {}),
+    ...(note ? { note } : {}),
+  };
 }
 
 /** Runs the CQL schema files in order; statements that create what already exists are skipped. */

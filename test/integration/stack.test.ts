@@ -150,6 +150,11 @@ describe('pbx up, status, down with the real services', () => {
     expect(fewer.exitCode).toBe(0);
     expect(fewer.doc.topics[0]).toMatchObject({ partitions: 4, action: 'unchanged' });
     expect(fewer.doc.topics[0]?.note).toContain('Kafka cannot take partitions away');
+
+    project.write(withTopic('{name: reviews, partitions: 4, config: {retention.mss: 1}}'));
+    const refused = await project.json<{ error: { code: string; message: string } }>(['up']);
+    expect([refused.exitCode, refused.doc.error.code]).toEqual([1, 'TOPICS_REFUSED']);
+    expect(refused.doc.error.message).toContain('reviews: ');
     project.write(withTopic('{name: reviews, partitions: 4}'));
   });
 
