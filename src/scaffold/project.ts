@@ -62,10 +62,20 @@ export async function initProject(options: { dir: string; name?: string; force: 
       nextSteps: ['Run `pbx init --force` to overwrite them, or choose another directory: `pbx init my-project`.'],
     });
   }
+  const written: string[] = [];
   for (const [path, content] of Object.entries(files)) {
     const target = join(dir, path);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, content);
+    try {
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, content);
+    } catch (error) {
+      const before = written.length > 0 ? ` (written before that: ${written.join(', ')})` : '';
+      throw new UserError(`Cannot write ${target}: ${(error as Error).message}${before}.`, {
+        code: 'INIT_UNWRITABLE',
+        nextSteps: ['Choose a directory you can write to: `pbx init my-project`.'],
+      });
+    }
+    written.push(path);
   }
   const created = Object.keys(files).filter((path) => !existing.includes(path));
   return { dir, name, created, overwritten: existing };

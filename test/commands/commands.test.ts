@@ -25,6 +25,14 @@ describe('pbx init', () => {
     expect(JSON.parse(forced.stdout).overwritten).toContain('README.md');
   });
 
+  it('says it cannot write where it is asked to, exit 1', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pbx-init-')), 'a-file');
+    writeFileSync(file, '');
+    const result = await runInProcess(['init', join(file, 'project'), '--json']);
+    expect(result.exitCode).toBe(1);
+    expect(JSON.parse(result.stdout).error).toMatchObject({ code: 'INIT_UNWRITABLE' });
+  });
+
   it('writes a pbx.yaml that pbx config accepts', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pbx-init-'));
     await runInProcess(['init', dir, '--name', 'demo']);
