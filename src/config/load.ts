@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -60,7 +60,29 @@ export function loadConfig(options: LoadOptions = {}): ResolvedConfig {
       cause: error,
     });
   }
-  return resolveConfig(parseConfigText(text, file, env), file, dirname(file));
+  const config = resolveConfig(parseConfigText(text, file, env), file, dirname(file));
+  checkCertificateFiles(config);
+  return config;
+}
+
+/** A TLS certificate file that is not there is pbx.yaml's error, said before anything tries to connect. */
+function checkCertificateFiles(config: ResolvedConfig): void {
+  for (const service of ['kafka', 'cassandra'] as const) {
+    const tls = config.services[service].external?.tls;
+    if (typeof tls !== 'object' || !tls.ca) continue;
+    const path = resolve(config.projectDir, tls.ca);
+    let isFile = false;
+    try {
+      isFile = statSync(path).isFile();
+    } catch {
+      // reported below
+    }
+    if (!isFile) {
+      throw configError(
+        `${config.file}: services.${service}.external.tls.ca: ${path} is not a file (paths are relative to pbx.yaml)`,
+      );
+    }
+  }
 }
 
 /** Parses the text of a pbx.yaml; errors name the file, line and column and what was expected. */

@@ -82,6 +82,18 @@ describe('pbx.yaml', () => {
     expect(parseConfigText(external, 'pbx.yaml').services.redis.port).toBe(7000);
   });
 
+  it('refuses a TLS certificate file that is not there, before anything connects', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-ca-'));
+    const file = join(dir, 'pbx.yaml');
+    writeFileSync(file, 'services:\n  kafka:\n    external: {brokers: [k:9093], tls: {ca: certs/ca.pem}}\n');
+    expect(() => loadConfig({ file })).toThrow(
+      `services.kafka.external.tls.ca: ${join(dir, 'certs/ca.pem')} is not a file`,
+    );
+    mkdirSync(join(dir, 'certs'));
+    writeFileSync(join(dir, 'certs/ca.pem'), 'PEM');
+    expect(loadConfig({ file }).services.kafka.external?.tls).toEqual({ ca: 'certs/ca.pem', rejectUnauthorized: true });
+  });
+
   it('interpolates ${VAR} and ${VAR:-default}, and names a missing variable', () => {
     const text =
       'services:\n  kafka:\n    external:\n      brokers: ["${BROKER}"]\n      sasl: { mechanism: plain, username: u, password: "${PW:-secret}" }\n';
