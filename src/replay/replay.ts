@@ -90,6 +90,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   if (onError === 'dead-letter' && !options.deadLetterTopic) {
     throw new UsageError('--on-error dead-letter needs --dead-letter-topic.');
   }
+  if (options.deadLetterTopic === topic) {
+    throw new UsageError('--dead-letter-topic must not be --topic: bad records would land among the good ones.');
+  }
   if (options.loop && options.source.path === '-') {
     throw new UsageError('--loop needs a file or --exec: stdin can be read only once.');
   }

@@ -341,6 +341,12 @@ describe('pbx replay into a real Kafka', () => {
       expect([same.exitCode, same.doc.sent]).toEqual([0, 5]);
     });
 
+    it('refuses a dead-letter topic that is the topic itself', async () => {
+      const same = ['--on-error', 'dead-letter', '--dead-letter-topic', 'x'];
+      const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'x', ...same]);
+      expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
+    });
+
     it('refuses to loop over stdin, which can be read only once', async () => {
       const { exitCode, doc } = await replay(['-', '--topic', 'x', '--loop']);
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
