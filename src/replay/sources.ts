@@ -69,8 +69,12 @@ export async function openSource(options: SourceOptions): Promise<Source> {
   const compressed = await peek(input.chunks, 2);
   const gzipped = compressed.head.length >= 2 && compressed.head[0] === 0x1f && compressed.head[1] === 0x8b;
   const decompressed = gzipped ? gunzip(compressed.chunks, input.name) : compressed.chunks;
-  const { head: headBytes, chunks } = await peek(decompressed, 64);
-  const head = headBytes.toString('utf8');
+  const peeked = await peek(decompressed, 64);
+  // A UTF-8 byte-order mark (Windows editors and exports write one) says how the text is encoded: it is no
+  // part of the first record.
+  const bom = peeked.head[0] === 0xef && peeked.head[1] === 0xbb && peeked.head[2] === 0xbf;
+  const chunks = bom ? skipBytes(peeked.chunks, 3) : peeked.chunks;
+  const head = peeked.head.subarray(bom ? 3 : 0).toString('utf8');
   if (head.length === 0 && input.totalBytes !== undefined) throw emptySource(input.name);
   const format = options.format ?? detectFormat(options.path, head);
   // Lines are handled a chunk at a time and copied before the next is asked for; gunzip and the CSV and JSON
@@ -88,6 +92,15 @@ export async function openSource(options: SourceOptions): Promise<Source> {
     bytesRead: input.bytesRead,
     close: input.close,
   };
+}
+
+async function* skipBytes(chunks: AsyncIterable<Buffer>, count: number): AsyncGenerator<Buffer> {
+  let left = count;
+  for await (const chunk of chunks) {
+    const skip = Math.min(left, chunk.length);
+    left -= skip;
+    if (skip < chunk.length) yield skip > 0 ? chunk.subarray(skip) : chunk;
+  }
 }
 
 /** Decompressed bytes; gzip data that is cut short or damaged is the source's fault, said as such. */

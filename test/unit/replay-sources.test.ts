@@ -91,6 +91,18 @@ describe('openSource', () => {
     ]);
   });
 
+  it('leaves out a UTF-8 byte-order mark, in NDJSON, CSV, a JSON array and gzip', async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const ndjson = await readAll({ path: file('bom.json', Buffer.concat([bom, Buffer.from('{"a":1}\n{"a":2}\n')])) });
+    expect(ndjson.items.map(textOf)).toEqual(['{"a":1}', '{"a":2}']);
+    const csv = await readAll({ path: file('bom.csv', Buffer.concat([bom, Buffer.from('a,b\n1,2\n')])) });
+    expect(brief(csv.items)).toEqual([[0, 2, { a: '1', b: '2' }]]);
+    const array = await readAll({ path: file('bom-array.json', Buffer.concat([bom, Buffer.from('[{"a":1}]')])) });
+    expect([array.format, brief(array.items)]).toEqual(['json', [[0, 0, { a: 1 }]]]);
+    const zipped = gzipSync(Buffer.concat([bom, Buffer.from('{"a":1}\n')]));
+    expect((await readAll({ path: file('bom.json.gz', zipped) })).items.map(textOf)).toEqual(['{"a":1}']);
+  });
+
   it('recognises gzip by its magic bytes, whatever the name', async () => {
     const path = file('e.data', gzipSync('{"n":1}\n{"n":2}\n'));
     const { format, name, items } = await readAll({ path });
