@@ -403,6 +403,14 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
     for await (const entry of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const { record, info } = entry;
       if (!header) {
+        // Two columns of one name would make one field of a record, and the first value would be lost.
+        const twice = record.find((column, i) => record.indexOf(column) !== i);
+        if (twice !== undefined) {
+          throw new UserError(`${name}:${info.lines}: the header names column "${twice}" twice`, {
+            code: 'SOURCE_MALFORMED',
+            nextSteps: ['Give each column its own name in the first line.'],
+          });
+        }
         header = record;
         continue;
       }
@@ -423,6 +431,7 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
       yield [{ kind: 'record', index: index++, line: info.lines, value, ...text }];
     }
   } catch (error) {
+    if (error instanceof UserError) throw error;
     const e = error as Error & { lines?: number };
     // A broken quote cannot be resynchronised: the rest of the file is unreadable.
     throw new UserError(`${name}:${e.lines ?? '?'}: invalid CSV: ${e.message}`, {

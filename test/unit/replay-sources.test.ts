@@ -91,6 +91,12 @@ describe('openSource', () => {
     ]);
   });
 
+  it('refuses a CSV header that names a column twice, which would lose a value of every row', async () => {
+    await expect(readAll({ path: file('twice.csv', 'id,name,id\n1,x,2\n') })).rejects.toThrow(
+      'twice.csv:1: the header names column "id" twice',
+    );
+  });
+
   it('leaves out a UTF-8 byte-order mark, in NDJSON, CSV, a JSON array and gzip', async () => {
     const bom = Buffer.from([0xef, 0xbb, 0xbf]);
     const ndjson = await readAll({ path: file('bom.json', Buffer.concat([bom, Buffer.from('{"a":1}\n{"a":2}\n')])) });
