@@ -33,3 +33,20 @@ export async function commandsFor(argv: string[]): Promise<Record<string, Comman
   const modules = await Promise.all(ids.map((id) => COMMANDS[id]!()));
   return Object.fromEntries(ids.map((id, i) => [id, modules[i]!.default]));
 }
+
+/**
+ * A word after a command that takes no arguments (`pbx down kafka`), which oclif would read as part of the
+ * command's name and report as an unknown command.
+ */
+export function strayWord(
+  argv: string[],
+  commands: Record<string, Command.Class>,
+): { command: string; word: string } | undefined {
+  const ids = Object.keys(commands);
+  if (ids.length !== 1) return undefined;
+  const [id] = ids as [string];
+  const word = argv[id.split(':').length];
+  const takesWords = commands[id]!.strict === false || Object.keys(commands[id]!.args ?? {}).length > 0;
+  if (word === undefined || word.startsWith('-') || takesWords) return undefined;
+  return { command: id.replaceAll(':', ' '), word };
+}

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import pjson from '../../package.json' with { type: 'json' };
-import { classifyError, ExitCode, type ErrorJson, type UserError } from './errors';
+import { classifyError, ExitCode, UsageError, type ErrorJson, type UserError } from './errors';
 import { installInterruptHandlers } from './interrupt';
 import { Output } from './output';
 
@@ -32,10 +32,20 @@ async function runOclif(argv: string[]): Promise<void> {
   process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
   // `--version` needs no command: skipping their modules keeps it fast.
   const versionOnly = argv.length === 1 && argv[0] === '--version';
-  const [{ Plugin, run }, COMMANDS] = await Promise.all([
+  const [{ Plugin, run }, { COMMANDS, stray }] = await Promise.all([
     import('@oclif/core'),
-    versionOnly ? {} : import('../commands').then((m) => m.commandsFor(argv)),
+    versionOnly
+      ? { COMMANDS: {}, stray: undefined }
+      : import('../commands').then(async (m) => {
+          const commands = await m.commandsFor(argv);
+          return { COMMANDS: commands, stray: m.strayWord(argv, commands) };
+        }),
   ]);
+  if (stray !== undefined) {
+    throw new UsageError(`pbx ${stray.command} takes no argument, and "${stray.word}" was given.`, {
+      nextSteps: [`Run \`pbx help ${stray.command}\` for what it takes.`],
+    });
+  }
   const root = dirname(fileURLToPath(import.meta.url));
   // Inside the single binary there is no package.json on disk: hand oclif the embedded one and the
   // command map, instead of letting it discover them from the file system.

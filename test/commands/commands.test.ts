@@ -91,6 +91,14 @@ describe('pbx doctor', () => {
 });
 
 describe('usage', () => {
+  it('says a command takes no argument instead of calling it an unknown command, exit 2', async () => {
+    const down = await runInProcess(['down', 'kafka'], deadEngine);
+    expect(down.exitCode).toBe(2);
+    expect(down.stderr).toContain('pbx down takes no argument, and "kafka" was given.');
+    const list = await runInProcess(['images', 'list', 'extra']);
+    expect(list.stderr).toContain('pbx images list takes no argument');
+  });
+
   it('exits 2 on an unknown command or flag', async () => {
     expect((await runInProcess(['frobnicate'])).exitCode).toBe(2);
     const flag = await runInProcess(['doctor', '--frob']);
