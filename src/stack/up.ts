@@ -437,10 +437,11 @@ function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: bool
   );
 }
 
-/** Creates the topics pbx.yaml declares; existing ones are left alone, or get more partitions. */
+/** Creates the topics pbx.yaml declares, and gives those that exist its partitions and settings. */
 async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<TopicOutcome[]> {
   if (topics.length === 0) return [];
-  const { Kafka, logLevel } = await loadKafkajs();
+  const kafkajs = await loadKafkajs();
+  const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
   const admin = new Kafka({ ...kafkaClientConfig(config, 'pbx-up'), logLevel: logLevel.NOTHING }).admin();
   await admin.connect();
   try {
@@ -464,7 +465,6 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
       action: 'created',
     }));
     if (present.length === 0) return outcomes;
-    const { ConfigResourceTypes } = await loadKafkajs();
     const [metadata, described] = await Promise.all([
       admin.fetchTopicMetadata({ topics: present.map((t) => t.name) }),
       admin.describeConfigs({
@@ -476,7 +476,7 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
       const partitions = metadata.topics.find((m) => m.name === t.name)?.partitions.length ?? 0;
       const entries = described.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
       outcomes.push(
-        await bringToSettings(admin, t, partitions, entries).catch((error: Error) => {
+        await bringToSettings(kafkajs, admin, t, partitions, entries).catch((error: Error) => {
           throw new Error(`${t.name}: ${error.message}`, { cause: error });
         }),
       );
@@ -489,12 +489,12 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
 
 /** Gives a topic that exists the partitions and settings pbx.yaml declares, where Kafka allows. */
 async function bringToSettings(
+  { ConfigResourceTypes, ConfigSource }: typeof import('kafkajs'),
   admin: Admin,
   topic: Topic,
   partitions: number,
   entries: ConfigEntries[],
 ): Promise<TopicOutcome> {
-  const { ConfigResourceTypes, ConfigSource } = await loadKafkajs();
   const changes: string[] = [];
   let note: string | undefined;
   if (partitions < topic.partitions) {
