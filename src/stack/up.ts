@@ -25,9 +25,10 @@ import {
   removeContainer,
 } from './containers';
 import { ensureImage } from './images';
+import { lockProject } from './lock';
 import { planActions, splitCql, type ServiceAction } from './plan';
 
-export type Phase = 'image' | 'creating' | 'starting' | 'waiting' | 'ready' | 'failed' | 'skipped';
+export type Phase = 'queued' | 'image' | 'creating' | 'starting' | 'waiting' | 'ready' | 'failed' | 'skipped';
 
 /** Progress of one service, for the live view and plain lines alike. */
 export interface StackEvent {
@@ -107,6 +108,28 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   const emit = options.onEvent ?? (() => undefined);
   const selected = selectServices(config, options);
   const specs = selected.filter((s) => !isExternal(config, s)).map((s) => specFor(config, s));
+  if (specs.length === 0) return startSelected(options, selected, specs, started);
+  const lock = await lockProject(config.name, signal, (pid) => {
+    for (const service of selected) emit({ service, phase: 'queued', detail: `pid ${pid}` });
+  }).catch((error: unknown) => {
+    if (!(error instanceof InterruptedError)) throw error;
+    throw new InterruptedError('Interrupted while another pbx up was changing the project: nothing was changed.');
+  });
+  try {
+    return await startSelected(options, selected, specs, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function startSelected(
+  options: UpOptions,
+  selected: ServiceName[],
+  specs: ServiceSpec[],
+  started: number,
+): Promise<UpResult> {
+  const { config, signal } = options;
+  const emit = options.onEvent ?? (() => undefined);
   const hashes = new Map(specs.map((spec) => [spec.name, specHash(spec)]));
 
   const docker = specs.length > 0 ? (await connectDocker()).docker : undefined;

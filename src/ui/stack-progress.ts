@@ -3,6 +3,7 @@ import type { ServiceName } from '../config/schema';
 import type { Phase, StackEvent } from '../stack/up';
 
 const LABEL: Record<Phase, string> = {
+  queued: 'waiting for another pbx up of this project to finish',
   image: 'preparing image',
   creating: 'creating container',
   starting: 'starting',

@@ -9,7 +9,7 @@ import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
 import { containersOf, networksOf, purge, sh, testProject } from '../support/stack';
 
-const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint'];
+const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace'];
 const FOREIGN = 'not-pbx-redis';
 const SILENT = 'not-pbx-silent-port';
 
@@ -118,6 +118,22 @@ describe('failures', () => {
     expect(await containersOf('itside-a')).toEqual([]);
     expect(await containersOf('itside-b')).toEqual(['pbx-itside-b-redis']);
     expect(await sh('redis-cli', ['-p', '26411', 'PING'])).toBe('PONG');
+  });
+
+  it('runs two pbx up of one project at once one after the other: one network, both ready', async () => {
+    // At once, both planned before either created anything: two networks of one name, and a name conflict.
+    const project = testProject('itrace', 'services:\n  zookeeper: {port: 26412}\n  redis: {port: 26413}\n');
+    const up = () => execa(BINARY, ['up', 'zookeeper', 'redis', '--json', '--config', project.file], { reject: false });
+    const [first, second] = await Promise.all([up(), up()]);
+    expect([first.exitCode, second.exitCode], `${first.stderr}\n${second.stderr}`).toEqual([0, 0]);
+    const actions = [first, second].map((r) => (JSON.parse(r.stdout) as UpResult).services.map((s) => s.action));
+    expect(actions.sort()).toEqual([
+      ['create', 'create'],
+      ['keep', 'keep'],
+    ]);
+    expect(`${first.stderr}${second.stderr}`).not.toContain('Conflict');
+    expect(await networksOf('itrace')).toEqual(['pbx-itrace']);
+    expect(await containersOf('itrace')).toEqual(['pbx-itrace-redis', 'pbx-itrace-zookeeper']);
   });
 
   // Docker's port proxy accepts a connection while nothing listens in the container yet, then closes it;
