@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
+import { isMap, isScalar, LineCounter, parse, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../cli/errors';
 import { configSchema, SERVICE_NAMES, type ParsedConfig, type ServiceName } from './schema';
@@ -99,10 +99,15 @@ export function parseConfigText(
   };
   const syntaxError = doc.errors[0];
   if (syntaxError) {
-    throw configError(`${at(syntaxError.pos[0])}: invalid YAML: ${firstLine(syntaxError.message)}`);
+    const { line } = lineCounter.linePos(syntaxError.pos[0]);
+    // `{port: ${P}}`: in a { } or [ ] collection, YAML reads the ${ as the start of another mapping.
+    const why = /[{[].*\$\{/.test(text.split('\n')[line - 1] ?? '')
+      ? ' (inside { } or [ ], a ${VAR} must be quoted; unquoted, write the setting on a line of its own)'
+      : '';
+    throw configError(`${at(syntaxError.pos[0])}: invalid YAML: ${firstLine(syntaxError.message)}${why}`);
   }
   interpolate(doc, env, at);
-  const result = configSchema.safeParse(doc.toJS() ?? {});
+  const result = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => `${at(issueOffset(doc, issue))}: ${describeIssue(issue)}`);
   throw configError(problems.join('\n'));
@@ -120,21 +125,32 @@ function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
 
-// ${VAR} and ${VAR:-default} in string values, so secrets such as SASL passwords stay out of the file.
+// ${VAR} and ${VAR:-default} in values, so secrets such as SASL passwords stay out of the file.
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 function interpolate(doc: Document, env: Record<string, string | undefined>, at: (offset: number) => string): void {
   visit(doc, {
     Scalar(_key, node) {
       if (typeof node.value !== 'string' || !node.value.includes('${')) return;
-      node.value = node.value.replace(PLACEHOLDER, (_match, name: string, fallback: string | undefined) => {
+      const text = node.value.replace(PLACEHOLDER, (_match, name: string, fallback: string | undefined) => {
         const value = env[name];
         if (value !== undefined && value !== '') return value;
         if (fallback !== undefined) return fallback;
         throw configError(`${at(node.range?.[0] ?? 0)}: environment variable ${name} is not set`);
       });
+      node.value = node.type === Scalar.PLAIN ? asIfWritten(text) : text;
     },
   });
+}
+
+/** An unquoted value reads as if its text had been written there: `port: ${PORT:-6379}` is a number. */
+function asIfWritten(text: string): unknown {
+  try {
+    const value: unknown = parse(text);
+    return typeof value === 'number' || typeof value === 'boolean' ? value : text;
+  } catch {
+    return text;
+  }
 }
 
 type Issue = z.core.$ZodIssue;

@@ -48,8 +48,12 @@ describe('pbx.yaml', () => {
   it('names file, line and column of a value of the wrong type', () => {
     const error = configError('services:\n  kafka:\n    port: "ninety"\n');
     expect(error.message).toContain('pbx.yaml:3:11');
-    expect(error.message).toContain('expected number');
+    expect(error.message).toContain('services.kafka.port: expected number, got string "ninety"');
     expect(error.exitCode).toBe(1);
+    expect(configError('profiles:\n  a:\n').message).toContain('profiles.a: expected array, got null');
+    expect(configError('services:\n  kafka:\n    topics: [{partitions: 3}]\n').message).toContain(
+      'services.kafka.topics.0.name: expected string (missing)',
+    );
   });
 
   it('points at an unknown key and names it', () => {
@@ -101,6 +105,20 @@ describe('pbx.yaml', () => {
     expect(config.services.kafka.external?.brokers).toEqual(['kafka.example:9093']);
     expect(config.services.kafka.external?.sasl?.password).toBe('secret');
     expect(configError(text).message).toMatch(/pbx\.yaml:4:\d+: environment variable BROKER is not set/);
+  });
+
+  it('reads an unquoted ${VAR} as if its value were written there, a quoted one as a string', () => {
+    const text = 'services:\n  redis:\n    port: ${REDIS_PORT:-6380}\n  kafka:\n    topics: [{name: "${T}"}]\n';
+    const config = parseConfigText(text, 'pbx.yaml', { T: '1234' });
+    expect(config.services.redis.port).toBe(6380);
+    expect(config.services.kafka.topics[0]!.name).toBe('1234');
+    expect(parseConfigText(text, 'pbx.yaml', { REDIS_PORT: '7000', T: 't' }).services.redis.port).toBe(7000);
+    expect(configError('services:\n  redis:\n    port: "${P:-6380}"\n').message).toContain(
+      'expected number, got string "6380"',
+    );
+    expect(configError('services:\n  redis: {port: ${P:-6380}}\n').message).toContain(
+      'unquoted, write the setting on a line of its own',
+    );
   });
 
   it('drops ZooKeeper from the default services in KRaft mode or with an external Kafka', () => {
