@@ -6,7 +6,26 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const port = z.number().int().min(1).max(65535);
 // Docker's memory syntax, kept human: 512m, 1g, 1.5g.
-const memory = z.string().regex(/^\d+(\.\d+)?[kmg]$/i, { message: 'expected a size such as 512m or 2g' });
+const SIZE = /^(\d+(?:\.\d+)?)([kmg])$/i;
+
+/** "512m" → bytes. */
+export function parseSize(size: string): number {
+  const match = SIZE.exec(size);
+  if (!match) throw new Error(`not a size: ${size}`);
+  const unit = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as 'k' | 'm' | 'g'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+// The least each service was seen to start in (Kafka's log cleaner alone takes 128 MiB of its heap); below it, the
+// container fails after it was made, with a Java heap error or an out-of-memory kill.
+const memory = (service: string, least: string, fallback: string) =>
+  z
+    .string()
+    .regex(SIZE, { message: 'expected a size such as 512m or 2g' })
+    .refine((size) => !SIZE.test(size) || parseSize(size) >= parseSize(least), {
+      message: `too little: ${service} needs at least ${least}`,
+    })
+    .default(fallback);
 // "upstream" = the pinned public image, "local" = built by `pbx images build`, anything else = an image reference.
 const image = z.string().min(1);
 const hostPort = z.string().regex(/^[^\s:]+:\d+$/, { message: 'expected host:port' });
@@ -37,13 +56,13 @@ const tls = z.union([
 const zookeeper = z.strictObject({
   image: image.optional(),
   port: port.default(2181),
-  memory: memory.default('256m'),
+  memory: memory('ZooKeeper', '32m', '256m'),
 });
 
 const kafka = z.strictObject({
   image: image.optional(),
   port: port.default(9092),
-  memory: memory.default('1g'),
+  memory: memory('Kafka', '384m', '1g'),
   // KRaft needs no ZooKeeper; zookeeper mode matches the peachbox-era stacks.
   mode: z.enum(['zookeeper', 'kraft']).default('zookeeper'),
   topics: z.array(topic).default([]),
@@ -59,7 +78,7 @@ const kafka = z.strictObject({
 const cassandra = z.strictObject({
   image: image.optional(),
   port: port.default(9042),
-  memory: memory.default('1g'),
+  memory: memory('Cassandra', '384m', '1g'),
   schema: z.array(z.string()).default([]).describe('CQL files applied after start, in order'),
   external: z
     .strictObject({
@@ -75,7 +94,7 @@ const cassandra = z.strictObject({
 const redis = z.strictObject({
   image: image.optional(),
   port: port.default(6379),
-  memory: memory.default('256m'),
+  memory: memory('Redis', '16m', '256m'),
   external: z
     .strictObject({ url: z.string().regex(/^rediss?:\/\//, { message: 'expected redis:// or rediss://' }) })
     .optional(),

@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { freemem, totalmem } from 'node:os';
 import type { ResolvedConfig } from '../config/load';
-import type { ServiceName } from '../config/schema';
+import { parseSize, type ServiceName } from '../config/schema';
 import { connectDocker, MIN_API_VERSION, versionAtLeast, type EngineInfo } from '../docker/engine';
 import { LABELS } from '../docker/labels';
 import { isPortFree } from '../net/ports';
@@ -123,14 +123,6 @@ function memoryCheck(config: ResolvedConfig): Check {
     detail: `${formatBytes(total)} total, ${formatBytes(freemem())} free; the stack asks for ${formatBytes(needed)}`,
     fix: ok ? undefined : 'Lower services.<name>.memory in pbx.yaml or start fewer services with a profile.',
   };
-}
-
-/** "512m" → bytes. */
-export function parseSize(size: string): number {
-  const match = /^(\d+(?:\.\d+)?)([kmg])$/i.exec(size);
-  if (!match) throw new Error(`not a size: ${size}`);
-  const unit = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[match[2]!.toLowerCase() as 'k' | 'm' | 'g'];
-  return Math.round(Number(match[1]) * unit);
 }
 
 export function formatBytes(bytes: number): string {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { UsageError } from '../cli/errors';
-import { parseSize } from '../doctor/doctor';
+import { parseSize } from '../config/schema';
 import { cassandra } from './cassandra';
 import { kafka } from './kafka';
 import { redis } from './redis';

@@ -56,6 +56,13 @@ describe('pbx.yaml', () => {
     );
   });
 
+  it('refuses less memory than a service starts in, before anything is made', () => {
+    expect(configError('services:\n  kafka:\n    memory: 300m\n').message).toContain(
+      'pbx.yaml:3:13: services.kafka.memory: too little: Kafka needs at least 384m',
+    );
+    expect(parseConfigText('services:\n  kafka:\n    memory: 384m\n', 'x').services.kafka.memory).toBe('384m');
+  });
+
   it('points at an unknown key and names it', () => {
     const error = configError('services:\n  redis:\n    prot: 1\n');
     expect(error.message).toMatch(/pbx\.yaml:3:5: unknown setting "prot" in services\.redis/);
