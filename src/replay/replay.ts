@@ -227,6 +227,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   try {
     let startIndex = options.from ?? 0;
     let countInPass = 0;
+    let indexEnd = 0; // after the last record read
     if (options.checkpoint) {
       source ??= await openSource(sourceOptions);
       const saved = await readCheckpoint(options.checkpoint);
@@ -253,6 +254,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             stoppedBy = 'interrupt';
             break passes;
           }
+          indexEnd = item.index + 1;
           if (item.index < startIndex) continue;
           if (alreadyDelivered.size > 0 && alreadyDelivered.delete(`${pass}:${item.index}`)) {
             recovered++;
@@ -328,6 +330,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     }
     await drain();
     await saveCheckpoint(true);
+    if (options.from !== undefined && options.from > indexEnd && pass === 0 && stoppedBy === 'end') {
+      throw new UsageError(
+        `--from ${options.from} is past the end of ${source?.name ?? 'the source'}, which holds ${plural(indexEnd, 'record')}: nothing was sent.`,
+      );
+    }
 
     // Makes `message` the one for this record and returns undefined, or returns what is wrong with the record.
     function toMessage(item: SourceItem, pass: number): string | undefined {

@@ -282,6 +282,15 @@ describe('pbx replay into a real Kafka', () => {
       expect(keyless.doc).toMatchObject({ sent: 0, skipped: 4 });
     });
 
+    it('says when --from is past the end of the file, and sends nothing', async () => {
+      const past = await replay([path('bad.json'), '--topic', 'from-past', '--from', '5', '--on-error', 'skip']);
+      expect([past.exitCode, past.doc.error?.code]).toEqual([2, 'USAGE']);
+      expect(past.doc.error?.message).toContain('--from 5 is past the end of');
+      expect(past.doc.error?.message).toContain('which holds 4 records');
+      const atEnd = await replay([path('bad.json'), '--topic', 'from-past', '--from', '4']);
+      expect([atEnd.exitCode, atEnd.doc.sent]).toEqual([0, 0]);
+    });
+
     it('says which broker is unreachable and exits 3', async () => {
       const down = testProject('itreplay-down', 'services:\n  kafka: {port: 29399, mode: kraft}\n');
       const { exitCode, doc } = await down.json<{ error: { code: string; message: string } }>([
