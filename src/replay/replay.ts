@@ -329,12 +329,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       source = undefined;
     }
     await drain();
-    await saveCheckpoint(true);
     if (options.from !== undefined && options.from > indexEnd && pass === 0 && stoppedBy === 'end') {
       throw new UsageError(
         `--from ${options.from} is past the end of ${source?.name ?? 'the source'}, which holds ${plural(indexEnd, 'record')}: nothing was sent.`,
       );
     }
+    await saveCheckpoint(true);
 
     // Makes `message` the one for this record and returns undefined, or returns what is wrong with the record.
     function toMessage(item: SourceItem, pass: number): string | undefined {
