@@ -34,16 +34,28 @@ export async function listProjectContainers(docker: Docker, project: string): Pr
 /** Creates the project's bridge network unless it exists; returns whether it was created. */
 export async function ensureNetwork(docker: Docker, project: string): Promise<boolean> {
   const name = names.network(project);
-  const existing = await docker.listNetworks({ filters: { name: [name] } });
-  const exact = existing.find((n) => n.Name === name);
-  if (exact) {
-    if (exact.Labels?.[LABELS.project] !== project) {
-      throw new Error(`a network named ${name} exists but was not created by pbx; remove or rename it`);
-    }
-    return false;
+  const existing = (await docker.listNetworks({ filters: { name: [name] } })).filter((n) => n.Name === name);
+  if (existing.some((n) => n.Labels?.[LABELS.project] !== project)) {
+    throw new Error(`a network named ${name} exists but was not created by pbx; remove or rename it`);
   }
+  if (existing.length > 1) await keepOneNetwork(docker, name, existing);
+  if (existing.length > 0) return false;
   await docker.createNetwork({ Name: name, Driver: 'bridge', Labels: projectLabels(project) });
   return true;
+}
+
+/**
+ * Two creates at once can make two networks of one name (two `pbx up` did, before the project lock), and the engine
+ * then refuses the name as ambiguous. The ones no container uses go; the oldest stays when none is used.
+ */
+async function keepOneNetwork(docker: Docker, name: string, networks: Docker.NetworkInspectInfo[]): Promise<void> {
+  const inspected = await Promise.all(networks.map((n) => docker.getNetwork(n.Id).inspect()));
+  const used = inspected.filter((n) => Object.keys(n.Containers ?? {}).length > 0);
+  if (used.length > 1) {
+    throw new Error(`${used.length} networks are named ${name}, each with containers; \`pbx down\` removes them all`);
+  }
+  const keep = used[0] ?? [...inspected].sort((a, b) => a.Created.localeCompare(b.Created))[0]!;
+  for (const n of inspected) if (n.Id !== keep.Id) await docker.getNetwork(n.Id).remove();
 }
 
 /**

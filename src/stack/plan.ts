@@ -23,10 +23,22 @@ export function planActions(
   return plan;
 }
 
+export interface CqlStatement {
+  text: string;
+  /** Where it starts in its file, for errors. */
+  line: number;
+}
+
 /** Splits a CQL file into statements: `;` ends one, except inside strings and comments. */
-export function splitCql(text: string): string[] {
-  const statements: string[] = [];
+export function splitCql(text: string): CqlStatement[] {
+  const statements: CqlStatement[] = [];
   let current = '';
+  let start = 0;
+  const end = () => {
+    const trimmed = current.trim();
+    if (trimmed) statements.push({ text: trimmed, line: text.slice(0, start).split('\n').length });
+    current = '';
+  };
   let i = 0;
   while (i < text.length) {
     const rest = text.slice(i);
@@ -36,24 +48,19 @@ export function splitCql(text: string): string[] {
       i += skip.length;
       continue;
     }
-    const literal =
+    const piece =
       /^'(?:[^']|'')*'?/.exec(rest)?.[0] ??
       /^\$\$[\s\S]*?(\$\$|$)/.exec(rest)?.[0] ??
-      /^"(?:[^"]|"")*"?/.exec(rest)?.[0];
-    if (literal) {
-      current += literal;
-      i += literal.length;
-      continue;
-    }
-    const char = text[i]!;
-    if (char === ';') {
-      if (current.trim()) statements.push(current.trim());
-      current = '';
+      /^"(?:[^"]|"")*"?/.exec(rest)?.[0] ??
+      text[i]!;
+    if (piece === ';') {
+      end();
     } else {
-      current += char;
+      if (!current.trim() && piece.trim()) start = i;
+      current += piece;
     }
-    i++;
+    i += piece.length;
   }
-  if (current.trim()) statements.push(current.trim());
+  end();
   return statements;
 }

@@ -139,6 +139,8 @@ async function startSelected(
     existing,
   );
   if (docker) await preflightPorts(docker, config, specs, plan);
+  // Read before anything starts: a missing file is found now, not after Cassandra's start.
+  const schema = selected.includes('cassandra') ? await readSchema(config) : [];
 
   // Made while the images are looked at and the volumes made; containers wait for it.
   const network = docker && specs.length > 0 ? ensureNetwork(docker, config.name) : Promise.resolve();
@@ -305,7 +307,7 @@ async function startSelected(
         });
       })
     : [];
-  const schemaFiles = selected.includes('cassandra') ? await applySchema(config) : [];
+  const schemaFiles = await applySchema(config, schema);
   const changed =
     results.some((r) => r.action !== 'keep' && r.action !== 'external') || topics.some((t) => t.action !== 'unchanged');
   return { project: config.name, changed, services: results, topics, schemaFiles, elapsedMs: Date.now() - started };
@@ -562,14 +564,15 @@ async function bringToSettings(
 }
 
 /** Runs the CQL schema files in order; statements that create what already exists are skipped. */
-async function applySchema(config: ResolvedConfig): Promise<string[]> {
-  const files = config.services.cassandra.schema;
-  if (files.length === 0) return [];
-  const { Client, types } = await import('cassandra-driver');
-  const client = new Client(await cassandraClientOptions(config));
-  await client.connect();
-  try {
-    for (const file of files) {
+interface SchemaFile {
+  file: string;
+  path: string;
+  text: string;
+}
+
+async function readSchema(config: ResolvedConfig): Promise<SchemaFile[]> {
+  return Promise.all(
+    config.services.cassandra.schema.map(async (file) => {
       const path = resolve(config.projectDir, file);
       const text = await readFile(path, 'utf8').catch((error: Error) => {
         throw new UserError(`Cannot read CQL schema file ${path}: ${error.message}`, {
@@ -577,12 +580,24 @@ async function applySchema(config: ResolvedConfig): Promise<string[]> {
           nextSteps: ['Fix services.cassandra.schema in pbx.yaml (paths are relative to pbx.yaml).'],
         });
       });
-      for (const [index, statement] of splitCql(text).entries()) {
+      return { file, path, text };
+    }),
+  );
+}
+
+async function applySchema(config: ResolvedConfig, schema: SchemaFile[]): Promise<string[]> {
+  if (schema.length === 0) return [];
+  const { Client, types } = await import('cassandra-driver');
+  const client = new Client(await cassandraClientOptions(config));
+  await client.connect();
+  try {
+    for (const { path, text } of schema) {
+      for (const { text: statement, line } of splitCql(text)) {
         try {
           await client.execute(statement);
         } catch (error) {
           if ((error as { code?: number }).code === types.responseErrorCodes.alreadyExists) continue;
-          throw new UserError(`${path}: statement ${index + 1} failed: ${(error as Error).message}`, {
+          throw new UserError(`${path}:${line}: Cassandra refused the statement: ${(error as Error).message}`, {
             code: 'SCHEMA_FAILED',
             hint: statement.length > 200 ? `${statement.slice(0, 200)}…` : statement,
             nextSteps: ['Fix the statement; pbx applies schema files on every `pbx up`, so use IF NOT EXISTS.'],
@@ -590,7 +605,7 @@ async function applySchema(config: ResolvedConfig): Promise<string[]> {
         }
       }
     }
-    return files;
+    return schema.map((s) => s.file);
   } finally {
     await client.shutdown();
   }

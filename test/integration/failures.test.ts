@@ -1,13 +1,15 @@
 // What pbx does when things go wrong, against the real engine.
+import Docker from 'dockerode';
 import { execa } from 'execa';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/async';
 import { parseConfigText, resolveConfig } from '../../src/config/load';
 import { probeOnce } from '../../src/services/probes';
 import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
-import { containersOf, networksOf, purge, sh, testProject } from '../support/stack';
+import { containersOf, networksOf, purge, sh, testProject, volumesOf } from '../support/stack';
 
 const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace'];
 const FOREIGN = 'not-pbx-redis';
@@ -73,6 +75,15 @@ describe('failures', () => {
     expect(await containersOf('itfail')).toEqual([]);
   });
 
+  it('finds a schema file that is not there before starting anything', async () => {
+    const project = testProject('itfail', 'services:\n  cassandra: {port: 26414, schema: [cql/missing.cql]}\n');
+    const result = await project.json<{ error: { code: string; message: string } }>(['up', 'cassandra']);
+    expect([result.exitCode, result.doc.error.code]).toEqual([1, 'SCHEMA_UNREADABLE']);
+    expect(result.doc.error.message).toContain(join(project.dir, 'cql/missing.cql'));
+    expect(await containersOf('itfail')).toEqual([]);
+    expect((await volumesOf('itfail')).filter((v) => v.includes('cassandra'))).toEqual([]);
+  });
+
   it('says how to do without a registry when an image cannot be pulled, and creates nothing', async () => {
     // No registry answers on these machines, nor for this name anywhere: the pull fails either way.
     const project = testProject('itpull', 'services:\n  redis: {port: 29379, image: "pbx-it/not-a-real-image:1"}\n');
@@ -96,8 +107,8 @@ describe('failures', () => {
   it('stops waiting for a Kafka started alongside a new ZooKeeper once ZooKeeper fails, and removes both', async () => {
     const project = testProject(
       'itfail',
-      // 8m of memory: ZooKeeper's JVM starts, then dies for want of heap.
-      'services:\n  zookeeper: {port: 26406, memory: 8m}\n  kafka: {port: 26407}\n',
+      // The Redis image has no ZooKeeper: its container starts, then exits.
+      'services:\n  zookeeper: {port: 26406, image: "pbx/redis:7.0"}\n  kafka: {port: 26407}\n',
     );
     const result = await project.json<{
       error: { message: string; details: { failures: Array<{ service: string; reason: string }> } };
@@ -134,6 +145,23 @@ describe('failures', () => {
     expect(`${first.stderr}${second.stderr}`).not.toContain('Conflict');
     expect(await networksOf('itrace')).toEqual(['pbx-itrace']);
     expect(await containersOf('itrace')).toEqual(['pbx-itrace-redis', 'pbx-itrace-zookeeper']);
+  });
+
+  it('starts on the one network left of two with its name, which two creates at once can make', async () => {
+    await purge('itrace');
+    const docker = new Docker();
+    const create = () =>
+      docker.createNetwork({ Name: 'pbx-itrace', Labels: { 'pbx.project': 'itrace' } }).catch(() => undefined);
+    for (let attempt = 0; attempt < 10 && (await networksOf('itrace')).length < 2; attempt++) {
+      await purge('itrace');
+      await Promise.all([create(), create()]);
+    }
+    expect(await networksOf('itrace'), 'the engine made only one network of two creates').toHaveLength(2);
+    const project = testProject('itrace', 'services:\n  redis: {port: 26413}\n');
+    const result = await project.pbx(['up', 'redis']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(await networksOf('itrace')).toEqual(['pbx-itrace']);
+    expect(await sh('redis-cli', ['-p', '26413', 'PING'])).toBe('PONG');
   });
 
   // Docker's port proxy accepts a connection while nothing listens in the container yet, then closes it;

@@ -158,6 +158,24 @@ describe('pbx up, status, down with the real services', () => {
     project.write(withTopic('{name: reviews, partitions: 4}'));
   });
 
+  it('names the file and line of a schema statement Cassandra refuses, and leaves the stack running', async () => {
+    writeFileSync(
+      join(project.dir, 'bad.cql'),
+      '-- a second file\n\nCREATE TABLE IF NOT EXISTS it.broken (id text);\n',
+    );
+    project.write(
+      `services:\n  zookeeper: {port: ${P.zookeeper}}\n  kafka: {port: ${P.kafka}, topics: [{name: reviews, partitions: 4}]}\n  cassandra: {port: ${P.cassandra}, schema: [schema.cql, bad.cql]}\n  redis: {port: ${P.redis}}\n`,
+    );
+    const refused = await project.json<{ error: { code: string; message: string } }>(['up', 'cassandra']);
+    expect([refused.exitCode, refused.doc.error.code]).toEqual([1, 'SCHEMA_FAILED']);
+    expect(refused.doc.error.message).toContain(`${join(project.dir, 'bad.cql')}:3: Cassandra refused the statement:`);
+    expect(refused.doc.error.message).toContain('PRIMARY KEY');
+    expect(await cql("SELECT release_version FROM system.local WHERE key = 'local'")).toMatch(/^5\.0/);
+    project.write(
+      `services:\n  zookeeper: {port: ${P.zookeeper}}\n  kafka: {port: ${P.kafka}, topics: [{name: reviews, partitions: 4}]}\n  cassandra: {port: ${P.cassandra}, schema: [schema.cql]}\n  redis: {port: ${P.redis}}\n`,
+    );
+  });
+
   it('restarts a container killed behind its back with its data, and recreates only a service whose config changed', async () => {
     await sh('docker', ['kill', `pbx-${project.name}-redis`]);
     const broken = await project.json<StatusResult>(['status', 'redis']);

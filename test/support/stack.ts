@@ -77,5 +77,8 @@ export async function purge(project: string): Promise<void> {
   if (ids.length > 0) await execa('docker', ['rm', '-f', ...ids], { reject: false });
   const volumes = await volumesOf(project);
   if (volumes.length > 0) await execa('docker', ['volume', 'rm', '-f', ...volumes], { reject: false });
-  await execa('docker', ['network', 'rm', `pbx-${project}`], { reject: false });
+  const networks = (await sh('docker', ['network', 'ls', '-q', '--filter', `label=pbx.project=${project}`]))
+    .split('\n')
+    .filter(Boolean);
+  if (networks.length > 0) await execa('docker', ['network', 'rm', ...networks], { reject: false });
 }

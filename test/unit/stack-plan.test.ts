@@ -124,9 +124,13 @@ CREATE KEYSPACE IF NOT EXISTS k WITH replication = {'class': 'SimpleStrategy', '
 // trailing
 INSERT INTO k.t (a) VALUES ('it''s')`;
     expect(splitCql(text)).toEqual([
-      "CREATE KEYSPACE IF NOT EXISTS k WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-      "INSERT INTO k.t (a) VALUES ('x;y')",
-      "INSERT INTO k.t (a) VALUES ('it''s')",
+      {
+        text: "CREATE KEYSPACE IF NOT EXISTS k WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+        line: 2,
+      },
+      { text: "INSERT INTO k.t (a) VALUES ('x;y')", line: 3 },
+      { text: "INSERT INTO k.t (a) VALUES ('it''s')", line: 5 },
     ]);
+    expect(splitCql("\n\n  'a;\nb'\n  x;\n\ny").map((s) => s.line)).toEqual([3, 7]);
   });
 });
