@@ -89,12 +89,25 @@ export function classifyError(error: unknown): { userError?: UserError; bug?: Er
     const exit = e.oclif.exit;
     if (exit === 0) return {};
     return {
-      userError: new UsageError(stripAnsi(e.message), {
+      userError: new UsageError(tidyOclifMessage(stripAnsi(e.message)), {
         nextSteps: ['Run `pbx help` for the list of commands and `pbx help <command>` for its flags.'],
       }),
     };
   }
   return { bug: error instanceof Error ? error : new Error(String(error)) };
+}
+
+/**
+ * oclif's "Parsing --count \n\tExpected an integer greater than or equal to 1 but received: 0\nSee more help with
+ * --help" as one line in pbx's voice: "--count: expected an integer greater than or equal to 1, got 0". The help
+ * pointer goes: the error's next steps give it.
+ */
+export function tidyOclifMessage(message: string): string {
+  const text = message.replace(/\s*See more help with --help\s*$/, '');
+  const parsing = /^Parsing (--[\w-]+)\s*\n\s*Expected (.*?)(?: but received: (.*))?$/s.exec(text);
+  if (!parsing) return text;
+  const [, flag, expected, received] = parsing;
+  return `${flag}: expected ${expected}${received === undefined ? '' : `, got ${received}`}`;
 }
 
 // eslint-disable-next-line no-control-regex -- matching the ESC of colour codes is the point

@@ -1,6 +1,13 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ExitCode, InterruptedError, UsageError, UserError, classifyError } from '../../src/cli/errors';
+import {
+  ExitCode,
+  InterruptedError,
+  UsageError,
+  UserError,
+  classifyError,
+  tidyOclifMessage,
+} from '../../src/cli/errors';
 import { Output } from '../../src/cli/output';
 import { reportError } from '../../src/cli/run';
 
@@ -36,6 +43,18 @@ describe('error reporting', () => {
     expect(plain.stderr).toContain('bug in pbx');
     expect(plain.stderr).not.toContain('errors.test.ts');
     expect(report(new TypeError('boom'), 'plain', true).stderr).toContain('errors.test.ts');
+  });
+
+  it('puts oclif’s flag parsing errors in one line, without its help pointer', () => {
+    expect(
+      tidyOclifMessage(
+        'Parsing --count \n\tExpected an integer greater than or equal to 1 but received: 0\nSee more help with --help',
+      ),
+    ).toBe('--count: expected an integer greater than or equal to 1, got 0');
+    expect(tidyOclifMessage('Nonexistent flag: --nope\nSee more help with --help')).toBe('Nonexistent flag: --nope');
+    expect(tidyOclifMessage('Expected --compression=zip to be one of: none, gzip\nSee more help with --help')).toBe(
+      'Expected --compression=zip to be one of: none, gzip',
+    );
   });
 
   it('maps oclif parse errors to usage errors (exit 2) and exit-0 signals to nothing', () => {
