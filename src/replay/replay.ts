@@ -456,11 +456,28 @@ async function connect(
       });
     }
     const topics = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])];
+    const settings = await topicSettings(admin, topics);
+    // Kafka would refuse each unkeyed record with a bare "failed the validation on broker".
+    const unkeyed = options.key === undefined ? topics : topics.slice(1); // dead letters carry no key
+    const compacted = unkeyed.find((topic) => settings.get(topic)?.compacted);
+    if (compacted !== undefined) {
+      throw new UsageError(
+        `Topic ${compacted} is compacted (cleanup.policy=compact): Kafka takes only records with a key there.`,
+        {
+          nextSteps: [
+            compacted === options.topic
+              ? 'Give --key FIELD, the field whose value identifies a record, or replay into a topic that is not compacted.'
+              : 'Give a --dead-letter-topic that is not compacted.',
+          ],
+        },
+      );
+    }
+    const limits = [...settings.values()].flatMap((s) => (s.maxMessageBytes ? [s.maxMessageBytes] : []));
     const producer = await BatchProducer.connect<Span>({
       kafka: kafkaOptions(options.config),
       topics,
       compression: options.compression,
-      batchBytes: Math.min(BATCH_BYTES, ...(await maxMessageBytes(admin, topics))),
+      batchBytes: Math.min(BATCH_BYTES, ...limits),
       onDelivered,
     });
     return { kafka, admin, producer };
@@ -471,22 +488,39 @@ async function connect(
   }
 }
 
-/**
- * The largest record batch each topic takes (its max.message.bytes, the broker's default unless set). A client
- * that may not read topic configurations (ACLs) gets none, and pbx's default size is used.
- */
-async function maxMessageBytes(admin: Admin, topics: string[]): Promise<number[]> {
+interface TopicSettings {
+  /** The largest record batch the topic takes (its max.message.bytes, the broker's default unless set). */
+  maxMessageBytes?: number;
+  /** cleanup.policy includes compact: Kafka refuses records without a key. */
+  compacted: boolean;
+}
+
+/** What replay needs of each topic's settings. A client that may not read them (ACLs) gets pbx's defaults. */
+async function topicSettings(admin: Admin, topics: string[]): Promise<Map<string, TopicSettings>> {
   const { ConfigResourceTypes } = await loadKafkajs();
   const described = await admin
     .describeConfigs({
       includeSynonyms: false,
-      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      resources: topics.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['max.message.bytes', 'cleanup.policy'],
+      })),
     })
     .catch(() => ({ resources: [] }));
-  return described.resources
-    .flatMap((resource) => resource.configEntries)
-    .map((entry) => Number(entry.configValue))
-    .filter((bytes) => Number.isSafeInteger(bytes) && bytes > 0);
+  return new Map(
+    described.resources.map((resource) => {
+      const value = (name: string) => resource.configEntries.find((e) => e.configName === name)?.configValue;
+      const bytes = Number(value('max.message.bytes'));
+      return [
+        resource.resourceName,
+        {
+          maxMessageBytes: Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined,
+          compacted: (value('cleanup.policy') ?? '').split(',').includes('compact'),
+        },
+      ];
+    }),
+  );
 }
 
 function badRecord(source: string, item: BadItem, sent: number): UserError {

@@ -449,6 +449,38 @@ describe('pbx replay into a real Kafka', () => {
     });
   });
 
+  it('refuses unkeyed records for a compacted topic before sending, and takes keyed ones', async () => {
+    await generate('compact.json', 20, 19);
+    await sh('docker', [
+      'exec',
+      `pbx-${project.name}-kafka`,
+      'kafka-run-class.sh',
+      'org.apache.kafka.tools.TopicCommand',
+      '--bootstrap-server',
+      'kafka:29092',
+      '--create',
+      '--topic',
+      'compact',
+      '--config',
+      'cleanup.policy=compact',
+    ]);
+    const unkeyed = await replay([path('compact.json'), '--topic', 'compact']);
+    expect([unkeyed.exitCode, unkeyed.doc.error?.code]).toEqual([2, 'USAGE']);
+    expect(unkeyed.doc.error?.message).toContain('Topic compact is compacted');
+    const deadLetters = await replay([
+      path('compact.json'),
+      '--topic',
+      'x',
+      '--on-error',
+      'dead-letter',
+      '--dead-letter-topic',
+      'compact',
+    ]);
+    expect(deadLetters.doc.error?.message).toContain('Topic compact is compacted');
+    const keyed = await replay([path('compact.json'), '--topic', 'compact', '--key', 'user_id']);
+    expect([keyed.exitCode, keyed.doc.sent]).toEqual([0, 20]);
+  });
+
   it('keeps its batches under a topic’s smaller max.message.bytes', async () => {
     const lines = await generate('small.json', 3000, 17);
     // Created by an independent client with a 40 kB limit: pbx's usual 1000 KiB batches would be refused.
