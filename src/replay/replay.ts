@@ -364,7 +364,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       await checkpointing.catch(() => undefined);
       await saveCheckpoint(true).catch(() => undefined);
       // Counted from Kafka's acknowledgements: a failed send may have had some of its batches written.
-      throw kafkaFailed(config, error, producer.acknowledgedRecords(topic), options.checkpoint);
+      throw kafkaFailed(config, topic, error, producer.acknowledgedRecords(topic), options.checkpoint);
     }
     if (error instanceof UserError && error.code === 'CHECKPOINT_UNWRITABLE') {
       // Kafka's answers, not the checkpoint, say what was delivered.
@@ -484,7 +484,7 @@ async function connect(
   } catch (error) {
     await admin.disconnect().catch(() => undefined);
     if (error instanceof UserError) throw error;
-    throw kafkaFailed(options.config, error, 0, undefined);
+    throw kafkaFailed(options.config, options.topic, error, 0, undefined);
   }
 }
 
@@ -536,7 +536,13 @@ function badRecord(source: string, item: BadItem, sent: number): UserError {
   });
 }
 
-function kafkaFailed(config: ResolvedConfig, error: unknown, sent: number, checkpoint: string | undefined): UserError {
+function kafkaFailed(
+  config: ResolvedConfig,
+  topic: string,
+  error: unknown,
+  sent: number,
+  checkpoint: string | undefined,
+): UserError {
   const brokers = endpointOf(config, 'kafka').addresses.join(',');
   const resume = checkpoint
     ? `Run the same command again: it resumes from ${checkpoint}.`
@@ -550,6 +556,22 @@ function kafkaFailed(config: ResolvedConfig, error: unknown, sent: number, check
         code: 'RECORD_TOO_LARGE',
         nextSteps: [
           "Raise the topic's max.message.bytes (kafka-configs.sh --alter --entity-type topics --add-config max.message.bytes=N).",
+          resume,
+        ],
+        details: { sent },
+        cause: error,
+      },
+    );
+  }
+  // A cluster's ACLs: nothing pbx or a retry can change.
+  if ((error as { type?: string }).type?.endsWith('_AUTHORIZATION_FAILED')) {
+    const user = config.services.kafka.external?.sasl?.username;
+    return new UserError(
+      `Kafka at ${brokers} does not let ${user ?? 'pbx'} write to topic ${topic}: ${(error as Error).message}. ${delivered}`,
+      {
+        code: 'KAFKA_NOT_AUTHORIZED',
+        nextSteps: [
+          `Ask the cluster's administrator for WRITE and DESCRIBE on topic ${topic} (CREATE too when pbx is to create it), or replay into a topic you may write to.`,
           resume,
         ],
         details: { sent },

@@ -22,7 +22,13 @@ const cert = (name: string) => join(certs, name);
 /** A PEM file on one line, its line breaks as spaces (Kafka's PEM settings need whitespace after each marker). */
 const oneLine = (name: string) => readFileSync(cert(name), 'utf8').replace(/\n/g, ' ');
 const CONTAINER = 'pbx-it-external-sasl-kafka'; // not pbx's: this test creates and removes it
-const USERS = { plain: ['alice', 'alice-secret'], scram: ['bob', 'bob-secret'] } as const;
+const USERS = {
+  plain: ['alice', 'alice-secret'],
+  scram: ['bob', 'bob-secret'],
+  // No rights on the topic `guarded`, which only alice may write to.
+  unauthorized: ['carol', 'carol-secret'],
+} as const;
+const plainUsers = `user_admin="admin-secret" ${[USERS.plain, USERS.unauthorized].map(([u, p]) => `user_${u}="${p}"`).join(' ')}`;
 
 const properties = () => [
   'process.roles=broker,controller',
@@ -35,8 +41,12 @@ const properties = () => [
   'inter.broker.listener.name=SASL_PLAINTEXT',
   'sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256',
   'sasl.mechanism.inter.broker.protocol=PLAIN',
-  `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${USERS.plain[0]}="${USERS.plain[1]}";`,
-  `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${USERS.plain[0]}="${USERS.plain[1]}";`,
+  `listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" ${plainUsers};`,
+  `listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" ${plainUsers};`,
+  // ACLs where a resource has any; everyone may use the others (the broker's own controller link is ANONYMOUS).
+  'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+  'allow.everyone.if.no.acl.found=true',
+  'super.users=User:admin;User:ANONYMOUS',
   'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
   'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;',
   'ssl.keystore.type=PEM',
@@ -225,6 +235,47 @@ describe('pbx replay into an external Kafka with SASL', () => {
     expect(Date.now() - started).toBeLessThan(10_000); // not waited out like a broker that does not answer yet
     expect(up.exitCode).toBe(3);
     expect(up.doc.error.message).toMatch(/external kafka at .* refused pbx: .*authentication failed/i);
+  });
+
+  it('says which topic a user may not write to, and who can change that, exit 1', async () => {
+    const admin = `printf '%s\\n' 'security.protocol=SASL_PLAINTEXT' 'sasl.mechanism=PLAIN' 'sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret";' > /tmp/admin.properties`;
+    // Kafka's own tools, as the cluster's admin, from the host's network (the broker advertises its host port).
+    const tool = (cls: string, args: string) =>
+      `kafka-run-class.sh ${cls} --bootstrap-server ${BROKER} --command-config /tmp/admin.properties ${args}`;
+    await sh('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'host',
+      IMAGES.kafka.tag,
+      'sh',
+      '-c',
+      [
+        admin,
+        tool('org.apache.kafka.tools.TopicCommand', '--create --topic guarded'),
+        tool(
+          'kafka.admin.AclCommand',
+          `--add --allow-principal User:${USERS.plain[0]} --operation All --topic guarded`,
+        ),
+      ].join(' && '),
+    ]);
+    const project = projectFor('itsaslacl', 'plain', USERS.unauthorized);
+    const { file } = await generate(project.dir, 10);
+    const { exitCode, doc } = await project.json<{ error: { message: string; code: string; nextSteps: string[] } }>([
+      'replay',
+      file,
+      '--topic',
+      'guarded',
+    ]);
+    expect([exitCode, doc.error.code], doc.error.message).toEqual([1, 'KAFKA_NOT_AUTHORIZED']);
+    expect(doc.error.message).toContain(`does not let ${USERS.unauthorized[0]} write to topic guarded`);
+    expect(doc.error.nextSteps[0]).toContain('WRITE and DESCRIBE on topic guarded');
+    // The user it was given to writes there.
+    const allowed = projectFor('itsaslaclok', 'plain', USERS.plain);
+    const kcat = ['-b', BROKER, ...kcatAuth('PLAIN', USERS.plain)];
+    expect(await replayAndReadBack(allowed, file, 'guarded', kcat)).toEqual(
+      readFileSync(file, 'utf8').trim().split('\n'),
+    );
   });
 
   // Both refusals come before anything is sent: exit 3, KAFKA_UNAVAILABLE, and a message that says why.
