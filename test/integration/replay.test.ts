@@ -83,6 +83,23 @@ const values = async (topic: string) => (await consume(topic)).map((r) => r.valu
 
 const generate = (name: string, count: number, seed = 5) => generateReviews(path(name), count, seed);
 
+/** Creates a topic with one setting through Kafka's own tool, not pbx. */
+async function createTopic(topic: string, setting: string): Promise<void> {
+  await sh('docker', [
+    'exec',
+    `pbx-${project.name}-kafka`,
+    'kafka-run-class.sh',
+    'org.apache.kafka.tools.TopicCommand',
+    '--bootstrap-server',
+    'kafka:29092',
+    '--create',
+    '--topic',
+    topic,
+    '--config',
+    setting,
+  ]);
+}
+
 async function replay(args: string[]) {
   return project.json<ReplaySummary & { error?: { message: string; code: string } }>(['replay', ...args]);
 }
@@ -451,19 +468,7 @@ describe('pbx replay into a real Kafka', () => {
 
   it('refuses unkeyed records for a compacted topic before sending, and takes keyed ones', async () => {
     await generate('compact.json', 20, 19);
-    await sh('docker', [
-      'exec',
-      `pbx-${project.name}-kafka`,
-      'kafka-run-class.sh',
-      'org.apache.kafka.tools.TopicCommand',
-      '--bootstrap-server',
-      'kafka:29092',
-      '--create',
-      '--topic',
-      'compact',
-      '--config',
-      'cleanup.policy=compact',
-    ]);
+    await createTopic('compact', 'cleanup.policy=compact');
     const unkeyed = await replay([path('compact.json'), '--topic', 'compact']);
     expect([unkeyed.exitCode, unkeyed.doc.error?.code]).toEqual([2, 'USAGE']);
     expect(unkeyed.doc.error?.message).toContain('Topic compact is compacted');
@@ -484,19 +489,7 @@ describe('pbx replay into a real Kafka', () => {
   it('keeps its batches under a topic’s smaller max.message.bytes', async () => {
     const lines = await generate('small.json', 3000, 17);
     // Created by an independent client with a 40 kB limit: pbx's usual 1000 KiB batches would be refused.
-    await sh('docker', [
-      'exec',
-      `pbx-${project.name}-kafka`,
-      'kafka-run-class.sh',
-      'org.apache.kafka.tools.TopicCommand',
-      '--bootstrap-server',
-      'kafka:29092',
-      '--create',
-      '--topic',
-      'small',
-      '--config',
-      'max.message.bytes=40000',
-    ]);
+    await createTopic('small', 'max.message.bytes=40000');
     const { exitCode, doc } = await replay([path('small.json'), '--topic', 'small', '--rate', 'max']);
     expect(exitCode, JSON.stringify(doc)).toBe(0);
     expect(await values('small')).toEqual(lines);
