@@ -39,12 +39,16 @@ export async function stackProgress(out: Output, services: ServiceName[]): Promi
 async function listrProgress(services: ServiceName[], started: number): Promise<StackProgress> {
   const { Listr } = await import('listr2');
   type Task = { title: string; output: string; skip: (message: string) => void };
-  const pending = new Map<ServiceName, { task?: Task; settle: (error?: Error) => void; early: StackEvent[] }>();
+  const pending = new Map<
+    ServiceName,
+    { task?: Task; settle: (error?: Error) => void; early: StackEvent[]; done?: boolean }
+  >();
   const apply = (service: ServiceName, task: Task, { phase, detail }: StackEvent) => {
     const entry = pending.get(service)!;
     const elapsed = `${((Date.now() - started) / 1000).toFixed(1)} s`;
     task.title = `${service}: ${LABEL[phase]}${phase === 'ready' || phase === 'failed' ? ` (${elapsed})` : ''}`;
     if (detail) task.output = detail;
+    if (phase === 'ready' || phase === 'failed' || phase === 'skipped') entry.done = true;
     if (phase === 'ready') entry.settle();
     if (phase === 'failed') entry.settle(new Error(`${service}: ${detail ?? 'failed'}`));
     if (phase === 'skipped') {
@@ -81,6 +85,7 @@ async function listrProgress(services: ServiceName[], started: number): Promise<
     },
     finish: async () => {
       for (const [service, entry] of pending) {
+        if (entry.done) continue;
         if (entry.task) entry.task.skip(`${service}: not started`);
         entry.settle();
       }

@@ -11,7 +11,7 @@ import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
 import { containersOf, networksOf, purge, sh, testProject, volumesOf } from '../support/stack';
 
-const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace'];
+const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace', 'ittty'];
 const FOREIGN = 'not-pbx-redis';
 const SILENT = 'not-pbx-silent-port';
 
@@ -118,6 +118,28 @@ describe('failures', () => {
     expect(reasons.zookeeper).toMatch(/the container exited with code [1-9]/);
     expect(reasons.kafka).toBe('zookeeper is not ready');
     expect(await containersOf('itfail')).toEqual([]);
+  });
+
+  it('draws its progress tree on a terminal, each service ending as it ended (the binary)', async () => {
+    const project = testProject('ittty', 'services:\n  redis: {port: 26415}\n');
+    // A pseudo-terminal with a size, as a user's: listr2 draws the tree only there.
+    const run = await execa(
+      'script',
+      ['-q', '-c', `stty cols 120 rows 40; ${BINARY} up redis --config ${project.file}`, '/dev/null'],
+      {
+        reject: false,
+        env: { CI: '', TERM: 'xterm' },
+      },
+    );
+    expect(run.exitCode, run.stdout).toBe(0);
+    // eslint-disable-next-line no-control-regex -- the terminal's escape sequences are what is taken out
+    const frames = run.stdout.replace(/\u001B\[[0-9;?]*[A-Za-z]/g, '').split(/\r?\n|\r/);
+    expect(
+      frames.some((f) => /^✔ redis: ready \(\d+(\.\d)? m?s\)$/.test(f)),
+      frames.join('\n'),
+    ).toBe(true);
+    expect(frames.join('\n')).not.toContain('not started');
+    expect(frames.join('\n')).toContain('Stack ittty is ready');
   });
 
   it('runs two projects side by side, and down of one leaves the other', async () => {
