@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { stripAnsi } from './errors';
 
 /** How a command talks to the user, chosen once per run. */
 export type OutputMode = 'tty' | 'plain' | 'json';
@@ -51,10 +52,12 @@ export type Row = Record<string, string | number | boolean | undefined>;
 export function renderTable(rows: Row[], columns: Array<[key: string, header: string]>): string {
   const cells = rows.map((row) => columns.map(([key]) => String(row[key] ?? '')));
   const headers = columns.map(([, header]) => header);
-  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((line) => line[i]!.length)));
+  // Colour codes take no room on the screen.
+  const width = (cell: string) => stripAnsi(cell).length;
+  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((line) => width(line[i]!))));
   const format = (line: string[]) =>
     line
-      .map((cell, i) => (i === line.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .map((cell, i) => (i === line.length - 1 ? cell : cell + ' '.repeat(widths[i]! - width(cell))))
       .join('  ')
       .trimEnd();
   return [format(headers), ...cells.map(format)].join('\n');

@@ -433,7 +433,8 @@ function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: bool
   const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
   const blocks = failures.map((f) => {
     const lines = [`${f.service}: ${f.reason}`];
-    if (f.logTail.length > 0) lines.push(`  last ${f.logTail.length} log lines:`, ...f.logTail.map((l) => `  │ ${l}`));
+    const tail = f.logTail.length === 1 ? 'its last log line' : `last ${f.logTail.length} log lines`;
+    if (f.logTail.length > 0) lines.push(`  ${tail}:`, ...f.logTail.map((l) => `  │ ${l}`));
     return lines.join('\n');
   });
   const aftermath = kept

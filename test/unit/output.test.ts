@@ -64,6 +64,21 @@ describe('Output', () => {
     );
     expect(table.split('\n')).toEqual(['SERVICE    PORT', 'kafka      9092', 'zookeeper  2181']);
   });
+  it('aligns coloured cells by what shows on the screen', () => {
+    const { green, red } = new Output('tty', true).style;
+    const table = renderTable(
+      [
+        { ready: green('yes'), port: 9092 },
+        { ready: red('no'), port: 2181 },
+      ],
+      [
+        ['ready', 'READY'],
+        ['port', 'PORT'],
+      ],
+    );
+    const shown = table.replace(/\u001B\[\d+m/g, '').split('\n');
+    expect(shown).toEqual(['READY  PORT', 'yes    9092', 'no     2181']);
+  });
 });
 
 describe('formatDuration', () => {
