@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { stripAnsi } from '../../src/cli/errors';
 import { colorEnabled, detectOutputMode, formatDuration, Output, renderTable } from '../../src/cli/output';
 
 function capture(): { stream: PassThrough; text: () => string } {
@@ -76,7 +77,7 @@ describe('Output', () => {
         ['port', 'PORT'],
       ],
     );
-    const shown = table.replace(/\u001B\[\d+m/g, '').split('\n');
+    const shown = stripAnsi(table).split('\n');
     expect(shown).toEqual(['READY  PORT', 'yes    9092', 'no     2181']);
   });
 });
