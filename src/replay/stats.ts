@@ -27,7 +27,11 @@ export class ReplayStats {
 
   /** Records that a record was handed to Kafka, stamped `now`. */
   queuedAt(now: number): void {
-    if (this.queued++ === 0) this.firstQueuedAt = now;
+    if (this.queued++ === 0) {
+      this.firstQueuedAt = now;
+      // The current rate counts from here: with a sample only at each delivery, the first frames said 0/s.
+      this.samples.push({ at: now, sent: 0 });
+    }
     this.lastQueuedAt = now;
   }
 

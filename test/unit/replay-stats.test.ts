@@ -32,6 +32,13 @@ describe('ReplayStats', () => {
     expect(stats.sent).toBe(300);
   });
 
+  it('counts the current rate from the first record, not from the first delivery', () => {
+    const stats = new ReplayStats(0, { kind: 'rate', perSecond: 4 });
+    stats.queuedAt(100);
+    stats.delivered(1, 105);
+    expect(stats.currentRate(350)).toBe(4); // one record in the quarter second since it was handed over
+  });
+
   it('measures a paced replay between its first and last record, n records spanning n − 1 gaps', () => {
     const stats = new ReplayStats(0, { kind: 'rate', perSecond: 2 });
     for (let k = 0; k < 8; k++) stats.queuedAt(40 + k * 500); // due every 500 ms from the first
