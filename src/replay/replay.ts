@@ -548,8 +548,9 @@ function kafkaFailed(
     ? `Run the same command again: it resumes from ${checkpoint}.`
     : 'Use --checkpoint FILE to resume where a replay stopped.';
   const delivered = `Delivered before that: ${plural(sent, 'record')}.`;
+  const type = (error as { type?: string }).type;
   // Batches are cut to the topic's limit, so only a single record can still be too large: the data's problem.
-  if ((error as { type?: string }).type === 'MESSAGE_TOO_LARGE') {
+  if (type === 'MESSAGE_TOO_LARGE') {
     return new UserError(
       `A record is larger than the topic's max.message.bytes allows: Kafka refused it. ${delivered}`,
       {
@@ -564,16 +565,20 @@ function kafkaFailed(
     );
   }
   // A cluster's ACLs: nothing pbx or a retry can change.
-  if ((error as { type?: string }).type?.endsWith('_AUTHORIZATION_FAILED')) {
-    const user = config.services.kafka.external?.sasl?.username;
+  if (type?.endsWith('_AUTHORIZATION_FAILED')) {
+    const user = config.services.kafka.external?.sasl?.username ?? 'pbx';
+    const [what, rights] =
+      type === 'CLUSTER_AUTHORIZATION_FAILED'
+        ? ['use its idempotent producer', 'IDEMPOTENT_WRITE on the cluster (brokers before Kafka 2.8 ask for it)']
+        : [
+            `write to topic ${topic}`,
+            `WRITE and DESCRIBE on topic ${topic} (CREATE too when pbx is to create it), or replay into a topic you may write to`,
+          ];
     return new UserError(
-      `Kafka at ${brokers} does not let ${user ?? 'pbx'} write to topic ${topic}: ${(error as Error).message}. ${delivered}`,
+      `Kafka at ${brokers} does not let ${user} ${what}: ${(error as Error).message}. ${delivered}`,
       {
         code: 'KAFKA_NOT_AUTHORIZED',
-        nextSteps: [
-          `Ask the cluster's administrator for WRITE and DESCRIBE on topic ${topic} (CREATE too when pbx is to create it), or replay into a topic you may write to.`,
-          resume,
-        ],
+        nextSteps: [`Ask the cluster's administrator for ${rights}.`, resume],
         details: { sent },
         cause: error,
       },
