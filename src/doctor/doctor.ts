@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config/load';
 import { parseSize, type ServiceName } from '../config/schema';
 import { connectDocker, MIN_API_VERSION, versionAtLeast, type EngineInfo } from '../docker/engine';
 import { LABELS } from '../docker/labels';
-import { isPortFree } from '../net/ports';
+import { isLocalAddress, isPortFree } from '../net/ports';
 
 export interface Check {
   name: string;
@@ -47,7 +47,15 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
     const e = error as { message: string; nextSteps?: string[] };
     checks.push({ name: 'docker', ok: false, detail: e.message, fix: e.nextSteps?.join(' ') });
   }
-  checks.push(...(await portChecks(config, ownPorts)));
+  if (await isLocalAddress(config.bind)) checks.push(...(await portChecks(config, ownPorts)));
+  else {
+    checks.push({
+      name: 'bind',
+      ok: false,
+      detail: `${config.bind} (bind in pbx.yaml) is not an address of this machine`,
+      fix: 'Set bind to 127.0.0.1 (the default), 0.0.0.0 (every address) or one `ip -4 addr` shows.',
+    });
+  }
   checks.push(await diskCheck(engine?.rootDir));
   checks.push(memoryCheck(config));
   return { ok: checks.every((c) => c.ok), project: config.name, configFile: config.file, docker: engine, checks };

@@ -1,12 +1,25 @@
 import { createServer } from 'node:net';
 
-/** True when nothing listens on host:port (we can bind it ourselves). */
+/**
+ * True when nothing listens on host:port. A port below 1024 that only root may bind counts as free: the engine
+ * publishes it, not pbx.
+ */
 export async function isPortFree(host: string, port: number): Promise<boolean> {
+  const error = await tryListen(host, port);
+  return error === undefined || error.code === 'EACCES';
+}
+
+/** Whether `host` is an address of this machine that services can be published on (0.0.0.0 is every one). */
+export async function isLocalAddress(host: string): Promise<boolean> {
+  return (await tryListen(host, 0))?.code !== 'EADDRNOTAVAIL';
+}
+
+function tryListen(host: string, port: number): Promise<NodeJS.ErrnoException | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
+    server.once('error', resolve);
+    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(undefined)));
   });
 }
 

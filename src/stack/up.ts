@@ -10,7 +10,7 @@ import type { ServiceName, Topic } from '../config/schema';
 import { cassandraClientOptions } from '../clients/cassandra';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import { connectDocker } from '../docker/engine';
-import { isPortFree, listenerOf } from '../net/ports';
+import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
 import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
 import { probeOnce, RefusedError, staleBrokerRegistered } from '../services/probes';
@@ -381,6 +381,15 @@ async function preflightPorts(
       if (c.Labels['pbx.project'] === config.name) ownPorts.add(p.PublicPort);
       else owners.set(p.PublicPort, `container ${(c.Names[0] ?? c.Id).replace(/^\//, '')} (${c.Image})`);
     }
+  }
+  if (!(await isLocalAddress(config.bind))) {
+    throw new UserError(`${config.bind}, the bind address of pbx.yaml, is not an address of this machine.`, {
+      code: 'BIND_ADDRESS',
+      hint: 'Nothing was created.',
+      nextSteps: [
+        'Set bind in pbx.yaml to 127.0.0.1 (the default), 0.0.0.0 (every address) or one `ip -4 addr` shows.',
+      ],
+    });
   }
   const problems: string[] = [];
   const details: Array<{ service: ServiceName; port: number; owner?: string }> = [];

@@ -47,6 +47,15 @@ describe('failures', () => {
     }
   });
 
+  it('says when the bind address is not one of this machine’s, before creating anything', async () => {
+    // 192.0.2.0/24 is for documentation: no machine has it.
+    const project = testProject('itfail', 'bind: 192.0.2.1\nservices:\n  redis: {port: 26416}\n');
+    const result = await project.json<{ error: { code: string; message: string } }>(['up', 'redis']);
+    expect([result.exitCode, result.doc.error.code]).toEqual([1, 'BIND_ADDRESS']);
+    expect(result.doc.error.message).toContain('192.0.2.1, the bind address of pbx.yaml, is not an address of this');
+    expect(await containersOf('itfail')).toEqual([]);
+  });
+
   it('names a container without pbx labels that holds the port, and never touches it', async () => {
     await sh('docker', ['run', '-d', '--name', FOREIGN, '-p', '127.0.0.1:26401:6379', 'pbx/redis:7.0']);
     const project = testProject('itfail', 'services:\n  redis: {port: 26401}\n');

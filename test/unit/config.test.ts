@@ -56,6 +56,13 @@ describe('pbx.yaml', () => {
     );
   });
 
+  it('takes an IPv4 address to bind services to, not a name or an IPv6 one', () => {
+    expect(parseConfigText('bind: 0.0.0.0\n', 'x').bind).toBe('0.0.0.0');
+    for (const bind of ['localhost', '"::1"', '300.1.1.1']) {
+      expect(configError(`bind: ${bind}\n`).message).toContain('bind: expected an IPv4 address of this machine');
+    }
+  });
+
   it('refuses less memory than a service starts in, before anything is made', () => {
     expect(configError('services:\n  kafka:\n    memory: 300m\n').message).toContain(
       'pbx.yaml:3:13: services.kafka.memory: too little: Kafka needs at least 384m',
