@@ -53,6 +53,30 @@ describe('pbx config', () => {
     expect(error.message).toContain(`${file}:4:5: unknown setting "partitions" in services.kafka`);
   });
 
+  it('masks the external services’ passwords, set in the file or from the environment', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pbx-cfg-')), 'pbx.yaml');
+    writeFileSync(
+      file,
+      `services:
+  kafka:
+    external: {brokers: ["k:9093"], sasl: {mechanism: plain, username: u, password: "\${KPW}"}}
+  cassandra:
+    external: {contactPoints: [c], username: cu, password: cassandra-secret}
+  redis:
+    external: {url: "redis://:redis-secret@r:6379/2"}
+`,
+    );
+    for (const json of [false, true]) {
+      const result = await runInProcess(['config', '--config', file, ...(json ? ['--json'] : [])], {
+        KPW: 'kafka-secret',
+      });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(result.stdout).not.toMatch(/kafka-secret|cassandra-secret|redis-secret/);
+      expect(result.stdout).toContain('redis://:********@r:6379/2');
+      expect(result.stdout.match(/\*{8}/g)).toHaveLength(3);
+    }
+  });
+
   it('prints YAML with defaults in plain mode', async () => {
     const result = await runInProcess(['config', '--config', '/nonexistent/pbx.yaml']);
     expect(result.exitCode).toBe(1);
