@@ -112,10 +112,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const fromFile = options.source.path !== undefined && options.source.path !== '-';
   const opened = fromFile ? await openSource(sourceOptions) : undefined;
   // (Deliveries start only after the first send, once `delivered` below exists.)
-  const { kafka, admin, producer } = await connect(options, (done) => delivered(done)).catch((error: unknown) => {
-    opened?.close();
-    throw error;
-  });
+  const { kafka, admin, producer, recordLimit } = await connect(options, (done) => delivered(done)).catch(
+    (error: unknown) => {
+      opened?.close();
+      throw error;
+    },
+  );
   const started = Date.now();
   let scheduleStart: number | undefined;
   const stats = new ReplayStats(started, options.pace, options.limit);
@@ -357,6 +359,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             : item; // the file's exact bytes; for a JSON array, the element's compact JSON, made as it was read
       message.headers = writer ? [...fixedHeaders, [REPLAY_HEADER, `${runId}:${pass}:${item.index}`]] : fixedHeaders;
       message.dueMs = due.dueMs;
+      if (recordLimit !== undefined && bytesOf(message.value) > recordLimit - RECORD_OVERHEAD_MARGIN) {
+        const size = batchBytesOf(message.key, message.value, message.headers);
+        if (size > recordLimit) {
+          return `the record takes ${size} bytes in a batch, more than topic ${topic} takes (its max.message.bytes, ${recordLimit})`;
+        }
+      }
       return undefined;
     }
   } catch (error) {
@@ -428,7 +436,7 @@ function kafkaOptions(config: ResolvedConfig): KafkaConfig {
 async function connect(
   options: ReplayOptions,
   onDelivered: (done: Span) => void,
-): Promise<{ kafka: Kafka; admin: Admin; producer: BatchProducer<Span> }> {
+): Promise<{ kafka: Kafka; admin: Admin; producer: BatchProducer<Span>; recordLimit?: number }> {
   const { Kafka, logLevel } = await loadKafkajs();
   const kafka = new Kafka({ ...kafkaOptions(options.config), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -480,12 +488,27 @@ async function connect(
       batchBytes: Math.min(BATCH_BYTES, ...limits),
       onDelivered,
     });
-    return { kafka, admin, producer };
+    return { kafka, admin, producer, recordLimit: settings.get(options.topic)?.maxMessageBytes };
   } catch (error) {
     await admin.disconnect().catch(() => undefined);
     if (error instanceof UserError) throw error;
     throw kafkaFailed(options.config, options.topic, error, 0, undefined);
   }
+}
+
+// A batch's header and a record's own fields, headers aside: the check below is exact only near the limit.
+const RECORD_OVERHEAD_MARGIN = 64 * 1024;
+
+function bytesOf(value: Bytes): number {
+  if (value === null) return 0;
+  if (typeof value === 'string') return Buffer.byteLength(value);
+  return 'bytes' in value ? value.end - value.start : value.length;
+}
+
+/** What a record alone in a batch takes (record batch v2): the batch header, and the record's varints at their widest. */
+function batchBytesOf(key: string | null, value: Bytes, headers: readonly RecordHeader[]): number {
+  const headerBytes = headers.reduce((sum, [k, v]) => sum + 10 + bytesOf(k) + bytesOf(v), 0);
+  return 61 + 1 + 5 * 5 + bytesOf(key) + bytesOf(value) + headerBytes;
 }
 
 interface TopicSettings {

@@ -494,12 +494,16 @@ describe('pbx replay into a real Kafka', () => {
     expect(exitCode, JSON.stringify(doc)).toBe(0);
     expect(await values('small')).toEqual(lines);
 
-    // One record over the limit is the data's problem, said as such (exit 1), after what came before it.
+    // One record over the limit is a bad record, found before it is sent: named by line, after what came before
+    // it (exit 1), or skipped with the others.
     writeFileSync(path('huge.json'), `{"n":1}\n{"review":"${'x'.repeat(50_000)}"}\n{"n":3}\n`);
     const huge = await replay([path('huge.json'), '--topic', 'small', '--rate', '1000']);
-    expect(huge.exitCode).toBe(1);
-    expect(huge.doc.error).toMatchObject({ code: 'RECORD_TOO_LARGE' });
-    expect(huge.doc.error?.message).toContain('Delivered before that: 1 record.');
+    expect([huge.exitCode, huge.doc.error?.code]).toEqual([1, 'BAD_RECORD']);
+    expect(huge.doc.error?.message).toContain(`${path('huge.json')}:2: the record takes 50`);
+    expect(huge.doc.error?.message).toContain('its max.message.bytes, 40000');
+    expect(huge.doc.error?.message).toContain('Stopped after delivering 1 record');
+    const skipped = await replay([path('huge.json'), '--topic', 'small', '--on-error', 'skip']);
+    expect(skipped.doc).toMatchObject({ sent: 2, skipped: 1 });
   });
 
   it('reads stdin in the binary (which re-executes itself first)', async () => {
