@@ -130,3 +130,8 @@ export function formatDuration(ms: number): string {
   const s = Math.round(seconds % 60);
   return m < 60 ? `${m} min ${s} s` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }
+
+/** `text` as one word for a POSIX shell: as it is when it can be, single-quoted otherwise. */
+export function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", "'\\''")}'`;
+}

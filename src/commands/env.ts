@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
+import { shellQuote } from '../cli/output';
 import { selectServices } from '../services/catalog';
 import { connectionEnv } from '../services/endpoints';
 
@@ -22,7 +23,7 @@ export default class Env extends PbxCommand {
     const config = this.loadConfig(flags);
     const env = connectionEnv(config, selectServices(config, { services: argv as string[], profile: flags.profile }));
     out.result(env, (o, e) => {
-      for (const [key, value] of Object.entries(e)) o.line(`export ${key}='${value.replaceAll("'", "'\\''")}'`);
+      for (const [key, value] of Object.entries(e)) o.line(`export ${key}=${shellQuote(value)}`);
     });
     return env;
   }

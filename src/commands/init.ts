@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PbxCommand, jsonFlag } from '../cli/base-command';
+import { shellQuote } from '../cli/output';
 import { initProject, type InitResult } from '../scaffold/project';
 
 export default class Init extends PbxCommand {
@@ -20,7 +21,7 @@ export default class Init extends PbxCommand {
       o.line(`Created pbx project ${o.style.bold(r.name)} in ${r.dir}`);
       for (const path of r.created) o.line(`  + ${path}`);
       for (const path of r.overwritten) o.line(`  ~ ${path} (overwritten)`);
-      o.line(`Next: cd ${r.dir} && pbx up`);
+      o.line(`Next: cd ${shellQuote(r.dir)} && pbx up`);
     });
     return result;
   }

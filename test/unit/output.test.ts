@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { stripAnsi } from '../../src/cli/errors';
-import { colorEnabled, detectOutputMode, formatDuration, Output, renderTable } from '../../src/cli/output';
+import { colorEnabled, detectOutputMode, formatDuration, Output, renderTable, shellQuote } from '../../src/cli/output';
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -91,5 +92,14 @@ describe('formatDuration', () => {
       '2 min 36 s',
       '1 h 5 min',
     ]);
+  });
+});
+
+describe('shellQuote', () => {
+  it('leaves plain words alone and quotes the rest so that a shell reads them back as they were', () => {
+    expect(shellQuote('127.0.0.1:9092')).toBe('127.0.0.1:9092');
+    for (const text of ['/tmp/My Project!', "it's $HOME", '', 'a"b`c`\\']) {
+      expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(text)}`], { encoding: 'utf8' })).toBe(text);
+    }
   });
 });
