@@ -103,7 +103,10 @@ export function classifyError(error: unknown): { userError?: UserError; bug?: Er
  * pointer goes: the error's next steps give it.
  */
 export function tidyOclifMessage(message: string): string {
-  const text = message.replace(/\s*See more help with --help\s*$/, '');
+  const text = message
+    .replace(/\s*See more help with --help\s*$/, '')
+    .replace(/^The following errors? occurred:\s*/, '')
+    .replace(/^Missing required flag ([\w-]+)$/m, '--$1 is required');
   const parsing = /^Parsing (--[\w-]+)\s*\n\s*Expected (.*?)(?: but received: (.*))?$/s.exec(text);
   if (!parsing) return text;
   const [, flag, expected, received] = parsing;

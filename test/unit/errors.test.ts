@@ -52,6 +52,9 @@ describe('error reporting', () => {
       ),
     ).toBe('--count: expected an integer greater than or equal to 1, got 0');
     expect(tidyOclifMessage('Nonexistent flag: --nope\nSee more help with --help')).toBe('Nonexistent flag: --nope');
+    expect(
+      tidyOclifMessage('The following error occurred:\n  Missing required flag topic\nSee more help with --help'),
+    ).toBe('--topic is required');
     expect(tidyOclifMessage('Expected --compression=zip to be one of: none, gzip\nSee more help with --help')).toBe(
       'Expected --compression=zip to be one of: none, gzip',
     );
