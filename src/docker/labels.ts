@@ -4,6 +4,7 @@ export const LABELS = {
   project: 'pbx.project',
   service: 'pbx.service',
   configHash: 'pbx.config-hash',
+  dataFormat: 'pbx.data-format',
 } as const;
 
 /** Labels for a resource owned by `project` (and `service`, for containers and volumes). */

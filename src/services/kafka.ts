@@ -72,6 +72,7 @@ export const kafka: ServiceDefinition = {
       },
       port: { container: 9092, host: settings.port, bind: config.bind },
       volumes: { [volume('data')]: DATA },
+      dataFormat: kraft ? 'Kafka in KRaft mode' : 'Kafka in ZooKeeper mode',
       dependsOn: kraft ? [] : ['zookeeper'],
       ready: { kind: 'kafka-roundtrip' },
       startupTimeoutMs: 120_000,

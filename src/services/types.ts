@@ -22,6 +22,11 @@ export interface ServiceSpec {
   port: { container: number; host: number; bind: string };
   /** Named volume → mount path; data survives `pbx down` until `--volumes`. */
   volumes: Record<string, string>;
+  /**
+   * What the volumes' data is, recorded on them when they are made, where another setting of the service cannot
+   * use it: Kafka's data in KRaft mode is not a ZooKeeper-mode broker's.
+   */
+  dataFormat?: string;
   memoryBytes: number;
   /** Services that must be ready before this one starts. */
   dependsOn: ServiceName[];

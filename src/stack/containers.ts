@@ -72,7 +72,8 @@ export async function ensureVolumes(docker: Docker, project: string, spec: Servi
       }
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      await docker.createVolume({ Name: name, Labels: projectLabels(project, spec.name) });
+      const format: Record<string, string> = spec.dataFormat ? { [LABELS.dataFormat]: spec.dataFormat } : {};
+      await docker.createVolume({ Name: name, Labels: { ...projectLabels(project, spec.name), ...format } });
       created = true;
     }
   }

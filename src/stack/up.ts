@@ -10,6 +10,7 @@ import type { ServiceName, Topic } from '../config/schema';
 import { cassandraClientOptions } from '../clients/cassandra';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import { connectDocker } from '../docker/engine';
+import { LABELS } from '../docker/labels';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
 import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
@@ -139,6 +140,7 @@ async function startSelected(
     existing,
   );
   if (docker) await preflightPorts(docker, config, specs, plan);
+  if (docker) await checkDataFormats(docker, config, specs, plan);
   // Read before anything starts: a missing file is found now, not after Cassandra's start.
   const schema = selected.includes('cassandra') ? await readSchema(config) : [];
 
@@ -411,6 +413,37 @@ async function preflightPorts(
       nextSteps: ['Stop what holds the port, or choose another port in pbx.yaml.'],
       details,
     });
+  }
+}
+
+/**
+ * A service about to be made on volumes whose data another setting of it wrote (Kafka switched between ZooKeeper
+ * and KRaft mode) would fail to start, after its old container was removed: said before anything changes.
+ */
+async function checkDataFormats(
+  docker: Docker,
+  config: ResolvedConfig,
+  specs: ServiceSpec[],
+  plan: ReturnType<typeof planActions>,
+): Promise<void> {
+  for (const spec of specs) {
+    if (!spec.dataFormat || plan.get(spec.name)!.action === 'keep') continue;
+    for (const name of Object.keys(spec.volumes)) {
+      const volume = await docker
+        .getVolume(name)
+        .inspect()
+        .catch(() => undefined); // not made yet
+      const found = volume?.Labels?.[LABELS.dataFormat];
+      if (found === undefined || found === spec.dataFormat) continue;
+      throw new UserError(`Volume ${name} holds the data of ${found}; ${spec.dataFormat} cannot start on it.`, {
+        code: 'DATA_FORMAT_CHANGED',
+        hint: 'Nothing was changed.',
+        nextSteps: [
+          `Put back the setting of pbx.yaml that made it (services.${spec.name}) to keep using that data.`,
+          `Or start ${spec.name} afresh, losing that data: \`pbx down\`, \`docker volume rm ${name}\`, then \`pbx up\`.`,
+        ],
+      });
+    }
   }
 }
 

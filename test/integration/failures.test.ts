@@ -11,7 +11,7 @@ import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
 import { containersOf, networksOf, purge, sh, testProject, volumesOf } from '../support/stack';
 
-const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace', 'ittty'];
+const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace', 'ittty', 'itmode'];
 const FOREIGN = 'not-pbx-redis';
 const SILENT = 'not-pbx-silent-port';
 
@@ -247,6 +247,22 @@ describe('failures', () => {
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toContain('Interrupted: removed what this run started');
     expect(await containersOf('itint')).toEqual([]);
+  });
+
+  it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing', async () => {
+    const zookeeperMode = 'services:\n  zookeeper: {port: 26417}\n  kafka: {port: 26418}\n';
+    const project = testProject('itmode', zookeeperMode);
+    expect((await project.pbx(['up', 'kafka'])).exitCode).toBe(0);
+    project.write('services:\n  zookeeper: {port: 26417}\n  kafka: {port: 26418, mode: kraft}\n');
+    const switched = await project.json<{ error: { code: string; message: string } }>(['up', 'kafka']);
+    expect([switched.exitCode, switched.doc.error.code]).toEqual([1, 'DATA_FORMAT_CHANGED']);
+    expect(switched.doc.error.message).toContain(
+      'Volume pbx-itmode-kafka-data holds the data of Kafka in ZooKeeper mode; Kafka in KRaft mode cannot start on it.',
+    );
+    expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', 'pbx-itmode-kafka'])).toBe('true');
+    project.write(zookeeperMode);
+    const back = await project.json<UpResult>(['up', 'kafka']);
+    expect(back.doc.services.map((s) => s.action)).toEqual(['keep', 'keep']);
   });
 
   it('runs Kafka in KRaft mode without ZooKeeper, in the least memory it takes (from the binary)', async () => {
