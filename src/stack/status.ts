@@ -81,5 +81,13 @@ export async function stackStatus(options: {
       return { ...base, startedAt, uptimeMs: Date.now() - Date.parse(startedAt), ...(await check(service)) };
     }),
   );
+  // Kafka in ZooKeeper mode answers from its cache without ZooKeeper (selected with it), but can make or change no
+  // topic: it is not ready then.
+  const kafka = services.find((s) => s.service === 'kafka');
+  const zookeeper = services.find((s) => s.service === 'zookeeper');
+  if (kafka?.ready && zookeeper && !zookeeper.ready && kafka.state !== 'external') {
+    kafka.ready = false;
+    kafka.check = `${kafka.check}, but ZooKeeper is not ready (${zookeeper.check}): no topic can be made or changed`;
+  }
   return { project: config.name, ready: services.every((s) => s.ready), services };
 }

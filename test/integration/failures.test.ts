@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep } from '../../src/async';
 import { parseConfigText, resolveConfig } from '../../src/config/load';
 import { probeOnce } from '../../src/services/probes';
+import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
 import { containersOf, networksOf, purge, sh, testProject, volumesOf } from '../support/stack';
@@ -263,6 +264,14 @@ describe('failures', () => {
     project.write(zookeeperMode);
     const back = await project.json<UpResult>(['up', 'kafka']);
     expect(back.doc.services.map((s) => s.action)).toEqual(['keep', 'keep']);
+
+    // Without its ZooKeeper, the broker still answers metadata requests, but can make no topic: not ready.
+    await sh('docker', ['stop', 'pbx-itmode-zookeeper']);
+    const status = await project.json<StatusResult>(['status', 'kafka']);
+    expect(status.exitCode).toBe(3);
+    const kafka = status.doc.services.find((s) => s.service === 'kafka');
+    expect(kafka).toMatchObject({ state: 'running', ready: false });
+    expect(kafka?.check).toContain('but ZooKeeper is not ready (exited with code');
   });
 
   it('runs Kafka in KRaft mode without ZooKeeper, in the least memory it takes (from the binary)', async () => {
