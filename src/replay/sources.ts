@@ -73,6 +73,14 @@ export async function openSource(options: SourceOptions): Promise<Source> {
   // A UTF-8 byte-order mark (Windows editors and exports write one) says how the text is encoded: it is no
   // part of the first record.
   const bom = peeked.head[0] === 0xef && peeked.head[1] === 0xbb && peeked.head[2] === 0xbf;
+  // UTF-16's marks ("Unicode" in Windows' save dialogs): every other byte a zero, no record would read.
+  if ((peeked.head[0] === 0xff && peeked.head[1] === 0xfe) || (peeked.head[0] === 0xfe && peeked.head[1] === 0xff)) {
+    input.close();
+    throw new UserError(`${input.name} is UTF-16 text; pbx reads UTF-8.`, {
+      code: 'SOURCE_MALFORMED',
+      nextSteps: [`Convert it: \`iconv -f UTF-16 -t UTF-8 ${input.name} > utf8.json\`, then replay utf8.json.`],
+    });
+  }
   const chunks = bom ? skipBytes(peeked.chunks, 3) : peeked.chunks;
   const head = peeked.head.subarray(bom ? 3 : 0).toString('utf8');
   if (head.length === 0 && input.totalBytes !== undefined) throw emptySource(input.name);

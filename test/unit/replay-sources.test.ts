@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import type { UserError } from '../../src/cli/errors';
 import { LineKind } from '../../src/replay/json-check';
 import {
   detectFormat,
@@ -107,6 +108,14 @@ describe('openSource', () => {
     expect([array.format, brief(array.items)]).toEqual(['json', [[0, 0, { a: 1 }]]]);
     const zipped = gzipSync(Buffer.concat([bom, Buffer.from('{"a":1}\n')]));
     expect((await readAll({ path: file('bom.json.gz', zipped) })).items.map(textOf)).toEqual(['{"a":1}']);
+  });
+
+  it('says a UTF-16 file is UTF-16, with how to convert it', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('{"a":1}\n', 'utf16le')]);
+    const error = await readAll({ path: file('utf16.json', utf16) }).catch((e: unknown) => e as UserError);
+    expect(error).toMatchObject({ code: 'SOURCE_MALFORMED' });
+    expect((error as UserError).message).toContain('utf16.json is UTF-16 text; pbx reads UTF-8.');
+    expect((error as UserError).nextSteps[0]).toContain('iconv -f UTF-16 -t UTF-8');
   });
 
   it('recognises gzip by its magic bytes, whatever the name', async () => {
