@@ -60,10 +60,10 @@ async function keepOneNetwork(docker: Docker, name: string, networks: Docker.Net
 
 /**
  * Creates the named volumes a service mounts that do not exist yet (labelled, so `down --volumes` finds
- * them); true when it created any, so the service starts with no data.
+ * them) and returns their names: with any, the service starts with no data.
  */
-export async function ensureVolumes(docker: Docker, project: string, spec: ServiceSpec): Promise<boolean> {
-  let created = false;
+export async function ensureVolumes(docker: Docker, project: string, spec: ServiceSpec): Promise<string[]> {
+  const created: string[] = [];
   for (const name of Object.keys(spec.volumes)) {
     try {
       const volume = await docker.getVolume(name).inspect();
@@ -74,7 +74,7 @@ export async function ensureVolumes(docker: Docker, project: string, spec: Servi
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
       const format: Record<string, string> = spec.dataFormat ? { [LABELS.dataFormat]: spec.dataFormat } : {};
       await docker.createVolume({ Name: name, Labels: { ...projectLabels(project, spec.name), ...format } });
-      created = true;
+      created.push(name);
     }
   }
   return created;

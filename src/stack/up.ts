@@ -148,6 +148,7 @@ async function startSelected(
   const network = docker && specs.length > 0 ? ensureNetwork(docker, config.name) : Promise.resolve();
   network.catch(() => undefined); // awaited below: a failure is reported there, not as unhandled
   const touched: Array<{ id: string; service: ServiceName; created: boolean }> = [];
+  const madeVolumes: string[] = []; // removed again if the run fails: they hold no data of the user's yet
   const outcomes = new Map<ServiceName, Promise<ServiceOutcome>>();
   // Settles when a service's container has started: true when it started on volumes this run created.
   const startedEmpty = new Map(selected.map((service) => [service, settable<boolean>()]));
@@ -176,7 +177,9 @@ async function startSelected(
         await ensureImage(docker!, spec, (text) => emit({ service: spec.name, phase: 'image', detail: text }));
         if (entry.container) await removeContainer(docker!, entry.container.id);
         emit({ service: spec.name, phase: 'creating' });
-        empty = await ensureVolumes(docker!, config.name, spec);
+        const made = await ensureVolumes(docker!, config.name, spec);
+        madeVolumes.push(...made);
+        empty = made.length > 0;
         await network;
         const container = await createServiceContainer(docker!, config.name, spec, hashes.get(spec.name)!);
         id = container.id;
@@ -278,7 +281,7 @@ async function startSelected(
 
   if (interrupted() || results.some((r) => !r.ready)) {
     await network.catch(() => undefined); // made before it is cleaned up, never after
-    const cleaned = docker && !options.keepOnFailure ? await cleanUp(docker, config.name, touched) : [];
+    const cleaned = docker && !options.keepOnFailure ? await cleanUp(docker, config.name, touched, madeVolumes) : [];
     if (interrupted()) {
       throw new InterruptedError(
         cleaned.length > 0
@@ -452,6 +455,7 @@ async function cleanUp(
   docker: Docker,
   project: string,
   touched: Array<{ id: string; service: ServiceName; created: boolean }>,
+  madeVolumes: string[],
 ): Promise<string[]> {
   for (const t of touched) {
     if (t.created) await removeContainer(docker, t.id);
@@ -460,6 +464,12 @@ async function cleanUp(
         .getContainer(t.id)
         .stop({ t: 2 })
         .catch(() => undefined);
+  }
+  for (const name of madeVolumes) {
+    await docker
+      .getVolume(name)
+      .remove()
+      .catch(() => undefined); // still used by a container this run did not make: kept
   }
   const remaining = await listProjectContainers(docker, project);
   if (remaining.length === 0) {

@@ -83,6 +83,9 @@ describe('failures', () => {
     expect(result.doc.error.message).toContain('kafka: the container exited with code 127');
     expect(result.doc.error.details.failures[0]!.logTail.join('\n')).toContain('kafka-storage.sh: not found');
     expect(await containersOf('itfail')).toEqual([]);
+    // Its volume, made by this run, held nothing of the user's: gone too (a KRaft broker's label on it would
+    // refuse the ZooKeeper-mode Kafka of the next test).
+    expect((await volumesOf('itfail')).filter((v) => v.includes('kafka'))).toEqual([]);
   });
 
   it('finds a schema file that is not there before starting anything', async () => {
