@@ -2,7 +2,7 @@ import { readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../async';
-import { InterruptedError } from '../cli/errors';
+import { InterruptedError, UserError } from '../cli/errors';
 
 const RETRY_MS = 100;
 // A holder writes its pid as it creates the file; one still empty after this long died in between.
@@ -39,7 +39,13 @@ export async function lockProject(
     }
     const holder = await holderOf(path);
     if (holder === 'gone') {
-      await unlink(path).catch(() => undefined);
+      await unlink(path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return; // another waiter took it over first
+        throw new UserError(`A pbx that has ended left ${path}, and this user cannot remove it: ${error.message}.`, {
+          code: 'LOCK_STALE',
+          nextSteps: [`Remove it (\`sudo rm ${path}\`), then run \`pbx up\` again.`],
+        });
+      });
       continue;
     }
     if (holder !== undefined && holder !== waitedFor) {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InterruptedError } from '../../src/cli/errors';
+import { InterruptedError, type UserError } from '../../src/cli/errors';
 import { lockProject } from '../../src/stack/lock';
 
 const project = `unit-lock-${process.pid}`;
@@ -52,6 +52,20 @@ describe('project lock', () => {
     expect(readFileSync(path, 'utf8')).toBe(`${holder.pid}\n`);
     holder.kill();
     await holder.catch(() => undefined);
+  });
+
+  it('says so when a dead holder’s lock cannot be removed, instead of trying for ever', async () => {
+    const dead = execa('true');
+    await dead;
+    writeFileSync(path, `${dead.pid}\n`);
+    await execa('chattr', ['+i', path]); // immutable: not even root may remove it
+    try {
+      const error = await lockProject(project, never, () => undefined).catch((e: unknown) => e as UserError);
+      expect(error).toMatchObject({ code: 'LOCK_STALE' });
+      expect((error as UserError).nextSteps[0]).toContain(`rm ${path}`);
+    } finally {
+      await execa('chattr', ['-i', path]);
+    }
   });
 
   it('does not remove a lock that another process took over', async () => {
