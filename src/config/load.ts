@@ -180,6 +180,18 @@ function describeIssue(issue: Issue): string {
       return `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_type':
       return `${where}: expected ${issue.expected}${issue.input === undefined ? ' (missing)' : `, got ${describeValue(issue.input)}`}`;
+    case 'invalid_union': {
+      // zod says only "Invalid input": the kinds of value the alternatives take say more.
+      const kinds = new Set(
+        issue.errors.flatMap((alternative) =>
+          alternative.flatMap((i) => (i.code === 'invalid_type' && i.path.length === 0 ? [i.expected] : [])),
+        ),
+      );
+      if (kinds.size === 0) return `${where}: ${issue.message}`;
+      const list = [...kinds];
+      const expected = list.length > 1 ? `${list.slice(0, -1).join(', ')} or ${list.at(-1)}` : list[0];
+      return `${where}: expected ${expected}${issue.input === undefined ? '' : `, got ${describeValue(issue.input)}`}`;
+    }
     default:
       return `${where}: ${issue.message}`;
   }

@@ -36,7 +36,18 @@ const topic = z.strictObject({
   name: z.string().regex(TOPIC_NAME, { message: 'expected a Kafka topic name (letters, digits, . _ -)' }),
   partitions: z.number().int().min(1).default(1),
   replicationFactor: z.number().int().min(1).default(1),
-  config: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+  // Kafka's own setting names and values; a list (cleanup.policy: [compact, delete]) is Kafka's comma-separated one.
+  config: z
+    .record(
+      z.string(),
+      z.union([
+        z.string(),
+        z.number(),
+        z.boolean(),
+        z.array(z.union([z.string(), z.number()])).transform((list) => list.join(',')),
+      ]),
+    )
+    .default({}),
 });
 
 const sasl = z.strictObject({

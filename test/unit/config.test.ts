@@ -70,6 +70,20 @@ describe('pbx.yaml', () => {
     expect(parseConfigText('services:\n  kafka:\n    memory: 384m\n', 'x').services.kafka.memory).toBe('384m');
   });
 
+  it('takes a list for a topic setting as Kafka’s comma-separated one', () => {
+    const config = parseConfigText(
+      'services:\n  kafka:\n    topics: [{name: t, config: {cleanup.policy: [compact, delete], retention.ms: 60000}}]\n',
+      'x',
+    );
+    expect(config.services.kafka.topics[0]!.config).toEqual({
+      'cleanup.policy': 'compact,delete',
+      'retention.ms': 60000,
+    });
+    expect(configError('services:\n  kafka:\n    topics: [{name: t, config: {x: {a: 1}}}]\n').message).toContain(
+      'services.kafka.topics.0.config.x: expected string, number, boolean or array, got a mapping',
+    );
+  });
+
   it('points at an unknown key and names it', () => {
     const error = configError('services:\n  redis:\n    prot: 1\n');
     expect(error.message).toMatch(/pbx\.yaml:3:5: unknown setting "prot" in services\.redis/);
