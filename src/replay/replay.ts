@@ -553,6 +553,10 @@ function badRecord(source: string, item: BadItem, sent: number): UserError {
     code: 'BAD_RECORD',
     hint: text.length > 200 ? `${text.slice(0, 200)}…` : text,
     nextSteps: [
+      // A lone "{" on the first line: pretty-printed JSON, which NDJSON's one value per line cannot be.
+      ...(item.line === 1 && text.trim() === '{'
+        ? [`This is JSON spread over lines; pbx reads one value per line: \`jq -c . ${source} > one-per-line.json\`.`]
+        : []),
       'Fix the record, or replay with `--on-error skip` (count and go on) or `--on-error dead-letter --dead-letter-topic T`.',
     ],
     details: { line: item.line, index: item.index, sent },

@@ -101,7 +101,10 @@ async function createTopic(topic: string, setting: string): Promise<void> {
 }
 
 async function replay(args: string[]) {
-  return project.json<ReplaySummary & { error?: { message: string; code: string } }>(['replay', ...args]);
+  return project.json<ReplaySummary & { error?: { message: string; code: string; nextSteps: string[] } }>([
+    'replay',
+    ...args,
+  ]);
 }
 
 /** Runs `dist/pbx replay <name>.json --topic <name>` with a checkpoint, and signals it after `afterMs`. */
@@ -297,6 +300,13 @@ describe('pbx replay into a real Kafka', () => {
       expect([empty.exitCode, empty.doc.error?.code]).toEqual([1, 'SOURCE_EMPTY']);
       const keyless = await replay([path('bad.json'), '--topic', 'keyless', '--key', 'user.id', '--on-error', 'skip']);
       expect(keyless.doc).toMatchObject({ sent: 0, skipped: 4 });
+    });
+
+    it('says how to put JSON spread over lines one value per line', async () => {
+      writeFileSync(path('pretty.json'), '{\n  "a": 1\n}\n');
+      const { exitCode, doc } = await replay([path('pretty.json'), '--topic', 'pretty']);
+      expect([exitCode, doc.error?.code]).toEqual([1, 'BAD_RECORD']);
+      expect(doc.error?.nextSteps[0]).toContain(`jq -c . ${path('pretty.json')} > one-per-line.json`);
     });
 
     it('says when --from is past the end of the file, and sends nothing', async () => {
