@@ -140,7 +140,7 @@ async function startSelected(
     existing,
   );
   if (docker) await preflightPorts(docker, config, specs, plan);
-  if (docker) await checkDataFormats(docker, config, specs, plan);
+  if (docker) await checkDataFormats(docker, specs, plan);
   // Read before anything starts: a missing file is found now, not after Cassandra's start.
   const schema = selected.includes('cassandra') ? await readSchema(config) : [];
 
@@ -425,7 +425,6 @@ async function preflightPorts(
  */
 async function checkDataFormats(
   docker: Docker,
-  config: ResolvedConfig,
   specs: ServiceSpec[],
   plan: ReturnType<typeof planActions>,
 ): Promise<void> {
