@@ -26,6 +26,7 @@ export default class Logs extends PbxCommand {
       tail: flags.tail,
       signal: interruptSignal,
       write: (line) => out.line(line),
+      note: (text) => out.note(out.style.dim(text)),
     });
   }
 }

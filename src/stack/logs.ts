@@ -5,7 +5,7 @@ import type { ResolvedConfig } from '../config/load';
 import { SERVICE_NAMES, type ServiceName } from '../config/schema';
 import { connectDocker } from '../docker/engine';
 import { isExternal } from '../services/catalog';
-import { listProjectContainers } from './containers';
+import { containerState, listProjectContainers } from './containers';
 
 export interface LogsOptions {
   config: ResolvedConfig;
@@ -15,6 +15,8 @@ export interface LogsOptions {
   signal: AbortSignal;
   /** Receives whole lines, already prefixed when several services are shown. */
   write: (line: string) => void;
+  /** Says why a followed service's lines ended (it stopped, or its container went), when Ctrl-C did not end them. */
+  note: (text: string) => void;
 }
 
 /** Streams the services' logs (stdout and stderr demultiplexed), one prefixed line at a time. */
@@ -70,6 +72,14 @@ export async function streamLogs(options: LogsOptions): Promise<void> {
           stream.on('close', resolve);
           options.signal.addEventListener('abort', stop, { once: true });
         });
+        if (!options.signal.aborted) {
+          const state = await containerState(docker, c.id).catch(() => undefined);
+          options.note(
+            state
+              ? `${c.service} stopped (exit code ${state.exitCode}${state.oomKilled ? ', out of memory' : ''}); its lines end here.`
+              : `${c.service}'s container was removed (pbx down, or pbx up recreating it); its lines end here.`,
+          );
+        }
       } else {
         const raw = await docker.getContainer(c.id).logs({
           stdout: true,

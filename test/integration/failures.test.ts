@@ -236,6 +236,24 @@ describe('failures', () => {
     expect(one.stdout).not.toContain('\u0001'); // no raw stream-multiplexing header bytes
   });
 
+  it('says why followed lines end when their service stops (the binary)', async () => {
+    const project = testProject('itside-b', 'services:\n  redis: {port: 26411}\n');
+    const follow = execa(BINARY, ['logs', 'redis', '-f', '--tail', '1', '--config', project.file], {
+      reject: false,
+      env: { NO_COLOR: '1' },
+    });
+    let stopped = false;
+    follow.stdout?.on('data', () => {
+      if (stopped) return;
+      stopped = true;
+      void sh('docker', ['stop', 'pbx-itside-b-redis']);
+    });
+    const result = await follow;
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain('Redis is now ready to exit'); // its last lines came through
+    expect(result.stderr).toContain('redis stopped (exit code 0); its lines end here.');
+  });
+
   it('leaves nothing behind when interrupted with Ctrl-C during up (the binary, exit 130)', async () => {
     const project = testProject('itint', 'services:\n  zookeeper: {port: 22190}\n  kafka: {port: 29190}\n');
     const child = execa(BINARY, ['up', 'kafka', '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
