@@ -1,3 +1,5 @@
+import { interruptExitCode } from './interrupt';
+
 /** Documented exit codes: README.md lists the same table. */
 export const ExitCode = {
   ok: 0,
@@ -6,6 +8,8 @@ export const ExitCode = {
   unhealthy: 3,
   bug: 70,
   interrupted: 130,
+  /** SIGTERM (docker stop, systemd, kill): 128 + 15, as a shell reports it. */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -56,7 +60,7 @@ export class UsageError extends UserError {
 /** The user pressed Ctrl-C (or the process got SIGTERM); `summary` says what was done before. */
 export class InterruptedError extends UserError {
   constructor(message = 'Interrupted.', options: Omit<UserErrorOptions, 'exitCode'> = {}) {
-    super(message, { code: 'INTERRUPTED', ...options, exitCode: ExitCode.interrupted });
+    super(message, { code: 'INTERRUPTED', ...options, exitCode: interruptExitCode() });
     this.name = 'InterruptedError';
   }
 }

@@ -1,9 +1,15 @@
 /**
  * One AbortSignal for the whole run: the first Ctrl-C (or SIGTERM) aborts it so long work can stop
- * cleanly and report what it did; a second Ctrl-C exits at once with 130.
+ * cleanly and report what it did; a second one exits at once, with 130 (or 143 for SIGTERM).
  */
 const controller = new AbortController();
 let installed = false;
+let received: NodeJS.Signals | undefined;
+
+/** The exit code of a run the signal ended: 128 + its number, as shells and supervisors expect. */
+export function interruptExitCode(): 130 | 143 {
+  return received === 'SIGTERM' ? 143 : 130;
+}
 
 export function installInterruptHandlers(onForce: () => void): void {
   if (installed) return;
@@ -13,6 +19,7 @@ export function installInterruptHandlers(onForce: () => void): void {
       onForce();
       return;
     }
+    received = signal;
     controller.abort(new Error(`received ${signal}`));
   };
   process.on('SIGINT', handle);

@@ -3,14 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import pjson from '../../package.json' with { type: 'json' };
 import { classifyError, ExitCode, UsageError, type ErrorJson, type UserError } from './errors';
-import { installInterruptHandlers } from './interrupt';
+import { installInterruptHandlers, interruptExitCode } from './interrupt';
 import { Output } from './output';
 
 /** Runs the CLI with `argv` and returns the exit code; every error is printed here and only here. */
 export async function runCli(argv: string[]): Promise<number> {
   const json = argv.includes('--json') || isTruthy(process.env.PBX_JSON);
   const debug = argv.includes('--debug') || isTruthy(process.env.PBX_DEBUG);
-  installInterruptHandlers(() => process.exit(ExitCode.interrupted));
+  installInterruptHandlers(() => process.exit(interruptExitCode()));
   // The reader of stdout went away (`pbx data gen reviews | head`): there is nothing more to say, as for any
   // Unix tool, whether a write in flight or a later one finds it gone. (Once per process: tests run many commands.)
   if (!process.stdout.listeners('error').includes(exitOnBrokenPipe)) process.stdout.on('error', exitOnBrokenPipe);

@@ -108,7 +108,7 @@ async function replay(args: string[]) {
 }
 
 /** Runs `dist/pbx replay <name>.json --topic <name>` with a checkpoint, and signals it after `afterMs`. */
-async function stopBinaryReplay(name: string, rate: number, afterMs: number, signal: 'SIGINT' | 'SIGKILL') {
+async function stopBinaryReplay(name: string, rate: number, afterMs: number, signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL') {
   const args = [
     'replay',
     path(`${name}.json`),
@@ -424,18 +424,23 @@ describe('pbx replay into a real Kafka', () => {
       expect(await values('resume')).toEqual(lines);
     });
 
-    it('resumes after Ctrl-C: exit 130, what was sent, nothing twice', async () => {
-      const lines = await generate('sigint.json', 3000, 12);
-      const stopped = await stopBinaryReplay('sigint', 1000, 1500, 'SIGINT');
-      expect(stopped.exitCode).toBe(130);
-      const sent = Number(/Interrupted after delivering (\d+) record/.exec(stopped.stderr)?.[1]);
-      expect(sent).toBeGreaterThan(0);
-      expect(sent).toBeLessThan(3000);
-      expect((await values('sigint')).length).toBe(sent);
-      const resumed = await replay([path('sigint.json'), '--topic', 'sigint', '--checkpoint', path('sigint.ckpt')]);
-      expect(resumed.doc.sent).toBe(3000 - sent);
-      expect(await values('sigint')).toEqual(lines);
-    });
+    for (const [signal, exitCode, name] of [
+      ['SIGINT', 130, 'sigint'], // Ctrl-C
+      ['SIGTERM', 143, 'sigterm'], // docker stop, systemd, kill
+    ] as const) {
+      it(`resumes after ${signal}: exit ${exitCode}, what was sent, nothing twice`, async () => {
+        const lines = await generate(`${name}.json`, 3000, 12);
+        const stopped = await stopBinaryReplay(name, 1000, 1500, signal);
+        expect(stopped.exitCode).toBe(exitCode);
+        const sent = Number(/Interrupted after delivering (\d+) record/.exec(stopped.stderr)?.[1]);
+        expect(sent).toBeGreaterThan(0);
+        expect(sent).toBeLessThan(3000);
+        expect((await values(name)).length).toBe(sent);
+        const resumed = await replay([path(`${name}.json`), '--topic', name, '--checkpoint', path(`${name}.ckpt`)]);
+        expect(resumed.doc.sent).toBe(3000 - sent);
+        expect(await values(name)).toEqual(lines);
+      });
+    }
 
     it('resumes after kill -9, finding what was delivered after the last checkpoint', async () => {
       const lines = await generate('crash.json', 6000, 13);
