@@ -43,6 +43,9 @@ export const kafka: ServiceDefinition = {
             'node.id': 1,
             'controller.quorum.voters': `1@localhost:${CONTROLLER_PORT}`,
             'controller.listener.names': 'CONTROLLER',
+            // A broker killed without a clean shutdown blocks its successor's registration until this session
+            // expires (9 s by default; with the registration's backoff, 13 s after a `docker kill`).
+            'broker.session.timeout.ms': 6000,
           }
         : {
             'broker.id': 1,
