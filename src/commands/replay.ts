@@ -88,6 +88,10 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
         return [h.slice(0, at), h.slice(at + 1)];
       }),
     );
+    // `pbx replay -` typed without a pipe: say what it waits for rather than sit silent, as `cat` would.
+    if (args.file === '-' && process.stdin.isTTY) {
+      out.note('Reading records from the terminal, one per line; Ctrl-D ends them.');
+    }
     const view = await liveView(out, flags.topic);
     let summary: ReplaySummary;
     try {

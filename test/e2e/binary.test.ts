@@ -94,6 +94,20 @@ describe('the compiled binary', () => {
     }
   });
 
+  it('says it reads records from the terminal when `replay -` gets no pipe', async () => {
+    const { execa } = await import('execa');
+    const config = join(workdir, 'no-kafka.yaml');
+    writeFileSync(config, 'services:\n  kafka: {port: 26451, mode: kraft}\n'); // nothing listens there
+    // A pseudo-terminal as stdin, as when the command is typed without `< file` or a pipe.
+    const run = await execa('script', ['-q', '-c', `${pbx} replay - --topic t --config ${config}`, '/dev/null'], {
+      reject: false,
+      input: '',
+    });
+    expect(run.stdout).toContain('Reading records from the terminal, one per line; Ctrl-D ends them.');
+    const piped = await execa(pbx, ['replay', '-', '--topic', 't', '--config', config], { reject: false, input: '' });
+    expect(piped.stderr).not.toContain('Reading records from the terminal');
+  });
+
   it('generates the same reviews for the same seed, streaming to stdout', async () => {
     const first = await runBinary(['data', 'gen', 'reviews', '--count', '50', '--seed', '3'], {
       cwd: workdir,
