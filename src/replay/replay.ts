@@ -398,13 +398,14 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     throw error;
   } finally {
     clearInterval(progress);
+    // The last figures, whatever ended the replay: a live line left at its last tick would show fewer sent.
+    if (source) stats.bytesDone = progressBytes(source);
+    options.onProgress?.(stats);
     source?.close();
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
   }
   const now = Date.now();
-  if (source) stats.bytesDone = progressBytes(source);
-  options.onProgress?.(stats);
   return {
     source: source?.name ?? options.source.path ?? '',
     format: source?.format ?? '',

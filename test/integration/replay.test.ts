@@ -4,7 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ReplaySummary } from '../../src/replay/replay';
+import { loadConfig } from '../../src/config/load';
+import { replay as replayWith, type ReplaySummary } from '../../src/replay/replay';
 import { BINARY, generateReviews } from '../support/cli';
 import { purge, sh, testProject } from '../support/stack';
 
@@ -265,6 +266,20 @@ describe('pbx replay into a real Kafka', () => {
       expect(doc.error!.message).toContain(`${path('bad.json')}:3: invalid JSON`);
       expect(doc.error!.message).toContain('Stopped after delivering 2 records');
       expect(await values('bad-stop')).toEqual(lines.slice(0, 2));
+    });
+
+    it('hands the live view its last figures when a bad record stops the replay', async () => {
+      const sentSeen: number[] = [];
+      const stopped = await replayWith({
+        config: loadConfig({ file: project.file }),
+        source: { path: path('bad.json') },
+        topic: 'bad-progress',
+        pace: { kind: 'max' },
+        signal: new AbortController().signal,
+        onProgress: (stats) => sentSeen.push(stats.sent),
+      }).catch((error: unknown) => error as Error);
+      expect((stopped as Error).message).toContain('Stopped after delivering 2 records');
+      expect(sentSeen.at(-1)).toBe(2); // the last frame a terminal shows
     });
 
     it('skips and counts with --on-error skip', async () => {
