@@ -1,4 +1,4 @@
-import { interruptExitCode } from './interrupt';
+import { receivedSignal } from './interrupt';
 
 /** Documented exit codes: README.md lists the same table. */
 export const ExitCode = {
@@ -12,6 +12,11 @@ export const ExitCode = {
   terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit code of a run a signal ended: 128 + its number, as shells and supervisors expect. */
+export function interruptExitCode(): ExitCode {
+  return receivedSignal() === 'SIGTERM' ? ExitCode.terminated : ExitCode.interrupted;
+}
 
 export interface UserErrorOptions {
   /** Why it happened, when the message alone does not say. */

@@ -6,9 +6,9 @@ const controller = new AbortController();
 let installed = false;
 let received: NodeJS.Signals | undefined;
 
-/** The exit code of a run the signal ended: 128 + its number, as shells and supervisors expect. */
-export function interruptExitCode(): 130 | 143 {
-  return received === 'SIGTERM' ? 143 : 130;
+/** The signal that interrupted the run, if one did. */
+export function receivedSignal(): NodeJS.Signals | undefined {
+  return received;
 }
 
 export function installInterruptHandlers(onForce: () => void): void {

@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import pjson from '../../package.json' with { type: 'json' };
-import { classifyError, ExitCode, UsageError, type ErrorJson, type UserError } from './errors';
-import { installInterruptHandlers, interruptExitCode } from './interrupt';
+import { classifyError, ExitCode, interruptExitCode, UsageError, type ErrorJson, type UserError } from './errors';
+import { installInterruptHandlers } from './interrupt';
 import { Output } from './output';
 
 /** Runs the CLI with `argv` and returns the exit code; every error is printed here and only here. */

@@ -359,7 +359,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             : item; // the file's exact bytes; for a JSON array, the element's compact JSON, made as it was read
       message.headers = writer ? [...fixedHeaders, [REPLAY_HEADER, `${runId}:${pass}:${item.index}`]] : fixedHeaders;
       message.dueMs = due.dueMs;
-      if (recordLimit !== undefined && bytesOf(message.value) > recordLimit - RECORD_OVERHEAD_MARGIN) {
+      if (recordLimit !== undefined && mostBytesOf(message.value) > recordLimit - RECORD_OVERHEAD_MARGIN) {
         const size = batchBytesOf(message.key, message.value, message.headers);
         if (size > recordLimit) {
           return `the record takes ${size} bytes in a batch, more than topic ${topic} takes (its max.message.bytes, ${recordLimit})`;
@@ -444,9 +444,8 @@ async function connect(
   try {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const wanted = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])].filter(
-      (t) => !existing.has(t),
-    );
+    const topics = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])];
+    const wanted = topics.filter((t) => !existing.has(t));
     if (options.partitions !== undefined && existing.has(options.topic)) {
       const [topic] = (await admin.fetchTopicMetadata({ topics: [options.topic] })).topics;
       const count = topic?.partitions.length;
@@ -464,7 +463,6 @@ async function connect(
         topics: wanted.map((topic) => ({ topic, numPartitions: options.partitions ?? 1 })),
       });
     }
-    const topics = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])];
     const settings = await topicSettings(admin, topics);
     // Kafka would refuse each unkeyed record with a bare "failed the validation on broker".
     const unkeyed = options.key === undefined ? topics : topics.slice(1); // dead letters carry no key
@@ -499,6 +497,11 @@ async function connect(
 
 // A batch's header and a record's own fields, headers aside: the check below is exact only near the limit.
 const RECORD_OVERHEAD_MARGIN = 64 * 1024;
+
+/** At most what `value` takes, without reading it: a UTF-16 unit is at most three bytes in UTF-8. */
+function mostBytesOf(value: Bytes): number {
+  return typeof value === 'string' ? value.length * 3 : bytesOf(value);
+}
 
 function bytesOf(value: Bytes): number {
   if (value === null) return 0;
