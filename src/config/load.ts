@@ -109,7 +109,11 @@ export function parseConfigText(
   interpolate(doc, env, at);
   const result = configSchema.safeParse(doc.toJS() ?? {}, { reportInput: true });
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${at(issueOffset(doc, issue))}: ${describeIssue(issue)}`);
+  // One line per unknown key, each at its own position.
+  const issues = result.error.issues.flatMap((issue): Issue[] =>
+    issue.code === 'unrecognized_keys' ? issue.keys.map((key) => ({ ...issue, keys: [key] })) : [issue],
+  );
+  const problems = issues.map((issue) => `${at(issueOffset(doc, issue))}: ${describeIssue(issue)}`);
   throw configError(problems.join('\n'));
 }
 
@@ -175,7 +179,19 @@ function describeIssue(issue: Issue): string {
   const where = issue.path.length > 0 ? issue.path.join('.') : 'the file';
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `unknown setting${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} in ${where}`;
+      return `unknown setting "${issue.keys[0]}" in ${where}${unknownKeyHint(issue.path, issue.keys[0]!)}`;
+    case 'too_small':
+    case 'too_big': {
+      const small = issue.code === 'too_small';
+      const bound = Number(small ? issue.minimum : issue.maximum);
+      if (issue.origin === 'array') {
+        const got = Array.isArray(issue.input) ? `, got ${issue.input.length}` : '';
+        return `${where}: expected at ${small ? 'least' : 'most'} ${bound} entr${bound === 1 ? 'y' : 'ies'}${got}`;
+      }
+      if (issue.origin !== 'number') return `${where}: ${issue.message}`;
+      const relation = issue.inclusive === false ? (small ? 'more than' : 'less than') : small ? 'at least' : 'at most';
+      return `${where}: expected ${relation} ${bound}${typeof issue.input === 'number' ? `, got ${issue.input}` : ''}`;
+    }
     case 'invalid_value':
       return `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_type':
@@ -195,6 +211,55 @@ function describeIssue(issue: Issue): string {
     default:
       return `${where}: ${issue.message}`;
   }
+}
+
+/** For a misspelt setting the one it resembles; for one written in the wrong place, where it goes. */
+function unknownKeyHint(path: PropertyKey[], key: string): string {
+  const here = path.filter((part) => typeof part === 'string');
+  const known = settingPaths(configSchema);
+  const siblings = known.filter((p) => p.length === here.length + 1 && here.every((part, i) => p[i] === part));
+  const typed = key.toLowerCase();
+  // "user" for "username" is a shortening, not a misspelling.
+  const [closest] = siblings
+    .map((p) => p.at(-1)!)
+    .map((name) => ({ name, distance: typed.length >= 3 && name.startsWith(typed) ? 1 : editDistance(name, typed) }))
+    .filter(({ distance }) => distance <= Math.min(2, key.length - 1))
+    .sort((a, b) => a.distance - b.distance);
+  if (closest) return ` (did you mean "${closest.name}"?)`;
+  const elsewhere = known.filter((p) => p.at(-1) === key).map((p) => p.slice(0, -1).join('.') || 'the top level');
+  return elsewhere.length > 0 ? ` (it goes under ${elsewhere.join(' or ')})` : '';
+}
+
+/** Every setting's path in the schema, list entries' settings under their list's path. */
+function settingPaths(schema: z.core.$ZodType, prefix: string[] = []): string[][] {
+  const def = schema._zod.def as unknown as {
+    shape?: Record<string, z.core.$ZodType>;
+    element?: z.core.$ZodType;
+    options?: z.core.$ZodType[];
+    in?: z.core.$ZodType;
+    innerType?: z.core.$ZodType;
+  };
+  if (def.shape) {
+    return Object.entries(def.shape).flatMap(([key, value]) => [
+      [...prefix, key],
+      ...settingPaths(value, [...prefix, key]),
+    ]);
+  }
+  const inner = def.element ?? def.in ?? def.innerType;
+  if (inner) return settingPaths(inner, prefix);
+  return (def.options ?? []).flatMap((option) => settingPaths(option, prefix));
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
 }
 
 function describeValue(value: unknown): string {

@@ -89,6 +89,29 @@ describe('pbx.yaml', () => {
     expect(error.message).toMatch(/pbx\.yaml:3:5: unknown setting "prot" in services\.redis/);
   });
 
+  it('says which setting a misspelt one resembles, and where a misplaced one goes, each on its own line', () => {
+    expect(configError('servics:\n  kafka: {port: 1}\n').message).toContain(
+      'pbx.yaml:1:1: unknown setting "servics" in the file (did you mean "services"?)',
+    );
+    const lines = configError('topics: []\nservices:\n  redis:\n    Prot: 1\n    user: u\n').message.split('\n');
+    expect(lines).toContain('pbx.yaml:1:1: unknown setting "topics" in the file (it goes under services.kafka)');
+    expect(lines).toContain('pbx.yaml:4:5: unknown setting "Prot" in services.redis (did you mean "port"?)');
+    expect(lines).toContain('pbx.yaml:5:5: unknown setting "user" in services.redis');
+    expect(configError('services:\n  kafka:\n    external: {brokers: [a:1], sasl: {user: u}}\n').message).toContain(
+      'unknown setting "user" in services.kafka.external.sasl (did you mean "username"?)',
+    );
+  });
+
+  it('names the bound a number or a list is outside of, and the value', () => {
+    expect(configError('services:\n  kafka: {port: 70000}\n').message).toContain(
+      'pbx.yaml:2:17: services.kafka.port: expected at most 65535, got 70000',
+    );
+    expect(configError('services:\n  kafka:\n    topics: [{name: t, partitions: 0}]\n').message).toContain(
+      'services.kafka.topics.0.partitions: expected at least 1, got 0',
+    );
+    expect(configError('profiles:\n  x: []\n').message).toContain('profiles.x: expected at least 1 entry, got 0');
+  });
+
   it('lists the allowed values of an enum', () => {
     const error = configError('services:\n  kafka:\n    mode: raft\n');
     expect(error.message).toContain('pbx.yaml:3:11');
