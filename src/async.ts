@@ -33,3 +33,22 @@ export function settable<T>(): { promise: Promise<T>; resolve: (value: T) => voi
   const promise = new Promise<T>((r) => (resolve = r));
   return { promise, resolve };
 }
+
+/** Whether `promise` settles within `ms` (Infinity: however long) and before `signal` aborts; it runs on either way. */
+export function settlesWithin(promise: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const timer = ms === Infinity ? undefined : setTimeout(() => finish(false), ms);
+    const aborted = () => finish(false);
+    function finish(settled: boolean) {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', aborted);
+      resolve(settled);
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+    promise.then(
+      () => finish(true),
+      () => finish(true),
+    );
+  });
+}

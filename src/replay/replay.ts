@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
-import { sleep } from '../async';
+import { settlesWithin, sleep } from '../async';
 import { ExitCode, UserError, UsageError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import { BatchProducer } from '../clients/batch-producer';
@@ -191,6 +191,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     span = emptySpan(done.nextIndex);
     await producer.send(done).catch(producerFailed);
   };
+  // What was read before a live source (stdin, a command) pauses leaves then, not when it next says something.
+  const pause = async () => {
+    if (producer.openBytes > 0) await send();
+  };
   const drain = async () => {
     await send();
     await producer.flush().catch(producerFailed);
@@ -247,7 +251,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     passes: for (;;) {
       source ??= await openSource(sourceOptions);
       stats.totalBytes = options.loop ? undefined : source.totalBytes;
-      for await (const items of source.batches) {
+      const chunks = source.live ? withPauses(source.batches, pause, signal) : source.batches;
+      for await (const items of chunks) {
         // The records' create time: read once per chunk at full speed (a chunk takes about a millisecond), again
         // after anything that waits.
         let now = Date.now();
@@ -262,10 +267,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             recovered++;
             passOver(item);
             continue;
-          }
-          if (options.limit !== undefined && stats.queued >= options.limit) {
-            stoppedBy = 'limit';
-            break passes;
           }
           countInPass++;
           const problem = toMessage(item, pass);
@@ -305,6 +306,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
           append(message.key, message.value, message.headers, now);
           span.sent++;
           passOver(item);
+          // At once: a live source need not say more for the replay to end.
+          if (options.limit !== undefined && stats.queued >= options.limit) {
+            stoppedBy = 'limit';
+            break passes;
+          }
           if (span.sent >= MAX_SEND_RECORDS || producer.openBytes >= SEND_BYTES) {
             await send();
             now = Date.now();
@@ -423,6 +429,30 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     stoppedBy,
     checkpoint: options.checkpoint,
   };
+}
+
+/**
+ * The source's chunks, calling `onPause` when the next is not there within a batch window. An interrupt ends the
+ * wait for it: a silent pipe or command would hold the replay for ever.
+ */
+async function* withPauses<T>(
+  chunks: AsyncGenerator<T>,
+  onPause: () => Promise<void>,
+  signal: AbortSignal,
+): AsyncGenerator<T> {
+  for (;;) {
+    const next = chunks.next();
+    if (!(await settlesWithin(next, BATCH_WINDOW_MS))) {
+      await onPause();
+      if (!(await settlesWithin(next, Infinity, signal))) {
+        next.catch(() => undefined); // the source is closed after the interrupt, which may end the read in an error
+        return;
+      }
+    }
+    const result = await next;
+    if (result.done) return;
+    yield result.value;
+  }
 }
 
 function kafkaOptions(config: ResolvedConfig): KafkaConfig {

@@ -46,6 +46,8 @@ export interface Source {
   batches: AsyncGenerator<SourceItem[]>;
   /** Compressed size on disk, when known, for progress and ETA. */
   totalBytes?: number;
+  /** Stdin or a command: it may pause between records for as long as it likes, where a file is read at once. */
+  live: boolean;
   bytesRead(): number;
   /** Stops reading (and ends an --exec command). */
   close(): void;
@@ -66,10 +68,11 @@ export interface SourceOptions {
 /** Opens a dataset as a stream of records: memory stays flat whatever its size. */
 export async function openSource(options: SourceOptions): Promise<Source> {
   const input = await openInput(options);
-  const compressed = await peek(input.chunks, 2);
+  const compressed = await peek(input.chunks, (head) => head.length >= 2);
   const gzipped = compressed.head.length >= 2 && compressed.head[0] === 0x1f && compressed.head[1] === 0x8b;
   const decompressed = gzipped ? gunzip(compressed.chunks, input.name) : compressed.chunks;
-  const peeked = await peek(decompressed, 64);
+  // Enough to tell the format: 64 bytes, or the first line (a live source may say no more for a while).
+  const peeked = await peek(decompressed, (head) => head.length >= 64 || /\S.*\n/.test(head.toString('latin1')));
   // A UTF-8 byte-order mark (Windows editors and exports write one) says how the text is encoded: it is no
   // part of the first record.
   const bom = peeked.head[0] === 0xef && peeked.head[1] === 0xbb && peeked.head[2] === 0xbf;
@@ -97,6 +100,7 @@ export async function openSource(options: SourceOptions): Promise<Source> {
       await input.finished(); // after every record: what a failing command printed is delivered first
     })(),
     totalBytes: input.totalBytes,
+    live: !options.path || options.path === '-',
     bytesRead: input.bytesRead,
     close: input.close,
   };
@@ -158,7 +162,10 @@ async function openInput(options: SourceOptions): Promise<Input> {
     };
     return input;
   }
-  const child = options.exec ? spawn('sh', ['-c', options.exec], { stdio: ['ignore', 'pipe', 'inherit'] }) : undefined;
+  // In a process group of its own, so that ending it ends all of it: `sh -c "a | b"` killed alone leaves a and b.
+  const child = options.exec
+    ? spawn('sh', ['-c', options.exec], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
+    : undefined;
   const stream: Readable = child?.stdout ?? process.stdin;
   return {
     name: options.exec ? `\`${options.exec}\`` : 'stdin',
@@ -174,13 +181,19 @@ async function openInput(options: SourceOptions): Promise<Input> {
         child.exitCode !== null || child.signalCode !== null
           ? [child.exitCode, child.signalCode]
           : ((await once(child, 'exit')) as [number | null, NodeJS.Signals | null]);
-      // Ctrl-C reaches the command too: stopped by it, it has not failed, whichever of the two sees it first.
+      // Ended by pbx when the replay was interrupted (or by a Ctrl-C sent to its group), it has not failed.
       if (code === 0 || signal === 'SIGINT' || options.signal?.aborted) return;
       throw commandFailed(options.exec!, code, signal);
     },
     bytesRead,
     close: () => {
-      child?.kill('SIGTERM');
+      if (child?.pid !== undefined) {
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          // the group has ended already
+        }
+      }
       stream.destroy();
     },
     reuseChunks: false,
@@ -261,20 +274,18 @@ function emptySource(name: string): UserError {
  */
 async function peek(
   source: AsyncIterable<Buffer>,
-  count: number,
+  enough: (head: Buffer) => boolean,
 ): Promise<{ head: Buffer; chunks: AsyncIterable<Buffer> }> {
   const iterator = source[Symbol.asyncIterator]();
   const first: Buffer[] = [];
-  let length = 0;
   let done = false;
-  while (length < count) {
+  while (!enough(Buffer.concat(first))) {
     const next = await iterator.next();
     if (next.done) {
       done = true;
       break;
     }
     first.push(next.value);
-    length += next.value.length;
   }
   async function* all(): AsyncGenerator<Buffer> {
     yield* first;

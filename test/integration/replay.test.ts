@@ -206,6 +206,41 @@ describe('pbx replay into a real Kafka', () => {
     expect(await values('exec')).toEqual(['one', 'two', 'three']);
   });
 
+  it('sends a command’s lines as it prints them; an interrupt ends the wait for more, and all of the command', async () => {
+    const silent = `sleep 30.${process.pid}`; // a name of its own, to look for afterwards
+    const args = ['replay', '--exec', `echo one; echo two; ${silent} | cat`, '--topic', 'live', '--rate', '100'];
+    const child = execa(BINARY, [...args, '--json', '--config', project.file], { reject: false });
+    // Both are in Kafka while the command says nothing more (they used to wait for its next line, or its end).
+    let seen: string[] = [];
+    for (const deadline = Date.now() + 15_000; seen.length < 2 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      seen = await values('live').catch(() => []);
+    }
+    expect(seen).toEqual(['one', 'two']);
+    expect(child.exitCode).toBeNull();
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode).toBe(143);
+    expect(JSON.parse(result.stdout)).toMatchObject({ sent: 2, stoppedBy: 'interrupt' });
+    // `sh -c "a | b"` ended alone would have left the sleep and cat running.
+    expect(await sh('pgrep', ['-f', silent]).catch(() => '')).toBe('');
+  });
+
+  it('ends at --limit at once, however long the command would go on', async () => {
+    const started = Date.now();
+    const { exitCode, doc } = await replay([
+      '--exec',
+      'echo 1; echo 2; sleep 100',
+      '--topic',
+      'limit-now',
+      '--limit',
+      '2',
+    ]);
+    expect([exitCode, doc.sent, doc.stoppedBy]).toEqual([0, 2, 'limit']);
+    expect(Date.now() - started).toBeLessThan(50_000); // not the command's 100 s
+    expect(await values('limit-now')).toEqual(['1', '2']);
+  });
+
   it('loops with timestamps shifted forward each pass, until --limit', async () => {
     writeFileSync(path('loop.json'), '{"t": 100}\n{"t": 102}\n');
     const { doc } = await replay([
