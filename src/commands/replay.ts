@@ -112,6 +112,10 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
         deadLetterTopic: flags['dead-letter-topic'],
         signal: interruptSignal,
         onProgress: view.update,
+        onResume: (done, pass, source) =>
+          view.note(
+            `Resuming from ${flags.checkpoint}: the first ${done} record(s) of ${source}${pass > 0 ? ` (pass ${pass + 1})` : ''} were done by an earlier run.`,
+          ),
       });
     } finally {
       view.stop();
@@ -131,14 +135,15 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
 async function liveView(
   out: Output,
   topic: string,
-): Promise<{ update: (stats: ReplayStats) => void; stop: () => void }> {
+): Promise<{ update: (stats: ReplayStats) => void; note: (text: string) => void; stop: () => void }> {
   // A pseudo-terminal that reports no size (script, some CI runners) would make Ink wrap every character (no
   // width) or clear the whole screen and its scrollback at every frame (no height).
   if (out.mode === 'tty' && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0) {
     const { startReplayView } = await import('../ui/replay-view');
     return startReplayView(topic);
   }
-  if (out.mode === 'json') return { update: () => undefined, stop: () => undefined };
+  const note = (text: string) => out.note(text);
+  if (out.mode === 'json') return { update: () => undefined, note, stop: () => undefined };
   let last = Date.now(); // the first line after 5 s, when there is a rate to show
   return {
     update: (stats) => {
@@ -150,6 +155,7 @@ async function liveView(
         `replay → ${topic}: ${formatRate(p.currentRate)}/s (${p.target}), sent ${p.sent}, skipped ${p.skipped}, elapsed ${formatDuration(p.elapsedMs)}${p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds * 1000)}` : ''}`,
       );
     },
+    note,
     stop: () => undefined,
   };
 }
@@ -163,5 +169,17 @@ function printSummary(out: Output, s: ReplaySummary): void {
   if (s.deadLettered > 0) out.line(`Sent ${s.deadLettered} bad record(s) to the dead-letter topic.`);
   if (s.outOfOrder > 0) out.line(`${s.outOfOrder} record(s) had a time earlier than the one before and left at once.`);
   if (s.passes > 1) out.line(`${s.passes} passes over the file.`);
-  if (s.checkpoint) out.line(`Checkpoint: ${s.checkpoint} (next record: ${s.nextIndex}).`);
+  if (s.recovered > 0) {
+    out.line(
+      `${s.recovered} record(s) were in Kafka already (delivered after the last checkpoint) and not sent again.`,
+    );
+  }
+  if (s.checkpoint) out.line(`Checkpoint: ${s.checkpoint} (${s.nextIndex} record(s) of ${s.source} done).`);
+  if (
+    s.resumedAfter !== undefined &&
+    s.sent + s.skipped + s.deadLettered + s.recovered === 0 &&
+    s.stoppedBy === 'end'
+  ) {
+    out.line(`Nothing was left to send: remove ${s.checkpoint} to replay ${s.source} from the start.`);
+  }
 }

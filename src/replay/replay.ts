@@ -33,6 +33,8 @@ export interface ReplayOptions {
   signal: AbortSignal;
   /** Called about four times a second with the live figures. */
   onProgress?: (stats: ReplayStats) => void;
+  /** Called before the first record when a checkpoint says where to start: the entries done before, and the pass. */
+  onResume?: (done: number, pass: number, source: string) => void;
 }
 
 export interface ReplaySummary {
@@ -44,6 +46,8 @@ export interface ReplaySummary {
   deadLettered: number;
   /** Records a crashed run delivered after its last checkpoint, found in Kafka and not sent again. */
   recovered: number;
+  /** Where a checkpoint made this run start: the source's entries (of its pass) that earlier runs had done. */
+  resumedAfter?: number;
   outOfOrder: number;
   passes: number;
   /** Source index of the first record not delivered (what a checkpoint resumes from). */
@@ -130,6 +134,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   let offsets: Record<string, string> = {};
   let alreadyDelivered = new Set<string>(); // `${pass}:${index}` found in Kafka on resume
   let recovered = 0;
+  let resumedAfter: number | undefined;
   let stoppedBy: ReplaySummary['stoppedBy'] = 'end';
   let span = emptySpan(0); // appended since the last send
   let sendError: Error | undefined;
@@ -242,6 +247,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         startIndex = Math.max(startIndex, saved.nextIndex);
         pass = saved.pass;
         runId = saved.runId;
+        resumedAfter = saved.nextIndex;
+        options.onResume?.(saved.nextIndex, saved.pass, source.name);
         alreadyDelivered = await deliveredAfter(kafka, admin, topic, saved.offsets, saved.runId);
       }
       offsets = await endOffsets(admin, topic);
@@ -420,6 +427,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     skipped: stats.skipped,
     deadLettered: stats.deadLettered,
     recovered,
+    resumedAfter,
     outOfOrder: schedule.outOfOrder,
     passes: pass + 1,
     nextIndex,

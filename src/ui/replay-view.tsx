@@ -1,4 +1,5 @@
-import { Text, render } from 'ink';
+import { Static, Text, render } from 'ink';
+import type { ReactNode } from 'react';
 import type { ReplayStats } from '../replay/stats';
 import { formatDuration } from '../cli/output';
 import { formatRate, replayLineProps, type ReplayLineProps } from './replay-line';
@@ -17,15 +18,30 @@ export function ReplayLine(props: ReplayLineProps) {
   );
 }
 
-/** Shows the live line on a terminal until `stop()`. */
-export function startReplayView(topic: string): { update: (stats: ReplayStats) => void; stop: () => void } {
-  const app = render(<Text>replay → {topic}: connecting…</Text>, {
-    exitOnCtrlC: false,
-    patchConsole: false,
-    stdout: process.stderr,
-  });
+/** Shows the live line on a terminal until `stop()`; notes stay above it, written once. */
+export function startReplayView(topic: string): {
+  update: (stats: ReplayStats) => void;
+  note: (text: string) => void;
+  stop: () => void;
+} {
+  const notes: string[] = [];
+  let line: ReactNode = <Text>replay → {topic}: connecting…</Text>;
+  const view = () => (
+    <>
+      <Static items={[...notes]}>{(note, i) => <Text key={i}>{note}</Text>}</Static>
+      {line}
+    </>
+  );
+  const app = render(view(), { exitOnCtrlC: false, patchConsole: false, stdout: process.stderr });
   return {
-    update: (stats) => app.rerender(<ReplayLine {...replayLineProps(topic, stats)} />),
+    update: (stats) => {
+      line = <ReplayLine {...replayLineProps(topic, stats)} />;
+      app.rerender(view());
+    },
+    note: (text) => {
+      notes.push(text);
+      app.rerender(view());
+    },
     stop: () => app.unmount(),
   };
 }

@@ -470,7 +470,15 @@ describe('pbx replay into a real Kafka', () => {
       ]);
       expect(first.doc).toMatchObject({ sent: 1000, nextIndex: 1000, stoppedBy: 'limit' });
       const second = await replay([path('resume.json'), '--topic', 'resume', '--checkpoint', checkpoint]);
-      expect(second.doc).toMatchObject({ sent: 1500, recovered: 0, nextIndex: 2500, stoppedBy: 'end' });
+      expect(second.doc).toMatchObject({ sent: 1500, recovered: 0, nextIndex: 2500, resumedAfter: 1000 });
+      expect(await values('resume')).toEqual(lines);
+      // Run again, it says where it resumed and that nothing was left, instead of a bare "Sent 0 records".
+      const third = await project.pbx(['replay', path('resume.json'), '--topic', 'resume', '--checkpoint', checkpoint]);
+      expect(third.exitCode).toBe(0);
+      expect(third.stderr).toContain(
+        `Resuming from ${checkpoint}: the first 2500 record(s) of ${path('resume.json')} were done by an earlier run.`,
+      );
+      expect(third.stdout).toContain(`Nothing was left to send: remove ${checkpoint} to replay`);
       expect(await values('resume')).toEqual(lines);
     });
 
@@ -501,6 +509,7 @@ describe('pbx replay into a real Kafka', () => {
       const resumed = await replay([path('crash.json'), '--topic', 'crash', '--checkpoint', path('crash.ckpt')]);
       expect(resumed.exitCode, JSON.stringify(resumed.doc)).toBe(0);
       expect(resumed.doc.recovered).toBe(before - saved.nextIndex);
+      expect(resumed.doc.resumedAfter).toBe(saved.nextIndex);
       expect(resumed.doc.sent).toBe(6000 - before);
       expect(await values('crash')).toEqual(lines);
     });
