@@ -269,7 +269,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
             break passes;
           }
           indexEnd = item.index + 1;
-          if (item.index < startIndex) continue;
+          if (item.index < startIndex) {
+            // Done by an earlier run (or before --from): not part of what this one has left, for its ETA.
+            if (stats.totalBytes !== undefined && !source.gzipped) stats.totalBytes -= item.end - item.start + 1;
+            continue;
+          }
           if (alreadyDelivered.size > 0 && alreadyDelivered.delete(`${pass}:${item.index}`)) {
             recovered++;
             passOver(item);

@@ -241,6 +241,23 @@ describe('pbx replay into a real Kafka', () => {
     expect(await values('limit-now')).toEqual(['1', '2']);
   });
 
+  it('measures its progress against what is left after --from, so the ETA ends at zero', async () => {
+    const lines = await generate('from.json', 200, 21);
+    let last: { bytesDone: number; totalBytes?: number; etaSeconds: (now: number) => number | undefined } | undefined;
+    await replayWith({
+      config: loadConfig({ file: project.file }),
+      source: { path: path('from.json') },
+      topic: 'from-progress',
+      pace: { kind: 'max' },
+      from: 150,
+      signal: new AbortController().signal,
+      onProgress: (stats) => (last = stats),
+    });
+    const left = lines.slice(150).reduce((bytes, line) => bytes + Buffer.byteLength(line) + 1, 0);
+    expect([last?.bytesDone, last?.totalBytes]).toEqual([left, left]);
+    expect(last?.etaSeconds(Date.now())).toBe(0);
+  });
+
   it('loops with timestamps shifted forward each pass, until --limit', async () => {
     writeFileSync(path('loop.json'), '{"t": 100}\n{"t": 102}\n');
     const { doc } = await replay([
