@@ -418,14 +418,19 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
   const parser = stream.pipe(parse({ relax_column_count: true, info: true, skip_empty_lines: true, bom: true }));
   let header: string[] | undefined;
   let index = 0;
+  // csv-parse counts each \r inside a quoted field as a line break of its own (\r\n as two); editors count \n.
+  let carriageReturns = 0;
   try {
     for await (const entry of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const { record, info } = entry;
+      const { record } = entry;
+      carriageReturns += occurrences(record, '\r');
+      // The line the record starts on (csv-parse gives the one it ends on).
+      const line = entry.info.lines - carriageReturns - occurrences(record, '\n');
       if (!header) {
         // Two columns of one name would make one field of a record, and the first value would be lost.
         const twice = record.find((column, i) => record.indexOf(column) !== i);
         if (twice !== undefined) {
-          throw new UserError(`${name}:${info.lines}: the header names column "${twice}" twice`, {
+          throw new UserError(`${name}:${line}: the header names column "${twice}" twice`, {
             code: 'SOURCE_MALFORMED',
             nextSteps: ['Give each column its own name in the first line.'],
           });
@@ -439,7 +444,7 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
           {
             kind: 'bad',
             index: index++,
-            line: info.lines,
+            line,
             ...text,
             reason: `expected ${header.length} columns, got ${record.length}`,
           },
@@ -447,7 +452,7 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
         continue;
       }
       const value = Object.fromEntries(header.map((column, i) => [column, record[i]]));
-      yield [{ kind: 'record', index: index++, line: info.lines, value, ...text }];
+      yield [{ kind: 'record', index: index++, line, value, ...text }];
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
@@ -458,6 +463,12 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
       nextSteps: ['Fix the quoting at that line: everything after it cannot be read.'],
     });
   }
+}
+
+function occurrences(fields: string[], char: string): number {
+  let count = 0;
+  for (const field of fields) for (let i = field.indexOf(char); i !== -1; i = field.indexOf(char, i + 1)) count++;
+  return count;
 }
 
 async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<SourceItem[]> {

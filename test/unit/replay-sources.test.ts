@@ -70,6 +70,18 @@ describe('openSource', () => {
     expect(error?.message).toContain(`broken.json: invalid JSON after ${read} element(s)`);
   });
 
+  it('numbers CSV records by the line they start on, as editors count, whatever line breaks quoted fields hold', async () => {
+    // Windows line ends, a field holding a \r\n and one holding a lone \r (old Mac text): no line of its own.
+    const path = file('crlf.csv', 'id,note\r\n1,"two\r\nlines"\r\n2,"a\rb"\r\n3\r\n4,"x\ny",extra\r\n');
+    const { items } = await readAll({ path });
+    expect(brief(items)).toEqual([
+      [0, 2, { id: '1', note: 'two\r\nlines' }],
+      [1, 4, { id: '2', note: 'a\rb' }],
+      [2, 5, 'bad', 'expected 2 columns, got 1'],
+      [3, 6, 'bad', 'expected 2 columns, got 3'],
+    ]);
+  });
+
   it('reads CSV by its header and reports a row of the wrong width at its line', async () => {
     const path = file('c.csv', 'id,name\n1,"Smith, Ann"\n2\n3,Bob\n');
     const { format, items } = await readAll({ path });
