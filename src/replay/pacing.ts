@@ -7,7 +7,8 @@ export type Pace =
 
 /** Parses `--rate` / `--time-field` / `--speed` into a Pace (usage errors for nonsense). */
 export function parsePace(options: { rate?: string; timeField?: string; speed?: number }): Pace {
-  if (options.timeField) {
+  if (options.timeField !== undefined) {
+    if (options.timeField.trim() === '') throw new UsageError('--time-field needs a field (a dotted path), got "".');
     if (options.rate !== undefined) {
       throw new UsageError('--rate and --time-field exclude each other: pace by a fixed rate or by the timestamps.');
     }

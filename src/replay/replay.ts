@@ -94,6 +94,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   if (onError === 'dead-letter' && !options.deadLetterTopic) {
     throw new UsageError('--on-error dead-letter needs --dead-letter-topic.');
   }
+  if (options.deadLetterTopic && onError !== 'dead-letter') {
+    throw new UsageError(
+      `--dead-letter-topic is for --on-error dead-letter, which was not given (bad records would ${onError}).`,
+    );
+  }
+  if (options.key?.trim() === '') throw new UsageError('--key needs a field (a dotted path), got "".');
   if (options.deadLetterTopic === topic) {
     throw new UsageError('--dead-letter-topic must not be --topic: bad records would land among the good ones.');
   }

@@ -16,7 +16,9 @@ export interface ReplayLineProps {
 }
 
 export function formatRate(rate: number): string {
-  return rate >= 100 ? Math.round(rate).toLocaleString('en-US') : rate.toFixed(rate >= 10 ? 1 : 2);
+  if (rate >= 100) return Math.round(rate).toLocaleString('en-US');
+  // Below 0.01 (--rate 0.001: one record every 1000 s), two significant digits instead of "0.00".
+  return rate > 0 && rate < 0.01 ? String(Number(rate.toPrecision(2))) : rate.toFixed(rate >= 10 ? 1 : 2);
 }
 
 /** The props of the live line from the replay's running figures. */

@@ -450,6 +450,19 @@ describe('pbx replay into a real Kafka', () => {
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
     });
 
+    it('refuses a dead-letter topic without --on-error dead-letter, and an empty --key (both were ignored)', async () => {
+      for (const [args, message] of [
+        [['--dead-letter-topic', 'dlq'], '--dead-letter-topic is for --on-error dead-letter, which was not given'],
+        [['--key', ''], '--key needs a field'],
+      ] as const) {
+        const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'ignored', ...args]);
+        expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
+        expect(doc.error?.message).toContain(message);
+      }
+      const topics = await sh('kcat', ['-b', BROKER, '-L', '-J']);
+      expect(topics).not.toContain('"ignored"');
+    });
+
     it('refuses to loop over stdin, which can be read only once', async () => {
       const { exitCode, doc } = await replay(['-', '--topic', 'x', '--loop']);
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);

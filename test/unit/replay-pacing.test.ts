@@ -18,6 +18,7 @@ describe('parsePace', () => {
     [{ rate: 'max', timeField: 'time' }, 'exclude each other'],
     [{ speed: 2 }, '--speed needs --time-field'],
     [{ timeField: 'time', speed: 0 }, '--speed must be a positive number'],
+    [{ timeField: '', speed: 2 }, '--time-field needs a field'], // was taken for no --time-field: full speed
   ])('rejects %j as a usage error', (options, message) => {
     expect(() => parsePace(options)).toThrow(message);
     try {

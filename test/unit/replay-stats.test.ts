@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ReplayStats } from '../../src/replay/stats';
+import { formatRate } from '../../src/ui/replay-line';
 
 describe('ReplayStats', () => {
   it('estimates the time left from the share of the file handled', () => {
@@ -48,5 +49,19 @@ describe('ReplayStats', () => {
     single.queuedAt(40);
     single.delivered(1, 60); // one record: since the start
     expect(single.overallRate(1000)).toBe(1);
+  });
+});
+
+describe('formatRate', () => {
+  it('shows rates with the digits that matter, slow ones too', () => {
+    expect([12_345.6, 150.4, 12.34, 2, 0.5, 0.001, 0.00012].map(formatRate)).toEqual([
+      '12,346',
+      '150',
+      '12.3',
+      '2.00',
+      '0.50',
+      '0.001', // was "0.00": --rate 0.001 read as a target of nothing
+      '0.00012',
+    ]);
   });
 });
