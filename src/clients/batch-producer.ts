@@ -438,7 +438,11 @@ async function exchange(broker: Broker, protocol: ProduceProtocol, batch: Batch)
 }
 
 function isRetriable(error: unknown): boolean {
-  return (error as { retriable?: boolean }).retriable !== false;
+  const { name, retriable, cause } = error as { name?: string; retriable?: boolean; cause?: unknown };
+  // kafkajs's own retries (a metadata refresh's) give up in a non-retriable wrapper: what they gave up on says
+  // whether pbx's longer window goes on.
+  if (name === 'KafkaJSNumberOfRetriesExceeded' && cause) return isRetriable(cause);
+  return retriable !== false;
 }
 
 async function loadInternals(config: KafkaConfig): Promise<Internals> {

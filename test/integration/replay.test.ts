@@ -647,5 +647,47 @@ describe('pbx replay into a real Kafka', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({ sent: 30_000, stoppedBy: 'end' });
       expect(await values('restart')).toEqual(lines);
     });
+
+    const replayInBackground = (name: string) =>
+      execa(
+        BINARY,
+        [
+          ...['replay', path(`${name}.json`), '--topic', name, '--rate', '2000'],
+          ...['--checkpoint', path(`${name}.ckpt`), '--json', '--config', project.file],
+        ],
+        { reject: false },
+      );
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('rides out Kafka down for 12 s, longer than kafkajs’s own retries (which gave up after about 8 s)', async () => {
+      const lines = await generate('outage.json', 30_000, 22);
+      const child = replayInBackground('outage');
+      await pause(1500);
+      await sh('docker', ['stop', `pbx-${project.name}-kafka`]);
+      await pause(12_000);
+      expect(child.exitCode).toBeNull();
+      await sh('docker', ['start', `pbx-${project.name}-kafka`]);
+      const result = await child;
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ sent: 30_000, stoppedBy: 'end' });
+      expect(await values('outage')).toEqual(lines);
+    });
+
+    it('gives up on a Kafka that stays down after 30 s with what it delivered, and resumes once it is back', async () => {
+      const lines = await generate('down.json', 30_000, 23);
+      const child = replayInBackground('down');
+      await pause(1500);
+      await sh('docker', ['stop', `pbx-${project.name}-kafka`]);
+      const result = await child;
+      const { error } = JSON.parse(result.stdout) as { error: { code: string; message: string } };
+      expect([result.exitCode, error.code]).toEqual([3, 'KAFKA_UNAVAILABLE']);
+      const delivered = Number(/Delivered before that: (\d+) record/.exec(error.message)?.[1]);
+      expect(delivered).toBeGreaterThan(0);
+      expect((await project.pbx(['up', 'kafka'])).exitCode).toBe(0);
+      expect((await values('down')).length).toBe(delivered);
+      const resumed = await replay([path('down.json'), '--topic', 'down', '--checkpoint', path('down.ckpt')]);
+      expect(resumed.doc).toMatchObject({ sent: 30_000 - delivered, resumedAfter: delivered });
+      expect(await values('down')).toEqual(lines);
+    });
   });
 });
