@@ -13,6 +13,8 @@ export const LineKind = {
   Json: 1,
   /** Only spaces, tabs or a carriage return. */
   Blank: 2,
+  /** Longer than a record can be (MAX_LINE_BYTES): only its first bytes are kept (never from the scan). */
+  TooLong: 3,
 } as const;
 export type LineKind = (typeof LineKind)[keyof typeof LineKind];
 

@@ -333,6 +333,14 @@ async function* readLines(
   let items: SourceItem[] = [];
   const toItem = (bytes: Buffer, start: number, end: number, kind: LineKind) => {
     line++;
+    if (kind === LineKind.TooLong) {
+      const why = bytes.subarray(start, end).includes(0x0d)
+        ? `its lines seem to end in \\r alone (old Mac text), which \`tr '\\r' '\\n'\` turns into \\n`
+        : 'no line end in it: binary data?';
+      const reason = `a line longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB (${why})`;
+      items.push({ kind: 'bad', index: index++, line, reason, bytes, start, end });
+      return;
+    }
     if (format === 'lines') {
       const value = checkOnly ? undefined : bytes.toString('utf8', start, end);
       items.push({ kind: 'record', index: index++, line, value, bytes, start, end });
@@ -370,34 +378,65 @@ async function* readLines(
  * Cuts a byte stream into lines (without \n or \r\n), chunk by chunk, keeping a line split across chunks, and
  * says of each whether it is blank and, when asked, whether it is one JSON value.
  */
+/**
+ * A line longer than this is no record Kafka would take (its requests are at most 100 MiB by default, its records
+ * 1 MiB): it is a bad record, and only its first KiB is held, so that a file with no line ends in it (binary data,
+ * old Mac text with \r alone) cannot fill the memory.
+ */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
 export class LineSplitter {
-  private rest: Buffer | undefined;
+  /** The unfinished line, piece by piece, joined once its newline comes (joining at each piece is quadratic). */
+  private pieces: Buffer[] = [];
+  private pieceBytes = 0;
+  /** The first bytes of a line too long to hold, which is dropped until its newline. */
+  private overlong: Buffer | undefined;
 
   constructor(private readonly checkJson: boolean) {}
 
   /** Hands on the lines this chunk completes: where each lies in the chunk (no copy), and its kind. */
   push(chunk: Buffer, each: EachLine): void {
     let bytes = chunk;
-    if (this.rest) {
+    if (this.overlong || this.pieces.length > 0) {
       const newline = chunk.indexOf(0x0a);
       if (newline === -1) {
-        this.rest = Buffer.concat([this.rest, chunk]);
+        this.hold(Buffer.from(chunk)); // a copy: the chunk's buffer is read into again
         return;
       }
-      const joined = Buffer.concat([this.rest, chunk.subarray(0, newline + 1)]);
-      this.rest = undefined;
-      this.scan(joined, each);
+      this.hold(chunk.subarray(0, newline + 1));
+      this.finishLine(each);
       bytes = chunk.subarray(newline + 1);
     }
     const rest = this.scan(bytes, each);
-    if (rest < bytes.length) this.rest = Buffer.from(bytes.subarray(rest)); // a copy: the chunk can go
+    if (rest < bytes.length) this.hold(Buffer.from(bytes.subarray(rest)));
   }
 
   /** Hands on the last line, when the stream does not end with a newline. */
   end(each: EachLine): void {
-    const rest = this.rest;
-    this.rest = undefined;
-    if (rest) this.scan(Buffer.concat([rest, NEWLINE]), each);
+    if (!this.overlong && this.pieces.length === 0) return;
+    this.hold(NEWLINE);
+    this.finishLine(each);
+  }
+
+  private hold(piece: Buffer): void {
+    if (this.overlong) return;
+    this.pieces.push(piece);
+    this.pieceBytes += piece.length;
+    if (this.pieceBytes <= MAX_LINE_BYTES) return;
+    this.overlong = Buffer.concat(this.pieces, Math.min(1024, this.pieceBytes)); // (a copy of the first KiB)
+    this.pieces = [];
+    this.pieceBytes = 0;
+  }
+
+  private finishLine(each: EachLine): void {
+    if (this.overlong) {
+      each(this.overlong, 0, this.overlong.length, LineKind.TooLong);
+    } else {
+      this.scan(Buffer.concat(this.pieces), each);
+    }
+    this.overlong = undefined;
+    this.pieces = [];
+    this.pieceBytes = 0;
   }
 
   private scan(bytes: Buffer, each: EachLine): number {
@@ -415,7 +454,9 @@ const NEWLINE = Buffer.from('\n');
 async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceItem[]> {
   const { parse } = await import('csv-parse');
   // Rows of any width come through, so a short or long row is reported at its line instead of ending the file.
-  const parser = stream.pipe(parse({ relax_column_count: true, info: true, skip_empty_lines: true, bom: true }));
+  const parser = stream.pipe(
+    parse({ relax_column_count: true, info: true, skip_empty_lines: true, bom: true, max_record_size: MAX_LINE_BYTES }),
+  );
   let header: string[] | undefined;
   let index = 0;
   // csv-parse counts each \r inside a quoted field as a line break of its own (\r\n as two); editors count \n.

@@ -10,6 +10,7 @@ import {
   getPath,
   openSource,
   LineSplitter,
+  MAX_LINE_BYTES,
   textOf,
   type SourceItem,
   type SourceOptions,
@@ -251,6 +252,37 @@ describe('LineSplitter', () => {
       ['{"x":', LineKind.Text],
       ['[1]', LineKind.Json],
       ['last', LineKind.Text],
+    ]);
+  });
+
+  it('holds no more of a line than MAX_LINE_BYTES: past that, the line is reported by its first KiB', () => {
+    const splitter = new LineSplitter(true);
+    const lines: [string, LineKind][] = [];
+    const each = (line: Buffer, start: number, end: number, kind: LineKind) =>
+      lines.push([line.toString('latin1', start, end), kind]);
+    const piece = Buffer.alloc(1024 * 1024, 'x');
+    splitter.push(Buffer.from('{"a":1}\nyy'), each);
+    for (let i = 0; i < MAX_LINE_BYTES / piece.length + 2; i++) splitter.push(piece, each);
+    splitter.push(Buffer.from('zz\n{"b":2}\nx'), each);
+    for (let i = 1; i < MAX_LINE_BYTES / piece.length; i++) splitter.push(piece, each); // the last line: whole
+    splitter.end(each);
+    expect(lines.map(([text, kind]) => [text.length, kind])).toEqual([
+      [7, LineKind.Json],
+      [1024, LineKind.TooLong],
+      [7, LineKind.Json],
+      [1 + MAX_LINE_BYTES - piece.length, LineKind.Text],
+    ]);
+    expect(lines[1]![0]).toBe('yy' + 'x'.repeat(1022));
+  });
+});
+
+describe('a line too long to be a record', () => {
+  it('is a bad record at its line, whatever follows; with \\r in it, the reason says how to convert', async () => {
+    const long = Buffer.alloc(MAX_LINE_BYTES + 10, '{"a":1}\r');
+    const { items } = await readAll({ path: file('cr.json', Buffer.concat([long, Buffer.from('\n{"b":2}\n')])) });
+    expect(brief(items)).toEqual([
+      [0, 1, 'bad', expect.stringContaining("end in \\r alone (old Mac text), which `tr '\\r' '\\n'`")],
+      [1, 2, { b: 2 }],
     ]);
   });
 });
