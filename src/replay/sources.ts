@@ -497,7 +497,13 @@ async function* readCsv(stream: Readable, name: string): AsyncGenerator<SourceIt
     }
   } catch (error) {
     if (error instanceof UserError) throw error;
-    const e = error as Error & { lines?: number };
+    const e = error as Error & { lines?: number; code?: string };
+    if (e.code === 'CSV_MAX_RECORD_SIZE') {
+      throw new UserError(`${name}:${e.lines ?? '?'}: a record longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB`, {
+        code: 'SOURCE_MALFORMED',
+        nextSteps: ['Look for a quote that is not closed there: it makes the rest of the file one field.'],
+      });
+    }
     // A broken quote cannot be resynchronised: the rest of the file is unreadable.
     throw new UserError(`${name}:${e.lines ?? '?'}: invalid CSV: ${e.message}`, {
       code: 'SOURCE_MALFORMED',

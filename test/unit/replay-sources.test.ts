@@ -285,4 +285,11 @@ describe('a line too long to be a record', () => {
       [1, 2, { b: 2 }],
     ]);
   });
+
+  it('stops a CSV file at a record of that size, pointing at a quote left open', async () => {
+    const csv = Buffer.concat([Buffer.from('a,b\n1,"'), Buffer.alloc(MAX_LINE_BYTES, 'x'), Buffer.from('\n2,y\n')]);
+    await expect(readAll({ path: file('open-quote.csv', csv) })).rejects.toThrow(
+      'open-quote.csv:2: a record longer than 64 MiB',
+    );
+  });
 });
