@@ -5,6 +5,12 @@
 const controller = new AbortController();
 let installed = false;
 let received: NodeJS.Signals | undefined;
+let forceNote: (() => string) | undefined;
+
+/** What a second Ctrl-C, which stops at once, leaves said: set by long work that knows where it stands. */
+export function setForceNote(note: (() => string) | undefined): void {
+  forceNote = note;
+}
 
 /** The signal that interrupted the run, if one did. */
 export function receivedSignal(): NodeJS.Signals | undefined {
@@ -16,6 +22,7 @@ export function installInterruptHandlers(onForce: () => void): void {
   installed = true;
   const handle = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
+      if (forceNote) process.stderr.write(`\n${forceNote()}\n`);
       onForce();
       return;
     }

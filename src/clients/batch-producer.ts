@@ -31,7 +31,7 @@ const MIN_PRODUCE_VERSION = 3;
 /** Room before each batch for a produce request's framing: header, client id and topic name (at most 249). */
 const HEADROOM = 512;
 /** How long a failing cluster is given to come back (a broker restart, a leader election) before giving up. */
-const RECOVERY_MS = 30_000;
+export const RECOVERY_MS = 30_000;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const DUPLICATE_SEQUENCE_NUMBER = 46;
 

@@ -1,7 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { InterruptedError, UsageError } from '../cli/errors';
-import { interruptSignal } from '../cli/interrupt';
+import { interruptSignal, setForceNote } from '../cli/interrupt';
 import { formatDuration, type Output } from '../cli/output';
 import type { Compression } from '../clients/record-batch';
 import { TOPIC_NAME } from '../config/schema';
@@ -93,6 +93,11 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
       out.note('Reading records from the terminal, one per line; Ctrl-D ends them.');
     }
     const view = await liveView(out, flags.topic);
+    let delivered = 0;
+    setForceNote(
+      () =>
+        `Stopped at once after delivering ${delivered} record(s)${flags.checkpoint ? `; run the same command again to resume from ${flags.checkpoint}, with nothing sent twice` : ''}.`,
+    );
     let summary: ReplaySummary;
     try {
       summary = await replay({
@@ -111,13 +116,14 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
         onError: flags['on-error'] as OnError,
         deadLetterTopic: flags['dead-letter-topic'],
         signal: interruptSignal,
-        onProgress: view.update,
-        onResume: (done, pass, source) =>
-          view.note(
-            `Resuming from ${flags.checkpoint}: the first ${done} record(s) of ${source}${pass > 0 ? ` (pass ${pass + 1})` : ''} were done by an earlier run.`,
-          ),
+        onProgress: (stats) => {
+          delivered = stats.sent;
+          view.update(stats);
+        },
+        onNote: view.note,
       });
     } finally {
+      setForceNote(undefined);
       view.stop();
     }
     out.result(summary, printSummary);

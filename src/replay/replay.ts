@@ -3,7 +3,7 @@ import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
 import { settlesWithin, sleep } from '../async';
 import { ExitCode, UserError, UsageError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
-import { BatchProducer } from '../clients/batch-producer';
+import { BatchProducer, RECOVERY_MS } from '../clients/batch-producer';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import type { Bytes, Compression, RecordHeader } from '../clients/record-batch';
 import { endpointOf } from '../services/endpoints';
@@ -33,8 +33,8 @@ export interface ReplayOptions {
   signal: AbortSignal;
   /** Called about four times a second with the live figures. */
   onProgress?: (stats: ReplayStats) => void;
-  /** Called before the first record when a checkpoint says where to start: the entries done before, and the pass. */
-  onResume?: (done: number, pass: number, source: string) => void;
+  /** Something to tell the user while the replay runs (where a checkpoint resumes it, why stopping takes a while). */
+  onNote?: (text: string) => void;
 }
 
 export interface ReplaySummary {
@@ -241,6 +241,19 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     passOver(item);
   };
 
+  // Interrupted, the records in flight are still delivered: say why stopping takes a while when it does.
+  let stopping: NodeJS.Timeout | undefined;
+  const interrupted = () => {
+    stopping = setTimeout(
+      () =>
+        options.onNote?.(
+          `Waiting for Kafka to acknowledge the records in flight (up to ${RECOVERY_MS / 1000} s while it does not answer); Ctrl-C again stops at once${options.checkpoint ? `, and ${options.checkpoint} still resumes with nothing sent twice` : ''}.`,
+        ),
+      1000,
+    );
+  };
+  signal.addEventListener('abort', interrupted, { once: true });
+
   try {
     let startIndex = options.from ?? 0;
     let countInPass = 0;
@@ -254,7 +267,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         pass = saved.pass;
         runId = saved.runId;
         resumedAfter = saved.nextIndex;
-        options.onResume?.(saved.nextIndex, saved.pass, source.name);
+        options.onNote?.(
+          `Resuming from ${options.checkpoint}: the first ${plural(saved.nextIndex, 'record')} of ${source.name}${saved.pass > 0 ? ` (pass ${saved.pass + 1})` : ''} were done by an earlier run.`,
+        );
         alreadyDelivered = await deliveredAfter(kafka, admin, topic, saved.offsets, saved.runId);
       }
       offsets = await endOffsets(admin, topic);
@@ -420,6 +435,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     }
     throw error;
   } finally {
+    signal.removeEventListener('abort', interrupted);
+    clearTimeout(stopping);
     clearInterval(progress);
     // The last figures, whatever ended the replay: a live line left at its last tick would show fewer sent.
     if (source) stats.bytesDone = progressBytes(source);

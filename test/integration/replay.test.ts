@@ -673,6 +673,33 @@ describe('pbx replay into a real Kafka', () => {
       expect(await values('outage')).toEqual(lines);
     });
 
+    it('says why Ctrl-C waits while Kafka is down; a second one stops at once, and the resume sends nothing twice', async () => {
+      const lines = await generate('twice.json', 30_000, 24);
+      const child = execa(
+        BINARY,
+        [
+          ...['replay', path('twice.json'), '--topic', 'twice', '--rate', '2000'],
+          ...['--checkpoint', path('twice.ckpt'), '--config', project.file],
+        ],
+        { reject: false, env: { NO_COLOR: '1' } },
+      );
+      await pause(1500);
+      await sh('docker', ['stop', `pbx-${project.name}-kafka`]);
+      child.kill('SIGINT');
+      await pause(2500);
+      expect(child.exitCode).toBeNull(); // still delivering what is in flight
+      child.kill('SIGINT');
+      const result = await child;
+      expect(result.exitCode).toBe(130);
+      expect(result.stderr).toContain('Waiting for Kafka to acknowledge the records in flight');
+      const delivered = Number(/Stopped at once after delivering (\d+) record/.exec(result.stderr)?.[1]);
+      expect(delivered).toBeGreaterThan(0);
+      expect((await project.pbx(['up', 'kafka'])).exitCode).toBe(0);
+      const resumed = await replay([path('twice.json'), '--topic', 'twice', '--checkpoint', path('twice.ckpt')]);
+      expect(resumed.exitCode).toBe(0);
+      expect(await values('twice')).toEqual(lines);
+    });
+
     it('gives up on a Kafka that stays down after 30 s with what it delivered, and resumes once it is back', async () => {
       const lines = await generate('down.json', 30_000, 23);
       const child = replayInBackground('down');
