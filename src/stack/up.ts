@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { settable, sleep } from '../async';
 import { ExitCode, InterruptedError, UserError } from '../cli/errors';
+import { setForceNote } from '../cli/interrupt';
 import { formatDuration } from '../cli/output';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName, Topic } from '../config/schema';
@@ -119,8 +120,21 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   try {
     return await startSelected(options, selected, specs, started);
   } finally {
+    setForceNote(undefined);
     await lock.release();
   }
+}
+
+function forcedStopNote(touched: Array<{ service: ServiceName; created: boolean }>, madeVolumes: string[]): string {
+  const made = touched.filter((t) => t.created).map((t) => t.service);
+  if (made.length === 0 && madeVolumes.length === 0) return 'Stopped at once, before any container was made.';
+  const steps = [
+    ...(made.length > 0 ? [`\`pbx down\` removes its containers (${made.join(', ')})`] : []),
+    ...(madeVolumes.length > 0
+      ? [`\`docker volume rm ${madeVolumes.join(' ')}\` the volumes it made, which hold no data yet`]
+      : []),
+  ];
+  return `Stopped at once, perhaps leaving what this run made: ${steps.join('; then ')}.`;
 }
 
 async function startSelected(
@@ -153,6 +167,8 @@ async function startSelected(
   // Settles when a service's container has started: true when it started on volumes this run created.
   const startedEmpty = new Map(selected.map((service) => [service, settable<boolean>()]));
   const interrupted = () => signal.aborted;
+  // A second Ctrl-C exits at once, wherever this run is: it says what may be left and how to remove it.
+  setForceNote(() => forcedStopNote(touched, madeVolumes));
 
   const runManaged = async (spec: ServiceSpec): Promise<ServiceOutcome> => {
     const entry = plan.get(spec.name)!;

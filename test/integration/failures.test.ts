@@ -271,6 +271,30 @@ describe('failures', () => {
     expect(await containersOf('itint')).toEqual([]);
   });
 
+  it('says what a second Ctrl-C during up may leave, and the commands it names remove all of it', async () => {
+    const project = testProject('itint2', 'services:\n  zookeeper: {port: 22191}\n  kafka: {port: 29191}\n');
+    await purge('itint2');
+    const child = execa(BINARY, ['up', 'kafka', '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
+    let interrupted = false;
+    child.stderr?.on('data', (chunk: Buffer) => {
+      if (!interrupted && chunk.toString().includes('kafka      starting')) {
+        interrupted = true;
+        child.kill('SIGINT');
+        setTimeout(() => child.kill('SIGINT'), 50); // while this run removes what it made
+      }
+    });
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    const note =
+      /Stopped at once, perhaps leaving what this run made: `pbx down` removes its containers \(.*\); then `docker volume rm ([^`]+)`/.exec(
+        result.stderr,
+      );
+    expect(note, result.stderr).not.toBeNull();
+    expect((await project.pbx(['down'])).exitCode).toBe(0);
+    await sh('docker', ['volume', 'rm', ...note![1]!.split(' ')]);
+    expect([await containersOf('itint2'), await volumesOf('itint2')]).toEqual([[], []]);
+  });
+
   it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing', async () => {
     const zookeeperMode = 'services:\n  zookeeper: {port: 26417}\n  kafka: {port: 26418}\n';
     const project = testProject('itmode', zookeeperMode);
