@@ -644,6 +644,20 @@ function kafkaFailed(
     ? `Run the same command again: it resumes from ${checkpoint}.`
     : 'Use --checkpoint FILE to resume where a replay stopped.';
   const delivered = `Delivered before that: ${plural(sent, 'record')}.`;
+  // kafkajs gathers each topic's own error from a CreateTopics under a general one ("Topic creation errors").
+  const [own] = (error as { errors?: unknown[] }).errors ?? [];
+  if (own !== undefined) {
+    const named = (own as { topic?: string }).topic ?? topic; // the dead-letter topic is created alongside
+    const refused = kafkaFailed(config, named, own, sent, checkpoint);
+    if (refused.code !== 'KAFKA_UNAVAILABLE') return refused;
+    return new UserError(`Kafka at ${brokers} refused to create topic ${named}: ${(own as Error).message}`, {
+      code: 'TOPIC_REFUSED',
+      nextSteps: [
+        "Check --partitions against the broker's limits, or create the topic with Kafka's own tools and replay into it.",
+      ],
+      cause: error,
+    });
+  }
   const type = (error as { type?: string }).type;
   // Batches are cut to the topic's limit, so only a single record can still be too large: the data's problem.
   if (type === 'MESSAGE_TOO_LARGE') {

@@ -442,6 +442,10 @@ describe('pbx replay into a real Kafka', () => {
       expect(other.doc.error?.message).toContain('already has 3 partition(s)');
       const same = await replay([path('parts.json'), '--topic', 'parts', '--partitions', '3']);
       expect([same.exitCode, same.doc.sent]).toEqual([0, 5]);
+      // Kafka's own refusal, by topic: not "Topic creation errors", exit 3, "check the stack".
+      const tooMany = await replay([path('parts.json'), '--topic', 'parts-many', '--partitions', '200000']);
+      expect([tooMany.exitCode, tooMany.doc.error?.code]).toEqual([1, 'TOPIC_REFUSED']);
+      expect(tooMany.doc.error?.message).toMatch(/refused to create topic parts-many: \w/);
     });
 
     it('refuses a dead-letter topic that is the topic itself', async () => {
