@@ -350,10 +350,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         }
       }
       await drain();
-      if (options.loop && options.limit !== undefined && stats.queued >= options.limit) {
-        stoppedBy = 'limit';
-        break;
-      }
       if (!options.loop || signal.aborted) {
         if (signal.aborted) stoppedBy = 'interrupt';
         break;

@@ -510,7 +510,7 @@ describe('pbx replay into a real Kafka', () => {
       const third = await project.pbx(['replay', path('resume.json'), '--topic', 'resume', '--checkpoint', checkpoint]);
       expect(third.exitCode).toBe(0);
       expect(third.stderr).toContain(
-        `Resuming from ${checkpoint}: the first 2500 record(s) of ${path('resume.json')} were done by an earlier run.`,
+        `Resuming from ${checkpoint}: the first 2500 records of ${path('resume.json')} were done by an earlier run.`,
       );
       expect(third.stdout).toContain(`Nothing was left to send: remove ${checkpoint} to replay`);
       expect(await values('resume')).toEqual(lines);
