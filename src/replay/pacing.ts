@@ -1,5 +1,5 @@
 import { UsageError } from '../cli/errors';
-import { getPath } from './sources';
+import { bracketHint, getPath } from './sources';
 
 /** How fast records leave: as fast as possible, a fixed rate, or the records' own timestamps. */
 export type Pace =
@@ -85,7 +85,7 @@ export class Schedule {
           return {
             error:
               raw === undefined
-                ? `no field ${this.pace.field}`
+                ? `no field ${this.pace.field}${bracketHint(this.pace.field)}`
                 : `${this.pace.field} is not a time: ${JSON.stringify(raw)}`,
           };
         }

@@ -10,7 +10,7 @@ import { endpointOf } from '../services/endpoints';
 import { checkCheckpoint, checkWritable, CheckpointWriter, readCheckpoint } from './checkpoint';
 import { shiftTime, Schedule, type Pace } from './pacing';
 import { deliveredAfter, endOffsets, REPLAY_HEADER } from './resume';
-import { getPath, openSource, textOf, type Source, type SourceItem, type SourceOptions } from './sources';
+import { bracketHint, getPath, openSource, textOf, type Source, type SourceItem, type SourceOptions } from './sources';
 import { ReplayStats } from './stats';
 
 export type OnError = 'stop' | 'skip' | 'dead-letter';
@@ -380,7 +380,8 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       let key: string | null = null;
       if (options.key !== undefined) {
         const value = getPath(item.value, options.key);
-        if (value === undefined || value === null) return `no field ${options.key} for the key`;
+        if (value === undefined) return `no field ${options.key} for the key${bracketHint(options.key)}`;
+        if (value === null) return `field ${options.key} is null, which is no key`;
         key = typeof value === 'string' ? value : JSON.stringify(value);
       }
       const shift = options.pace.kind === 'event-time' ? pass * schedule.shiftPerPass : 0;

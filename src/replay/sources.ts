@@ -540,6 +540,11 @@ async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<So
 }
 
 /** A value at a dotted path ("user.id"), or undefined. */
+/** What to say when `a[0].b` finds no field: a path gives a list position as a part of its own (`a.0.b`). */
+export function bracketHint(path: string): string {
+  return /\[\d+\]/.test(path) ? ` (a list position is a part of its own: ${path.replace(/\[(\d+)\]/g, '.$1')})` : '';
+}
+
 export function getPath(value: unknown, path: string): unknown {
   let current = value;
   for (const part of path.split('.')) {

@@ -367,6 +367,9 @@ describe('pbx replay into a real Kafka', () => {
       expect([empty.exitCode, empty.doc.error?.code]).toEqual([1, 'SOURCE_EMPTY']);
       const keyless = await replay([path('bad.json'), '--topic', 'keyless', '--key', 'user.id', '--on-error', 'skip']);
       expect(keyless.doc).toMatchObject({ sent: 0, skipped: 4 });
+      writeFileSync(path('nullkey.json'), '{"id": null}\n');
+      const nullKey = await replay([path('nullkey.json'), '--topic', 'keyless', '--key', 'id']);
+      expect(nullKey.doc.error?.message).toContain('nullkey.json:1: field id is null, which is no key.');
     });
 
     it('says how to put JSON spread over lines one value per line', async () => {

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { UserError } from '../../src/cli/errors';
 import { LineKind } from '../../src/replay/json-check';
 import {
+  bracketHint,
   detectFormat,
   getPath,
   openSource,
@@ -211,6 +212,13 @@ describe('detectFormat and getPath', () => {
     expect(getPath({ a: { b: { c: 7 } } }, 'a.b.c')).toBe(7);
     expect(getPath({ a: 1 }, 'a.b')).toBeUndefined();
     expect(getPath(null, 'a')).toBeUndefined();
+    expect(getPath({ a: [{ b: 'x' }] }, 'a.0.b')).toBe('x');
+  });
+
+  it('says how to write a list position when a bracketed path finds nothing', () => {
+    expect(getPath({ a: [{ b: 'x' }] }, 'a[0].b')).toBeUndefined();
+    expect(bracketHint('a[0].b[12]')).toBe(' (a list position is a part of its own: a.0.b.12)');
+    expect(bracketHint('a.b')).toBe('');
   });
 });
 
