@@ -10,7 +10,7 @@ import { probeOnce } from '../../src/services/probes';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
-import { containersOf, networksOf, purge, sh, testProject, volumesOf } from '../support/stack';
+import { containersOf, networksOf, purge, sh, testProject, volumesOf, type TestProject } from '../support/stack';
 
 const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace', 'ittty', 'itmode'];
 const FOREIGN = 'not-pbx-redis';
@@ -254,18 +254,25 @@ describe('failures', () => {
     expect(result.stderr).toContain('redis stopped (exit code 0); its lines end here.');
   });
 
-  it('leaves nothing behind when interrupted with Ctrl-C during up (the binary, exit 130)', async () => {
-    const project = testProject('itint', 'services:\n  zookeeper: {port: 22190}\n  kafka: {port: 29190}\n');
+  /** `pbx up kafka` in the binary, sent Ctrl-C as Kafka starts, and a second one `againAfterMs` later if given. */
+  async function interruptedUp(project: TestProject, againAfterMs?: number) {
     const child = execa(BINARY, ['up', 'kafka', '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
     let interrupted = false;
     child.stderr?.on('data', (chunk: Buffer) => {
       if (!interrupted && chunk.toString().includes('kafka      starting')) {
         interrupted = true;
         child.kill('SIGINT');
+        if (againAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), againAfterMs);
       }
     });
     const result = await child;
     expect(interrupted).toBe(true);
+    return result;
+  }
+
+  it('leaves nothing behind when interrupted with Ctrl-C during up (the binary, exit 130)', async () => {
+    const project = testProject('itint', 'services:\n  zookeeper: {port: 22190}\n  kafka: {port: 29190}\n');
+    const result = await interruptedUp(project);
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toContain('Interrupted: removed what this run started');
     expect(await containersOf('itint')).toEqual([]);
@@ -274,16 +281,7 @@ describe('failures', () => {
   it('says what a second Ctrl-C during up may leave, and the commands it names remove all of it', async () => {
     const project = testProject('itint2', 'services:\n  zookeeper: {port: 22191}\n  kafka: {port: 29191}\n');
     await purge('itint2');
-    const child = execa(BINARY, ['up', 'kafka', '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
-    let interrupted = false;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (!interrupted && chunk.toString().includes('kafka      starting')) {
-        interrupted = true;
-        child.kill('SIGINT');
-        setTimeout(() => child.kill('SIGINT'), 50); // while this run removes what it made
-      }
-    });
-    const result = await child;
+    const result = await interruptedUp(project, 50); // the second while this run removes what it made
     expect(result.exitCode).toBe(130);
     const note =
       /Stopped at once, perhaps leaving what this run made: `pbx down` removes its containers \(.*\); then `docker volume rm ([^`]+)`/.exec(
