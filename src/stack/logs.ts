@@ -15,7 +15,7 @@ export interface LogsOptions {
   signal: AbortSignal;
   /** Receives whole lines, already prefixed when several services are shown. */
   write: (line: string) => void;
-  /** Says why a followed service's lines ended (it stopped, or its container went), when Ctrl-C did not end them. */
+  /** Says what is not shown: a service without a container, or why a followed service's lines ended (it stopped, or its container went) when Ctrl-C did not end them. */
   note: (text: string) => void;
 }
 
@@ -49,8 +49,14 @@ export async function streamLogs(options: LogsOptions): Promise<void> {
       nextSteps: ['Start the stack with `pbx up`; `pbx status` shows what runs.'],
     });
   }
+  const missing = options.services.filter((s) => !containers.some((c) => c.service === s));
+  if (missing.length > 0) {
+    options.note(
+      `No container for ${missing.join(', ')} in project ${config.name} (\`pbx up ${missing.join(' ')}\` starts it).`,
+    );
+  }
   const width = Math.max(...containers.map((c) => c.service.length));
-  const prefixed = containers.length > 1;
+  const prefixed = containers.length > 1 || options.services.length > 1;
   await Promise.all(
     containers.map(async (c) => {
       const prefix = prefixed ? `${c.service.padEnd(width)} | ` : '';

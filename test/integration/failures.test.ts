@@ -12,7 +12,7 @@ import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
 import { containersOf, networksOf, purge, sh, testProject, volumesOf, type TestProject } from '../support/stack';
 
-const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itrace', 'ittty', 'itmode'];
+const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itint2', 'itrace', 'ittty', 'itmode'];
 const FOREIGN = 'not-pbx-redis';
 const SILENT = 'not-pbx-silent-port';
 
@@ -234,6 +234,11 @@ describe('failures', () => {
     expect(one.stdout).toContain('Ready to accept connections');
     expect(one.stdout).not.toMatch(/^redis \| /m);
     expect(one.stdout).not.toContain('\u0001'); // no raw stream-multiplexing header bytes
+    // Asked for two, of which one has no container: its lines are prefixed, and the other is said to be missing.
+    const two = await project.pbx(['logs', 'redis', 'kafka', '--tail', '20']);
+    expect(two.exitCode).toBe(0);
+    expect(two.stdout).toMatch(/^redis \| .*Ready to accept connections/m);
+    expect(two.stderr).toContain('No container for kafka in project itside-b (`pbx up kafka` starts it).');
   });
 
   it('says why followed lines end when their service stops (the binary)', async () => {
