@@ -285,7 +285,6 @@ describe('failures', () => {
 
   it('says what a second Ctrl-C during up may leave, and the commands it names remove all of it', async () => {
     const project = testProject('itint2', 'services:\n  zookeeper: {port: 22191}\n  kafka: {port: 29191}\n');
-    await purge('itint2');
     const result = await interruptedUp(project, 50); // the second while this run removes what it made
     expect(result.exitCode).toBe(130);
     const note =
