@@ -14,6 +14,9 @@ const STREAMING_RAM_BYTES = String(256 * 1024 * 1024);
 export function restartWithStreamingHeap(argv: string[]): void {
   const compiled = process.argv[1]?.startsWith('/$bunfs/') ?? false; // the single binary (not node, not `bun src/…`)
   if (!compiled || !STREAMING_COMMANDS.has(argv[0] ?? '') || process.env[RAM_SETTING] !== undefined) return;
+  // The shell's `<(cmd)` hands over a descriptor beyond stdin, stdout and stderr, which bun does not keep open
+  // across execve: such a replay keeps the heap setting's absence (a larger peak) rather than lose its input.
+  if (argv.some((arg) => /^\/(dev|proc\/self)\/fd\/([3-9]|\d\d+)$/.test(arg))) return;
   // (Node 20's types do not know execve yet; bun has it.)
   const runtime = process as NodeJS.Process & {
     execve?: (file: string, args: string[], env: NodeJS.ProcessEnv) => never;

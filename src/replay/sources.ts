@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readSync } from 'node:fs';
+import { createReadStream, readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
@@ -100,7 +100,7 @@ export async function openSource(options: SourceOptions): Promise<Source> {
       await input.finished(); // after every record: what a failing command printed is delivered first
     })(),
     totalBytes: input.totalBytes,
-    live: !options.path || options.path === '-',
+    live: input.live,
     bytesRead: input.bytesRead,
     close: input.close,
   };
@@ -131,6 +131,8 @@ async function* gunzip(chunks: AsyncIterable<Buffer>, name: string): AsyncGenera
 /** The raw bytes of a file, of stdin or of a command's output. */
 interface Input {
   name: string;
+  /** Stdin, a command or a pipe, which may pause between records. */
+  live: boolean;
   totalBytes?: number;
   chunks: AsyncIterable<Buffer>;
   bytesRead: () => number;
@@ -142,20 +144,21 @@ interface Input {
 }
 
 async function openInput(options: SourceOptions): Promise<Input> {
-  let bytes = 0;
-  const bytesRead = () => bytes;
   if (options.path && options.path !== '-') {
     const totalBytes = await checkFile(options.path);
+    if (totalBytes === undefined) return streamInput(options.path, createReadStream(options.path), options);
+    let bytes = 0;
     const file = await open(options.path, 'r');
     const input: Input = {
       name: options.path,
+      live: false,
       totalBytes,
       chunks: fileChunks(
         file,
         (n) => (bytes += n),
         () => input.reuseChunks,
       ),
-      bytesRead,
+      bytesRead: () => bytes,
       close: () => void file.close().catch(() => undefined),
       reuseChunks: false,
       finished: () => Promise.resolve(),
@@ -166,9 +169,15 @@ async function openInput(options: SourceOptions): Promise<Input> {
   const child = options.exec
     ? spawn('sh', ['-c', options.exec], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
     : undefined;
-  const stream: Readable = child?.stdout ?? process.stdin;
+  return streamInput(options.exec ? `\`${options.exec}\`` : 'stdin', child?.stdout ?? process.stdin, options, child);
+}
+
+/** Stdin, a command's output, a pipe: read as they come, for as long as they last. */
+function streamInput(name: string, stream: Readable, options: SourceOptions, child?: ChildProcess): Input {
+  let bytes = 0;
   return {
-    name: options.exec ? `\`${options.exec}\`` : 'stdin',
+    name,
+    live: true,
     chunks: (async function* () {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         bytes += chunk.length;
@@ -185,7 +194,7 @@ async function openInput(options: SourceOptions): Promise<Input> {
       if (code === 0 || signal === 'SIGINT' || options.signal?.aborted) return;
       throw commandFailed(options.exec!, code, signal);
     },
-    bytesRead,
+    bytesRead: () => bytes,
     close: () => {
       if (child?.pid !== undefined) {
         try {
@@ -230,12 +239,18 @@ async function* fileChunks(
   }
 }
 
-async function checkFile(path: string): Promise<number> {
+/**
+ * A file's size, checked readable before Kafka is asked; undefined for a pipe or a device (`<(zcat f)`, a FIFO,
+ * /dev/stdin), which is read as a stream and opened only then: opened and closed here, a pipe's writer would lose
+ * its reader.
+ */
+async function checkFile(path: string): Promise<number | undefined> {
   let size: number;
   try {
     const info = await stat(path);
     if (info.isDirectory())
       throw new UserError(`${path} is a directory, not a dataset.`, { code: 'SOURCE_UNREADABLE' });
+    if (!info.isFile()) return undefined;
     size = info.size;
     const handle = await open(path, 'r');
     await handle.close();

@@ -629,6 +629,22 @@ describe('pbx replay into a real Kafka', () => {
     expect(await values('stdin')).toEqual(lines);
   });
 
+  it('reads a named pipe and a shell’s <(cmd), which it called empty', async () => {
+    await sh('mkfifo', [path('fifo')]);
+    const writer = execa('sh', ['-c', `sleep 0.5; printf '{"p":1}\\n{"p":2}\\n' > ${path('fifo')}`]);
+    const piped = await replay([path('fifo'), '--topic', 'fifo']);
+    await writer;
+    expect([piped.exitCode, piped.doc.sent]).toEqual([0, 2]);
+    // The binary, which re-executes itself for its heap setting, keeps the descriptor <(cmd) gives it.
+    const substituted = await execa('bash', [
+      '-c',
+      `${BINARY} replay <(printf '{"s":1}\\n') --topic substituted --json --config ${project.file}`,
+    ]);
+    expect(JSON.parse(substituted.stdout)).toMatchObject({ sent: 1 });
+    expect(await values('fifo')).toEqual(['{"p":1}', '{"p":2}']);
+    expect(await values('substituted')).toEqual(['{"s":1}']);
+  });
+
   it('runs in the binary with the smaller heap setting, passed on to an --exec command', async () => {
     const result = await execa(
       BINARY,
