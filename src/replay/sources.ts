@@ -88,6 +88,18 @@ export async function openSource(options: SourceOptions): Promise<Source> {
   const head = peeked.head.subarray(bom ? 3 : 0).toString('utf8');
   if (head.length === 0 && input.totalBytes !== undefined) throw emptySource(input.name);
   const format = options.format ?? detectFormat(options.path, head);
+  const first = head.trimStart()[0];
+  if (format === 'json' && first !== undefined && first !== '[') {
+    input.close();
+    throw new UserError(`${input.name} is not a JSON array (it starts with ${JSON.stringify(first)}).`, {
+      code: 'SOURCE_MALFORMED',
+      nextSteps: [
+        first === '{'
+          ? 'For one JSON value per line, give --format ndjson, or leave --format out.'
+          : 'Give the --format the data is in, or leave --format out.',
+      ],
+    });
+  }
   // Lines are handled a chunk at a time and copied before the next is asked for; gunzip and the CSV and JSON
   // parsers may still hold a chunk after asking for the next one.
   input.reuseChunks = !gzipped && (format === 'ndjson' || format === 'lines');

@@ -215,6 +215,12 @@ describe('detectFormat and getPath', () => {
     expect(getPath({ a: [{ b: 'x' }] }, 'a.0.b')).toBe('x');
   });
 
+  it('says what --format json takes when the data is no JSON array', async () => {
+    await expect(readAll({ path: file('lines.json', '{"a":1}\n{"a":2}\n'), format: 'json' })).rejects.toThrow(
+      'lines.json is not a JSON array (it starts with "{").',
+    );
+  });
+
   it('says how to write a list position when a bracketed path finds nothing', () => {
     expect(getPath({ a: [{ b: 'x' }] }, 'a[0].b')).toBeUndefined();
     expect(bracketHint('a[0].b[12]')).toBe(' (a list position is a part of its own: a.0.b.12)');
