@@ -140,7 +140,7 @@ async function* gunzip(chunks: AsyncIterable<Buffer>, name: string): AsyncGenera
   }
 }
 
-/** The raw bytes of a file, of stdin or of a command's output. */
+/** The raw bytes of a file, of stdin, of a command's output or of a pipe. */
 interface Input {
   name: string;
   /** Stdin, a command or a pipe, which may pause between records. */
