@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
 import { settlesWithin, sleep } from '../async';
 import { ExitCode, UserError, UsageError } from '../cli/errors';
@@ -105,6 +106,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   }
   if (options.loop && options.source.path === '-') {
     throw new UsageError('--loop needs a file or --exec: stdin can be read only once.');
+  }
+  if (options.loop && options.source.path !== undefined && isPipe(options.source.path)) {
+    throw new UsageError(
+      `--loop needs a file or --exec: ${options.source.path} is a pipe, which can be read only once.`,
+    );
   }
   if (options.key && options.source.format === 'lines') {
     throw new UsageError('--key needs structured records (JSON or CSV), not plain lines.');
@@ -484,6 +490,16 @@ async function* withPauses<T>(
     const result = await next;
     if (result.done) return;
     yield result.value;
+  }
+}
+
+/** A FIFO, the shell's <(cmd), a device: not a file to read again. (A path that is not there is the source's to say.) */
+function isPipe(path: string): boolean {
+  try {
+    const info = statSync(path);
+    return !info.isFile() && !info.isDirectory();
+  } catch {
+    return false;
   }
 }
 

@@ -643,6 +643,10 @@ describe('pbx replay into a real Kafka', () => {
     expect(JSON.parse(substituted.stdout)).toMatchObject({ sent: 1 });
     expect(await values('fifo')).toEqual(['{"p":1}', '{"p":2}']);
     expect(await values('substituted')).toEqual(['{"s":1}']);
+    // A second pass would wait for a writer that may never come.
+    const looped = await replay([path('fifo'), '--topic', 'fifo', '--loop']);
+    expect([looped.exitCode, looped.doc.error?.code]).toEqual([2, 'USAGE']);
+    expect(looped.doc.error?.message).toContain('is a pipe, which can be read only once');
   });
 
   it('runs in the binary with the smaller heap setting, passed on to an --exec command', async () => {
