@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createReadStream, readSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, readSync } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Readable } from 'node:stream';
@@ -177,10 +177,9 @@ async function openInput(options: SourceOptions): Promise<Input> {
     };
     return input;
   }
-  // In a process group of its own, so that ending it ends all of it: `sh -c "a | b"` killed alone leaves a and b.
-  const child = options.exec
-    ? spawn('sh', ['-c', options.exec], { stdio: ['ignore', 'pipe', 'inherit'], detached: true })
-    : undefined;
+  // In pbx's own session and process group, so that it may still prompt on the terminal (ssh asking for a
+  // password) and a Ctrl-C there reaches it too.
+  const child = options.exec ? spawn('sh', ['-c', options.exec], { stdio: ['ignore', 'pipe', 'inherit'] }) : undefined;
   return streamInput(options.exec ? `\`${options.exec}\`` : 'stdin', child?.stdout ?? process.stdin, options, child);
 }
 
@@ -202,23 +201,46 @@ function streamInput(name: string, stream: Readable, options: SourceOptions, chi
         child.exitCode !== null || child.signalCode !== null
           ? [child.exitCode, child.signalCode]
           : ((await once(child, 'exit')) as [number | null, NodeJS.Signals | null]);
-      // Ended by pbx when the replay was interrupted (or by a Ctrl-C sent to its group), it has not failed.
+      // Ended by a Ctrl-C (it reaches the command too) or by pbx when the replay was interrupted: not a failure.
       if (code === 0 || signal === 'SIGINT' || options.signal?.aborted) return;
       throw commandFailed(options.exec!, code, signal);
     },
     bytesRead: () => bytes,
     close: () => {
+      // All of it: `sh -c "a | b"` ended alone would leave a and b running, and the replay's pipe open.
       if (child?.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGTERM');
-        } catch {
-          // the group has ended already
+        for (const pid of [child.pid, ...descendantsOf(child.pid)]) {
+          try {
+            process.kill(pid, 'SIGTERM');
+          } catch {
+            // ended already
+          }
         }
       }
       stream.destroy();
     },
     reuseChunks: false,
   };
+}
+
+/** The processes below `pid` (its children, theirs…), from /proc, all found before any is ended. */
+function descendantsOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    // "pid (command) state ppid …": the command may hold spaces and parentheses.
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+  }
+  const found: number[] = [];
+  for (let i = -1; i < found.length; i++) found.push(...(children.get(i < 0 ? pid : found[i]!) ?? []));
+  return found;
 }
 
 const CHUNK_BYTES = 256 * 1024;
