@@ -226,6 +226,13 @@ describe('pbx replay into a real Kafka', () => {
     expect(await sh('pgrep', ['-f', silent]).catch(() => '')).toBe('');
   });
 
+  it('leaves a command the terminal, where it may prompt (ssh asking for a password)', async () => {
+    const probe = `if (: < /dev/tty) 2>/dev/null; then echo tty-ok; else echo no-tty; fi`;
+    const command = `${BINARY} replay --exec '${probe}' --topic tty --config ${project.file}`;
+    await execa('script', ['-q', '-c', command, '/dev/null'], { input: '' });
+    expect(await values('tty')).toEqual(['tty-ok']);
+  });
+
   it('ends at --limit at once, however long the command would go on', async () => {
     const started = Date.now();
     const { exitCode, doc } = await replay([
