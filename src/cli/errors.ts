@@ -116,6 +116,11 @@ export function tidyOclifMessage(message: string): string {
     .replace(/\s*See more help with --help\s*$/, '')
     .replace(/^The following errors? occurred:\s*/, '')
     .replace(/^Missing required flag ([\w-]+)$/m, '--$1 is required');
+  const option = /^Expected (--[\w-]+=)?(.*) to be one of: (.*)$/s.exec(text);
+  if (option) {
+    const [, flag, value, choices] = option;
+    return `${flag ? `${flag.slice(0, -1)}: e` : 'E'}xpected one of ${choices}, got ${value}`;
+  }
   const parsing = /^Parsing (--[\w-]+)\s*\n\s*Expected (.*?)(?: but received: (.*))?$/s.exec(text);
   if (!parsing) return text;
   const [, flag, expected, received] = parsing;

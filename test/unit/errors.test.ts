@@ -56,7 +56,10 @@ describe('error reporting', () => {
       tidyOclifMessage('The following error occurred:\n  Missing required flag topic\nSee more help with --help'),
     ).toBe('--topic is required');
     expect(tidyOclifMessage('Expected --compression=zip to be one of: none, gzip\nSee more help with --help')).toBe(
-      'Expected --compression=zip to be one of: none, gzip',
+      '--compression: expected one of none, gzip, got zip',
+    );
+    expect(tidyOclifMessage('Expected movies to be one of: reviews\nSee more help with --help')).toBe(
+      'Expected one of reviews, got movies',
     );
   });
 
