@@ -8,7 +8,7 @@ import { TOPIC_NAME } from '../config/schema';
 import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';
-import type { ReplayStats } from '../replay/stats';
+import type { ReplayView } from '../ui/replay-view';
 import { formatRate, replayLineProps } from '../ui/replay-line';
 
 export default class Replay extends PbxCommand {
@@ -138,10 +138,7 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
 }
 
 /** Ink on a terminal, a plain line every 5 s otherwise, nothing for --json. */
-async function liveView(
-  out: Output,
-  topic: string,
-): Promise<{ update: (stats: ReplayStats) => void; note: (text: string) => void; stop: () => void }> {
+async function liveView(out: Output, topic: string): Promise<ReplayView> {
   // A pseudo-terminal that reports no size (script, some CI runners) would make Ink wrap every character (no
   // width) or clear the whole screen and its scrollback at every frame (no height).
   if (out.mode === 'tty' && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0) {

@@ -249,7 +249,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
   // Interrupted, the records in flight are still delivered: say why stopping takes a while when it does.
   let stopping: NodeJS.Timeout | undefined;
-  const interrupted = () => {
+  const sayWhyStoppingWaits = () => {
     stopping = setTimeout(
       () =>
         options.onNote?.(
@@ -258,7 +258,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
       1000,
     );
   };
-  signal.addEventListener('abort', interrupted, { once: true });
+  signal.addEventListener('abort', sayWhyStoppingWaits, { once: true });
 
   try {
     let startIndex = options.from ?? 0;
@@ -438,7 +438,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     }
     throw error;
   } finally {
-    signal.removeEventListener('abort', interrupted);
+    signal.removeEventListener('abort', sayWhyStoppingWaits);
     clearTimeout(stopping);
     clearInterval(progress);
     // The last figures, whatever ended the replay: a live line left at its last tick would show fewer sent.

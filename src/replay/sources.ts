@@ -46,7 +46,7 @@ export interface Source {
   batches: AsyncGenerator<SourceItem[]>;
   /** Compressed size on disk, when known, for progress and ETA. */
   totalBytes?: number;
-  /** Stdin or a command: it may pause between records for as long as it likes, where a file is read at once. */
+  /** Stdin, a command or a pipe: it may pause between records for as long as it likes; a file is read at once. */
   live: boolean;
   bytesRead(): number;
   /** Stops reading (and ends an --exec command). */
@@ -236,10 +236,12 @@ function descendantsOf(pid: number): number[] {
     }
     // "pid (command) state ppid …": the command may hold spaces and parentheses.
     const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    const siblings = children.get(parent);
+    if (siblings) siblings.push(Number(entry));
+    else children.set(parent, [Number(entry)]);
   }
-  const found: number[] = [];
-  for (let i = -1; i < found.length; i++) found.push(...(children.get(i < 0 ? pid : found[i]!) ?? []));
+  const found = [...(children.get(pid) ?? [])];
+  for (let i = 0; i < found.length; i++) found.push(...(children.get(found[i]!) ?? []));
   return found;
 }
 
@@ -424,16 +426,16 @@ async function* readLines(
 }
 
 /**
- * Cuts a byte stream into lines (without \n or \r\n), chunk by chunk, keeping a line split across chunks, and
- * says of each whether it is blank and, when asked, whether it is one JSON value.
- */
-/**
  * A line longer than this is no record Kafka would take (its requests are at most 100 MiB by default, its records
  * 1 MiB): it is a bad record, and only its first KiB is held, so that a file with no line ends in it (binary data,
  * old Mac text with \r alone) cannot fill the memory.
  */
 export const MAX_LINE_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Cuts a byte stream into lines (without \n or \r\n), chunk by chunk, keeping a line split across chunks, and
+ * says of each whether it is blank and, when asked, whether it is one JSON value.
+ */
 export class LineSplitter {
   /** The unfinished line, piece by piece, joined once its newline comes (joining at each piece is quadratic). */
   private pieces: Buffer[] = [];

@@ -15,7 +15,10 @@ export interface LogsOptions {
   signal: AbortSignal;
   /** Receives whole lines, already prefixed when several services are shown. */
   write: (line: string) => void;
-  /** Says what is not shown: a service without a container, or why a followed service's lines ended (it stopped, or its container went) when Ctrl-C did not end them. */
+  /**
+   * Says what is not shown: a service without a container, or why a followed service's lines ended (it stopped,
+   * or its container went) when Ctrl-C did not end them.
+   */
   note: (text: string) => void;
 }
 

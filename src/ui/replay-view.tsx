@@ -18,12 +18,15 @@ export function ReplayLine(props: ReplayLineProps) {
   );
 }
 
-/** Shows the live line on a terminal until `stop()`; notes stay above it, written once. */
-export function startReplayView(topic: string): {
+/** What a replay shows while it runs: its figures, notes about it, until it stops. */
+export interface ReplayView {
   update: (stats: ReplayStats) => void;
   note: (text: string) => void;
   stop: () => void;
-} {
+}
+
+/** Shows the live line on a terminal until `stop()`; notes stay above it, written once. */
+export function startReplayView(topic: string): ReplayView {
   const notes: string[] = [];
   let line: ReactNode = <Text>replay → {topic}: connecting…</Text>;
   const view = () => (
