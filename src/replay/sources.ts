@@ -370,7 +370,7 @@ function readItems(
     case 'csv':
       return readCsv(Readable.from(chunks, { objectMode: false }), name);
     case 'json':
-      return readJsonArray(Readable.from(chunks, { objectMode: false }), name);
+      return readJsonArray(chunks, name);
   }
 }
 
@@ -569,19 +569,40 @@ function occurrences(fields: string[], char: string): number {
   return count;
 }
 
-async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<SourceItem[]> {
+async function* readJsonArray(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<SourceItem[]> {
   const [{ default: chain }, { parser }, { streamArray }] = await Promise.all([
     import('stream-chain'),
     import('stream-json'),
     import('stream-json/streamers/stream-array.js'),
   ]);
-  const pipeline = chain([stream, parser(), streamArray()]);
   let index = 0;
+  // An element is assembled whole before it comes out: bytes read since the last one bound its size, and memory.
+  let assembled = 0;
+  let unread = 0;
+  async function* bounded() {
+    for await (const chunk of chunks) {
+      unread += chunk.length;
+      if (unread > MAX_LINE_BYTES) {
+        throw new UserError(`${name}: element ${assembled + 1} is longer than ${MAX_LINE_BYTES / 1024 / 1024} MiB`, {
+          code: 'SOURCE_MALFORMED',
+          nextSteps: ['A record cannot be that large: look for a bracket or a quote that is not closed before it.'],
+        });
+      }
+      yield chunk;
+    }
+  }
+  const counted = (element: { key: number; value: unknown }) => {
+    assembled = element.key + 1;
+    unread = 0;
+    return element;
+  };
+  const pipeline = chain([Readable.from(bounded(), { objectMode: false }), parser(), streamArray(), counted]);
   try {
     for await (const { value } of pipeline as AsyncIterable<{ key: number; value: unknown }>) {
       yield [{ kind: 'record', index: index++, line: 0, value, ...bytesOf(JSON.stringify(value)) }];
     }
   } catch (error) {
+    if (error instanceof UserError) throw error;
     // Inside one JSON document there is no next line to resume at: the rest cannot be read.
     throw new UserError(`${name}: invalid JSON after ${index} element(s): ${(error as Error).message}`, {
       code: 'SOURCE_MALFORMED',
@@ -590,12 +611,12 @@ async function* readJsonArray(stream: Readable, name: string): AsyncGenerator<So
   }
 }
 
-/** A value at a dotted path ("user.id"), or undefined. */
 /** What to say when `a[0].b` finds no field: a path gives a list position as a part of its own (`a.0.b`). */
 export function bracketHint(path: string): string {
   return /\[\d+\]/.test(path) ? ` (a list position is a part of its own: ${path.replace(/\[(\d+)\]/g, '.$1')})` : '';
 }
 
+/** A value at a dotted path ("user.id"), or undefined. */
 export function getPath(value: unknown, path: string): unknown {
   let current = value;
   for (const part of path.split('.')) {

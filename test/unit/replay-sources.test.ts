@@ -300,6 +300,22 @@ describe('a line too long to be a record', () => {
     ]);
   });
 
+  it('stops a JSON array at an element of that size, which it would otherwise assemble whole', async () => {
+    const text = Buffer.alloc(MAX_LINE_BYTES + 1024 * 1024, 'x'); // bytes read ahead of an element may go uncounted
+    const json = Buffer.concat([Buffer.from('[{"a":1},{"b":"'), text, Buffer.from('"},3]')]);
+    await expect(readAll({ path: file('big.json', json) })).rejects.toThrow(
+      'big.json: element 2 is longer than 64 MiB',
+    );
+  });
+
+  it('reads a JSON array larger than that size whose elements are not', async () => {
+    const element = JSON.stringify({ text: 'x'.repeat(1024 * 1024) });
+    const count = Math.ceil(MAX_LINE_BYTES / element.length) + 4;
+    const json = '[' + Array.from({ length: count }, () => element).join(',') + ']';
+    const { items } = await readAll({ path: file('many.json', json) });
+    expect(items.length).toBe(count);
+  });
+
   it('stops a CSV file at a record of that size, pointing at a quote left open', async () => {
     const csv = Buffer.concat([Buffer.from('a,b\n1,"'), Buffer.alloc(MAX_LINE_BYTES, 'x'), Buffer.from('\n2,y\n')]);
     await expect(readAll({ path: file('open-quote.csv', csv) })).rejects.toThrow(
