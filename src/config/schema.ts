@@ -32,8 +32,14 @@ const hostPort = z.string().regex(/^[^\s:]+:\d+$/, { message: 'expected host:por
 
 /** Kafka's rule for a topic's name: up to 249 letters, digits, dots, underscores and hyphens, and not . or .. */
 export const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;
+/** Kafka's own topics, for consumer groups' offsets and transactions: no place for a user's data or settings. */
+export const INTERNAL_TOPICS: readonly string[] = ['__consumer_offsets', '__transaction_state'];
+export const INTERNAL_TOPIC_PROBLEM = "Kafka's own topic (consumer groups' offsets or transactions), not one for data";
 const topic = z.strictObject({
-  name: z.string().regex(TOPIC_NAME, { message: 'expected a Kafka topic name (letters, digits, . _ -)' }),
+  name: z
+    .string()
+    .regex(TOPIC_NAME, { message: 'expected a Kafka topic name (letters, digits, . _ -)' })
+    .refine((name) => !INTERNAL_TOPICS.includes(name), { message: INTERNAL_TOPIC_PROBLEM }),
   partitions: z.number().int().min(1).default(1),
   replicationFactor: z.number().int().min(1).default(1),
   // Kafka's own setting names and values; a list (cleanup.policy: [compact, delete]) is Kafka's comma-separated one.

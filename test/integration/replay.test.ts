@@ -489,6 +489,12 @@ describe('pbx replay into a real Kafka', () => {
       expect(doc.error?.message).toContain('--topic no spaces: not a Kafka topic name');
     });
 
+    it("refuses Kafka's own topics, which Kafka refused only as an invalid topic, blamed on the stack", async () => {
+      const { exitCode, doc } = await replay([path('bad.json'), '--topic', '__consumer_offsets', '--key', 'a']);
+      expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
+      expect(doc.error?.message).toContain("--topic __consumer_offsets: Kafka's own topic");
+    });
+
     it('says a file is missing or empty, not that Kafka is down, when both are so', async () => {
       const down = testProject('itreplay-down', 'services:\n  kafka: {port: 29399, mode: kraft}\n');
       const missing = await down.json<{ error: { code: string } }>(['replay', path('nope.json'), '--topic', 'x']);

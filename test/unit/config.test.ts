@@ -54,6 +54,9 @@ describe('pbx.yaml', () => {
     expect(configError('services:\n  kafka:\n    topics: [{partitions: 3}]\n').message).toContain(
       'services.kafka.topics.0.name: expected string (missing)',
     );
+    expect(
+      configError('services:\n  kafka:\n    topics: [{name: __consumer_offsets, partitions: 3}]\n').message,
+    ).toContain("services.kafka.topics.0.name: Kafka's own topic");
   });
 
   it('takes an IPv4 address to bind services to, not a name or an IPv6 one', () => {
