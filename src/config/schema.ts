@@ -32,6 +32,16 @@ const hostPort = z.string().regex(/^[^\s:]+:\d+$/, { message: 'expected host:por
 
 /** Kafka's rule for a topic's name: up to 249 letters, digits, dots, underscores and hyphens, and not . or .. */
 export const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;
+/**
+ * A topic among `others` that Kafka takes for `name`: its metrics spell "." as "_", so it refuses a new topic whose
+ * name differs from another's only there (as "an invalid topic", with no word of which).
+ */
+export function collidingTopic(name: string, others: Iterable<string>): string | undefined {
+  const spelled = name.replaceAll('.', '_');
+  for (const other of others) if (other !== name && other.replaceAll('.', '_') === spelled) return other;
+  return undefined;
+}
+
 /** Kafka's own topics, for consumer groups' offsets and transactions: no place for a user's data or settings. */
 export const INTERNAL_TOPICS: readonly string[] = ['__consumer_offsets', '__transaction_state'];
 export const INTERNAL_TOPIC_PROBLEM = "Kafka's own topic (consumer groups' offsets or transactions), not one for data";
@@ -82,7 +92,21 @@ const kafka = z.strictObject({
   memory: memory('Kafka', '384m', '1g'),
   // KRaft needs no ZooKeeper; zookeeper mode matches the peachbox-era stacks.
   mode: z.enum(['zookeeper', 'kraft']).default('zookeeper'),
-  topics: z.array(topic).default([]),
+  topics: z
+    .array(topic)
+    .superRefine((topics, ctx) =>
+      topics.forEach(({ name }, i) => {
+        const before = topics.slice(0, i).map((t) => t.name);
+        const other = collidingTopic(name, before);
+        const message = before.includes(name)
+          ? `topic ${name} is declared twice`
+          : other !== undefined
+            ? `collides with topic ${other}: Kafka refuses names that differ only by "." and "_"`
+            : undefined;
+        if (message) ctx.addIssue({ code: 'custom', path: [i, 'name'], message });
+      }),
+    )
+    .default([]),
   external: z
     .strictObject({
       brokers: z.array(hostPort).min(1),

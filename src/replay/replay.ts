@@ -4,6 +4,7 @@ import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
 import { settlesWithin, sleep } from '../async';
 import { ExitCode, UserError, UsageError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
+import { collidingTopic } from '../config/schema';
 import { BatchProducer, RECOVERY_MS } from '../clients/batch-producer';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import type { Bytes, Compression, RecordHeader } from '../clients/record-batch';
@@ -524,6 +525,14 @@ async function connect(
     const existing = new Set(await admin.listTopics());
     const topics = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])];
     const wanted = topics.filter((t) => !existing.has(t));
+    for (const topic of wanted) {
+      const other = collidingTopic(topic, existing);
+      if (other === undefined) continue;
+      throw new UsageError(
+        `Topic ${topic} would collide with topic ${other}, which exists: Kafka refuses a topic whose name differs from another's only by "." and "_".`,
+        { nextSteps: [`Replay into ${other}, or choose a name that differs otherwise.`] },
+      );
+    }
     if (options.partitions !== undefined && existing.has(options.topic)) {
       const [topic] = (await admin.fetchTopicMetadata({ topics: [options.topic] })).topics;
       const count = topic?.partitions.length;

@@ -7,7 +7,7 @@ import { ExitCode, InterruptedError, UserError } from '../cli/errors';
 import { setForceNote } from '../cli/interrupt';
 import { formatDuration } from '../cli/output';
 import type { ResolvedConfig } from '../config/load';
-import type { ServiceName, Topic } from '../config/schema';
+import { collidingTopic, type ServiceName, type Topic } from '../config/schema';
 import { cassandraClientOptions } from '../clients/cassandra';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import { connectDocker } from '../docker/engine';
@@ -312,6 +312,7 @@ async function startSelected(
 
   const topics = selected.includes('kafka')
     ? await applyTopics(config, config.services.kafka.topics).catch((error: unknown) => {
+        if (error instanceof UserError) throw error;
         // kafkajs gathers each topic's own error under a general one ("Topic creation errors").
         const each = (error as { errors?: { message: string; topic?: string }[] }).errors ?? [];
         const why =
@@ -540,6 +541,17 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
+    for (const { name } of missing) {
+      const other = collidingTopic(name, existing);
+      if (other === undefined) continue;
+      throw new UserError(
+        `Topic ${name} of pbx.yaml would collide with topic ${other}, which exists: Kafka refuses a topic whose name differs from another's only by "." and "_".`,
+        {
+          code: 'TOPICS_REFUSED',
+          nextSteps: [`Name it ${other} in services.kafka.topics, or choose a name that differs otherwise.`],
+        },
+      );
+    }
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,

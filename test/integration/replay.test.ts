@@ -458,6 +458,14 @@ describe('pbx replay into a real Kafka', () => {
       expect(tooMany.doc.error?.message).toMatch(/refused to create topic parts-many: \w/);
     });
 
+    it('refuses a topic whose name differs from an existing one only by "." and "_", naming it', async () => {
+      await generate('dots.json', 2);
+      expect((await replay([path('dots.json'), '--topic', 'dots_under'])).exitCode).toBe(0);
+      const { exitCode, doc } = await replay([path('dots.json'), '--topic', 'dots.under']);
+      expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']); // was Kafka's "invalid topic", nothing named
+      expect(doc.error?.message).toContain('Topic dots.under would collide with topic dots_under, which exists');
+    });
+
     it('refuses a dead-letter topic that is the topic itself', async () => {
       const same = ['--on-error', 'dead-letter', '--dead-letter-topic', 'x'];
       const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'x', ...same]);

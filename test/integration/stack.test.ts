@@ -155,6 +155,14 @@ describe('pbx up, status, down with the real services', () => {
     const refused = await project.json<{ error: { code: string; message: string } }>(['up']);
     expect([refused.exitCode, refused.doc.error.code]).toEqual([1, 'TOPICS_REFUSED']);
     expect(refused.doc.error.message).toContain('reviews: ');
+
+    project.write(withTopic('{name: reviews, partitions: 4}, {name: my_events}'));
+    expect((await project.json<UpResult>(['up'])).exitCode).toBe(0);
+    project.write(withTopic('{name: reviews, partitions: 4}, {name: my.events}'));
+    const colliding = await project.json<{ error: { code: string; message: string } }>(['up']);
+    expect([colliding.exitCode, colliding.doc.error.code]).toEqual([1, 'TOPICS_REFUSED']);
+    // Kafka says only "an invalid topic".
+    expect(colliding.doc.error.message).toContain('Topic my.events of pbx.yaml would collide with topic my_events');
     project.write(withTopic('{name: reviews, partitions: 4}'));
   });
 

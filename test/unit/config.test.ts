@@ -57,6 +57,12 @@ describe('pbx.yaml', () => {
     expect(
       configError('services:\n  kafka:\n    topics: [{name: __consumer_offsets, partitions: 3}]\n').message,
     ).toContain("services.kafka.topics.0.name: Kafka's own topic");
+    expect(configError('services:\n  kafka:\n    topics: [{name: a.b}, {name: c}, {name: a_b}]\n').message).toContain(
+      'services.kafka.topics.2.name: collides with topic a.b',
+    );
+    expect(configError('services:\n  kafka:\n    topics: [{name: a}, {name: a}]\n').message).toContain(
+      'services.kafka.topics.1.name: topic a is declared twice',
+    );
   });
 
   it('takes an IPv4 address to bind services to, not a name or an IPv6 one', () => {
