@@ -1,4 +1,6 @@
 import type { Command } from '@oclif/core';
+import { UsageError } from './cli/errors';
+import { closest } from './cli/similar';
 
 type Loader = () => Promise<{ default: Command.Class }>;
 
@@ -49,4 +51,32 @@ export function strayWord(
   const takesWords = commands[id]!.strict === false || Object.keys(commands[id]!.args ?? {}).length > 0;
   if (word === undefined || word.startsWith('-') || takesWords) return undefined;
   return { command: id.replaceAll(':', ' '), word };
+}
+
+/**
+ * What is wrong with a command line oclif would answer only with "command X not found": a mistyped command
+ * (`pbx replya`, `pbx images bild`), with the one it most likely meant, or flags before the command
+ * (`pbx --debug up`), which oclif reads only after it.
+ */
+export function commandLineError(argv: string[]): UsageError | undefined {
+  const ids = Object.keys(COMMANDS);
+  const topics = new Set(ids.flatMap((id) => (id.includes(':') ? [id.split(':')[0]!] : [])));
+  const [first, second] = argv;
+  if (first === undefined || argv.includes('--help') || argv.includes('-h')) return undefined;
+  if (first.startsWith('-')) {
+    const at = argv.findIndex((word) => word in COMMANDS || topics.has(word));
+    if (at === -1) return undefined; // --version
+    const reordered = [...argv.slice(at, topics.has(argv[at]!) ? at + 2 : at + 1), ...argv.slice(0, at)];
+    const rest = argv.slice(reordered.length);
+    return new UsageError(`pbx ${argv.join(' ')}: the command goes first, its flags after it.`, {
+      nextSteps: [`Run \`pbx ${[...reordered, ...rest].join(' ')}\`.`],
+    });
+  }
+  if (first in COMMANDS) return undefined;
+  if (topics.has(first) && (second === undefined || `${first}:${second}` in COMMANDS)) return undefined;
+  const typed = topics.has(first) ? `${first} ${second}` : first;
+  const meant = closest(typed, [...ids.map((id) => id.replaceAll(':', ' ')), ...topics], 2);
+  return new UsageError(`pbx ${typed}: no such command.`, {
+    nextSteps: [...(meant ? [`Did you mean \`pbx ${meant}\`?`] : []), 'Run `pbx help` for the list of commands.'],
+  });
 }

@@ -89,8 +89,11 @@ interface OclifLikeError {
   code?: string;
 }
 
-/** Turns any thrown value into a UserError or marks it as a bug (exit 70). */
-export function classifyError(error: unknown): { userError?: UserError; bug?: Error } {
+/**
+ * Turns any thrown value into a UserError or marks it as a bug (exit 70). `command`, when known, is the one whose
+ * help a usage error points to.
+ */
+export function classifyError(error: unknown, command?: string): { userError?: UserError; bug?: Error } {
   if (error instanceof UserError) return { userError: error };
   const e = error as OclifLikeError & Error;
   // oclif's parser errors and "command not found" carry oclif.exit; both are usage errors.
@@ -99,7 +102,11 @@ export function classifyError(error: unknown): { userError?: UserError; bug?: Er
     if (exit === 0) return {};
     return {
       userError: new UsageError(tidyOclifMessage(stripAnsi(e.message)), {
-        nextSteps: ['Run `pbx help` for the list of commands and `pbx help <command>` for its flags.'],
+        nextSteps: [
+          command
+            ? `Run \`pbx help ${command}\` for its flags and examples.`
+            : 'Run `pbx help` for the list of commands and `pbx help <command>` for its flags.',
+        ],
       }),
     };
   }

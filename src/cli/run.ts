@@ -37,6 +37,8 @@ async function runOclif(argv: string[]): Promise<void> {
     versionOnly
       ? { COMMANDS: {}, stray: undefined }
       : import('../commands').then(async (m) => {
+          const misuse = m.commandLineError(argv);
+          if (misuse !== undefined) throw misuse;
           const commands = await m.commandsFor(argv);
           return { COMMANDS: commands, stray: m.strayWord(argv, commands) };
         }),
@@ -52,13 +54,19 @@ async function runOclif(argv: string[]): Promise<void> {
   const plugin = new Plugin({ root, pjson: pjson as never, isRoot: true, ignoreManifest: true });
   (plugin as unknown as { commandCache: unknown }).commandCache = COMMANDS;
   await plugin.load();
-  await run(argv, {
-    root,
-    pjson: pjson as never,
-    plugins: new Map([[plugin.name, plugin]]),
-    userPlugins: false,
-    devPlugins: false,
-  });
+  const ids = Object.keys(COMMANDS);
+  const command = ids.length === 1 ? ids[0]!.replaceAll(':', ' ') : undefined;
+  try {
+    await run(argv, {
+      root,
+      pjson: pjson as never,
+      plugins: new Map([[plugin.name, plugin]]),
+      userPlugins: false,
+      devPlugins: false,
+    });
+  } catch (error) {
+    throw classifyError(error, command).userError ?? error; // a flag's error points to its command's help
+  }
   await flushStdout();
 }
 

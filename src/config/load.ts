@@ -3,6 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parse, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../cli/errors';
+import { editDistance } from '../cli/similar';
 import { configSchema, SERVICE_NAMES, type ParsedConfig, type ServiceName } from './schema';
 
 export const CONFIG_FILE_NAMES = ['pbx.yaml', 'pbx.yml'];
@@ -248,18 +249,6 @@ function settingPaths(schema: z.core.$ZodType, prefix: string[] = []): string[][
   const inner = def.element ?? def.in ?? def.innerType;
   if (inner) return settingPaths(inner, prefix);
   return (def.options ?? []).flatMap((option) => settingPaths(option, prefix));
-}
-
-function editDistance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    row = next;
-  }
-  return row[b.length]!;
 }
 
 function describeValue(value: unknown): string {

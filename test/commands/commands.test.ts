@@ -128,6 +128,30 @@ describe('usage', () => {
     const flag = await runInProcess(['doctor', '--frob']);
     expect(flag.exitCode).toBe(2);
     expect(flag.stderr).toContain('--frob');
+    expect(flag.stderr).toContain('Run `pbx help doctor` for its flags'); // was: "pbx help <command>"
+  });
+
+  it('says which command a mistyped one meant, a topic command’s too', async () => {
+    const cases: [string[], string, string][] = [
+      [['replya', 'x.json'], 'replya', 'replay'],
+      [['images', 'bild'], 'images bild', 'images build'],
+      [['data', 'gne', '--count', '1'], 'data gne', 'data gen'],
+      [['imagse'], 'imagse', 'images'],
+    ];
+    for (const [argv, typed, meant] of cases) {
+      const result = await runInProcess(argv);
+      expect([argv, result.exitCode]).toEqual([argv, 2]);
+      expect(result.stderr).toContain(`pbx ${typed}: no such command.`);
+      expect(result.stderr).toContain(`Did you mean \`pbx ${meant}\`?`); // oclif: "command replya not found"
+    }
+    expect((await runInProcess(['xyzzy'])).stderr).not.toContain('Did you mean');
+  });
+
+  it('says the command goes before its flags, with the command line reordered', async () => {
+    const result = await runInProcess(['--config', 'pbx.yaml', 'images', 'list', '--json']);
+    expect(result.exitCode).toBe(2); // oclif: "command --config not found"
+    expect(JSON.parse(result.stdout).error.nextSteps).toEqual(['Run `pbx images list --config pbx.yaml --json`.']);
+    expect((await runInProcess(['--help', 'replay'])).stdout).toContain('pbx replay [FILE]');
   });
 
   it('refuses status --watch --json, which could not be one JSON document', async () => {
