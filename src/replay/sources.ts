@@ -108,8 +108,14 @@ export async function openSource(options: SourceOptions): Promise<Source> {
     format,
     gzipped,
     batches: (async function* () {
-      yield* readItems(chunks, format, input.name, options.checkOnly ?? false);
+      let items = 0;
+      for await (const batch of readItems(chunks, format, input.name, options.checkOnly ?? false)) {
+        items += batch.length;
+        yield batch;
+      }
       await input.finished(); // after every record: what a failing command printed is delivered first
+      // A file of no records is a mistake, as an empty one is; a command or a pipe may well print nothing.
+      if (items === 0 && input.totalBytes !== undefined) throw emptySource(input.name, NOTHING_BUT[format]);
     })(),
     totalBytes: input.totalBytes,
     live: input.live,
@@ -313,8 +319,17 @@ function commandFailed(command: string, code: number | null, signal: NodeJS.Sign
   });
 }
 
-function emptySource(name: string): UserError {
-  return new UserError(`${name} is empty: there is nothing to replay.`, {
+/** What a file that is not empty holds when it holds no records. */
+const NOTHING_BUT: Record<Format, string> = {
+  ndjson: 'blank lines only',
+  json: 'an empty JSON array',
+  csv: 'a header and no rows',
+  lines: 'no lines', // every line is a record, a blank one too
+};
+
+function emptySource(name: string, holds?: string): UserError {
+  const what = holds ? `holds ${holds}` : 'is empty';
+  return new UserError(`${name} ${what}: there is nothing to replay.`, {
     code: 'SOURCE_EMPTY',
     nextSteps: ['Generate a sample with `pbx data gen reviews --count 1000 --out reviews.json`.'],
   });
