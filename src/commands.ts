@@ -62,7 +62,7 @@ export function commandLineError(argv: string[]): UsageError | undefined {
   const ids = Object.keys(COMMANDS);
   const topics = new Set(ids.flatMap((id) => (id.includes(':') ? [id.split(':')[0]!] : [])));
   const [first, second] = argv;
-  if (first === undefined || argv.includes('--help') || argv.includes('-h')) return undefined;
+  if (first === undefined || ['--help', '-h', '--version'].some((flag) => argv.includes(flag))) return undefined;
   if (first.startsWith('-')) {
     const at = argv.findIndex((word) => word in COMMANDS || topics.has(word));
     if (at === -1) return undefined; // --version
