@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../cli/errors';
+import { shellQuote } from '../cli/output';
 import { projectNameFromDir } from '../config/load';
 
 /** The files of a new project, relative path → content (pure, so tests can read it). */
@@ -59,7 +60,9 @@ export async function initProject(options: { dir: string; name?: string; force: 
   if (existing.length > 0 && !options.force) {
     throw new UserError(`${dir} already has ${existing.join(', ')}; nothing was written.`, {
       code: 'INIT_WOULD_OVERWRITE',
-      nextSteps: ['Run `pbx init --force` to overwrite them, or choose another directory: `pbx init my-project`.'],
+      nextSteps: [
+        `Run \`pbx init ${options.dir === '.' ? '' : `${shellQuote(options.dir)} `}--force\` to overwrite them, or choose another directory: \`pbx init my-project\`.`,
+      ],
     });
   }
   const written: string[] = [];

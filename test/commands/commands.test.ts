@@ -18,6 +18,7 @@ describe('pbx init', () => {
     const second = await runInProcess(['init', dir]);
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain('already has pbx.yaml');
+    expect(second.stderr).toContain(`Run \`pbx init ${dir} --force\``); // it said "pbx init --force": this directory
     expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe('mine');
 
     const forced = await runInProcess(['init', dir, '--force', '--json']);
