@@ -86,7 +86,7 @@ export class Schedule {
             error:
               raw === undefined
                 ? `no field ${this.pace.field}${bracketHint(this.pace.field)}`
-                : `${this.pace.field} is not a time: ${JSON.stringify(raw)}`,
+                : `${this.pace.field} is not a time: ${JSON.stringify(raw)} (Unix seconds or milliseconds, or an ISO-8601 date such as 2013-05-01T12:00:00Z)`,
           };
         }
         const eventMs = time + pass * this.passSpan;

@@ -70,7 +70,10 @@ describe('Schedule', () => {
   it('names a missing or unreadable time field', () => {
     const schedule = new Schedule({ kind: 'event-time', field: 'meta.time', speed: 1 });
     expect(schedule.next({ meta: {} }, 0)).toEqual({ error: 'no field meta.time' });
-    expect(schedule.next({ meta: { time: 'soon' } }, 0)).toEqual({ error: 'meta.time is not a time: "soon"' });
+    expect(schedule.next({ meta: { time: 'soon' } }, 0)).toEqual({
+      error:
+        'meta.time is not a time: "soon" (Unix seconds or milliseconds, or an ISO-8601 date such as 2013-05-01T12:00:00Z)',
+    });
   });
 
   it('continues the timeline on each loop pass by the span plus one mean gap', () => {
