@@ -13,7 +13,7 @@ import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import { connectDocker } from '../docker/engine';
 import { LABELS } from '../docker/labels';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
-import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
+import { isExternal, names, selectServices, specFor, specHash } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
 import { probeOnce, RefusedError, staleBrokerRegistered } from '../services/probes';
 import type { ServiceSpec } from '../services/types';
@@ -125,11 +125,20 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   }
 }
 
-function forcedStopNote(touched: Array<{ service: ServiceName; created: boolean }>, madeVolumes: string[]): string {
+function forcedStopNote(
+  project: string,
+  touched: Array<{ service: ServiceName; created: boolean }>,
+  madeVolumes: string[],
+  ranBefore: boolean,
+): string {
   const made = touched.filter((t) => t.created).map((t) => t.service);
   if (made.length === 0 && madeVolumes.length === 0) return 'Stopped at once, before any container was made.';
+  // `pbx down` would also stop the project's containers that ran before this run.
+  const containers = ranBefore
+    ? `\`docker rm -f ${made.map((service) => names.container(project, service)).join(' ')}\` removes its containers`
+    : `\`pbx down\` removes its containers (${made.join(', ')})`;
   const steps = [
-    ...(made.length > 0 ? [`\`pbx down\` removes its containers (${made.join(', ')})`] : []),
+    ...(made.length > 0 ? [containers] : []),
     ...(madeVolumes.length > 0
       ? [`\`docker volume rm ${madeVolumes.join(' ')}\` the volumes it made, which hold no data yet`]
       : []),
@@ -168,7 +177,7 @@ async function startSelected(
   const startedEmpty = new Map(selected.map((service) => [service, settable<boolean>()]));
   const interrupted = () => signal.aborted;
   // A second Ctrl-C exits at once, wherever this run is: it says what may be left and how to remove it.
-  setForceNote(() => forcedStopNote(touched, madeVolumes));
+  setForceNote(() => forcedStopNote(config.name, touched, madeVolumes, existing.length > 0));
 
   const runManaged = async (spec: ServiceSpec): Promise<ServiceOutcome> => {
     const entry = plan.get(spec.name)!;

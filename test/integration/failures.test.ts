@@ -12,7 +12,18 @@ import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
 import { containersOf, networksOf, purge, sh, testProject, volumesOf, type TestProject } from '../support/stack';
 
-const projects = ['itfail', 'itside-a', 'itside-b', 'itkraft', 'itint', 'itint2', 'itrace', 'ittty', 'itmode'];
+const projects = [
+  'itfail',
+  'itside-a',
+  'itside-b',
+  'itkraft',
+  'itint',
+  'itint2',
+  'itint3',
+  'itrace',
+  'ittty',
+  'itmode',
+];
 const FOREIGN = 'not-pbx-redis';
 const SILENT = 'not-pbx-silent-port';
 
@@ -295,6 +306,24 @@ describe('failures', () => {
     expect((await project.pbx(['down'])).exitCode).toBe(0);
     await sh('docker', ['volume', 'rm', ...note![1]!.split(' ')]);
     expect([await containersOf('itint2'), await volumesOf('itint2')]).toEqual([[], []]);
+  });
+
+  it('names only the containers a second Ctrl-C may leave when others of the project ran before: those stay', async () => {
+    const project = testProject(
+      'itint3',
+      'services:\n  zookeeper: {port: 22192}\n  kafka: {port: 29192}\n  redis: {port: 26392}\n',
+    );
+    expect((await project.pbx(['up', 'redis'])).exitCode).toBe(0);
+    const result = await interruptedUp(project, 50);
+    expect(result.exitCode).toBe(130);
+    // It advised `pbx down`, which would also have stopped Redis.
+    const note = /perhaps leaving what this run made: `docker rm -f ([^`]+)` removes its containers/.exec(
+      result.stderr,
+    );
+    expect(note, result.stderr).not.toBeNull();
+    await sh('docker', ['rm', '-f', ...note![1]!.split(' ')]);
+    expect(await containersOf('itint3')).toEqual(['pbx-itint3-redis']);
+    expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', 'pbx-itint3-redis'])).toBe('true');
   });
 
   it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing', async () => {
