@@ -46,6 +46,7 @@ const service = (spec: ServiceSpec) => {
     `    entrypoint: []`,
     `    command: ${JSON.stringify(spec.command)}`,
     `    user: "0:0"`,
+    `    init: true`,
     `    hostname: ${spec.name}`,
     `    mem_limit: ${spec.memoryBytes}`,
     `    environment: ${JSON.stringify(spec.env)}`,

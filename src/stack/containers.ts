@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { PassThrough } from 'node:stream';
+import { sleep } from '../async';
 import { dirname } from 'node:path';
 import type { ServiceName } from '../config/schema';
 import { LABELS, projectFilter, projectLabels } from '../docker/labels';
@@ -110,6 +111,9 @@ export async function createServiceContainer(
       })),
       Memory: spec.memoryBytes,
       RestartPolicy: { Name: 'no' },
+      // The engine's init as the first process, passing signals on: a first process ignores a SIGTERM it has no
+      // handler for yet, so a stop in a service's first moments waited out the whole grace period (30 s).
+      Init: true,
     },
     NetworkingConfig: { EndpointsConfig: { [names.network(project)]: { Aliases: [spec.name] } } },
   });
@@ -141,9 +145,24 @@ export async function removeContainer(docker: Docker, id: string): Promise<void>
   try {
     await container.remove({ force: true, v: false });
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    const { statusCode, message } = error as { statusCode?: number; message?: string };
+    if (statusCode === 404) return;
+    // Another removal is under way (an `up` stopped by a second Ctrl-C left the engine removing it): wait for it,
+    // since its network and volumes can go only after it.
+    if (statusCode !== 409 || !message?.includes('already in progress')) throw error;
+    for (const deadline = Date.now() + REMOVAL_WAIT_MS; Date.now() < deadline; await sleep(100)) {
+      const gone = await container.inspect().then(
+        () => false,
+        (inspectError: { statusCode?: number }) => inspectError.statusCode === 404,
+      );
+      if (gone) return;
+    }
+    throw error;
   }
 }
+
+/** How long a removal another process began may take: a stop's grace period (10 s) and then some. */
+const REMOVAL_WAIT_MS = 30_000;
 
 /** The last `lines` log lines of a container, stdout and stderr merged. */
 export async function logTail(docker: Docker, id: string, lines: number): Promise<string[]> {

@@ -20,6 +20,7 @@ const projects = [
   'itint',
   'itint2',
   'itint3',
+  'itinit',
   'itrace',
   'ittty',
   'itmode',
@@ -324,6 +325,21 @@ describe('failures', () => {
     await sh('docker', ['rm', '-f', ...note![1]!.split(' ')]);
     expect(await containersOf('itint3')).toEqual(['pbx-itint3-redis']);
     expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', 'pbx-itint3-redis'])).toBe('true');
+  });
+
+  it('stops a service on SIGTERM even in its first moments, where a first process ignores one', async () => {
+    const project = testProject('itinit', 'services:\n  zookeeper: {port: 22193}\n');
+    expect((await project.pbx(['up', 'zookeeper'])).exitCode).toBe(0);
+    const name = 'pbx-itinit-zookeeper';
+    // The service is not the container's first process, which ignores a signal it has no handler for yet.
+    expect(await sh('docker', ['exec', name, 'cat', '/proc/1/comm'])).toBe('docker-init');
+    await sh('docker', ['stop', '-t', '1', name]);
+    for (let round = 0; round < 3; round++) {
+      await sh('docker', ['start', name]);
+      await sh('docker', ['stop', '-t', '1', name]); // as `pbx down` right after an interrupted `pbx up`
+      // 143: ended by the SIGTERM. It was mostly 137, the SIGKILL at the grace period's end: `pbx down` waited 30 s.
+      expect(await sh('docker', ['inspect', '-f', '{{.State.ExitCode}}', name])).toBe('143');
+    }
   });
 
   it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing', async () => {
