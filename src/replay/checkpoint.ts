@@ -27,9 +27,12 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | undefin
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UserError(`Cannot read checkpoint ${path}: ${(error as Error).message}`, {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    const why = code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    throw new UserError(`Cannot read checkpoint ${path}: ${why}.`, {
       code: 'CHECKPOINT_UNREADABLE',
+      nextSteps: ['Give --checkpoint the path of a file: pbx makes it on the first run and reads it on the next.'],
     });
   }
   try {

@@ -41,6 +41,12 @@ describe('checkpoints', () => {
     await expect(readCheckpoint(path)).rejects.toThrow(`Checkpoint ${path} is not valid`);
   });
 
+  it('says a directory given as a checkpoint is one, and what to give instead', async () => {
+    const error = (await readCheckpoint(dir).catch((e: unknown) => e)) as { message: string; nextSteps: string[] };
+    expect(error.message).toBe(`Cannot read checkpoint ${dir}: it is a directory.`); // was "EISDIR: illegal operation…"
+    expect(error.nextSteps[0]).toContain('the path of a file');
+  });
+
   it('refuses a checkpoint of another file, size or topic', () => {
     const saved = { version: 1 as const, updatedAt: '', ...state };
     expect(() => checkCheckpoint('x', saved, 'r.json', 10, 't')).not.toThrow();
