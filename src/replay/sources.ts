@@ -312,7 +312,9 @@ async function checkFile(path: string): Promise<number | undefined> {
 }
 
 function commandFailed(command: string, code: number | null, signal: NodeJS.Signals | null): UserError {
-  const how = code !== null ? `exited with code ${code}` : `was killed (${signal})`;
+  // The shell's own codes for a command it could not run.
+  const meaning = code === 127 ? ' (no such command)' : code === 126 ? ' (not executable)' : '';
+  const how = code !== null ? `exited with code ${code}${meaning}` : `was killed (${signal})`;
   return new UserError(`\`${command}\` ${how}; its own error output, if any, is above`, {
     code: 'SOURCE_COMMAND_FAILED',
     nextSteps: ['Run the command by itself to see why it fails.'],

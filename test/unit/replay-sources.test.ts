@@ -186,6 +186,12 @@ describe('openSource', () => {
     ]);
   });
 
+  it('says a command the shell could not find or run is that, not just its exit code', async () => {
+    await expect(readAll({ exec: 'no-such-command-here' })).rejects.toThrow('exited with code 127 (no such command)');
+    const script = file('not-executable.sh', 'echo hi\n');
+    await expect(readAll({ exec: script })).rejects.toThrow('exited with code 126 (not executable)');
+  });
+
   it.each([
     ['missing', () => join(dir, 'nope.json'), 'does not exist', 'SOURCE_NOT_FOUND'],
     ['empty', () => file('empty.json', ''), 'is empty', 'SOURCE_EMPTY'],
