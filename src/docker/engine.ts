@@ -55,6 +55,17 @@ export async function connectDocker(timeoutMs = 5000): Promise<{ docker: Docker;
 /** The one message for "no Docker engine", used by every command that needs one. */
 export function engineUnreachable(host: string, cause: unknown): UserError {
   const reason = (cause as Error)?.message ?? String(cause);
+  // The engine runs; its socket is not this user's to use.
+  if ((cause as NodeJS.ErrnoException)?.code === 'EACCES') {
+    return new UserError(`This user may not use the Docker engine at ${host} (${reason}).`, {
+      code: 'DOCKER_FORBIDDEN',
+      nextSteps: [
+        'Join the docker group (`sudo usermod -aG docker $USER`, then log in again), or run pbx with sudo.',
+        'With rootless Docker, set DOCKER_HOST to its socket (e.g. unix:///run/user/1000/docker.sock).',
+      ],
+      cause,
+    });
+  }
   return new UserError(`No Docker engine answers at ${host} (${reason}).`, {
     code: 'DOCKER_UNREACHABLE',
     hint: 'pbx runs its services as Docker containers and needs a running engine.',

@@ -1,4 +1,6 @@
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,6 +56,31 @@ describe('the compiled binary', () => {
     );
     expect(result.exitCode).toBe(report.ok ? 0 : 1);
     expect(report.ok).toBe(false);
+  });
+
+  it('tells a user whose rights do not reach the engine’s socket so, not that no engine runs', async () => {
+    const { execa } = await import('execa');
+    // An engine's socket as Docker makes it (root's, mode 660), and a user outside its group: nobody.
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-socket-'));
+    chmodSync(dir, 0o755);
+    const socket = join(dir, 'docker.sock');
+    const server = createServer().listen(socket);
+    await once(server, 'listening');
+    chmodSync(socket, 0o660);
+    const copy = join(dir, 'pbx');
+    await copyFile(pbx, copy);
+    try {
+      const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', copy, 'status'], {
+        cwd: dir,
+        reject: false,
+        env: { DOCKER_HOST: `unix://${socket}`, HOME: dir },
+      });
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain(`This user may not use the Docker engine at unix://${socket}`);
+      expect(result.stderr).toContain('sudo usermod -aG docker $USER'); // it said "No Docker engine answers"
+    } finally {
+      server.close();
+    }
   });
 
   it('scaffolds a project and reads its config, and points at a bad line', async () => {
