@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
+import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { sleep } from '../async';
-import { dirname } from 'node:path';
 import type { ServiceName } from '../config/schema';
 import { LABELS, projectFilter, projectLabels } from '../docker/labels';
 import { names } from '../services/catalog';
@@ -161,7 +161,7 @@ export async function removeContainer(docker: Docker, id: string): Promise<void>
   }
 }
 
-/** How long a removal another process began may take: a stop's grace period (10 s) and then some. */
+/** How long to wait for a removal another process began: a forced one takes a second or two; longer is stuck. */
 const REMOVAL_WAIT_MS = 30_000;
 
 /** The last `lines` log lines of a container, stdout and stderr merged. */
