@@ -82,7 +82,6 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
       if (name !== undefined && INTERNAL_TOPICS.includes(name))
         throw new UsageError(`${flag} ${name}: ${INTERNAL_TOPIC_PROBLEM}.`);
     }
-    const speed = flags.speed === undefined ? undefined : Number(flags.speed);
     const headers = Object.fromEntries(
       (flags.header ?? []).map((h) => {
         const at = h.indexOf('=');
@@ -106,7 +105,7 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
         config: this.loadConfig(flags),
         source: { path: args.file, exec: flags.exec, format: checkFormat(flags.format) },
         topic: flags.topic,
-        pace: parsePace({ rate: flags.rate, timeField: flags['time-field'], speed }),
+        pace: parsePace({ rate: flags.rate, timeField: flags['time-field'], speed: flags.speed }),
         key: flags.key,
         headers,
         partitions: flags.partitions,

@@ -6,15 +6,15 @@ export type Pace =
   { kind: 'max' } | { kind: 'rate'; perSecond: number } | { kind: 'event-time'; field: string; speed: number };
 
 /** Parses `--rate` / `--time-field` / `--speed` into a Pace (usage errors for nonsense). */
-export function parsePace(options: { rate?: string; timeField?: string; speed?: number }): Pace {
+export function parsePace(options: { rate?: string; timeField?: string; speed?: string }): Pace {
   if (options.timeField !== undefined) {
     if (options.timeField.trim() === '') throw new UsageError('--time-field needs a field (a dotted path), got "".');
     if (options.rate !== undefined) {
       throw new UsageError('--rate and --time-field exclude each other: pace by a fixed rate or by the timestamps.');
     }
-    const speed = options.speed ?? 1;
+    const speed = Number(options.speed ?? 1);
     if (!(speed > 0) || !Number.isFinite(speed))
-      throw new UsageError(`--speed must be a positive number, got ${options.speed}.`);
+      throw new UsageError(`--speed must be a positive number, got "${options.speed}".`);
     return { kind: 'event-time', field: options.timeField, speed };
   }
   if (options.speed !== undefined)

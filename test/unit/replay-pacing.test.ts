@@ -6,7 +6,11 @@ describe('parsePace', () => {
     expect(parsePace({})).toEqual({ kind: 'max' });
     expect(parsePace({ rate: 'max' })).toEqual({ kind: 'max' });
     expect(parsePace({ rate: '0.5' })).toEqual({ kind: 'rate', perSecond: 0.5 });
-    expect(parsePace({ timeField: 'time', speed: 86400 })).toEqual({ kind: 'event-time', field: 'time', speed: 86400 });
+    expect(parsePace({ timeField: 'time', speed: '86400' })).toEqual({
+      kind: 'event-time',
+      field: 'time',
+      speed: 86400,
+    });
     expect(parsePace({ timeField: 'time' })).toEqual({ kind: 'event-time', field: 'time', speed: 1 });
   });
 
@@ -16,9 +20,10 @@ describe('parsePace', () => {
     [{ rate: 'fast' }, '--rate must be a positive number'],
     [{ rate: '2', timeField: 'time' }, 'exclude each other'],
     [{ rate: 'max', timeField: 'time' }, 'exclude each other'],
-    [{ speed: 2 }, '--speed needs --time-field'],
-    [{ timeField: 'time', speed: 0 }, '--speed must be a positive number'],
-    [{ timeField: '', speed: 2 }, '--time-field needs a field'], // was taken for no --time-field: full speed
+    [{ speed: '2' }, '--speed needs --time-field'],
+    [{ timeField: 'time', speed: '0' }, '--speed must be a positive number, got "0"'],
+    [{ timeField: 'time', speed: 'fast' }, '--speed must be a positive number, got "fast"'], // was "got NaN"
+    [{ timeField: '', speed: '2' }, '--time-field needs a field'], // was taken for no --time-field: full speed
   ])('rejects %j as a usage error', (options, message) => {
     expect(() => parsePace(options)).toThrow(message);
     try {
