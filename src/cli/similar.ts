@@ -8,7 +8,7 @@ export function closest(word: string, candidates: readonly string[], most: numbe
 }
 
 /** Levenshtein's distance: the fewest insertions, deletions and substitutions that turn `a` into `b`. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   let row = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const next = [i];

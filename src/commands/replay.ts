@@ -4,7 +4,7 @@ import { InterruptedError, UsageError } from '../cli/errors';
 import { interruptSignal, setForceNote } from '../cli/interrupt';
 import { formatDuration, type Output } from '../cli/output';
 import type { Compression } from '../clients/record-batch';
-import { INTERNAL_TOPIC_PROBLEM, INTERNAL_TOPICS, TOPIC_NAME } from '../config/schema';
+import { topicNameProblem } from '../config/schema';
 import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';
@@ -77,10 +77,8 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
       ['--topic', flags.topic],
       ['--dead-letter-topic', flags['dead-letter-topic']],
     ] as const) {
-      if (name !== undefined && !TOPIC_NAME.test(name))
-        throw new UsageError(`${flag} ${name}: not a Kafka topic name (up to 249 letters, digits, ".", "_" and "-").`);
-      if (name !== undefined && INTERNAL_TOPICS.includes(name))
-        throw new UsageError(`${flag} ${name}: ${INTERNAL_TOPIC_PROBLEM}.`);
+      const problem = name === undefined ? undefined : topicNameProblem(name);
+      if (problem) throw new UsageError(`${flag} ${name}: ${problem}.`);
     }
     const headers = Object.fromEntries(
       (flags.header ?? []).map((h) => {

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isMap, isScalar, LineCounter, parse, parseDocument, Scalar, visit, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
 import { UserError } from '../cli/errors';
-import { editDistance } from '../cli/similar';
+import { closest } from '../cli/similar';
 import { configSchema, SERVICE_NAMES, type ParsedConfig, type ServiceName } from './schema';
 
 export const CONFIG_FILE_NAMES = ['pbx.yaml', 'pbx.yml'];
@@ -220,13 +220,12 @@ function unknownKeyHint(path: PropertyKey[], key: string): string {
   const known = settingPaths(configSchema);
   const siblings = known.filter((p) => p.length === here.length + 1 && here.every((part, i) => p[i] === part));
   const typed = key.toLowerCase();
+  const names = siblings.map((p) => p.at(-1)!);
   // "user" for "username" is a shortening, not a misspelling.
-  const [closest] = siblings
-    .map((p) => p.at(-1)!)
-    .map((name) => ({ name, distance: typed.length >= 3 && name.startsWith(typed) ? 1 : editDistance(name, typed) }))
-    .filter(({ distance }) => distance <= Math.min(2, key.length - 1))
-    .sort((a, b) => a.distance - b.distance);
-  if (closest) return ` (did you mean "${closest.name}"?)`;
+  const meant =
+    (typed.length >= 3 ? names.find((name) => name.startsWith(typed)) : undefined) ??
+    closest(typed, names, Math.min(2, key.length - 1));
+  if (meant) return ` (did you mean "${meant}"?)`;
   const elsewhere = known.filter((p) => p.at(-1) === key).map((p) => p.slice(0, -1).join('.') || 'the top level');
   return elsewhere.length > 0 ? ` (it goes under ${elsewhere.join(' or ')})` : '';
 }

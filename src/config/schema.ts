@@ -31,7 +31,18 @@ const image = z.string().min(1);
 const hostPort = z.string().regex(/^[^\s:]+:\d+$/, { message: 'expected host:port' });
 
 /** Kafka's rule for a topic's name: up to 249 letters, digits, dots, underscores and hyphens, and not . or .. */
-export const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;
+const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;
+/** Kafka's own topics, for consumer groups' offsets and transactions: no place for a user's data or settings. */
+const INTERNAL_TOPICS: readonly string[] = ['__consumer_offsets', '__transaction_state'];
+
+/** What is wrong with `name` as a topic for data, for pbx.yaml and replay alike; undefined when nothing is. */
+export function topicNameProblem(name: string): string | undefined {
+  if (!TOPIC_NAME.test(name)) return 'not a Kafka topic name (up to 249 letters, digits, ".", "_" and "-")';
+  if (INTERNAL_TOPICS.includes(name))
+    return "Kafka's own topic (consumer groups' offsets or transactions), not one for data";
+  return undefined;
+}
+
 /**
  * A topic among `others` that Kafka takes for `name`: its metrics spell "." as "_", so it refuses a new topic whose
  * name differs from another's only there (as "an invalid topic", with no word of which).
@@ -42,14 +53,11 @@ export function collidingTopic(name: string, others: Iterable<string>): string |
   return undefined;
 }
 
-/** Kafka's own topics, for consumer groups' offsets and transactions: no place for a user's data or settings. */
-export const INTERNAL_TOPICS: readonly string[] = ['__consumer_offsets', '__transaction_state'];
-export const INTERNAL_TOPIC_PROBLEM = "Kafka's own topic (consumer groups' offsets or transactions), not one for data";
 const topic = z.strictObject({
-  name: z
-    .string()
-    .regex(TOPIC_NAME, { message: 'expected a Kafka topic name (letters, digits, . _ -)' })
-    .refine((name) => !INTERNAL_TOPICS.includes(name), { message: INTERNAL_TOPIC_PROBLEM }),
+  name: z.string().superRefine((name, ctx) => {
+    const problem = topicNameProblem(name);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   partitions: z.number().int().min(1).default(1),
   replicationFactor: z.number().int().min(1).default(1),
   // Kafka's own setting names and values; a list (cleanup.policy: [compact, delete]) is Kafka's comma-separated one.
