@@ -3,10 +3,14 @@
 //   the broker's ceiling for one connection (ceiling.ts: what no client can beat on it);
 //   rate accuracy at 2, 1000 and 20000 records/s over 30 s vs the perf tool's --throughput;
 //   peak memory replaying a file larger than 1 GB, beside kcat's.
-// Usage: npm run build && npx tsx bench/replay/run.ts [--records 1000000] [--seconds 30] [--big-records 3000000] [--rounds 5]
+// Every round reads back what each tool delivered and checks it against the file, record for record and in order;
+// the tools take turns in a different order each round; the headline is the median round.
+// Usage: npm run build && npx tsx bench/replay/run.ts [--records 1000000] [--seconds 30] [--big-records 3000000]
+//   [--rounds 5] [--baseline OTHER_PBX_BINARY]   (--baseline adds another build of pbx, e.g. main's, to the rounds)
 // Needs: a provisioned engine with pbx/kafka (npm run provision) and kcat. Prints Markdown tables.
 import { execa } from 'execa';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { IMAGES } from '../../src/images/catalog';
@@ -18,6 +22,7 @@ const { values: options } = parseArgs({
     seconds: { type: 'string', default: '30' },
     'big-records': { type: 'string', default: '3000000' },
     rounds: { type: 'string', default: '5' },
+    baseline: { type: 'string' },
   },
 });
 const RECORDS = Number(options.records);
@@ -55,7 +60,11 @@ async function createTopic(name: string): Promise<void> {
   await admin.disconnect();
 }
 
-/** Kafka's own producer benchmark, from the same jars as the broker, on the host network like the others. */
+/**
+ * Kafka's own producer benchmark, from the same jars as the broker, on the host network like the others. Its batches
+ * are made as large as pbx's and kcat's (about 1 MB, librdkafka's batch.size) and wait as long (5 ms): its defaults,
+ * 16 KiB and no wait, would measure its settings rather than the tool.
+ */
 async function perfTool(name: string, file: string, records: number, throughput: number): Promise<string> {
   const result = await execa('docker', [
     'run',
@@ -82,6 +91,8 @@ async function perfTool(name: string, file: string, records: number, throughput:
     `bootstrap.servers=${BROKER}`,
     'acks=all',
     'enable.idempotence=true',
+    'batch.size=1000000',
+    'linger.ms=5',
   ]);
   return result.stdout;
 }
@@ -96,11 +107,41 @@ async function timestamps(name: string): Promise<number[]> {
   return stdout.split('\n').filter(Boolean).map(Number);
 }
 
-async function count(name: string): Promise<number> {
-  const { stdout } = await execa('kcat', ['-b', BROKER, '-C', '-t', name, '-o', 'beginning', '-e', '-q', '-f', 'x'], {
-    maxBuffer: 1e9,
+const fileHashes = new Map<string, Promise<string>>();
+
+/** The SHA-256 of a file, streamed. */
+function fileHash(file: string): Promise<string> {
+  if (!fileHashes.has(file)) {
+    fileHashes.set(
+      file,
+      new Promise((resolve, reject) => {
+        const hash = createHash('sha256');
+        createReadStream(file)
+          .on('data', (chunk) => hash.update(chunk))
+          .on('end', () => resolve(hash.digest('hex')))
+          .on('error', reject);
+      }),
+    );
+  }
+  return fileHashes.get(file)!;
+}
+
+/**
+ * What a topic holds, read back with kcat: how many records, and whether their values in order, one a line, are the
+ * file byte for byte (every record delivered once, in file order).
+ */
+async function delivered(name: string, file: string): Promise<{ count: number; asFile: boolean }> {
+  const reader = execa('kcat', ['-b', BROKER, '-C', '-t', name, '-o', 'beginning', '-e', '-q', '-f', '%s\n'], {
+    buffer: false,
   });
-  return stdout.length;
+  const hash = createHash('sha256');
+  let count = 0;
+  reader.stdout.on('data', (chunk: Buffer) => {
+    hash.update(chunk);
+    for (let at = chunk.indexOf(10); at >= 0; at = chunk.indexOf(10, at + 1)) count++;
+  });
+  await reader;
+  return { count, asFile: hash.digest('hex') === (await fileHash(file)) };
 }
 
 /** Mean rate from first to last record, and the spread of the full one-second buckets. */
@@ -163,6 +204,13 @@ async function ceiling(name: string, file: string): Promise<Measured> {
   };
 }
 
+interface Contender {
+  name: string;
+  /** Sends random lines of the file rather than the file: only its count can be checked. */
+  randomLines?: boolean;
+  run: (topic: string) => Promise<Measured>;
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 log('starting Kafka (KRaft)');
@@ -174,15 +222,16 @@ try {
 
   // Throughput: every tool sends the same 1M reviews to a fresh one-partition topic, acks=all.
   log('throughput');
-  const rows: string[] = [];
-  // Alternating rounds, medians: single runs on this machine vary by a quarter. kcat runs twice: as users run
-  // it, and with the idempotent producer that pbx uses by default (no duplicates or reordering on a retry).
+  // Rounds in alternating order, medians: single runs on this machine vary by a quarter. kcat runs twice: as users
+  // run it, and with the idempotent producer that pbx uses by default (no duplicates or reordering on a retry).
   const kcatVersion = /Version ([\d.]+)/.exec((await execa('kcat', ['-V'])).stdout)?.[1];
-  const contenders = [
-    {
-      name: 'pbx replay --rate max',
-      run: (t: string) => measure(pbx, ['replay', file, '--topic', t, '--rate', 'max', '--config', config]),
-    },
+  const replayWith = (binary: string) => (t: string) =>
+    measure(binary, ['replay', file, '--topic', t, '--rate', 'max', '--config', config]);
+  const contenders: Contender[] = [
+    { name: 'pbx replay --rate max', run: replayWith(pbx) },
+    ...(options.baseline
+      ? [{ name: `pbx replay --rate max, baseline build (${options.baseline})`, run: replayWith(options.baseline) }]
+      : []),
     {
       name: `kcat -P -l (Debian ${kcatVersion})`,
       run: (t: string) => measure('kcat', ['-P', '-b', BROKER, '-t', t, '-X', 'acks=all', '-l', file]),
@@ -196,7 +245,19 @@ try {
       name: "the broker's ceiling: pbx's producer with every batch built before the clock starts (sends only)",
       run: (t: string) => ceiling(t, file),
     },
-  ].map((c) => ({ ...c, runs: [] as Measured[], counts: [] as number[] }));
+    {
+      // Its own figure, from its first record to its last acknowledgement: the JVM's start and the loading of the
+      // payload file into memory are left out. It sends random lines of the file: only the count can be checked.
+      name: 'kafka-producer-perf-test --payload-file, batch.size 1 MB, linger 5 ms (its own figure)',
+      randomLines: true,
+      run: async (t: string) => {
+        const out = await perfTool(t, file, RECORDS, -1);
+        const rate = Number(/records sent, ([\d.]+) records\/sec/.exec(out.trim().split('\n').at(-1)!)?.[1]);
+        return { ms: (RECORDS * 1000) / rate, peakMiB: NaN, cpuMs: NaN };
+      },
+    },
+  ];
+  const runs = new Map(contenders.map((c) => [c, [] as Array<Measured & { count: number; asFile: boolean }>]));
   // A new broker spends twice the CPU on its first gigabyte of writes as on later ones (its JIT warms up), and
   // the first two runs show it: one untimed run by each contender first, so that no timed run pays for it.
   for (const contender of contenders) {
@@ -205,48 +266,49 @@ try {
     await contender.run(warmUp);
   }
   for (let round = 0; round < ROUNDS; round++) {
-    for (const contender of contenders) {
+    // Each round in the other order: no tool always runs right after the same one, or always first.
+    for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
       const name = topic('max');
       await createTopic(name);
-      contender.runs.push(await contender.run(name));
-      contender.counts.push(await count(name));
+      const measured = await contender.run(name);
+      runs.get(contender)!.push({ ...measured, ...(await delivered(name, file)) });
     }
   }
-  const results = contenders.map((c) => ({
-    name: c.name,
-    ms: median(c.runs.map((r) => r.ms)),
-    peakMiB: median(c.runs.map((r) => r.peakMiB)),
-    count: Math.min(...c.counts),
-  }));
-  for (const c of contenders) log(`${c.name}: ${c.runs.map((r) => seconds(r.ms)).join(', ')} s`);
-  const perfTopic = topic('perf-max');
-  await createTopic(perfTopic);
-  const perfStarted = performance.now();
-  const perf = await perfTool(perfTopic, file, RECORDS, -1);
-  const perfMs = performance.now() - perfStarted;
-  const perfOwn = Number(/records sent, ([\d.]+) records\/sec/.exec(perf.trim().split('\n').at(-1)!)?.[1]);
-  const perfCount = await count(perfTopic);
-  const pbxRate = (RECORDS * 1000) / results[0]!.ms;
-  for (const r of results) {
-    const rate = (RECORDS * 1000) / r.ms;
-    rows.push(
-      `| ${r.name} | ${Math.round(rate)} | ${seconds(r.ms)} | ${r.count} | in file order | ${(pbxRate / rate).toFixed(2)} |`,
+  const rateOf = (ms: number) => (RECORDS * 1000) / ms;
+  const pbxRuns = runs.get(contenders[0]!)!;
+  for (const c of contenders)
+    log(
+      `${c.name}: ${runs
+        .get(c)!
+        .map((r) => seconds(r.ms))
+        .join(', ')} s`,
+    );
+  console.log(`\n### Throughput: ${RECORDS} reviews (${(size / 2 ** 20).toFixed(0)} MiB), one partition, acks=all\n`);
+  console.log(
+    `Medians of ${ROUNDS} rounds; "pbx ÷ tool" is the median of the rounds' own ratios (pbx against the tool in the same round).\n`,
+  );
+  console.log('| tool | records/s | wall s | delivered, every round | pbx ÷ tool |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const c of contenders) {
+    const own = runs.get(c)!;
+    const ratios = own.map((r, i) => r.ms / pbxRuns[i]!.ms);
+    const exact = own.filter((r) => r.count === RECORDS && (c.randomLines || r.asFile)).length;
+    const what = c.randomLines ? `${RECORDS} records (random lines)` : `the file, in order`;
+    const counts = [...new Set(own.map((r) => r.count))].join(', ');
+    const verdict = exact === ROUNDS ? `${what}: ${exact}/${ROUNDS}` : `${exact}/${ROUNDS} exact (counts ${counts})`;
+    const ms = median(own.map((r) => r.ms));
+    console.log(
+      `| ${c.name} | ${Math.round(rateOf(ms))} | ${seconds(ms)} | ${verdict} | ${median(ratios).toFixed(2)} |`,
     );
   }
-  rows.push(
-    `| kafka-producer-perf-test --payload-file (own figure / wall clock with JVM start) | ${Math.round(perfOwn)} / ${Math.round((RECORDS * 1000) / perfMs)} | ${seconds(perfMs)} | ${perfCount} | random lines, no keys | ${(pbxRate / perfOwn).toFixed(2)} |`,
-  );
-  console.log(`\n### Throughput: ${RECORDS} reviews (${(size / 2 ** 20).toFixed(0)} MiB), one partition, acks=all\n`);
-  console.log('| tool | records/s | wall s | records in topic | order | pbx ÷ tool |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const row of rows) console.log(row);
   const cpu = (values: (number | undefined)[]) =>
     values.every((v) => v !== undefined) ? (median(values) / 1000).toFixed(2) : 'n/a';
   console.log(`\nCPU for the file, user and system (median of the ${ROUNDS} rounds):\n`);
   console.log("| tool | the tool's CPU s | the broker's CPU meanwhile s |");
   console.log('| --- | --- | --- |');
-  for (const c of contenders.filter((c) => c.runs.every((r) => Number.isFinite(r.cpuMs)))) {
-    console.log(`| ${c.name} | ${cpu(c.runs.map((r) => r.cpuMs))} | ${cpu(c.runs.map((r) => r.brokerCpuMs))} |`);
+  for (const c of contenders.filter((c) => runs.get(c)!.every((r) => Number.isFinite(r.cpuMs)))) {
+    const own = runs.get(c)!;
+    console.log(`| ${c.name} | ${cpu(own.map((r) => r.cpuMs))} | ${cpu(own.map((r) => r.brokerCpuMs))} |`);
   }
 
   // Rate accuracy: N/s for SECONDS s, arrival times read back with kcat.
@@ -298,7 +360,9 @@ try {
   );
   console.log('| tool | peak RSS MiB | wall s |');
   console.log('| --- | --- | --- |');
-  console.log(`| pbx replay (1M-record run above) | ${results[0]!.peakMiB.toFixed(0)} | ${seconds(results[0]!.ms)} |`);
+  console.log(
+    `| pbx replay (1M-record runs above, median) | ${median(pbxRuns.map((r) => r.peakMiB)).toFixed(0)} | ${seconds(median(pbxRuns.map((r) => r.ms)))} |`,
+  );
   console.log(`| pbx replay | ${m1.peakMiB.toFixed(0)} | ${seconds(m1.ms)} |`);
   console.log(`| kcat -P -l | ${m2.peakMiB.toFixed(0)} | ${seconds(m2.ms)} |`);
 } finally {
