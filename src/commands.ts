@@ -62,10 +62,15 @@ export function commandLineError(argv: string[]): UsageError | undefined {
   const ids = Object.keys(COMMANDS);
   const topics = new Set(ids.flatMap((id) => (id.includes(':') ? [id.split(':')[0]!] : [])));
   const [first, second] = argv;
-  if (first === undefined || ['--help', '-h', '--version'].some((flag) => argv.includes(flag))) return undefined;
+  if (first === undefined || ['--help', '-h', '--version', '-v'].some((flag) => argv.includes(flag))) return undefined;
   if (first.startsWith('-')) {
     const at = argv.findIndex((word) => word in COMMANDS || topics.has(word));
-    if (at === -1) return undefined; // --version
+    if (at === -1) {
+      // oclif would answer "command --json not found".
+      return new UsageError(`pbx ${argv.join(' ')}: ${first} is a flag of a command, and no command was given.`, {
+        nextSteps: [`Put it after a command, e.g. \`pbx status ${first}\`; \`pbx help\` lists the commands.`],
+      });
+    }
     const reordered = [...argv.slice(at, topics.has(argv[at]!) ? at + 2 : at + 1), ...argv.slice(0, at)];
     const rest = argv.slice(reordered.length);
     return new UsageError(`pbx ${argv.join(' ')}: the command goes first, its flags after it.`, {

@@ -31,7 +31,7 @@ async function runOclif(argv: string[]): Promise<void> {
   // oclif's engine check reads a package.json through a path bun bakes in at build time.
   process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1';
   // `--version` needs no command: skipping their modules keeps it fast.
-  const versionOnly = argv.length === 1 && argv[0] === '--version';
+  const versionOnly = argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v');
   const [{ Plugin, run }, { COMMANDS, stray }] = await Promise.all([
     import('@oclif/core'),
     versionOnly
