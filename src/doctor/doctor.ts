@@ -3,7 +3,7 @@ import { freemem, totalmem } from 'node:os';
 import type { ResolvedConfig } from '../config/load';
 import { parseSize, type ServiceName } from '../config/schema';
 import { connectDocker, MIN_API_VERSION, versionAtLeast, type EngineInfo } from '../docker/engine';
-import { LABELS } from '../docker/labels';
+import { LABELS, managedFilter } from '../docker/names';
 import { isLocalAddress, isPortFree } from '../net/ports';
 
 export interface Check {
@@ -63,7 +63,7 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
 
 /** Host ports already published by pbx containers, so a running pbx stack is not reported as a conflict. */
 async function publishedPortsOfPbx(docker: import('dockerode')): Promise<Map<number, string>> {
-  const containers = await docker.listContainers({ filters: { label: [`${LABELS.managed}=true`] } });
+  const containers = await docker.listContainers({ filters: managedFilter() });
   const ports = new Map<number, string>();
   for (const c of containers) {
     for (const p of c.Ports ?? []) {

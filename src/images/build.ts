@@ -4,10 +4,8 @@ import { chmod, mkdir, mkdtemp, rm, writeFile, readdir, readFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { UserError } from '../cli/errors';
+import { imageLabels, LABELS } from '../docker/names';
 import { IMAGES, contextFiles, imageHash, withParents, type ImageName } from './catalog';
-
-/** Label every pbx image carries with the digest of what it was built from. */
-export const IMAGE_HASH_LABEL = 'pbx.image.hash';
 
 export type ImagePhase = 'current' | 'resolving' | 'building' | 'built' | 'failed';
 
@@ -34,7 +32,7 @@ export async function imageState(
     const info = await docker.getImage(IMAGES[name].tag).inspect();
     return {
       present: true,
-      current: info.Config?.Labels?.[IMAGE_HASH_LABEL] === imageHash(name),
+      current: info.Config?.Labels?.[LABELS.imageHash] === imageHash(name),
       sizeBytes: info.Size,
     };
   } catch (error) {
@@ -109,7 +107,7 @@ async function buildFromContext(
     const { pack } = await import('tar-fs');
     const stream = await docker.buildImage(pack(context) as unknown as NodeJS.ReadableStream, {
       t: definition.tag,
-      labels: { 'pbx.managed': 'true', [IMAGE_HASH_LABEL]: imageHash(name) },
+      labels: imageLabels(imageHash(name)),
       rm: true,
       forcerm: true,
     });
@@ -246,7 +244,12 @@ async function buildBase(docker: Docker, progress: (detail: string) => void): Pr
     const importing = docker.importImage(tar.stdout, {
       repo,
       tag,
-      changes: [`LABEL pbx.managed=true ${IMAGE_HASH_LABEL}=${imageHash('base')}`, 'CMD ["bash"]'],
+      changes: [
+        `LABEL ${Object.entries(imageLabels(imageHash('base')))
+          .map(([key, value]) => `${key}=${value}`)
+          .join(' ')}`,
+        'CMD ["bash"]',
+      ],
     } as never) as unknown as Promise<NodeJS.ReadableStream>;
     const stream = await importing;
     await new Promise<void>((resolve, reject) =>

@@ -7,9 +7,12 @@ const CONF = '/etc/pbx/cassandra/cassandra.yaml';
 
 export const cassandra: ServiceDefinition = {
   name: 'cassandra',
+  title: 'Cassandra',
   summary: 'Cassandra 5.0: real-time and batch views',
   upstreamImage: 'cassandra:5.0',
   localImage: IMAGES.cassandra.tag,
+  // A CQL query, not the port alone: Docker's proxy accepts connections on the published port before Cassandra does.
+  ready: { kind: 'cassandra-cql' },
   spec: ({ config, volume, memoryBytes }) => {
     const port = config.services.cassandra.port;
     const heapMb = Math.max(256, Math.floor((memoryBytes / 1024 ** 2) * 0.5));
@@ -37,7 +40,6 @@ export const cassandra: ServiceDefinition = {
       port: { container: port, host: port, bind: config.bind },
       volumes: { [volume('data')]: CASSANDRA_DATA_DIR },
       dependsOn: [],
-      ready: { kind: 'cassandra-cql' },
       startupTimeoutMs: 180_000,
     };
   },

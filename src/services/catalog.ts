@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { UsageError } from '../cli/errors';
 import { parseSize } from '../config/schema';
+import { names } from '../docker/names';
 import { cassandra } from './cassandra';
 import { kafka } from './kafka';
 import { redis } from './redis';
@@ -11,13 +12,6 @@ import { zookeeper } from './zookeeper';
 
 /** Every service pbx can run, in a stable order. */
 export const SERVICES: Record<ServiceName, ServiceDefinition> = { zookeeper, kafka, cassandra, redis };
-
-/** Container, network and volume names, all prefixed by the project so projects never collide. */
-export const names = {
-  network: (project: string) => `pbx-${project}`,
-  container: (project: string, service: ServiceName) => `pbx-${project}-${service}`,
-  volume: (project: string, service: ServiceName, purpose: string) => `pbx-${project}-${service}-${purpose}`,
-};
 
 /** True when pbx.yaml points this service at something already running elsewhere. */
 export function isExternal(config: ResolvedConfig, service: ServiceName): boolean {
@@ -67,7 +61,7 @@ export function selectServices(
   // Dependencies first; a dependency of an external service is never needed.
   for (const name of [...selected]) {
     if (isExternal(config, name)) continue;
-    for (const dep of specFor(config, name).dependsOn) selected.add(dep);
+    for (const dependency of specFor(config, name).dependsOn) selected.add(dependency.service);
   }
   return order.filter((name) => selected.has(name));
 }
@@ -86,9 +80,12 @@ export function specFor(config: ResolvedConfig, service: ServiceName): ServiceSp
   return { name: service, image, localImage: local, memoryBytes, ...spec };
 }
 
-/** A digest of everything that shapes the container: a change means it must be recreated. */
+/**
+ * A digest of everything that shapes the container: a change means it must be recreated. What `up` waits for before
+ * and after the start (dependencies, start checks, the startup timeout) is not part of the container.
+ */
 export function specHash(spec: ServiceSpec): string {
-  const { startupTimeoutMs: _ignored, ...shape } = spec;
+  const { startupTimeoutMs: _timeout, dependsOn: _dependencies, beforeStart: _checks, ...shape } = spec;
   return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
 }
 

@@ -1,6 +1,6 @@
 import { IMAGES } from '../images/catalog';
 import { QUICK_START_JIT } from './jvm';
-import type { ServiceDefinition } from './types';
+import type { Dependency, ServiceDefinition, StartCheck } from './types';
 
 const CONF = '/etc/pbx/kafka/server.properties';
 const DATA = '/var/lib/pbx/kafka';
@@ -10,11 +10,29 @@ const CONTROLLER_PORT = 9093;
 // KRaft needs a cluster id to format storage; a fixed one keeps the data volume valid across restarts.
 const KRAFT_CLUSTER_ID = 'cGJ4LWxvY2FsLWthZmthMQ';
 
+/** ZooKeeper mode: ZooKeeper holds the broker's registration and the topics' metadata. */
+const ZOOKEEPER_DEPENDENCY: Dependency = {
+  service: 'zookeeper',
+  condition: 'ready',
+  // Kafka connects to ZooKeeper by itself, retrying: it waits for ZooKeeper's answer only while ZooKeeper may still
+  // hold a previous broker's registration (NO_STALE_BROKER), which data made this run cannot. On fresh volumes the
+  // two start side by side.
+  onFreshData: 'started',
+  // The broker answers metadata from its cache without ZooKeeper.
+  neededFor: 'no topic can be made or changed',
+};
+
+/** A broker killed without a clean shutdown blocks its successor (same broker.id) until its ZooKeeper session expires. */
+const NO_STALE_BROKER: StartCheck = { kind: 'no-stale-broker', of: 'zookeeper', timeoutMs: 30_000 };
+
 export const kafka: ServiceDefinition = {
   name: 'kafka',
+  title: 'Kafka',
   summary: 'Kafka 3.9: the event log (ZooKeeper mode or KRaft)',
   upstreamImage: 'apache/kafka:3.9.1',
   localImage: IMAGES.kafka.tag,
+  // A record's round trip proves Kafka does its job; its metadata is `pbx status`'s quick answer.
+  ready: { kind: 'kafka-roundtrip' },
   spec: ({ config, volume, memoryBytes }) => {
     const settings = config.services.kafka;
     const kraft = settings.mode === 'kraft';
@@ -76,8 +94,8 @@ export const kafka: ServiceDefinition = {
       port: { container: 9092, host: settings.port, bind: config.bind },
       volumes: { [volume('data')]: DATA },
       dataFormat: kraft ? 'Kafka in KRaft mode' : 'Kafka in ZooKeeper mode',
-      dependsOn: kraft ? [] : ['zookeeper'],
-      ready: { kind: 'kafka-roundtrip' },
+      dependsOn: kraft ? [] : [ZOOKEEPER_DEPENDENCY],
+      beforeStart: kraft ? [] : [NO_STALE_BROKER],
       startupTimeoutMs: 120_000,
     };
   },

@@ -6,7 +6,7 @@ import { cassandraClientOptions } from '../clients/cassandra';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import { cqlReleaseVersion } from './cql-check';
 import { endpointOf } from './endpoints';
-import { isExternal } from './catalog';
+import { isExternal, SERVICES } from './catalog';
 import { withTimeout } from '../async';
 
 /** `full` proves the service does its job (Kafka: a record round trip); `quick` is for status checks. */
@@ -16,23 +16,24 @@ export type ProbeDepth = 'full' | 'quick';
 export const KAFKA_CHECK_TOPIC = '__pbx_ready';
 
 /**
- * One readiness attempt: resolves with what the service answered, rejects when it did not answer
- * properly (with a RefusedError when it refused pbx). Callers poll it; it never waits longer than a few seconds.
+ * One readiness attempt with the probe the service's definition names: resolves with what the service answered,
+ * rejects when it did not answer properly (with a RefusedError when it refused pbx). Callers poll it; it never waits
+ * longer than a few seconds.
  */
 export async function probeOnce(config: ResolvedConfig, service: ServiceName, depth: ProbeDepth): Promise<string> {
+  const endpoint = endpointOf(config, service);
+  const probe = SERVICES[service].ready;
   try {
-    switch (service) {
-      case 'zookeeper':
-        return await probeZookeeper(endpointOf(config, service).addresses[0]!);
-      case 'kafka':
+    switch (probe.kind) {
+      case 'zookeeper-ruok':
+        return await probeZookeeper(endpoint.addresses[0]!);
+      case 'kafka-roundtrip':
         // On someone else's cluster pbx only reads metadata; it creates nothing there.
-        return depth === 'full' && !isExternal(config, 'kafka')
-          ? await kafkaRoundTrip(config)
-          : await kafkaMetadata(config);
-      case 'cassandra':
+        return depth === 'full' && !endpoint.external ? await kafkaRoundTrip(config) : await kafkaMetadata(config);
+      case 'cassandra-cql':
         return await probeCassandra(config);
-      case 'redis':
-        return await probeRedis(endpointOf(config, service).url);
+      case 'redis-ping':
+        return await probeRedis(endpoint.url);
     }
   } catch (error) {
     throw asRefusal(error);
@@ -70,15 +71,6 @@ export function fourLetterWord(address: string, word: string, timeoutMs = 2000):
     socket.on('error', reject);
     socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
-}
-
-/**
- * True while ZooKeeper still holds the ephemeral registration of a Kafka broker that died without a
- * clean shutdown: a new broker with the same id fails with NodeExists until that session expires.
- */
-export async function staleBrokerRegistered(config: ResolvedConfig): Promise<boolean> {
-  const dump = await fourLetterWord(endpointOf(config, 'zookeeper').addresses[0]!, 'dump');
-  return /\/brokers\/ids\/\d+/.test(dump);
 }
 
 async function probeZookeeper(address: string): Promise<string> {

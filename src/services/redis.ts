@@ -3,9 +3,11 @@ import type { ServiceDefinition } from './types';
 
 export const redis: ServiceDefinition = {
   name: 'redis',
+  title: 'Redis',
   summary: 'Redis 7: caches and real-time views',
   upstreamImage: 'redis:7.2',
   localImage: IMAGES.redis.tag,
+  ready: { kind: 'redis-ping' },
   spec: ({ config, volume, memoryBytes }) => ({
     command: [
       'redis-server',
@@ -27,7 +29,6 @@ export const redis: ServiceDefinition = {
     port: { container: 6379, host: config.services.redis.port, bind: config.bind },
     volumes: { [volume('data')]: '/data' },
     dependsOn: [],
-    ready: { kind: 'redis-ping' },
     startupTimeoutMs: 30_000,
   }),
 };

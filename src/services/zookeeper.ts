@@ -6,9 +6,11 @@ const CONF_DIR = '/etc/pbx/zookeeper';
 
 export const zookeeper: ServiceDefinition = {
   name: 'zookeeper',
+  title: 'ZooKeeper',
   summary: 'ZooKeeper 3.8: coordination for Kafka in ZooKeeper mode',
   upstreamImage: 'zookeeper:3.8',
   localImage: IMAGES.zookeeper.tag,
+  ready: { kind: 'zookeeper-ruok' },
   spec: ({ config, volume, memoryBytes }) => ({
     // `--config DIR` is how upstream's zkServer.sh takes a config directory; it reads DIR/zoo.cfg.
     command: ['zkServer.sh', '--config', CONF_DIR, 'start-foreground'],
@@ -29,7 +31,6 @@ export const zookeeper: ServiceDefinition = {
     port: { container: 2181, host: config.services.zookeeper.port, bind: config.bind },
     volumes: { [volume('data')]: '/var/lib/pbx/zookeeper' },
     dependsOn: [],
-    ready: { kind: 'zookeeper-ruok' },
     startupTimeoutMs: 60_000,
   }),
 };

@@ -3,8 +3,7 @@ import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { sleep } from '../async';
 import type { ServiceName } from '../config/schema';
-import { LABELS, projectFilter, projectLabels } from '../docker/labels';
-import { names } from '../services/catalog';
+import { LABELS, names, projectFilter, projectLabels } from '../docker/names';
 import type { ServiceSpec } from '../services/types';
 
 /** What pbx knows about one of its containers. */

@@ -1,6 +1,6 @@
 import type { ResolvedConfig } from '../config/load';
 import { connectDocker } from '../docker/engine';
-import { projectFilter } from '../docker/labels';
+import { projectFilter } from '../docker/names';
 import { listProjectContainers, removeContainer } from './containers';
 
 export interface DownResult {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from '../async';
 import { InterruptedError, UserError } from '../cli/errors';
+import { names } from '../docker/names';
 
 const RETRY_MS = 100;
 // A holder writes its pid as it creates the file; one still empty after this long died in between.
@@ -22,7 +23,7 @@ export async function lockProject(
   signal: AbortSignal,
   onWait: (holderPid: number) => void,
 ): Promise<ProjectLock> {
-  const path = join(tmpdir(), `pbx-${project}.lock`);
+  const path = join(tmpdir(), names.lockFile(project));
   const mine = `${process.pid}\n`;
   let waitedFor: number | undefined;
   for (;;) {

@@ -2,7 +2,7 @@ import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { withTimeout } from '../async';
 import { connectDocker } from '../docker/engine';
-import { isExternal, resolveImage, selectServices } from '../services/catalog';
+import { isExternal, resolveImage, SERVICES, selectServices, specFor } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
 import { probeOnce } from '../services/probes';
 import { containerState, listProjectContainers } from './containers';
@@ -81,13 +81,25 @@ export async function stackStatus(options: {
       return { ...base, startedAt, uptimeMs: Date.now() - Date.parse(startedAt), ...(await check(service)) };
     }),
   );
-  // Kafka in ZooKeeper mode answers from its cache without ZooKeeper (selected with it), but can make or change no
-  // topic: it is not ready then.
-  const kafka = services.find((s) => s.service === 'kafka');
-  const zookeeper = services.find((s) => s.service === 'zookeeper');
-  if (kafka?.ready && zookeeper && !zookeeper.ready && kafka.state !== 'external') {
-    kafka.ready = false;
-    kafka.check = `${kafka.check}, but ZooKeeper is not ready (${zookeeper.check}): no topic can be made or changed`;
-  }
+  markDependents(config, services);
   return { project: config.name, ready: services.every((s) => s.ready), services };
+}
+
+/**
+ * A running service is not ready while a dependency it needs ready is not, though its own probe answers: Kafka in
+ * ZooKeeper mode answers from its cache without ZooKeeper, but can make or change no topic. Dependencies first, as
+ * `services` are ordered, so a service two steps away from a failure hears of it too.
+ */
+export function markDependents(config: ResolvedConfig, services: ServiceStatus[]): void {
+  for (const status of services) {
+    if (!status.ready || status.state === 'external') continue;
+    for (const dependency of specFor(config, status.service).dependsOn) {
+      const of = services.find((s) => s.service === dependency.service);
+      if (dependency.condition !== 'ready' || !of || of.ready) continue;
+      const without = dependency.neededFor ? `: ${dependency.neededFor}` : '';
+      status.ready = false;
+      status.check = `${status.check}, but ${SERVICES[of.service].title} is not ready (${of.check})${without}`;
+      break;
+    }
+  }
 }

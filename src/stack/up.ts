@@ -11,11 +11,12 @@ import { collidingTopic, type ServiceName, type Topic } from '../config/schema';
 import { cassandraClientOptions } from '../clients/cassandra';
 import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
 import { connectDocker } from '../docker/engine';
-import { LABELS } from '../docker/labels';
+import { LABELS, names } from '../docker/names';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
-import { isExternal, names, selectServices, specFor, specHash } from '../services/catalog';
+import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
-import { probeOnce, RefusedError, staleBrokerRegistered } from '../services/probes';
+import { probeOnce, RefusedError } from '../services/probes';
+import { waitForStartCheck } from '../services/start-checks';
 import type { ServiceSpec } from '../services/types';
 import {
   containerState,
@@ -26,6 +27,7 @@ import {
   logTail,
   removeContainer,
 } from './containers';
+import { awaitDependencies, type ServiceStart } from './dependencies';
 import { ensureImage } from './images';
 import { lockProject } from './lock';
 import { planActions, splitCql, type ServiceAction } from './plan';
@@ -125,13 +127,9 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   }
 }
 
-function forcedStopNote(
-  project: string,
-  touched: Array<{ service: ServiceName; created: boolean }>,
-  madeVolumes: string[],
-  ranBefore: boolean,
-): string {
-  const made = touched.filter((t) => t.created).map((t) => t.service);
+function forcedStopNote(project: string, run: ServicesRun, ranBefore: boolean): string {
+  const made = run.touched.filter((t) => t.created).map((t) => t.service);
+  const { madeVolumes } = run;
   if (made.length === 0 && madeVolumes.length === 0) return 'Stopped at once, before any container was made.';
   // `pbx down` would also stop the project's containers that ran before this run.
   const containers = ranBefore
@@ -146,6 +144,27 @@ function forcedStopNote(
   return `Stopped at once, perhaps leaving what this run made: ${steps.join('; then ')}.`;
 }
 
+type Settable<T> = ReturnType<typeof settable<T>>;
+
+/** What the services of one `pbx up` share while they start side by side. */
+interface ServicesRun {
+  config: ResolvedConfig;
+  /** Present whenever a service is run by pbx (external ones need no engine). */
+  docker?: Docker;
+  signal: AbortSignal;
+  emit: (event: StackEvent) => void;
+  plan: ReturnType<typeof planActions>;
+  hashes: Map<ServiceName, string>;
+  /** Made while the images are looked at and the volumes made; containers wait for it. */
+  network: Promise<unknown>;
+  /** The containers this run made or restarted, removed or stopped again if it fails. */
+  touched: Array<{ id: string; service: ServiceName; created: boolean }>;
+  /** Removed again if the run fails: they hold no data of the user's yet. */
+  madeVolumes: string[];
+  /** Each service's start and readiness, which its dependents wait on. */
+  signals: Map<ServiceName, { start: Settable<ServiceStart>; ready: Settable<boolean> }>;
+}
+
 async function startSelected(
   options: UpOptions,
   selected: ServiceName[],
@@ -153,7 +172,6 @@ async function startSelected(
   started: number,
 ): Promise<UpResult> {
   const { config, signal } = options;
-  const emit = options.onEvent ?? (() => undefined);
   const hashes = new Map(specs.map((spec) => [spec.name, specHash(spec)]));
 
   const docker = specs.length > 0 ? (await connectDocker()).docker : undefined;
@@ -167,155 +185,25 @@ async function startSelected(
   // Read before anything starts: a missing file is found now, not after Cassandra's start.
   const schema = selected.includes('cassandra') ? await readSchema(config) : [];
 
-  // Made while the images are looked at and the volumes made; containers wait for it.
   const network = docker && specs.length > 0 ? ensureNetwork(docker, config.name) : Promise.resolve();
   network.catch(() => undefined); // awaited below: a failure is reported there, not as unhandled
-  const touched: Array<{ id: string; service: ServiceName; created: boolean }> = [];
-  const madeVolumes: string[] = []; // removed again if the run fails: they hold no data of the user's yet
-  const outcomes = new Map<ServiceName, Promise<ServiceOutcome>>();
-  // Settles when a service's container has started: true when it started on volumes this run created.
-  const startedEmpty = new Map(selected.map((service) => [service, settable<boolean>()]));
-  const interrupted = () => signal.aborted;
+  const run: ServicesRun = {
+    config,
+    docker,
+    signal,
+    plan,
+    hashes,
+    network,
+    emit: options.onEvent ?? (() => undefined),
+    touched: [],
+    madeVolumes: [],
+    signals: new Map(selected.map((service) => [service, { start: settable(), ready: settable() }])),
+  };
   // A second Ctrl-C exits at once, wherever this run is: it says what may be left and how to remove it.
-  setForceNote(() => forcedStopNote(config.name, touched, madeVolumes, existing.length > 0));
-
-  const runManaged = async (spec: ServiceSpec): Promise<ServiceOutcome> => {
-    const entry = plan.get(spec.name)!;
-    const base = {
-      service: spec.name,
-      action: entry.action,
-      endpoint: endpointOf(config, spec.name),
-      image: spec.image,
-    };
-    let id = entry.container?.id;
-    let empty = false;
-    const dependencies = Promise.all(spec.dependsOn.filter((d) => outcomes.has(d)).map((d) => outcomes.get(d)!));
-    const failedDependency = async () => (await dependencies).find((d) => !d.ready);
-    // Kafka connects to ZooKeeper by itself, retrying. It must wait for ZooKeeper's answer only while
-    // ZooKeeper may still hold a previous broker's registration, which data created this run cannot.
-    const zookeeperMode = spec.name === 'kafka' && config.services.kafka.mode === 'zookeeper';
-    let alongside = false;
-    try {
-      // The image and the container are made while the dependencies start; only the start waits for them.
-      if (entry.action === 'create' || entry.action === 'recreate') {
-        emit({ service: spec.name, phase: 'image', detail: spec.image });
-        await ensureImage(docker!, spec, (text) => emit({ service: spec.name, phase: 'image', detail: text }));
-        if (entry.container) await removeContainer(docker!, entry.container.id);
-        emit({ service: spec.name, phase: 'creating' });
-        const made = await ensureVolumes(docker!, config.name, spec);
-        madeVolumes.push(...made);
-        empty = made.length > 0;
-        await network;
-        const container = await createServiceContainer(docker!, config.name, spec, hashes.get(spec.name)!);
-        id = container.id;
-        touched.push({ id, service: spec.name, created: true });
-      } else if (entry.action === 'restart') {
-        touched.push({ id: id!, service: spec.name, created: false });
-      }
-      alongside = zookeeperMode && ((await startedEmpty.get('zookeeper')?.promise) ?? false);
-      const failed = alongside ? undefined : await failedDependency();
-      if (failed || interrupted()) {
-        emit({
-          service: spec.name,
-          phase: 'skipped',
-          detail: failed ? `${failed.service} is not ready` : 'interrupted',
-        });
-        const reason = failed ? `not started: ${failed.service} is not ready` : 'interrupted';
-        return { ...base, ready: false, failure: { service: spec.name, reason, logTail: [] } };
-      }
-      if (entry.action !== 'keep') {
-        if (zookeeperMode && !alongside) {
-          await waitForStaleBroker(config, signal, (detail) => emit({ service: 'kafka', phase: 'starting', detail }));
-        }
-        if (interrupted()) throw new ServiceFailedError('interrupted');
-        await network;
-        emit({ service: spec.name, phase: 'starting' });
-        await docker!.getContainer(id!).start();
-      }
-      startedEmpty.get(spec.name)!.resolve(empty);
-      emit({ service: spec.name, phase: 'waiting' });
-      // Started alongside its dependencies, a service stops waiting when one of them fails.
-      const giveUp = new AbortController();
-      if (alongside) void failedDependency().then((failed) => failed && giveUp.abort(failed.service));
-      const { answer, readyMs } = await waitUntilReady(
-        docker!,
-        config,
-        spec,
-        id!,
-        AbortSignal.any([signal, giveUp.signal]),
-      ).catch((error: unknown) => {
-        if (giveUp.signal.aborted && !interrupted()) {
-          throw new ServiceFailedError(`${String(giveUp.signal.reason)} is not ready`);
-        }
-        throw error;
-      });
-      emit({ service: spec.name, phase: 'ready', detail: `${answer} (${formatDuration(readyMs)})` });
-      return { ...base, ready: true, readyMs, answer };
-    } catch (error) {
-      const e = error as ServiceFailedError;
-      const tail = id ? await logTail(docker!, id, LOG_TAIL_LINES) : [];
-      emit({ service: spec.name, phase: 'failed', detail: e.message });
-      return {
-        ...base,
-        ready: false,
-        failure: {
-          service: spec.name,
-          reason: e.message,
-          exitCode: e.exitCode,
-          logTail: tail,
-          nextSteps: error instanceof UserError && error.nextSteps.length > 0 ? error.nextSteps : undefined,
-        },
-      };
-    } finally {
-      startedEmpty.get(spec.name)!.resolve(false); // no-op when it started
-    }
-  };
-
-  const runExternal = async (service: ServiceName): Promise<ServiceOutcome> => {
-    startedEmpty.get(service)!.resolve(false);
-    const base = { service, action: 'external' as const, endpoint: endpointOf(config, service) };
-    emit({ service, phase: 'waiting', detail: 'external' });
-    const checkStarted = Date.now();
-    let lastError: unknown;
-    while (Date.now() - checkStarted < EXTERNAL_TIMEOUT_MS && !interrupted()) {
-      try {
-        const answer = await probeOnce(config, service, 'full');
-        emit({ service, phase: 'ready', detail: `${answer} (external)` });
-        return { ...base, ready: true, readyMs: Date.now() - checkStarted, answer };
-      } catch (error) {
-        lastError = error;
-        if (error instanceof RefusedError) break;
-        await sleep(500, signal);
-      }
-    }
-    const how = lastError instanceof RefusedError ? 'refused pbx' : 'did not answer';
-    const reason = `external ${service} at ${base.endpoint.addresses.join(', ')} ${how}: ${(lastError as Error)?.message ?? 'interrupted'}`;
-    emit({ service, phase: 'failed', detail: reason });
-    const nextSteps = [
-      `Check services.${service}.external in pbx.yaml (address, credentials, TLS) against the service.`,
-    ];
-    return { ...base, ready: false, failure: { service, reason, logTail: [], nextSteps } };
-  };
-
-  // Each service waits only for its own dependencies, so independent ones start at once.
-  for (const service of selected) {
-    const spec = specs.find((s) => s.name === service);
-    outcomes.set(service, spec ? runManaged(spec) : runExternal(service));
-  }
-  const results = await Promise.all(outcomes.values());
-
-  if (interrupted() || results.some((r) => !r.ready)) {
-    await network.catch(() => undefined); // made before it is cleaned up, never after
-    const cleaned = docker && !options.keepOnFailure ? await cleanUp(docker, config.name, touched, madeVolumes) : [];
-    if (interrupted()) {
-      throw new InterruptedError(
-        cleaned.length > 0
-          ? `Interrupted: removed what this run started (${cleaned.join(', ')}).`
-          : 'Interrupted before anything was started.',
-        { nextSteps: ['Run `pbx up` again to start the stack.'] },
-      );
-    }
-    throw unhealthyError(results, cleaned, Boolean(options.keepOnFailure));
+  setForceNote(() => forcedStopNote(config.name, run, existing.length > 0));
+  const results = await runServices(run, selected, specs);
+  if (signal.aborted || results.some((r) => !r.ready)) {
+    await undoRun(run, results, Boolean(options.keepOnFailure));
   }
   await network; // its failure, when no service had to wait for it
 
@@ -344,19 +232,163 @@ async function startSelected(
   return { project: config.name, changed, services: results, topics, schemaFiles, elapsedMs: Date.now() - started };
 }
 
-/** Waits (at most a ZooKeeper session timeout) until a dead broker's registration has expired. */
-async function waitForStaleBroker(
-  config: ResolvedConfig,
-  signal: AbortSignal,
-  note: (detail: string) => void,
-): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  let noted = false;
-  while (Date.now() < deadline && !signal.aborted && (await staleBrokerRegistered(config))) {
-    if (!noted) note("waiting for the previous broker's ZooKeeper session to expire");
-    noted = true;
-    await sleep(250, signal);
+/** Runs every selected service at once: each waits only for its own dependencies' conditions. */
+async function runServices(run: ServicesRun, selected: ServiceName[], specs: ServiceSpec[]): Promise<ServiceOutcome[]> {
+  return Promise.all(
+    selected.map(async (service) => {
+      const spec = specs.find((s) => s.name === service);
+      const signals = run.signals.get(service)!;
+      const outcome = await (spec ? runManaged(run, spec) : runExternal(run, service));
+      signals.start.resolve({ running: false, freshData: false }); // no-op when it started
+      signals.ready.resolve(outcome.ready);
+      return outcome;
+    }),
+  );
+}
+
+/** After a failure or an interruption: removes what this run made (unless kept for inspection), and says so. */
+async function undoRun(run: ServicesRun, results: ServiceOutcome[], keepOnFailure: boolean): Promise<never> {
+  const { docker, config, signal } = run;
+  await run.network.catch(() => undefined); // made before it is cleaned up, never after
+  const cleaned = docker && !keepOnFailure ? await cleanUp(docker, config.name, run.touched, run.madeVolumes) : [];
+  if (signal.aborted) {
+    throw new InterruptedError(
+      cleaned.length > 0
+        ? `Interrupted: removed what this run started (${cleaned.join(', ')}).`
+        : 'Interrupted before anything was started.',
+      { nextSteps: ['Run `pbx up` again to start the stack.'] },
+    );
   }
+  throw unhealthyError(results, cleaned, keepOnFailure);
+}
+
+/**
+ * Brings one pbx-run service to ready: its image and container are made while its dependencies start; its start waits
+ * for their conditions and its start checks; then its probe is polled.
+ */
+async function runManaged(run: ServicesRun, spec: ServiceSpec): Promise<ServiceOutcome> {
+  const { config, docker, emit } = run;
+  const entry = run.plan.get(spec.name)!;
+  const base = { service: spec.name, action: entry.action, endpoint: endpointOf(config, spec.name), image: spec.image };
+  let id = entry.container?.id;
+  try {
+    const made = await prepareContainer(run, spec);
+    id = made?.id ?? id;
+    const { blockedBy, startedOnly } = await awaitDependencies(spec.dependsOn, run.signals);
+    if (blockedBy || run.signal.aborted) {
+      emit({ service: spec.name, phase: 'skipped', detail: blockedBy ? `${blockedBy} is not ready` : 'interrupted' });
+      const reason = blockedBy ? `not started: ${blockedBy} is not ready` : 'interrupted';
+      return { ...base, ready: false, failure: { service: spec.name, reason, logTail: [] } };
+    }
+    if (entry.action !== 'keep') await startContainer(run, spec, id!);
+    run.signals.get(spec.name)!.start.resolve({ running: true, freshData: made?.freshData ?? false });
+    emit({ service: spec.name, phase: 'waiting' });
+    const { answer, readyMs } = await waitWatchingDependencies(run, spec, id!, startedOnly);
+    emit({ service: spec.name, phase: 'ready', detail: `${answer} (${formatDuration(readyMs)})` });
+    return { ...base, ready: true, readyMs, answer };
+  } catch (error) {
+    const e = error as ServiceFailedError;
+    const tail = id ? await logTail(docker!, id, LOG_TAIL_LINES) : [];
+    emit({ service: spec.name, phase: 'failed', detail: e.message });
+    return {
+      ...base,
+      ready: false,
+      failure: {
+        service: spec.name,
+        reason: e.message,
+        exitCode: e.exitCode,
+        logTail: tail,
+        nextSteps: error instanceof UserError && error.nextSteps.length > 0 ? error.nextSteps : undefined,
+      },
+    };
+  }
+}
+
+/**
+ * Makes the image, the volumes and the container of a service to be created or recreated; returns the container and
+ * whether it starts on fresh volumes. A container to be restarted is only noted.
+ */
+async function prepareContainer(
+  run: ServicesRun,
+  spec: ServiceSpec,
+): Promise<{ id: string; freshData: boolean } | undefined> {
+  const { config, emit } = run;
+  const docker = run.docker!;
+  const entry = run.plan.get(spec.name)!;
+  if (entry.action === 'restart') run.touched.push({ id: entry.container!.id, service: spec.name, created: false });
+  if (entry.action !== 'create' && entry.action !== 'recreate') return undefined;
+  emit({ service: spec.name, phase: 'image', detail: spec.image });
+  await ensureImage(docker, spec, (text) => emit({ service: spec.name, phase: 'image', detail: text }));
+  if (entry.container) await removeContainer(docker, entry.container.id);
+  emit({ service: spec.name, phase: 'creating' });
+  const made = await ensureVolumes(docker, config.name, spec);
+  run.madeVolumes.push(...made);
+  await run.network;
+  const container = await createServiceContainer(docker, config.name, spec, run.hashes.get(spec.name)!);
+  run.touched.push({ id: container.id, service: spec.name, created: true });
+  return { id: container.id, freshData: made.length > 0 };
+}
+
+/** Starts a service's container once its start checks hold (those asking a dependency on fresh data are skipped). */
+async function startContainer(run: ServicesRun, spec: ServiceSpec, id: string): Promise<void> {
+  const { config, signal, emit } = run;
+  for (const check of spec.beforeStart ?? []) {
+    const of = run.signals.get(check.of);
+    if (of && (await of.start.promise).freshData) continue;
+    await waitForStartCheck(config, check, signal, (detail) => emit({ service: spec.name, phase: 'starting', detail }));
+  }
+  if (signal.aborted) throw new ServiceFailedError('interrupted');
+  await run.network;
+  emit({ service: spec.name, phase: 'starting' });
+  await run.docker!.getContainer(id).start();
+}
+
+/** Waits until the service is ready; started beside dependencies that are not ready yet, it gives up when one fails. */
+async function waitWatchingDependencies(
+  run: ServicesRun,
+  spec: ServiceSpec,
+  id: string,
+  startedOnly: ServiceName[],
+): Promise<{ answer: string; readyMs: number }> {
+  const giveUp = new AbortController();
+  for (const service of startedOnly) {
+    void run.signals.get(service)!.ready.promise.then((ready) => {
+      if (!ready) giveUp.abort(service);
+    });
+  }
+  const signal = AbortSignal.any([run.signal, giveUp.signal]);
+  return waitUntilReady(run.docker!, run.config, spec, id, signal).catch((error: unknown) => {
+    if (giveUp.signal.aborted && !run.signal.aborted) {
+      throw new ServiceFailedError(`${String(giveUp.signal.reason)} is not ready`);
+    }
+    throw error;
+  });
+}
+
+/** Proves an external service answers (it is never started), retrying for a while unless it refuses pbx. */
+async function runExternal(run: ServicesRun, service: ServiceName): Promise<ServiceOutcome> {
+  const { config, signal, emit } = run;
+  run.signals.get(service)!.start.resolve({ running: false, freshData: false });
+  const base = { service, action: 'external' as const, endpoint: endpointOf(config, service) };
+  emit({ service, phase: 'waiting', detail: 'external' });
+  const checkStarted = Date.now();
+  let lastError: unknown;
+  while (Date.now() - checkStarted < EXTERNAL_TIMEOUT_MS && !signal.aborted) {
+    try {
+      const answer = await probeOnce(config, service, 'full');
+      emit({ service, phase: 'ready', detail: `${answer} (external)` });
+      return { ...base, ready: true, readyMs: Date.now() - checkStarted, answer };
+    } catch (error) {
+      lastError = error;
+      if (error instanceof RefusedError) break;
+      await sleep(500, signal);
+    }
+  }
+  const how = lastError instanceof RefusedError ? 'refused pbx' : 'did not answer';
+  const reason = `external ${service} at ${base.endpoint.addresses.join(', ')} ${how}: ${(lastError as Error)?.message ?? 'interrupted'}`;
+  emit({ service, phase: 'failed', detail: reason });
+  const nextSteps = [`Check services.${service}.external in pbx.yaml (address, credentials, TLS) against the service.`];
+  return { ...base, ready: false, failure: { service, reason, logTail: [], nextSteps } };
 }
 
 /** Polls the service's protocol check fast, and gives up early when the container dies. */
@@ -409,7 +441,7 @@ async function preflightPorts(
   for (const c of await docker.listContainers()) {
     for (const p of c.Ports ?? []) {
       if (!p.PublicPort) continue;
-      if (c.Labels['pbx.project'] === config.name) ownPorts.add(p.PublicPort);
+      if (c.Labels[LABELS.project] === config.name) ownPorts.add(p.PublicPort);
       else owners.set(p.PublicPort, `container ${(c.Names[0] ?? c.Id).replace(/^\//, '')} (${c.Image})`);
     }
   }
@@ -499,7 +531,7 @@ async function cleanUp(
   const remaining = await listProjectContainers(docker, project);
   if (remaining.length === 0) {
     await docker
-      .getNetwork(`pbx-${project}`)
+      .getNetwork(names.network(project))
       .remove()
       .catch(() => undefined);
   }

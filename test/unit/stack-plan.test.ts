@@ -58,6 +58,9 @@ describe('service specs', () => {
     expect(specHash(specFor(config(), 'redis'))).toBe(a);
     expect(specHash(specFor(config('services: {redis: {memory: 512m}}'), 'redis'))).not.toBe(a);
     expect(specHash(specFor(config('services: {kafka: {port: 19092}}'), 'redis'))).toBe(a);
+    // What `up` waits for around the start is not part of the container.
+    const kafka = specFor(config(), 'kafka');
+    expect(specHash({ ...kafka, dependsOn: [], beforeStart: [], startupTimeoutMs: 1 })).toBe(specHash(kafka));
   });
   it('advertises Kafka to the host on its published port and to containers by name', () => {
     const spec = specFor(config('services: {kafka: {port: 19092}}'), 'kafka');
@@ -65,13 +68,16 @@ describe('service specs', () => {
     expect(props).toContain('advertised.listeners=INTERNAL://kafka:29092,EXTERNAL://127.0.0.1:19092');
     expect(props).toContain('zookeeper.connect=zookeeper:2181');
     expect(spec.port).toEqual({ container: 9092, host: 19092, bind: '127.0.0.1' });
-    expect(spec.dependsOn).toEqual(['zookeeper']);
+    // ZooKeeper's answer is waited for only where it may hold a dead broker's registration; on fresh data they start together.
+    expect(spec.dependsOn).toMatchObject([{ service: 'zookeeper', condition: 'ready', onFreshData: 'started' }]);
+    expect(spec.beforeStart).toEqual([{ kind: 'no-stale-broker', of: 'zookeeper', timeoutMs: 30_000 }]);
   });
   it('formats KRaft storage before starting Kafka and needs no ZooKeeper', () => {
     const spec = specFor(config('services: {kafka: {mode: kraft}}'), 'kafka');
     expect(spec.command.join(' ')).toMatch(/kafka-storage\.sh format .* && exec .*kafka-server-start\.sh/);
     expect(spec.files['/etc/pbx/kafka/server.properties']).toContain('process.roles=broker,controller');
     expect(spec.dependsOn).toEqual([]);
+    expect(spec.beforeStart).toEqual([]);
   });
   it('runs Cassandra CQL on the same port inside and outside, so drivers can follow its address', () => {
     const spec = specFor(config('services: {cassandra: {port: 19042}}'), 'cassandra');
