@@ -21,10 +21,9 @@ export const KAFKA_CHECK_TOPIC = '__pbx_ready';
  * longer than a few seconds.
  */
 export async function probeOnce(config: ResolvedConfig, service: ServiceName, depth: ProbeDepth): Promise<string> {
-  const endpoint = endpointOf(config, service);
-  const probe = SERVICES[service].ready;
   try {
-    switch (probe.kind) {
+    const endpoint = endpointOf(config, service);
+    switch (SERVICES[service].ready.kind) {
       case 'zookeeper-ruok':
         return await probeZookeeper(endpoint.addresses[0]!);
       case 'kafka-roundtrip':

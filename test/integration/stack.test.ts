@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fourLetterWord } from '../../src/services/probes';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { containersOf, purge, sh, testProject, volumesOf } from '../support/stack';
@@ -209,6 +210,23 @@ describe('pbx up, status, down with the real services', () => {
       cassandra: 'keep',
       redis: 'recreate',
     });
+  });
+
+  it('starts a killed broker’s successor only once ZooKeeper has let go of the dead one’s registration', async () => {
+    await sh('docker', ['kill', `pbx-${project.name}-kafka`]);
+    // The dead broker stays registered as broker 1 until its ZooKeeper session expires (6 s); a broker started before
+    // then fails (NodeExists).
+    expect(await fourLetterWord(`127.0.0.1:${P.zookeeper}`, 'dump')).toMatch(/\/brokers\/ids\/1\b/);
+    const restarted = await project.pbx(['up', 'kafka']);
+    expect(restarted.exitCode, restarted.stderr).toBe(0);
+    expect(restarted.stdout + restarted.stderr).toMatch(
+      /kafka +starting: waiting for the previous broker's ZooKeeper session to expire/,
+    );
+    const status = await project.json<StatusResult>(['status', 'kafka']);
+    expect(status.doc.services.map((s) => [s.service, s.ready])).toEqual([
+      ['zookeeper', true],
+      ['kafka', true],
+    ]);
   });
 
   it('keeps Cassandra’s schema and rows through a kill -9 (from its commit log)', async () => {
