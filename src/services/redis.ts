@@ -20,9 +20,13 @@ export const redis: ServiceDefinition = {
       'yes',
       '--dir',
       '/data',
-      // Leave headroom under the container limit so Redis evicts instead of being OOM-killed.
+      // Headroom under the container's limit: Redis acts at its own limit instead of being OOM-killed.
       '--maxmemory',
       String(Math.floor(memoryBytes * 0.8)),
+      // At the limit, keys that expire (caches) make room, least recently used first; a key without one (a
+      // pipeline's view) is never dropped in silence: a write that needs room is refused with an OOM error.
+      '--maxmemory-policy',
+      'volatile-lru',
     ],
     env: {},
     files: {},
