@@ -119,6 +119,10 @@ export class Output {
   get stdoutStream(): Writable {
     return this.stdout;
   }
+
+  get stderrStream(): Writable {
+    return this.stderr;
+  }
 }
 
 /** A duration for people: "350 ms", "4.2 s", "2 min 36 s", "3 h 5 min". */

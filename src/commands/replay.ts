@@ -8,8 +8,8 @@ import { topicNameProblem } from '../config/schema';
 import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';
-import type { ReplayView } from '../ui/replay-view';
-import { formatRate, replayLineProps } from '../ui/replay-line';
+import { startLiveView } from '../ui/live-view';
+import { formatRate, replayProgress } from '../ui/replay-line';
 
 export default class Replay extends PbxCommand {
   static override summary = 'Stream a dataset into Kafka at an exact rate, or at the pace of its own timestamps.';
@@ -91,7 +91,7 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
     if (args.file === '-' && process.stdin.isTTY) {
       out.note('Reading records from the terminal, one per line; Ctrl-D ends them.');
     }
-    const view = await liveView(out, flags.topic);
+    const view = await startLiveView(out, replayProgress(flags.topic));
     let delivered = 0;
     setForceNote(
       () =>
@@ -119,11 +119,11 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
           delivered = stats.sent;
           view.update(stats);
         },
-        onNote: view.note,
+        onNote: (text) => view.note(text),
       });
     } finally {
       setForceNote(undefined);
-      view.stop();
+      await view.stop();
     }
     out.result(summary, printSummary);
     if (summary.stoppedBy === 'interrupt') {
@@ -134,32 +134,6 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
     }
     return summary;
   }
-}
-
-/** Ink on a terminal, a plain line every 5 s otherwise, nothing for --json. */
-async function liveView(out: Output, topic: string): Promise<ReplayView> {
-  // A pseudo-terminal that reports no size (script, some CI runners) would make Ink wrap every character (no
-  // width) or clear the whole screen and its scrollback at every frame (no height).
-  if (out.mode === 'tty' && (process.stderr.columns ?? 0) > 0 && (process.stderr.rows ?? 0) > 0) {
-    const { startReplayView } = await import('../ui/replay-view');
-    return startReplayView(topic);
-  }
-  const note = (text: string) => out.note(text);
-  if (out.mode === 'json') return { update: () => undefined, note, stop: () => undefined };
-  let last = Date.now(); // the first line after 5 s, when there is a rate to show
-  return {
-    update: (stats) => {
-      const now = Date.now();
-      if (now - last < 5000) return;
-      last = now;
-      const p = replayLineProps(topic, stats, now);
-      out.note(
-        `replay → ${topic}: ${formatRate(p.currentRate)}/s (${p.target}), sent ${p.sent}, skipped ${p.skipped}, elapsed ${formatDuration(p.elapsedMs)}${p.etaSeconds !== undefined ? `, ETA ${formatDuration(p.etaSeconds * 1000)}` : ''}`,
-      );
-    },
-    note,
-    stop: () => undefined,
-  };
 }
 
 function printSummary(out: Output, s: ReplaySummary): void {

@@ -3,8 +3,12 @@ import { sleep } from '../async';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { ExitCode, UsageError, UserError } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
-import { formatDuration, renderTable, type Output } from '../cli/output';
+import type { Output } from '../cli/output';
 import { stackStatus, type StatusResult } from '../stack/status';
+import { startLiveView } from '../ui/live-view';
+import { statusTable, statusWatch } from '../ui/status-view';
+
+const WATCH_EVERY_MS = 2000;
 
 export default class Status extends PbxCommand {
   static override summary = "Show each service's state, readiness, endpoint, image and uptime.";
@@ -37,13 +41,15 @@ export default class Status extends PbxCommand {
     const query = { config, services: argv as string[], profile: flags.profile };
     let result = await stackStatus(query);
     if (flags.watch) {
-      while (!interruptSignal.aborted) {
-        if (out.mode === 'tty') out.line('\u001B[2J\u001B[H'); // clear the screen between frames
-        // Each table says when it was taken: piped to a file, the frames follow one another.
-        out.line(out.style.dim(`${config.name} at ${new Date().toTimeString().slice(0, 8)}, every 2 s (Ctrl-C stops)`));
-        printStatus(out, result);
-        await sleep(2000, interruptSignal);
-        if (!interruptSignal.aborted) result = await stackStatus(query);
+      const view = await startLiveView(out, statusWatch(WATCH_EVERY_MS));
+      try {
+        while (!interruptSignal.aborted) {
+          view.update({ project: config.name, result, takenAt: new Date() });
+          await sleep(WATCH_EVERY_MS, interruptSignal);
+          if (!interruptSignal.aborted) result = await stackStatus(query);
+        }
+      } finally {
+        await view.stop();
       }
       return result;
     }
@@ -55,27 +61,5 @@ export default class Status extends PbxCommand {
 }
 
 function printStatus(out: Output, result: StatusResult): void {
-  const s = out.style;
-  out.line(
-    renderTable(
-      result.services.map((r) => ({
-        service: r.service,
-        state: r.state,
-        ready: r.ready ? s.green('yes') : s.red('no'),
-        endpoint: r.endpoint.addresses.join(','),
-        uptime: r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '',
-        image: r.image ?? '',
-        check: r.check,
-      })),
-      [
-        ['service', 'SERVICE'],
-        ['state', 'STATE'],
-        ['ready', 'READY'],
-        ['endpoint', 'ENDPOINT'],
-        ['uptime', 'UPTIME'],
-        ['image', 'IMAGE'],
-        ['check', 'CHECK'],
-      ],
-    ),
-  );
+  out.line(statusTable(result, out.style));
 }

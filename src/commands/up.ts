@@ -3,6 +3,7 @@ import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { interruptSignal } from '../cli/interrupt';
 import { formatDuration, renderTable, type Output } from '../cli/output';
 import { selectServices } from '../services/catalog';
+import { startLiveView } from '../ui/live-view';
 import { stackProgress } from '../ui/stack-progress';
 import { startStack, type UpResult } from '../stack/up';
 
@@ -38,7 +39,10 @@ export default class Up extends PbxCommand {
     const out = this.output(flags);
     const config = this.loadConfig(flags);
     const services = argv as string[];
-    const progress = await stackProgress(out, selectServices(config, { services, profile: flags.profile }));
+    const progress = await startLiveView(
+      out,
+      stackProgress(selectServices(config, { services, profile: flags.profile })),
+    );
     let result: UpResult;
     try {
       result = await startStack({
@@ -47,10 +51,10 @@ export default class Up extends PbxCommand {
         profile: flags.profile,
         keepOnFailure: flags['keep-on-failure'],
         signal: interruptSignal,
-        onEvent: (event) => progress.onEvent(event),
+        onEvent: (event) => progress.update(event),
       });
     } finally {
-      await progress.finish();
+      await progress.stop();
     }
     out.result(result, printUp);
     return result;

@@ -1,6 +1,6 @@
-import type { Output } from '../cli/output';
 import type { ServiceName } from '../config/schema';
 import type { Phase, StackEvent } from '../stack/up';
+import type { LiveView, TerminalStream, ViewSpec } from './live-view';
 
 const LABEL: Record<Phase, string> = {
   queued: 'waiting for another pbx up of this project to finish',
@@ -13,31 +13,27 @@ const LABEL: Record<Phase, string> = {
   skipped: 'skipped',
 };
 
-export interface StackProgress {
-  onEvent(event: StackEvent): void;
-  /** Ends the view; services that never finished are marked as not started. */
-  finish(): Promise<void>;
+/**
+ * The live view of `pbx up`: each update is one service's change. On a terminal a listr2 tree (its own renderer:
+ * a task per service that ends as the service ended), otherwise a line per change.
+ */
+export function stackProgress(services: ServiceName[], started = Date.now()): ViewSpec<StackEvent> {
+  const width = Math.max(...services.map((s) => s.length));
+  return {
+    to: 'stderr',
+    render: ({ service, phase, detail }) =>
+      `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${service.padEnd(width)}  ${LABEL[phase]}${detail ? `: ${detail}` : ''}`,
+    plainEveryMs: 0,
+    terminal: ({ stream }) => listrProgress(services, started, stream),
+  };
 }
 
-/** Progress of `pbx up`: a listr2 tree on a terminal, one plain line per change otherwise, nothing for JSON. */
-export async function stackProgress(out: Output, services: ServiceName[]): Promise<StackProgress> {
-  if (out.mode === 'json') return { onEvent: () => undefined, finish: () => Promise.resolve() };
-  const started = Date.now();
-  if (out.mode === 'plain') {
-    const width = Math.max(...services.map((s) => s.length));
-    return {
-      onEvent: ({ service, phase, detail }) =>
-        out.note(
-          `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${service.padEnd(width)}  ${LABEL[phase]}${detail ? `: ${detail}` : ''}`,
-        ),
-      finish: () => Promise.resolve(),
-    };
-  }
-  return listrProgress(services, started);
-}
-
-async function listrProgress(services: ServiceName[], started: number): Promise<StackProgress> {
-  const { Listr } = await import('listr2');
+async function listrProgress(
+  services: ServiceName[],
+  started: number,
+  stream: TerminalStream,
+): Promise<LiveView<StackEvent>> {
+  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
   type Task = { title: string; output: string; skip: (message: string) => void };
   const pending = new Map<
     ServiceName,
@@ -70,20 +66,27 @@ async function listrProgress(services: ServiceName[], started: number): Promise<
     {
       concurrent: true,
       exitOnError: false,
-      rendererOptions: { collapseSubtasks: false, showErrorMessage: true },
+      rendererOptions: {
+        collapseSubtasks: false,
+        showErrorMessage: true,
+        // The tree is progress, as the plain lines are: drawn on the view's stream (stderr), not on stdout.
+        logger: new ListrLogger({ useIcons: true, processOutput: new ProcessOutput(stream, stream) }),
+      },
       registerSignalListeners: false,
     },
   );
   for (const service of services) pending.set(service, { settle: () => undefined, early: [] });
   const running = list.run().catch(() => undefined);
   return {
-    onEvent: (event) => {
+    update: (event) => {
       const entry = pending.get(event.service);
       if (!entry) return;
       if (entry.task) apply(event.service, entry.task, event);
       else entry.early.push(event);
     },
-    finish: async () => {
+    // Written to the stream listr2 holds while it draws: it prints them under the finished tree.
+    note: (text) => void stream.write(`${text}\n`),
+    stop: async () => {
       for (const [service, entry] of pending) {
         if (entry.done) continue;
         if (entry.task) entry.task.skip(`${service}: not started`);

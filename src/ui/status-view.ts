@@ -1,0 +1,46 @@
+// `pbx status` as text: the table, and the live view of --watch that redraws it.
+import { formatDuration, renderTable, type Styler } from '../cli/output';
+import type { StatusResult } from '../stack/status';
+import type { ViewSpec } from './live-view';
+
+/** One look at the stack: what it answered and when. */
+export interface StatusFrame {
+  project: string;
+  result: StatusResult;
+  takenAt: Date;
+}
+
+/** Each service's state, readiness, endpoint, uptime, image and check, as aligned columns. */
+export function statusTable(result: StatusResult, style: Styler): string {
+  return renderTable(
+    result.services.map((r) => ({
+      service: r.service,
+      state: r.state,
+      ready: r.ready ? style.green('yes') : style.red('no'),
+      endpoint: r.endpoint.addresses.join(','),
+      uptime: r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '',
+      image: r.image ?? '',
+      check: r.check,
+    })),
+    [
+      ['service', 'SERVICE'],
+      ['state', 'STATE'],
+      ['ready', 'READY'],
+      ['endpoint', 'ENDPOINT'],
+      ['uptime', 'UPTIME'],
+      ['image', 'IMAGE'],
+      ['check', 'CHECK'],
+    ],
+  );
+}
+
+/** `status --watch`: the table under the time it was taken, a frame each `everyMs` that the command sets. */
+export function statusWatch(everyMs: number): ViewSpec<StatusFrame> {
+  return {
+    to: 'stdout',
+    render: ({ project, result, takenAt }, style) =>
+      // Each table says when it was taken: piped to a file, the frames follow one another.
+      `${style.dim(`${project} at ${takenAt.toTimeString().slice(0, 8)}, every ${everyMs / 1000} s (Ctrl-C stops)`)}\n${statusTable(result, style)}`,
+    plainEveryMs: 0,
+  };
+}

@@ -1,0 +1,142 @@
+// Each command's view is props in, text out: the same text is the plain line and the terminal's live region.
+import { PassThrough } from 'node:stream';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { makeStyler, Output } from '../../src/cli/output';
+import { ReplayStats } from '../../src/replay/stats';
+import type { StatusResult } from '../../src/stack/status';
+import { startLiveView } from '../../src/ui/live-view';
+import { replayLine, replayProgress } from '../../src/ui/replay-line';
+import { stackProgress } from '../../src/ui/stack-progress';
+import { statusTable, statusWatch } from '../../src/ui/status-view';
+
+const plain = makeStyler(false);
+
+function capture(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+afterEach(() => vi.useRealTimers());
+
+describe('the replay view', () => {
+  const props = {
+    topic: 'reviews',
+    sent: 120,
+    skipped: 0,
+    deadLettered: 0,
+    elapsedMs: 60_000,
+    target: 'target 2.00/s',
+    currentRate: 2,
+  };
+
+  it('says the rate against its target, what was sent, how long it has run and how long is left', () => {
+    expect(replayLine({ ...props, etaSeconds: 30 }, plain)).toBe(
+      'replay → reviews: 2.00/s (target 2.00/s) · sent 120 · elapsed 1 min 0 s · ETA 30.0 s',
+    );
+  });
+
+  it('names skipped and dead-lettered records only when there are some', () => {
+    expect(replayLine({ ...props, skipped: 3, deadLettered: 1 }, plain)).toBe(
+      'replay → reviews: 2.00/s (target 2.00/s) · sent 120 · skipped 3 · dead-lettered 1 · elapsed 1 min 0 s',
+    );
+  });
+
+  it('is coloured by the styler it is given, not by the renderer', () => {
+    const line = replayLine({ ...props, skipped: 3 }, makeStyler(true));
+    expect(line).toContain('\u001B[1mreplay → reviews\u001B[22m');
+    expect(line).toContain('sent \u001B[32m120\u001B[39m');
+    expect(line).toContain('\u001B[33mskipped 3\u001B[39m');
+  });
+
+  it('without a terminal, writes its first line after 5 s, when there is a rate to show, then every 5 s', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const err = capture();
+    const stats = new ReplayStats(0, { kind: 'rate', perSecond: 2 });
+    const view = await startLiveView(new Output('plain', false, capture().stream, err.stream), replayProgress('t'));
+    for (let at = 0; at <= 11_000; at += 250) {
+      vi.setSystemTime(at);
+      if (at % 500 === 0 && at > 0) {
+        stats.queuedAt(at);
+        stats.delivered(1, at);
+      }
+      view.update(stats);
+    }
+    await view.stop();
+    expect(err.text().split('\n').filter(Boolean)).toEqual([
+      'replay → t: 2.22/s (target 2.00/s) · sent 10 · elapsed 5.0 s', // 10 records in the 4.5 s since the first
+      'replay → t: 2.00/s (target 2.00/s) · sent 20 · elapsed 10.0 s',
+    ]);
+  });
+});
+
+describe('the status view', () => {
+  const result: StatusResult = {
+    project: 'demo',
+    ready: false,
+    services: [
+      {
+        service: 'redis',
+        state: 'running',
+        ready: true,
+        check: 'PONG',
+        endpoint: { addresses: ['127.0.0.1:6379'], url: 'redis://127.0.0.1:6379' },
+        image: 'redis:7',
+        uptimeMs: 65_000,
+      },
+      {
+        service: 'kafka',
+        state: 'missing',
+        ready: false,
+        check: 'not started (pbx up)',
+        endpoint: { addresses: ['127.0.0.1:9092'], url: 'kafka://127.0.0.1:9092' },
+      },
+    ],
+  } as StatusResult;
+
+  it('is a table of each service', () => {
+    expect(statusTable(result, plain).split('\n')).toEqual([
+      'SERVICE  STATE    READY  ENDPOINT        UPTIME     IMAGE    CHECK',
+      'redis    running  yes    127.0.0.1:6379  1 min 5 s  redis:7  PONG',
+      'kafka    missing  no     127.0.0.1:9092                      not started (pbx up)',
+    ]);
+  });
+
+  it('with --watch and no terminal, writes every frame to stdout under the time it was taken', async () => {
+    const out = capture();
+    const err = capture();
+    const view = await startLiveView(new Output('plain', false, out.stream, err.stream), statusWatch(2000));
+    const takenAt = new Date(2026, 0, 1, 12, 30, 5);
+    view.update({ project: 'demo', result, takenAt });
+    view.update({ project: 'demo', result, takenAt: new Date(takenAt.getTime() + 2000) });
+    await view.stop();
+    const lines = out.text().split('\n');
+    expect(lines.filter((l) => l.startsWith('demo at '))).toEqual([
+      'demo at 12:30:05, every 2 s (Ctrl-C stops)',
+      'demo at 12:30:07, every 2 s (Ctrl-C stops)',
+    ]);
+    expect(lines.filter((l) => l.startsWith('SERVICE'))).toHaveLength(2);
+    expect(out.text()).not.toContain('\u001B['); // no screen clearing in a pipe
+    expect(err.text()).toBe('');
+  });
+});
+
+describe('the up view', () => {
+  it('without a terminal, writes a line on stderr for each change of a service, with the time since the start', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const out = capture();
+    const err = capture();
+    const view = await startLiveView(
+      new Output('plain', false, out.stream, err.stream),
+      stackProgress(['zookeeper', 'redis']),
+    );
+    vi.setSystemTime(1200);
+    view.update({ service: 'redis', phase: 'waiting', detail: 'PING' });
+    vi.setSystemTime(2500);
+    view.update({ service: 'redis', phase: 'ready' });
+    await view.stop();
+    expect(err.text()).toBe('[  1.2 s] redis      waiting for a protocol answer: PING\n[  2.5 s] redis      ready\n');
+    expect(out.text()).toBe('');
+  });
+});
