@@ -27,6 +27,12 @@ async function onTerminal(command: string, size: { columns: number; rows: number
   return { exitCode: run.exitCode, raw: run.stdout, text: run.stdout.replace(ESCAPES, '') };
 }
 
+/** `status --watch` for long enough to take at least two frames (one each 2 s), then Ctrl-C. */
+async function watchStatus(size: { columns: number; rows: number }) {
+  const run = await onTerminal(`timeout -s INT 6 ${BINARY} status --watch kafka --config ${project.file}`, size);
+  return { ...run, frames: run.text.match(/itlive at \d\d:\d\d:\d\d, every 2 s \(Ctrl-C stops\)/g) ?? [] };
+}
+
 beforeAll(async () => {
   await purge(project.name);
   const up = await project.pbx(['up', 'kafka']);
@@ -65,24 +71,16 @@ describe('live views on a terminal', () => {
   });
 
   it('status --watch redraws its table in place instead of clearing the screen', async () => {
-    const run = await onTerminal(`timeout -s INT 7 ${BINARY} status --watch kafka --config ${project.file}`, {
-      columns: 120,
-      rows: 30,
-    });
-    const headers = run.text.match(/itlive at \d\d:\d\d:\d\d, every 2 s \(Ctrl-C stops\)/g) ?? [];
-    expect(headers.length, run.text).toBeGreaterThanOrEqual(2);
+    const run = await watchStatus({ columns: 120, rows: 30 });
+    expect(run.frames.length, run.text).toBeGreaterThanOrEqual(2);
     expect(run.raw).toContain(REDRAW);
     expect(run.raw).not.toContain(CLEAR_SCREEN);
     expect(run.text).toMatch(/kafka\s+running\s+yes/);
   });
 
   it('on a terminal that reports no size, status --watch writes each frame as plain lines', async () => {
-    const run = await onTerminal(`timeout -s INT 5 ${BINARY} status --watch kafka --config ${project.file}`, {
-      columns: 0,
-      rows: 0,
-    });
-    const headers = run.text.match(/itlive at \d\d:\d\d:\d\d, every 2 s \(Ctrl-C stops\)/g) ?? [];
-    expect(headers.length, run.text).toBeGreaterThanOrEqual(2);
+    const run = await watchStatus({ columns: 0, rows: 0 });
+    expect(run.frames.length, run.text).toBeGreaterThanOrEqual(2);
     expect(run.raw).not.toContain(REDRAW);
     expect(run.raw).not.toContain(CLEAR_SCREEN);
   });

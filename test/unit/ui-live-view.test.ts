@@ -14,7 +14,7 @@ function capture(): { stream: PassThrough; text: () => string } {
 }
 
 /** A terminal of a given size, as Ink sees one: it records every write. */
-export class FakeTerminal extends EventEmitter {
+class FakeTerminal extends EventEmitter {
   readonly isTTY = true;
   readonly writes: string[] = [];
   constructor(
