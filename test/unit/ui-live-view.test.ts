@@ -173,3 +173,32 @@ describe('the Ink renderer', () => {
     expect(text.match(/count \d+/g)?.at(-1)).toBe('count 51');
   });
 });
+
+describe('the Ink renderer on a small terminal', () => {
+  it('cuts a live region taller than the terminal, instead of clearing the screen at every frame', async () => {
+    const terminal = new FakeTerminal(40, 6);
+    const view = await startLiveView(new Output('tty', false, capture().stream, terminal as unknown as PassThrough), {
+      ...counter,
+      render: (n: number) => Array.from({ length: 10 }, (_, i) => `row ${i} of frame ${n}`).join('\n'),
+    });
+    view.update(1);
+    await view.stop();
+    const text = stripAnsi(terminal.text);
+    expect(text).toContain('row 3 of frame 1');
+    expect(text).not.toContain('row 4 of frame 1');
+    expect(text).toContain('… 6 more lines');
+    expect(terminal.text).not.toContain('\u001B[2J');
+  });
+
+  it('gives each line of the live region one row, cutting what is wider than the terminal', async () => {
+    const terminal = new FakeTerminal(20, 10);
+    const view = await startLiveView(new Output('tty', false, capture().stream, terminal as unknown as PassThrough), {
+      ...counter,
+      render: () => `${'a'.repeat(30)}\nshort`,
+    });
+    view.update(1);
+    await view.stop();
+    const text = stripAnsi(terminal.text);
+    expect(text).toContain(`${'a'.repeat(19)}…\nshort`);
+  });
+});
