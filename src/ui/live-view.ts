@@ -1,5 +1,11 @@
 // The one way a command shows what it is doing while it works. Ink is imported only when a terminal needs it:
 // loading it at start-up would slow every command.
+//
+// A command describes its view once (a ViewSpec: props in, text out) and feeds it:
+//   const view = await startLiveView(out, { to: 'stderr', render: (s, style) => renderTable(rows(s), COLUMNS),
+//                                           plainEveryMs: 5000 });
+//   try { for await (const state of states) view.update(state); } finally { await view.stop(); }
+// and `view.note(text)` for a line that stays (a warning, a stage that finished).
 import type { Writable } from 'node:stream';
 import type { Output, Styler } from '../cli/output';
 

@@ -28,29 +28,46 @@ export function stackProgress(services: ServiceName[], started = Date.now()): Vi
   };
 }
 
+type Task = { title: string; output: string; skip: (message: string) => void };
+/** A service's task in the tree: events that came before listr2 started it wait in `early`. */
+type Entry = { task?: Task; settle: (error?: Error) => void; early: StackEvent[]; done?: boolean };
+
+/** One service's change in its task: title, detail underneath, and the task's end when the service ended. */
+function showEvent(task: Task, entry: Entry, { service, phase, detail }: StackEvent, started: number): void {
+  const elapsed = `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  task.title = `${service}: ${LABEL[phase]}${phase === 'ready' || phase === 'failed' ? ` (${elapsed})` : ''}`;
+  if (detail) task.output = detail;
+  if (phase === 'ready' || phase === 'failed' || phase === 'skipped') entry.done = true;
+  if (phase === 'ready') entry.settle();
+  if (phase === 'failed') entry.settle(new Error(`${service}: ${detail ?? 'failed'}`));
+  if (phase === 'skipped') {
+    task.skip(`${service}: skipped${detail ? ` (${detail})` : ''}`);
+    entry.settle();
+  }
+}
+
 async function listrProgress(
   services: ServiceName[],
   started: number,
   stream: TerminalStream,
 ): Promise<LiveView<StackEvent>> {
-  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
-  type Task = { title: string; output: string; skip: (message: string) => void };
-  const pending = new Map<
-    ServiceName,
-    { task?: Task; settle: (error?: Error) => void; early: StackEvent[]; done?: boolean }
-  >();
-  const apply = (service: ServiceName, task: Task, { phase, detail }: StackEvent) => {
-    const entry = pending.get(service)!;
-    const elapsed = `${((Date.now() - started) / 1000).toFixed(1)} s`;
-    task.title = `${service}: ${LABEL[phase]}${phase === 'ready' || phase === 'failed' ? ` (${elapsed})` : ''}`;
-    if (detail) task.output = detail;
-    if (phase === 'ready' || phase === 'failed' || phase === 'skipped') entry.done = true;
-    if (phase === 'ready') entry.settle();
-    if (phase === 'failed') entry.settle(new Error(`${service}: ${detail ?? 'failed'}`));
-    if (phase === 'skipped') {
-      task.skip(`${service}: skipped${detail ? ` (${detail})` : ''}`);
-      entry.settle();
-    }
+  const { DefaultRenderer, Listr, ListrLogger, ProcessOutput } = await import('listr2');
+  // The live-view contract chose the tree: its stream is a terminal with a size. Without this listr2 would look at
+  // stdout instead, and fall back to plain lines on stdout whenever stdout is no terminal.
+  class OnTheViewsTerminal extends DefaultRenderer {
+    static override nonTTY = true;
+  }
+  const pending = new Map<ServiceName, Entry>();
+  const apply = (service: ServiceName, task: Task, event: StackEvent) =>
+    showEvent(task, pending.get(service)!, event, started);
+  // A service that never finished is marked as not started when the view ends, or when its task starts after that
+  // (up can fail before listr2 has begun any task).
+  let stopped = false;
+  const endIfStopped = (service: ServiceName, entry: Entry) => {
+    if (!stopped || entry.done || !entry.task) return;
+    entry.done = true;
+    entry.task.skip(`${service}: not started`);
+    entry.settle();
   };
   const list = new Listr(
     services.map((service) => ({
@@ -61,6 +78,7 @@ async function listrProgress(
           entry.task = task;
           entry.settle = (error) => (error ? reject(error) : resolve());
           for (const event of entry.early.splice(0)) apply(service, task, event);
+          endIfStopped(service, entry);
         }),
     })),
     {
@@ -73,10 +91,12 @@ async function listrProgress(
         logger: new ListrLogger({ useIcons: true, processOutput: new ProcessOutput(stream, stream) }),
       },
       registerSignalListeners: false,
+      renderer: OnTheViewsTerminal,
     },
   );
   for (const service of services) pending.set(service, { settle: () => undefined, early: [] });
   const running = list.run().catch(() => undefined);
+  const notes: string[] = [];
   return {
     update: (event) => {
       const entry = pending.get(event.service);
@@ -84,15 +104,13 @@ async function listrProgress(
       if (entry.task) apply(event.service, entry.task, event);
       else entry.early.push(event);
     },
-    // Written to the stream listr2 holds while it draws: it prints them under the finished tree.
-    note: (text) => void stream.write(`${text}\n`),
+    // listr2 has no room for lines above its tree: they follow it, once it is finished.
+    note: (text) => void notes.push(text),
     stop: async () => {
-      for (const [service, entry] of pending) {
-        if (entry.done) continue;
-        if (entry.task) entry.task.skip(`${service}: not started`);
-        entry.settle();
-      }
+      stopped = true;
+      for (const [service, entry] of pending) endIfStopped(service, entry);
       await running;
+      for (const text of notes) stream.write(`${text}\n`);
     },
   };
 }

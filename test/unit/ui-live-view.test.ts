@@ -1,36 +1,9 @@
 // The live-view contract: which renderer a run gets, and what each renderer writes.
-import { EventEmitter } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stripAnsi } from '../../src/cli/errors';
 import { Output } from '../../src/cli/output';
 import { FRAME_MS, startLiveView, throttleFrames, type ViewSpec } from '../../src/ui/live-view';
-
-function capture(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString() };
-}
-
-/** A terminal of a given size, as Ink sees one: it records every write. */
-class FakeTerminal extends EventEmitter {
-  readonly isTTY = true;
-  readonly writes: string[] = [];
-  constructor(
-    readonly columns: number,
-    readonly rows: number,
-  ) {
-    super();
-  }
-  write(chunk: string | Uint8Array): boolean {
-    this.writes.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString());
-    return true;
-  }
-  get text(): string {
-    return this.writes.join('');
-  }
-}
+import { capture, FakeTerminal } from '../support/terminal';
 
 const counter: ViewSpec<number> = {
   to: 'stderr',
@@ -102,7 +75,7 @@ describe('startLiveView', () => {
       [0, 24],
     ] as const) {
       const terminal = new FakeTerminal(columns, rows);
-      const view = await startLiveView(new Output('tty', false, capture().stream, terminal as unknown as PassThrough), {
+      const view = await startLiveView(new Output('tty', false, capture().stream, terminal.stream), {
         ...counter,
         plainEveryMs: 0,
       });
@@ -115,7 +88,7 @@ describe('startLiveView', () => {
   it('on a terminal with a size, hands the view to its own terminal renderer when it names one', async () => {
     const terminal = new FakeTerminal(100, 30);
     const seen: number[] = [];
-    const view = await startLiveView(new Output('tty', false, capture().stream, terminal as unknown as PassThrough), {
+    const view = await startLiveView(new Output('tty', false, capture().stream, terminal.stream), {
       ...counter,
       terminal: ({ stream }) => {
         expect(stream).toBe(terminal);
@@ -154,10 +127,7 @@ describe('throttleFrames', () => {
 describe('the Ink renderer', () => {
   it('writes each note once above the live region, and leaves the last state drawn', async () => {
     const terminal = new FakeTerminal(100, 30);
-    const view = await startLiveView(
-      new Output('tty', false, capture().stream, terminal as unknown as PassThrough),
-      counter,
-    );
+    const view = await startLiveView(new Output('tty', false, capture().stream, terminal.stream), counter);
     view.note('first note');
     for (let n = 1; n <= 50; n++) view.update(n);
     view.note('second note');
@@ -177,7 +147,7 @@ describe('the Ink renderer', () => {
 describe('the Ink renderer on a small terminal', () => {
   it('cuts a live region taller than the terminal, instead of clearing the screen at every frame', async () => {
     const terminal = new FakeTerminal(40, 6);
-    const view = await startLiveView(new Output('tty', false, capture().stream, terminal as unknown as PassThrough), {
+    const view = await startLiveView(new Output('tty', false, capture().stream, terminal.stream), {
       ...counter,
       render: (n: number) => Array.from({ length: 10 }, (_, i) => `row ${i} of frame ${n}`).join('\n'),
     });
@@ -192,7 +162,7 @@ describe('the Ink renderer on a small terminal', () => {
 
   it('gives each line of the live region one row, cutting what is wider than the terminal', async () => {
     const terminal = new FakeTerminal(20, 10);
-    const view = await startLiveView(new Output('tty', false, capture().stream, terminal as unknown as PassThrough), {
+    const view = await startLiveView(new Output('tty', false, capture().stream, terminal.stream), {
       ...counter,
       render: () => `${'a'.repeat(30)}\nshort`,
     });

@@ -1,6 +1,6 @@
 // Each command's view is props in, text out: the same text is the plain line and the terminal's live region.
-import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { stripAnsi } from '../../src/cli/errors';
 import { makeStyler, Output } from '../../src/cli/output';
 import { ReplayStats } from '../../src/replay/stats';
 import type { StatusResult } from '../../src/stack/status';
@@ -8,15 +8,9 @@ import { startLiveView } from '../../src/ui/live-view';
 import { replayLine, replayProgress } from '../../src/ui/replay-line';
 import { stackProgress } from '../../src/ui/stack-progress';
 import { statusTable, statusWatch } from '../../src/ui/status-view';
+import { capture, FakeTerminal } from '../support/terminal';
 
 const plain = makeStyler(false);
-
-function capture(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on('data', (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString() };
-}
 
 afterEach(() => vi.useRealTimers());
 
@@ -137,6 +131,24 @@ describe('the up view', () => {
     view.update({ service: 'redis', phase: 'ready' });
     await view.stop();
     expect(err.text()).toBe('[  1.2 s] redis      waiting for a protocol answer: PING\n[  2.5 s] redis      ready\n');
+    expect(out.text()).toBe('');
+  });
+
+  it('on a terminal, draws a listr2 tree on stderr, each service ending as it ended, and notes under it', async () => {
+    const terminal = new FakeTerminal(100, 30);
+    const out = capture();
+    const view = await startLiveView(
+      new Output('tty', false, out.stream, terminal.stream),
+      stackProgress(['redis', 'kafka']),
+    );
+    view.update({ service: 'redis', phase: 'waiting', detail: 'PING' });
+    view.update({ service: 'redis', phase: 'ready' });
+    view.note('a note');
+    await view.stop();
+    const frames = stripAnsi(terminal.text);
+    expect(frames).toMatch(/✔ redis: ready \(\d+(\.\d)? m?s\)/);
+    expect(frames).toContain('kafka: not started'); // never began: said so when the view ends
+    expect(frames.lastIndexOf('a note')).toBeGreaterThan(frames.lastIndexOf('redis: ready'));
     expect(out.text()).toBe('');
   });
 });
