@@ -15,7 +15,7 @@ export interface LiveView<S> {
   update(state: S): void;
   /** A finished line: it scrolls above the live region and is written once. */
   note(text: string): void;
-  /** Draws the last state given and ends the view (the terminal is left as the last frame showed it). */
+  /** Ends the view: a terminal is left showing the last state given; plain lines just stop (a summary follows). */
   stop(): Promise<void>;
 }
 
