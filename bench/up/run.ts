@@ -58,7 +58,7 @@ const service = (spec: ServiceSpec) => {
     `      timeout: 10s`,
     `      retries: 90`,
     ...(spec.dependsOn.length > 0
-      ? ['    depends_on:', ...spec.dependsOn.map((d) => `      ${d}:\n        condition: service_healthy`)]
+      ? ['    depends_on:', ...spec.dependsOn.map((d) => `      ${d.service}:\n        condition: service_healthy`)]
       : []),
   ].join('\n');
 };
