@@ -4,7 +4,7 @@ import { InterruptedError, UsageError } from '../cli/errors';
 import { interruptSignal, setForceNote } from '../cli/interrupt';
 import { formatDuration, type Output } from '../cli/output';
 import type { Compression } from '../clients/record-batch';
-import { topicNameProblem } from '../config/schema';
+import { topicNameProblem } from '../clients/topics';
 import { parsePace } from '../replay/pacing';
 import { replay, type OnError, type ReplaySummary } from '../replay/replay';
 import { checkFormat, FORMATS } from '../replay/sources';

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
-import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { settlesWithin, sleep } from '../async';
 import { ExitCode, UserError, UsageError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
-import { collidingTopic } from '../config/schema';
 import { BatchProducer, RECOVERY_MS } from '../clients/batch-producer';
-import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import { createKafka, kafkaClientConfig, loadKafkajs, type KafkaClientOptions } from '../clients/kafka';
 import type { Bytes, Compression, RecordHeader } from '../clients/record-batch';
-import { endpointOf } from '../services/endpoints';
+import { collidingTopic, TOPIC_PARTITIONS_DIFFER, TOPIC_REFUSED } from '../clients/topics';
+import { endpointOf, kafkaEndpoint } from '../services/endpoints';
 import { checkCheckpoint, checkWritable, CheckpointWriter, readCheckpoint } from './checkpoint';
 import { shiftTime, Schedule, type Pace } from './pacing';
 import { deliveredAfter, endOffsets, REPLAY_HEADER } from './resume';
@@ -504,21 +504,19 @@ function isPipe(path: string): boolean {
   }
 }
 
-function kafkaOptions(config: ResolvedConfig): KafkaConfig {
-  return {
-    ...kafkaClientConfig(config, 'pbx-replay'),
-    connectionTimeout: 3000,
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
-  };
-}
+const REPLAY_CLIENT: KafkaClientOptions = {
+  clientId: 'pbx-replay',
+  connectionTimeout: 3000,
+  retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
+};
 
 /** Connects, creating the topics that are missing; the admin stays connected for checkpoint offsets. */
 async function connect(
   options: ReplayOptions,
   onDelivered: (done: Span) => void,
 ): Promise<{ kafka: Kafka; admin: Admin; producer: BatchProducer<Span>; recordLimit?: number }> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const kafka = new Kafka({ ...kafkaOptions(options.config), logLevel: logLevel.NOTHING });
+  const endpoint = kafkaEndpoint(options.config);
+  const kafka = await createKafka(endpoint, REPLAY_CLIENT);
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -528,18 +526,21 @@ async function connect(
     for (const topic of wanted) {
       const other = collidingTopic(topic, existing);
       if (other === undefined) continue;
-      throw new UsageError(
+      throw new UserError(
         `Topic ${topic} would collide with topic ${other}, which exists: Kafka refuses a topic whose name differs from another's only by "." and "_".`,
-        { nextSteps: [`Replay into ${other}, or choose a name that differs otherwise.`] },
+        { code: TOPIC_REFUSED, nextSteps: [`Replay into ${other}, or choose a name that differs otherwise.`] },
       );
     }
     if (options.partitions !== undefined && existing.has(options.topic)) {
       const [topic] = (await admin.fetchTopicMetadata({ topics: [options.topic] })).topics;
       const count = topic?.partitions.length;
       if (count !== options.partitions) {
-        throw new UsageError(
+        throw new UserError(
           `Topic ${options.topic} already has ${count} partition(s): --partitions ${options.partitions} applies only to a topic pbx creates.`,
-          { nextSteps: ['Drop --partitions, or add partitions with kafka-topics.sh --alter --partitions N.'] },
+          {
+            code: TOPIC_PARTITIONS_DIFFER,
+            nextSteps: ['Drop --partitions, or add partitions with kafka-topics.sh --alter --partitions N.'],
+          },
         );
       }
     }
@@ -568,7 +569,7 @@ async function connect(
     }
     const limits = [...settings.values()].flatMap((s) => (s.maxMessageBytes ? [s.maxMessageBytes] : []));
     const producer = await BatchProducer.connect<Span>({
-      kafka: kafkaOptions(options.config),
+      kafka: kafkaClientConfig(endpoint, REPLAY_CLIENT),
       topics,
       compression: options.compression,
       batchBytes: Math.min(BATCH_BYTES, ...limits),
@@ -673,7 +674,7 @@ function kafkaFailed(
     const refused = kafkaFailed(config, named, own, sent, checkpoint);
     if (refused.code !== 'KAFKA_UNAVAILABLE') return refused;
     return new UserError(`Kafka at ${brokers} refused to create topic ${named}: ${(own as Error).message}`, {
-      code: 'TOPIC_REFUSED',
+      code: TOPIC_REFUSED,
       nextSteps: [
         "Check --partitions against the broker's limits, or create the topic with Kafka's own tools and replay into it.",
       ],

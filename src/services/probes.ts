@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
-import { cassandraClientOptions } from '../clients/cassandra';
-import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import { createCassandraClient } from '../clients/cassandra';
+import { createKafka } from '../clients/kafka';
+import { createRedisClient } from '../clients/redis';
 import { cqlReleaseVersion } from './cql-check';
-import { endpointOf } from './endpoints';
+import { cassandraEndpoint, endpointOf, kafkaEndpoint, redisEndpoint } from './endpoints';
 import { isExternal, SERVICES } from './catalog';
 import { withTimeout } from '../async';
 
@@ -32,7 +33,7 @@ export async function probeOnce(config: ResolvedConfig, service: ServiceName, de
       case 'cassandra-cql':
         return await probeCassandra(config);
       case 'redis-ping':
-        return await probeRedis(endpoint.url);
+        return await probeRedis(config);
     }
   } catch (error) {
     throw asRefusal(error);
@@ -81,11 +82,9 @@ async function probeZookeeper(address: string): Promise<string> {
   return `imok, mode ${mode}`;
 }
 
-async function newKafka(config: ResolvedConfig) {
-  const { Kafka, logLevel } = await loadKafkajs();
-  return new Kafka({
-    ...kafkaClientConfig(config, 'pbx-ready'),
-    logLevel: logLevel.NOTHING,
+function newKafka(config: ResolvedConfig) {
+  return createKafka(kafkaEndpoint(config), {
+    clientId: 'pbx-ready',
     connectionTimeout: 2000,
     requestTimeout: 5000,
     retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
@@ -180,9 +179,7 @@ async function probeCassandra(config: ResolvedConfig): Promise<string> {
     return `Cassandra ${await cqlReleaseVersion(host, port)}`;
   }
   // Someone else's Cassandra may want credentials and TLS: the driver speaks them.
-  const { Client } = await import('cassandra-driver');
-  const client = new Client({
-    ...(await cassandraClientOptions(config)),
+  const client = await createCassandraClient(cassandraEndpoint(config), {
     socketOptions: { connectTimeout: 2000, readTimeout: 5000 },
     isMetadataSyncEnabled: false,
   });
@@ -195,10 +192,8 @@ async function probeCassandra(config: ResolvedConfig): Promise<string> {
   }
 }
 
-async function probeRedis(url: string): Promise<string> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(url, {
-    lazyConnect: true,
+async function probeRedis(config: ResolvedConfig): Promise<string> {
+  const client = await createRedisClient(redisEndpoint(config), {
     connectTimeout: 2000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
