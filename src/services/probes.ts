@@ -5,6 +5,7 @@ import type { ServiceName } from '../config/schema';
 import { createCassandraClient } from '../clients/cassandra';
 import { createKafka } from '../clients/kafka';
 import { createRedisClient } from '../clients/redis';
+import { ensureTopics, type TopicRequest } from '../clients/topics';
 import { cqlReleaseVersion } from './cql-check';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, redisEndpoint } from './endpoints';
 import { isExternal, SERVICES } from './catalog';
@@ -15,6 +16,11 @@ export type ProbeDepth = 'full' | 'quick';
 
 /** Internal topic for Kafka's round-trip check; short retention so it never grows. */
 export const KAFKA_CHECK_TOPIC = '__pbx_ready';
+const CHECK_TOPIC: TopicRequest = {
+  name: KAFKA_CHECK_TOPIC,
+  namedIn: "pbx's readiness check",
+  settings: { 'retention.ms': '3600000' },
+};
 
 /**
  * One readiness attempt with the probe the service's definition names: resolves with what the service answered,
@@ -112,20 +118,8 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = await admin.listTopics();
     await Promise.all([
-      topics.includes(KAFKA_CHECK_TOPIC)
-        ? undefined
-        : admin.createTopics({
-            topics: [
-              {
-                topic: KAFKA_CHECK_TOPIC,
-                numPartitions: 1,
-                configEntries: [{ name: 'retention.ms', value: '3600000' }],
-              },
-            ],
-            waitForLeaders: true,
-          }),
+      ensureTopics(admin, [CHECK_TOPIC], { refusedSteps: [] }),
       // Looking up the group's coordinator makes a new broker create its offsets topic now, alongside the
       // check topic, rather than when the consumer below first asks. Its answer does not matter.
       admin.describeGroups([groupId]).catch(() => undefined),
