@@ -24,7 +24,10 @@ export interface UserErrorOptions {
   /** What the user can do now, one step per entry. */
   nextSteps?: string[];
   exitCode?: ExitCode;
-  /** A stable machine-readable code for --json consumers, e.g. "CONFIG_INVALID". */
+  /**
+   * A stable machine-readable code for --json consumers, e.g. "CONFIG_INVALID": one per situation, with one exit
+   * code, whichever command meets it (a topic Kafka refuses is TOPIC_REFUSED, exit 1, in up and replay alike).
+   */
   code?: string;
   cause?: unknown;
   /** Structured context for --json consumers (e.g. the failing services). */

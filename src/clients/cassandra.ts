@@ -1,29 +1,31 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { DseClientOptions } from 'cassandra-driver';
-import type { ResolvedConfig } from '../config/load';
-import { endpointOf } from '../services/endpoints';
+import type { Client, DseClientOptions } from 'cassandra-driver';
+import type { TlsSettings } from './tls';
 
-/** cassandra-driver options for the project's Cassandra, pbx-run or external. */
-export async function cassandraClientOptions(config: ResolvedConfig): Promise<DseClientOptions> {
-  const external = config.services.cassandra.external;
-  const { auth } = await import('cassandra-driver');
-  const tls = external?.tls;
-  return {
-    contactPoints: endpointOf(config, 'cassandra').addresses,
-    localDataCenter: external?.localDataCenter ?? 'datacenter1',
-    authProvider:
-      external?.username !== undefined
-        ? new auth.PlainTextAuthProvider(external.username, external.password ?? '')
-        : undefined,
-    sslOptions:
-      tls === undefined || tls === false
-        ? undefined
-        : tls === true
-          ? {}
-          : {
-              rejectUnauthorized: tls.rejectUnauthorized,
-              ca: tls.ca ? [readFileSync(resolve(config.projectDir, tls.ca), 'utf8')] : undefined,
-            },
-  };
+/** Where a Cassandra cluster answers and how to talk to it: pbx's own, or an external one (credentials, TLS). */
+export interface CassandraEndpoint {
+  /** host:port of the contact points, as a client on this machine reaches them. */
+  contactPoints: string[];
+  localDataCenter: string;
+  credentials?: { username: string; password: string };
+  /** Absent: plaintext. */
+  tls?: TlsSettings;
+}
+
+/** What differs between pbx's clients: how long they wait, and whether they follow the cluster's schema. */
+export type CassandraClientOptions = Pick<DseClientOptions, 'socketOptions' | 'isMetadataSyncEnabled'>;
+
+/** A cassandra-driver client for an endpoint, not yet connected; the driver loads only when one is made. */
+export async function createCassandraClient(
+  endpoint: CassandraEndpoint,
+  options: CassandraClientOptions = {},
+): Promise<Client> {
+  const { Client, auth } = await import('cassandra-driver');
+  const { credentials } = endpoint;
+  return new Client({
+    ...options,
+    contactPoints: endpoint.contactPoints,
+    localDataCenter: endpoint.localDataCenter,
+    authProvider: credentials ? new auth.PlainTextAuthProvider(credentials.username, credentials.password) : undefined,
+    sslOptions: endpoint.tls,
+  });
 }

@@ -1,33 +1,47 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import type { KafkaConfig, SASLOptions } from 'kafkajs';
-import type { ResolvedConfig } from '../config/load';
-import { endpointOf } from '../services/endpoints';
+import type { Kafka, KafkaConfig, RetryOptions, SASLOptions } from 'kafkajs';
+import type { TlsSettings } from './tls';
 
-/** kafkajs settings for the project's Kafka, pbx-run or external (SASL/TLS). */
-export function kafkaClientConfig(config: ResolvedConfig, clientId: string): KafkaConfig {
-  const external = config.services.kafka.external;
-  const tls = external?.tls;
+/** Where a Kafka cluster answers and how to talk to it: pbx's own (plain) or an external one (SASL/TLS). */
+export interface KafkaEndpoint {
+  /** host:port of the bootstrap brokers, as a client on this machine reaches them. */
+  brokers: string[];
+  /** Absent: plaintext. */
+  tls?: TlsSettings;
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string };
+}
+
+/** What differs between pbx's clients: who they are to the broker and how long they wait. */
+export interface KafkaClientOptions {
+  /** Names the client in the broker's logs and quotas: pbx-up, pbx-replay… */
+  clientId: string;
+  connectionTimeout?: number;
+  requestTimeout?: number;
+  retry?: RetryOptions;
+}
+
+// logLevel.NOTHING, written out so that building the settings does not load kafkajs: pbx reports problems itself.
+const LOG_NOTHING = 0 as NonNullable<KafkaConfig['logLevel']>;
+
+/** kafkajs settings for an endpoint (pure): every Kafka client pbx makes, BatchProducer's included, starts here. */
+export function kafkaClientConfig(endpoint: KafkaEndpoint, options: KafkaClientOptions): KafkaConfig {
   return {
-    clientId,
-    brokers: endpointOf(config, 'kafka').addresses,
-    ssl:
-      tls === undefined || tls === false
-        ? false
-        : tls === true
-          ? true
-          : {
-              rejectUnauthorized: tls.rejectUnauthorized,
-              ca: tls.ca ? [readFileSync(resolve(config.projectDir, tls.ca), 'utf8')] : undefined,
-            },
-    sasl: external?.sasl
-      ? ({
-          mechanism: external.sasl.mechanism,
-          username: external.sasl.username,
-          password: external.sasl.password,
-        } as SASLOptions)
-      : undefined,
+    ...options,
+    brokers: endpoint.brokers,
+    ssl: endpoint.tls ?? false,
+    sasl: endpoint.sasl as SASLOptions | undefined,
+    logLevel: LOG_NOTHING,
   };
+}
+
+/** A kafkajs client for an endpoint, with kafkajs loaded lazily and silent. */
+export async function createKafka(endpoint: KafkaEndpoint, options: KafkaClientOptions): Promise<Kafka> {
+  const { Kafka } = await loadKafkajs();
+  return new Kafka(kafkaClientConfig(endpoint, options));
+}
+
+/** A refusal of pbx's rights on a topic, a group or the cluster (ACLs): nothing a retry or pbx can change. */
+export function isAuthorizationFailure(error: unknown): boolean {
+  return (error as { type?: string }).type?.endsWith('_AUTHORIZATION_FAILED') ?? false;
 }
 
 /** Loads kafkajs lazily with its logs silenced: pbx reports problems itself. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { collidingTopic, topicNameProblem } from '../clients/topics';
 
 /** The services pbx knows how to run, in start order. */
 export const SERVICE_NAMES = ['zookeeper', 'kafka', 'cassandra', 'redis'] as const;
@@ -29,29 +30,6 @@ const memory = (service: string, least: string, fallback: string) =>
 // "upstream" = the pinned public image, "local" = built by `pbx images build`, anything else = an image reference.
 const image = z.string().min(1);
 const hostPort = z.string().regex(/^[^\s:]+:\d+$/, { message: 'expected host:port' });
-
-/** Kafka's rule for a topic's name: up to 249 letters, digits, dots, underscores and hyphens, and not . or .. */
-const TOPIC_NAME = /^(?!\.\.?$)[a-zA-Z0-9._-]{1,249}$/;
-/** Kafka's own topics, for consumer groups' offsets and transactions: no place for a user's data or settings. */
-const INTERNAL_TOPICS: readonly string[] = ['__consumer_offsets', '__transaction_state'];
-
-/** What is wrong with `name` as a topic for data, for pbx.yaml and replay alike; undefined when nothing is. */
-export function topicNameProblem(name: string): string | undefined {
-  if (!TOPIC_NAME.test(name)) return 'not a Kafka topic name (up to 249 letters, digits, ".", "_" and "-")';
-  if (INTERNAL_TOPICS.includes(name))
-    return "Kafka's own topic (consumer groups' offsets or transactions), not one for data";
-  return undefined;
-}
-
-/**
- * A topic among `others` that Kafka takes for `name`: its metrics spell "." as "_", so it refuses a new topic whose
- * name differs from another's only there (as "an invalid topic", with no word of which).
- */
-export function collidingTopic(name: string, others: Iterable<string>): string | undefined {
-  const spelled = name.replaceAll('.', '_');
-  for (const other of others) if (other !== name && other.replaceAll('.', '_') === spelled) return other;
-  return undefined;
-}
 
 const topic = z.strictObject({
   name: z.string().superRefine((name, ctx) => {

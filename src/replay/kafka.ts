@@ -1,13 +1,13 @@
-// Replay's side of Kafka: the connection, the topics made ready (created, checked against what exists, their
-// settings read), and what a failure of Kafka's is called. Everything else of replay reaches Kafka through the
-// sink this returns.
-import type { Admin, Kafka, KafkaConfig } from 'kafkajs';
+// Replay's side of Kafka: the connection, its topics made ready through clients/topics (created, checked against
+// what exists, their settings read), and what a failure of Kafka's means for a replay. Everything else of replay
+// reaches Kafka through the sink this returns.
+import type { Admin, Kafka } from 'kafkajs';
 import { ExitCode, UserError, UsageError } from '../cli/errors';
-import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import { createKafka, isAuthorizationFailure, kafkaClientConfig, type KafkaClientOptions } from '../clients/kafka';
+import { ensureTopics, readTopicSettings, type TopicSettings } from '../clients/topics';
 import type { ResolvedConfig } from '../config/load';
-import { collidingTopic } from '../config/schema';
 import { KafkaSink, type KafkaSinkOptions } from '../flow/kafka-sink';
-import { endpointOf } from '../services/endpoints';
+import { endpointOf, kafkaEndpoint } from '../services/endpoints';
 import type { ReplayPlan } from './plan';
 
 /** A connected replay: the admin stays connected for checkpoint offsets, `kafka` makes the resume's consumer. */
@@ -17,27 +17,25 @@ export interface ReplayKafka {
   sink: KafkaSink;
 }
 
-function kafkaOptions(config: ResolvedConfig): KafkaConfig {
-  return {
-    ...kafkaClientConfig(config, 'pbx-replay'),
-    connectionTimeout: 3000,
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
-  };
-}
+const REPLAY_CLIENT: KafkaClientOptions = {
+  clientId: 'pbx-replay',
+  connectionTimeout: 3000,
+  retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
+};
 
 /** Connects, creating the topics that are missing, and opens the sink into them. */
 export async function connect(
   plan: ReplayPlan,
   hooks: Pick<KafkaSinkOptions, 'onDelivered' | 'commit'>,
 ): Promise<ReplayKafka> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const kafka = new Kafka({ ...kafkaOptions(plan.config), logLevel: logLevel.NOTHING });
+  const endpoint = kafkaEndpoint(plan.config);
+  const kafka = await createKafka(endpoint, REPLAY_CLIENT);
   const admin = kafka.admin();
   try {
     await admin.connect();
     const settings = await prepareTopics(admin, plan);
     const sink = await KafkaSink.connect({
-      kafka: kafkaOptions(plan.config),
+      kafka: kafkaClientConfig(endpoint, REPLAY_CLIENT),
       topic: plan.topic,
       deadLetterTopic: plan.deadLetterTopic,
       onError: plan.onError,
@@ -55,35 +53,23 @@ export async function connect(
   }
 }
 
-/** Creates the plan's topics that are missing, after refusing what Kafka would; returns their settings. */
+/** Creates the plan's topics that are missing (an existing one must have --partitions, when given); their settings. */
 async function prepareTopics(admin: Admin, plan: ReplayPlan): Promise<Map<string, TopicSettings>> {
-  const existing = new Set(await admin.listTopics());
-  const wanted = plan.topics.filter((t) => !existing.has(t));
-  for (const topic of wanted) {
-    const other = collidingTopic(topic, existing);
-    if (other === undefined) continue;
-    throw new UsageError(
-      `Topic ${topic} would collide with topic ${other}, which exists: Kafka refuses a topic whose name differs from another's only by "." and "_".`,
-      { nextSteps: [`Replay into ${other}, or choose a name that differs otherwise.`] },
-    );
-  }
-  if (plan.partitions !== undefined && existing.has(plan.topic)) {
-    const [topic] = (await admin.fetchTopicMetadata({ topics: [plan.topic] })).topics;
-    const count = topic?.partitions.length;
-    if (count !== plan.partitions) {
-      throw new UsageError(
-        `Topic ${plan.topic} already has ${count} partition(s): --partitions ${plan.partitions} applies only to a topic pbx creates.`,
-        { nextSteps: ['Drop --partitions, or add partitions with kafka-topics.sh --alter --partitions N.'] },
-      );
-    }
-  }
-  if (wanted.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: wanted.map((topic) => ({ topic, numPartitions: plan.partitions ?? 1 })),
-    });
-  }
-  const settings = await topicSettings(admin, plan.topics);
+  await ensureTopics(
+    admin,
+    plan.topics.map((name) => ({
+      name,
+      namedIn: name === plan.topic ? '--topic' : '--dead-letter-topic',
+      partitions: plan.partitions,
+      existing: name === plan.topic && plan.partitions !== undefined ? { require: '--partitions' } : 'take',
+    })),
+    {
+      refusedSteps: [
+        "Check --partitions against the broker's limits, or create the topic with Kafka's own tools and replay into it.",
+      ],
+    },
+  );
+  const settings = await readTopicSettings(admin, plan.topics);
   // Kafka would refuse each unkeyed record with a bare "failed the validation on broker".
   const compacted = plan.unkeyedTopics.find((topic) => settings.get(topic)?.compacted);
   if (compacted !== undefined) {
@@ -101,41 +87,6 @@ async function prepareTopics(admin: Admin, plan: ReplayPlan): Promise<Map<string
   return settings;
 }
 
-interface TopicSettings {
-  /** The largest record batch the topic takes (its max.message.bytes, the broker's default unless set). */
-  maxMessageBytes?: number;
-  /** cleanup.policy includes compact: Kafka refuses records without a key. */
-  compacted: boolean;
-}
-
-/** What replay needs of each topic's settings. A client that may not read them (ACLs) gets pbx's defaults. */
-async function topicSettings(admin: Admin, topics: string[]): Promise<Map<string, TopicSettings>> {
-  const { ConfigResourceTypes } = await loadKafkajs();
-  const described = await admin
-    .describeConfigs({
-      includeSynonyms: false,
-      resources: topics.map((name) => ({
-        type: ConfigResourceTypes.TOPIC,
-        name,
-        configNames: ['max.message.bytes', 'cleanup.policy'],
-      })),
-    })
-    .catch(() => ({ resources: [] }));
-  return new Map(
-    described.resources.map((resource) => {
-      const value = (name: string) => resource.configEntries.find((e) => e.configName === name)?.configValue;
-      const bytes = Number(value('max.message.bytes'));
-      return [
-        resource.resourceName,
-        {
-          maxMessageBytes: Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined,
-          compacted: (value('cleanup.policy') ?? '').split(',').includes('compact'),
-        },
-      ];
-    }),
-  );
-}
-
 /** What Kafka's failure means for the user, with what was delivered before it (`sent`) and how to go on. */
 export function kafkaFailed(
   config: ResolvedConfig,
@@ -149,20 +100,6 @@ export function kafkaFailed(
     ? `Run the same command again: it resumes from ${checkpoint}.`
     : 'Use --checkpoint FILE to resume where a replay stopped.';
   const delivered = `Delivered before that: ${plural(sent, 'record')}.`;
-  // kafkajs gathers each topic's own error from a CreateTopics under a general one ("Topic creation errors").
-  const [own] = (error as { errors?: unknown[] }).errors ?? [];
-  if (own !== undefined) {
-    const named = (own as { topic?: string }).topic ?? topic; // the dead-letter topic is created alongside
-    const refused = kafkaFailed(config, named, own, sent, checkpoint);
-    if (refused.code !== 'KAFKA_UNAVAILABLE') return refused;
-    return new UserError(`Kafka at ${brokers} refused to create topic ${named}: ${(own as Error).message}`, {
-      code: 'TOPIC_REFUSED',
-      nextSteps: [
-        "Check --partitions against the broker's limits, or create the topic with Kafka's own tools and replay into it.",
-      ],
-      cause: error,
-    });
-  }
   const type = (error as { type?: string }).type;
   // Batches are cut to the topic's limit, so only a single record can still be too large: the data's problem.
   if (type === 'MESSAGE_TOO_LARGE') {
@@ -180,14 +117,16 @@ export function kafkaFailed(
     );
   }
   // A cluster's ACLs: nothing pbx or a retry can change.
-  if (type?.endsWith('_AUTHORIZATION_FAILED')) {
+  if (isAuthorizationFailure(error)) {
+    // clients/topics names the topic a refusal concerns: the dead-letter topic is created alongside.
+    const named = (error as { topic?: string }).topic ?? topic;
     const user = config.services.kafka.external?.sasl?.username ?? 'pbx';
     const [what, rights] =
       type === 'CLUSTER_AUTHORIZATION_FAILED'
         ? ['use its idempotent producer', 'IDEMPOTENT_WRITE on the cluster (brokers before Kafka 2.8 ask for it)']
         : [
-            `write to topic ${topic}`,
-            `WRITE and DESCRIBE on topic ${topic} (CREATE too when pbx is to create it), or replay into a topic you may write to`,
+            `write to topic ${named}`,
+            `WRITE and DESCRIBE on topic ${named} (CREATE too when pbx is to create it), or replay into a topic you may write to`,
           ];
     return new UserError(
       `Kafka at ${brokers} does not let ${user} ${what}: ${(error as Error).message}. ${delivered}`,

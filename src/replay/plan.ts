@@ -1,15 +1,15 @@
 // A replay's options, resolved once: every refusal that needs neither the data nor Kafka happens here, before
 // anything is opened, and what the stages need is worked out once, as data.
-import type { ReplayStats } from './stats';
 import { UsageError } from '../cli/errors';
 import type { Compression, RecordHeader } from '../clients/record-batch';
+import { topicNameProblem } from '../clients/topics';
 import type { ResolvedConfig } from '../config/load';
-import { topicNameProblem } from '../config/schema';
 import type { OnError } from '../flow/kafka-sink';
 import { isPipe } from '../flow/sources/inputs';
 import type { SourceOptions } from '../flow/sources/open';
 import { checkWritable } from './checkpoint';
 import type { Pace } from './pacing';
+import type { ReplayStats } from './stats';
 
 export interface ReplayOptions {
   config: ResolvedConfig;

@@ -1,3 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { CassandraEndpoint } from '../clients/cassandra';
+import type { KafkaEndpoint } from '../clients/kafka';
+import type { RedisEndpoint } from '../clients/redis';
+import type { TlsSettings } from '../clients/tls';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { KAFKA_INTERNAL_PORT } from './kafka';
@@ -46,6 +52,49 @@ export function endpointOf(config: ResolvedConfig, service: ServiceName): Endpoi
       return { service, external, addresses: [address], internal: external ? undefined : 'redis:6379', url };
     }
   }
+}
+
+/** How pbx's clients reach the project's Kafka, pbx-run or external (SASL/TLS, the CA file read now). */
+export function kafkaEndpoint(config: ResolvedConfig): KafkaEndpoint {
+  const external = config.services.kafka.external;
+  return {
+    brokers: endpointOf(config, 'kafka').addresses,
+    ...tlsOf(config, external?.tls),
+    ...(external?.sasl ? { sasl: { ...external.sasl } } : {}),
+  };
+}
+
+/** How pbx's clients reach the project's Cassandra, pbx-run or external (credentials, TLS). */
+export function cassandraEndpoint(config: ResolvedConfig): CassandraEndpoint {
+  const external = config.services.cassandra.external;
+  return {
+    contactPoints: endpointOf(config, 'cassandra').addresses,
+    localDataCenter: external?.localDataCenter ?? 'datacenter1',
+    ...(external?.username !== undefined
+      ? { credentials: { username: external.username, password: external.password ?? '' } }
+      : {}),
+    ...tlsOf(config, external?.tls),
+  };
+}
+
+/** How pbx's clients reach the project's Redis, pbx-run or external (rediss:// for TLS). */
+export function redisEndpoint(config: ResolvedConfig): RedisEndpoint {
+  return { url: endpointOf(config, 'redis').url };
+}
+
+/** pbx.yaml's `tls` of an external service as clients take it, its CA file (relative to pbx.yaml) read. */
+function tlsOf(
+  config: ResolvedConfig,
+  tls: boolean | { ca?: string; rejectUnauthorized: boolean } | undefined,
+): { tls?: TlsSettings } {
+  if (tls === undefined || tls === false) return {};
+  if (tls === true) return { tls: {} };
+  return {
+    tls: {
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.ca ? { ca: [readFileSync(resolve(config.projectDir, tls.ca), 'utf8')] } : {}),
+    },
+  };
 }
 
 /** Connection settings other tools read, as environment variables (`pbx env`). */

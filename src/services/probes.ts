@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
-import { cassandraClientOptions } from '../clients/cassandra';
-import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import { createCassandraClient } from '../clients/cassandra';
+import { createKafka } from '../clients/kafka';
+import { createRedisClient } from '../clients/redis';
+import { ensureTopics, type TopicRequest } from '../clients/topics';
 import { cqlReleaseVersion } from './cql-check';
-import { endpointOf } from './endpoints';
+import { cassandraEndpoint, endpointOf, kafkaEndpoint, redisEndpoint } from './endpoints';
 import { isExternal, SERVICES } from './catalog';
 import { withTimeout } from '../async';
 
@@ -14,6 +16,11 @@ export type ProbeDepth = 'full' | 'quick';
 
 /** Internal topic for Kafka's round-trip check; short retention so it never grows. */
 export const KAFKA_CHECK_TOPIC = '__pbx_ready';
+const CHECK_TOPIC: TopicRequest = {
+  name: KAFKA_CHECK_TOPIC,
+  namedIn: "pbx's readiness check",
+  settings: { 'retention.ms': '3600000' },
+};
 
 /**
  * One readiness attempt with the probe the service's definition names: resolves with what the service answered,
@@ -32,7 +39,7 @@ export async function probeOnce(config: ResolvedConfig, service: ServiceName, de
       case 'cassandra-cql':
         return await probeCassandra(config);
       case 'redis-ping':
-        return await probeRedis(endpoint.url);
+        return await probeRedis(config);
     }
   } catch (error) {
     throw asRefusal(error);
@@ -81,11 +88,9 @@ async function probeZookeeper(address: string): Promise<string> {
   return `imok, mode ${mode}`;
 }
 
-async function newKafka(config: ResolvedConfig) {
-  const { Kafka, logLevel } = await loadKafkajs();
-  return new Kafka({
-    ...kafkaClientConfig(config, 'pbx-ready'),
-    logLevel: logLevel.NOTHING,
+function newKafka(config: ResolvedConfig) {
+  return createKafka(kafkaEndpoint(config), {
+    clientId: 'pbx-ready',
     connectionTimeout: 2000,
     requestTimeout: 5000,
     retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
@@ -113,20 +118,8 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = await admin.listTopics();
     await Promise.all([
-      topics.includes(KAFKA_CHECK_TOPIC)
-        ? undefined
-        : admin.createTopics({
-            topics: [
-              {
-                topic: KAFKA_CHECK_TOPIC,
-                numPartitions: 1,
-                configEntries: [{ name: 'retention.ms', value: '3600000' }],
-              },
-            ],
-            waitForLeaders: true,
-          }),
+      ensureTopics(admin, [CHECK_TOPIC], { refusedSteps: [] }),
       // Looking up the group's coordinator makes a new broker create its offsets topic now, alongside the
       // check topic, rather than when the consumer below first asks. Its answer does not matter.
       admin.describeGroups([groupId]).catch(() => undefined),
@@ -180,9 +173,7 @@ async function probeCassandra(config: ResolvedConfig): Promise<string> {
     return `Cassandra ${await cqlReleaseVersion(host, port)}`;
   }
   // Someone else's Cassandra may want credentials and TLS: the driver speaks them.
-  const { Client } = await import('cassandra-driver');
-  const client = new Client({
-    ...(await cassandraClientOptions(config)),
+  const client = await createCassandraClient(cassandraEndpoint(config), {
     socketOptions: { connectTimeout: 2000, readTimeout: 5000 },
     isMetadataSyncEnabled: false,
   });
@@ -195,10 +186,8 @@ async function probeCassandra(config: ResolvedConfig): Promise<string> {
   }
 }
 
-async function probeRedis(url: string): Promise<string> {
-  const { Redis } = await import('ioredis');
-  const client = new Redis(url, {
-    lazyConnect: true,
+async function probeRedis(config: ResolvedConfig): Promise<string> {
+  const client = await createRedisClient(redisEndpoint(config), {
     connectTimeout: 2000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,

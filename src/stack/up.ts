@@ -1,5 +1,4 @@
 import type Docker from 'dockerode';
-import type { Admin, ConfigEntries } from 'kafkajs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { settable, sleep } from '../async';
@@ -7,14 +6,15 @@ import { ExitCode, InterruptedError, UserError } from '../cli/errors';
 import { setForceNote } from '../cli/interrupt';
 import { formatDuration } from '../cli/output';
 import type { ResolvedConfig } from '../config/load';
-import { collidingTopic, type ServiceName, type Topic } from '../config/schema';
-import { cassandraClientOptions } from '../clients/cassandra';
-import { kafkaClientConfig, loadKafkajs } from '../clients/kafka';
+import type { ServiceName, Topic } from '../config/schema';
+import { createCassandraClient } from '../clients/cassandra';
+import { createKafka, isAuthorizationFailure } from '../clients/kafka';
+import { ensureTopics, type TopicOutcome } from '../clients/topics';
 import { connectDocker } from '../docker/engine';
 import { LABELS, names } from '../docker/names';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
 import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
-import { endpointOf, type Endpoint } from '../services/endpoints';
+import { cassandraEndpoint, endpointOf, kafkaEndpoint, type Endpoint } from '../services/endpoints';
 import { probeOnce, RefusedError } from '../services/probes';
 import { waitForStartCheck } from '../services/start-checks';
 import type { ServiceSpec } from '../services/types';
@@ -60,16 +60,6 @@ export interface ServiceOutcome {
   endpoint: Endpoint;
   image?: string;
   failure?: ServiceFailure;
-}
-
-export interface TopicOutcome {
-  name: string;
-  partitions: number;
-  action: 'created' | 'unchanged' | 'changed';
-  /** What `changed` changed: "partitions 3 → 4", "retention.ms 604800000 → 3600000". */
-  changes?: string[];
-  /** What pbx.yaml asks and Kafka cannot do. */
-  note?: string;
 }
 
 export interface UpResult {
@@ -207,25 +197,7 @@ async function startSelected(
   }
   await network; // its failure, when no service had to wait for it
 
-  const topics = selected.includes('kafka')
-    ? await applyTopics(config, config.services.kafka.topics).catch((error: unknown) => {
-        if (error instanceof UserError) throw error;
-        // kafkajs gathers each topic's own error under a general one ("Topic creation errors").
-        const each = (error as { errors?: { message: string; topic?: string }[] }).errors ?? [];
-        const why =
-          each.length > 0
-            ? each.map((e) => (e.topic ? `${e.topic}: ${e.message}` : e.message)).join('; ')
-            : (error as Error).message;
-        throw new UserError(`Kafka did not take the topics of pbx.yaml: ${why}`, {
-          code: 'TOPICS_REFUSED',
-          nextSteps: [
-            'Check services.kafka.topics in pbx.yaml (setting names and values are Kafka’s own).',
-            'On an external Kafka, pbx’s user needs the rights to create topics and change their settings.',
-          ],
-          cause: error,
-        });
-      })
-    : [];
+  const topics = selected.includes('kafka') ? await applyTopics(config, config.services.kafka.topics) : [];
   const schemaFiles = await applySchema(config, schema);
   const changed =
     results.some((r) => r.action !== 'keep' && r.action !== 'external') || topics.some((t) => t.action !== 'unchanged');
@@ -575,113 +547,49 @@ function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: bool
 /** Creates the topics pbx.yaml declares, and gives those that exist its partitions and settings. */
 async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<TopicOutcome[]> {
   if (topics.length === 0) return [];
-  const kafkajs = await loadKafkajs();
-  const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
-  const admin = new Kafka({ ...kafkaClientConfig(config, 'pbx-up'), logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
+  const admin = (await createKafka(kafkaEndpoint(config), { clientId: 'pbx-up' })).admin();
   try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t.name));
-    for (const { name } of missing) {
-      const other = collidingTopic(name, existing);
-      if (other === undefined) continue;
-      throw new UserError(
-        `Topic ${name} of pbx.yaml would collide with topic ${other}, which exists: Kafka refuses a topic whose name differs from another's only by "." and "_".`,
-        {
-          code: 'TOPICS_REFUSED',
-          nextSteps: [`Name it ${other} in services.kafka.topics, or choose a name that differs otherwise.`],
-        },
-      );
-    }
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({
-          topic: t.name,
-          numPartitions: t.partitions,
-          replicationFactor: t.replicationFactor,
-          configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value: String(value) })),
-        })),
-      });
-    }
-    const present = topics.filter((t) => existing.has(t.name));
-    const outcomes: TopicOutcome[] = missing.map((t) => ({
-      name: t.name,
-      partitions: t.partitions,
-      action: 'created',
-    }));
-    if (present.length === 0) return outcomes;
-    const [metadata, described] = await Promise.all([
-      admin.fetchTopicMetadata({ topics: present.map((t) => t.name) }),
-      admin.describeConfigs({
-        includeSynonyms: false,
-        resources: present.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.name })),
-      }),
-    ]);
-    for (const t of present) {
-      const partitions = metadata.topics.find((m) => m.name === t.name)?.partitions.length ?? 0;
-      const entries = described.resources.find((r) => r.resourceName === t.name)?.configEntries ?? [];
-      outcomes.push(
-        await bringToSettings(kafkajs, admin, t, partitions, entries).catch((error: Error) => {
-          throw new Error(`${t.name}: ${error.message}`, { cause: error });
-        }),
-      );
-    }
-    return outcomes;
+    await admin.connect();
+    return await ensureTopics(
+      admin,
+      topics.map((t) => ({
+        name: t.name,
+        namedIn: 'services.kafka.topics in pbx.yaml',
+        partitions: t.partitions,
+        replicationFactor: t.replicationFactor,
+        settings: Object.fromEntries(Object.entries(t.config).map(([name, value]) => [name, String(value)])),
+        existing: 'reconcile',
+      })),
+      { refusedSteps: ['Check services.kafka.topics in pbx.yaml (setting names and values are Kafka’s own).'] },
+    );
+  } catch (error) {
+    throw error instanceof UserError ? error : topicsFailed(config, error);
   } finally {
     await admin.disconnect();
   }
 }
 
-/** Gives a topic that exists the partitions and settings pbx.yaml declares, where Kafka allows. */
-async function bringToSettings(
-  { ConfigResourceTypes, ConfigSource }: typeof import('kafkajs'),
-  admin: Admin,
-  topic: Topic,
-  partitions: number,
-  entries: ConfigEntries[],
-): Promise<TopicOutcome> {
-  const changes: string[] = [];
-  let note: string | undefined;
-  if (partitions < topic.partitions) {
-    await admin.createPartitions({ topicPartitions: [{ topic: topic.name, count: topic.partitions }] });
-    changes.push(`partitions ${partitions} → ${topic.partitions}`);
-    partitions = topic.partitions;
-  } else if (partitions > topic.partitions) {
-    note = `pbx.yaml asks for ${topic.partitions}, and Kafka cannot take partitions away (delete the topic to make it again)`;
-  }
-  // The topic's own settings (not the broker's defaults) are kept, with pbx.yaml's on top: Kafka's AlterConfigs
-  // replaces them all, so the ones pbx.yaml does not name are sent again.
-  const current = new Map(entries.map((e) => [e.configName, e.configValue]));
-  const own = new Map(
-    entries.filter((e) => e.configSource === ConfigSource.TOPIC_CONFIG).map((e) => [e.configName, e.configValue]),
-  );
-  const settings = Object.entries(topic.config)
-    .map(([name, value]) => [name, String(value)] as const)
-    .filter(([name, value]) => current.get(name) !== value);
-  if (settings.length > 0) {
-    for (const [name, value] of settings) {
-      changes.push(`${name} ${current.get(name) ?? '(unset)'} → ${value}`);
-      own.set(name, value);
-    }
-    await admin.alterConfigs({
-      validateOnly: false,
-      resources: [
-        {
-          type: ConfigResourceTypes.TOPIC,
-          name: topic.name,
-          configEntries: [...own].map(([name, value]) => ({ name, value })),
-        },
+/** Kafka refused pbx's rights on a topic, or stopped answering, while the topics of pbx.yaml were made. */
+function topicsFailed(config: ResolvedConfig, error: unknown): UserError {
+  const brokers = endpointOf(config, 'kafka').addresses.join(',');
+  const { message, topic } = error as Error & { topic?: string };
+  if (isAuthorizationFailure(error)) {
+    const user = config.services.kafka.external?.sasl?.username ?? 'pbx';
+    const what = topic ? `topic ${topic}` : 'the topics of pbx.yaml';
+    return new UserError(`Kafka at ${brokers} does not let ${user} create or change ${what}: ${message}`, {
+      code: 'KAFKA_NOT_AUTHORIZED',
+      nextSteps: [
+        `Ask the cluster's administrator for CREATE, DESCRIBE_CONFIGS and ALTER_CONFIGS on ${what}, or create the topics with Kafka's own tools.`,
       ],
+      cause: error,
     });
   }
-  return {
-    name: topic.name,
-    partitions,
-    action: changes.length > 0 ? 'changed' : 'unchanged',
-    ...(changes.length > 0 ? { changes } : {}),
-    ...(note ? { note } : {}),
-  };
+  return new UserError(`Kafka at ${brokers} did not make the topics of pbx.yaml: ${message}`, {
+    code: 'KAFKA_UNAVAILABLE',
+    exitCode: ExitCode.unhealthy,
+    nextSteps: ['Check the stack with `pbx status kafka`, then run `pbx up` again.'],
+    cause: error,
+  });
 }
 
 /** Runs the CQL schema files in order; statements that create what already exists are skipped. */
@@ -708,8 +616,8 @@ async function readSchema(config: ResolvedConfig): Promise<SchemaFile[]> {
 
 async function applySchema(config: ResolvedConfig, schema: SchemaFile[]): Promise<string[]> {
   if (schema.length === 0) return [];
-  const { Client, types } = await import('cassandra-driver');
-  const client = new Client(await cassandraClientOptions(config));
+  const { types } = await import('cassandra-driver');
+  const client = await createCassandraClient(cassandraEndpoint(config));
   await client.connect();
   try {
     for (const { path, text } of schema) {

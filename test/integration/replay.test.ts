@@ -448,7 +448,7 @@ describe('pbx replay into a real Kafka', () => {
       const created = await replay([path('parts.json'), '--topic', 'parts', '--partitions', '3']);
       expect(created.exitCode).toBe(0);
       const other = await replay([path('parts.json'), '--topic', 'parts', '--partitions', '2']);
-      expect([other.exitCode, other.doc.error?.code]).toEqual([2, 'USAGE']);
+      expect([other.exitCode, other.doc.error?.code]).toEqual([1, 'TOPIC_PARTITIONS_DIFFER']);
       expect(other.doc.error?.message).toContain('already has 3 partition(s)');
       const same = await replay([path('parts.json'), '--topic', 'parts', '--partitions', '3']);
       expect([same.exitCode, same.doc.sent]).toEqual([0, 5]);
@@ -462,7 +462,7 @@ describe('pbx replay into a real Kafka', () => {
       await generate('dots.json', 2);
       expect((await replay([path('dots.json'), '--topic', 'dots_under'])).exitCode).toBe(0);
       const { exitCode, doc } = await replay([path('dots.json'), '--topic', 'dots.under']);
-      expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']); // was Kafka's "invalid topic", nothing named
+      expect([exitCode, doc.error?.code]).toEqual([1, 'TOPIC_REFUSED']); // was Kafka's "invalid topic", nothing named
       expect(doc.error?.message).toContain('Topic dots.under would collide with topic dots_under, which exists');
     });
 

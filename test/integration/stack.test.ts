@@ -154,16 +154,16 @@ describe('pbx up, status, down with the real services', () => {
 
     project.write(withTopic('{name: reviews, partitions: 4, config: {retention.mss: 1}}'));
     const refused = await project.json<{ error: { code: string; message: string } }>(['up']);
-    expect([refused.exitCode, refused.doc.error.code]).toEqual([1, 'TOPICS_REFUSED']);
-    expect(refused.doc.error.message).toContain('reviews: ');
+    expect([refused.exitCode, refused.doc.error.code]).toEqual([1, 'TOPIC_REFUSED']);
+    expect(refused.doc.error.message).toContain('Kafka refused to change topic reviews: ');
 
     project.write(withTopic('{name: reviews, partitions: 4}, {name: my_events}'));
     expect((await project.json<UpResult>(['up'])).exitCode).toBe(0);
     project.write(withTopic('{name: reviews, partitions: 4}, {name: my.events}'));
     const colliding = await project.json<{ error: { code: string; message: string } }>(['up']);
-    expect([colliding.exitCode, colliding.doc.error.code]).toEqual([1, 'TOPICS_REFUSED']);
+    expect([colliding.exitCode, colliding.doc.error.code]).toEqual([1, 'TOPIC_REFUSED']);
     // Kafka says only "an invalid topic".
-    expect(colliding.doc.error.message).toContain('Topic my.events of pbx.yaml would collide with topic my_events');
+    expect(colliding.doc.error.message).toContain('Topic my.events would collide with topic my_events, which exists');
     project.write(withTopic('{name: reviews, partitions: 4}'));
   });
 
