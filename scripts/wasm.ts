@@ -5,12 +5,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** The WebAssembly module compiled from src/replay/assembly/json-scan.ts. */
+/** The WebAssembly module compiled from src/flow/sources/assembly/json-scan.ts. */
 export async function compileJsonScan(root: string): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), 'pbx-wasm-'));
   try {
     const out = join(dir, 'json-scan.wasm');
-    const source = resolve(root, 'src/replay/assembly/json-scan.ts');
+    const source = resolve(root, 'src/flow/sources/assembly/json-scan.ts');
     await execa(resolve(root, 'node_modules/.bin/asc'), [
       ...[source, '--outFile', out],
       ...['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'],

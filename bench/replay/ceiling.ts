@@ -4,7 +4,7 @@
 // Usage (bun, from bench/replay/run.ts): bun bench/replay/ceiling.ts BROKER TOPIC FILE → {"records":N,"sendMs":T}
 import { readFileSync } from 'node:fs';
 import { BatchProducer } from '../../src/clients/batch-producer';
-import { SEND_BYTES } from '../../src/replay/replay';
+import { SEND_BYTES } from '../../src/flow/kafka-sink';
 
 const [broker, topic, file] = process.argv.slice(2) as [string, string, string];
 let delivered = 0;

@@ -4,10 +4,11 @@ import { InterruptedError, UsageError } from '../cli/errors';
 import { interruptSignal, setForceNote } from '../cli/interrupt';
 import { formatDuration, type Output } from '../cli/output';
 import type { Compression } from '../clients/record-batch';
-import { topicNameProblem } from '../clients/topics';
+import { FORMATS } from '../flow/records';
+import { checkFormat } from '../flow/sources/formats';
 import { parsePace } from '../replay/pacing';
-import { replay, type OnError, type ReplaySummary } from '../replay/replay';
-import { checkFormat, FORMATS } from '../replay/sources';
+import { planReplay } from '../replay/plan';
+import { runReplay, type OnError, type ReplaySummary } from '../replay/replay';
 import { startLiveView } from '../ui/live-view';
 import { formatRate, replayProgress } from '../ui/replay-line';
 
@@ -70,16 +71,6 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
   async run(): Promise<ReplaySummary> {
     const { args, flags } = await this.parse(Replay);
     const out = this.output(flags);
-    if (flags.exec && args.file) throw new UsageError('Give a file or --exec, not both.');
-    if (!flags.exec && !args.file)
-      throw new UsageError('Missing the dataset: give a file, - for stdin, or --exec "command".');
-    for (const [flag, name] of [
-      ['--topic', flags.topic],
-      ['--dead-letter-topic', flags['dead-letter-topic']],
-    ] as const) {
-      const problem = name === undefined ? undefined : topicNameProblem(name);
-      if (problem) throw new UsageError(`${flag} ${name}: ${problem}.`);
-    }
     const headers = Object.fromEntries(
       (flags.header ?? []).map((h) => {
         const at = h.indexOf('=');
@@ -87,6 +78,22 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
         return [h.slice(0, at), h.slice(at + 1)];
       }),
     );
+    const plan = await planReplay({
+      config: this.loadConfig(flags),
+      source: { path: args.file, exec: flags.exec, format: checkFormat(flags.format) },
+      topic: flags.topic,
+      pace: parsePace({ rate: flags.rate, timeField: flags['time-field'], speed: flags.speed }),
+      key: flags.key,
+      headers,
+      partitions: flags.partitions,
+      compression: flags.compression as Compression,
+      limit: flags.limit,
+      from: flags.from,
+      loop: flags.loop,
+      checkpoint: flags.checkpoint,
+      onError: flags['on-error'] as OnError,
+      deadLetterTopic: flags['dead-letter-topic'],
+    });
     // `pbx replay -` typed without a pipe: say what it waits for rather than sit silent, as `cat` would.
     if (args.file === '-' && process.stdin.isTTY) {
       out.note('Reading records from the terminal, one per line; Ctrl-D ends them.');
@@ -99,21 +106,7 @@ Bad records (invalid JSON, a CSV row of the wrong width, a missing time or key f
     );
     let summary: ReplaySummary;
     try {
-      summary = await replay({
-        config: this.loadConfig(flags),
-        source: { path: args.file, exec: flags.exec, format: checkFormat(flags.format) },
-        topic: flags.topic,
-        pace: parsePace({ rate: flags.rate, timeField: flags['time-field'], speed: flags.speed }),
-        key: flags.key,
-        headers,
-        partitions: flags.partitions,
-        compression: flags.compression as Compression,
-        limit: flags.limit,
-        from: flags.from,
-        loop: flags.loop,
-        checkpoint: flags.checkpoint,
-        onError: flags['on-error'] as OnError,
-        deadLetterTopic: flags['dead-letter-topic'],
+      summary = await runReplay(plan, {
         signal: interruptSignal,
         onProgress: (stats) => {
           delivered = stats.sent;

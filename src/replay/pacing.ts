@@ -1,5 +1,5 @@
 import { UsageError } from '../cli/errors';
-import { bracketHint, getPath } from './sources';
+import { bracketHint, getPath } from '../flow/records';
 
 /** How fast records leave: as fast as possible, a fixed rate, or the records' own timestamps. */
 export type Pace =
@@ -136,4 +136,31 @@ export function shiftTime(value: unknown, field: string, shiftMs: number): unkno
     : new Date(millis + shiftMs).toISOString();
   target[key] = typeof original === 'string' && numeric ? String(shifted) : shifted;
   return copy;
+}
+
+// Records due within this window leave together: single records still leave on time at low rates, while high
+// rates fill batches.
+export const BATCH_WINDOW_MS = 5;
+
+/** Turns due times (after the first record) into waits on the clock. */
+export class Pacer {
+  private startMs = 0;
+  private started = false;
+
+  /**
+   * Called for each record as it is about to leave: the first one's `now` is the start. Due times count from the
+   * first record, not from the start of the replay: connecting and opening the file must not make the first
+   * records late and then leave in a burst.
+   */
+  leaving(now: number): void {
+    if (this.started) return;
+    this.started = true;
+    this.startMs = now;
+  }
+
+  /** How long to wait before a record due at `dueMs` leaves: 0 when it is due within the batch window. */
+  waitMs(dueMs: number, now: number): number {
+    const wait = this.startMs + dueMs - now;
+    return wait > BATCH_WINDOW_MS ? wait : 0;
+  }
 }

@@ -1,43 +1,24 @@
+// A replay runs as a flow of stages: its options resolved into a plan (plan.ts), then the source (flow/sources),
+// each entry made a message (records.ts), paced (pacing.ts) and sent into Kafka (flow/kafka-sink.ts), whose
+// acknowledgements move the checkpoint on. This file drives them and says how the replay ended.
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
-import type { Admin, Kafka } from 'kafkajs';
-import { settlesWithin, sleep } from '../async';
-import { ExitCode, UserError, UsageError } from '../cli/errors';
-import type { ResolvedConfig } from '../config/load';
-import { BatchProducer, RECOVERY_MS } from '../clients/batch-producer';
-import { createKafka, kafkaClientConfig, loadKafkajs, type KafkaClientOptions } from '../clients/kafka';
-import type { Bytes, Compression, RecordHeader } from '../clients/record-batch';
-import { collidingTopic, TOPIC_PARTITIONS_DIFFER, TOPIC_REFUSED } from '../clients/topics';
-import { endpointOf, kafkaEndpoint } from '../services/endpoints';
-import { checkCheckpoint, checkWritable, CheckpointWriter, readCheckpoint } from './checkpoint';
-import { shiftTime, Schedule, type Pace } from './pacing';
-import { deliveredAfter, endOffsets, REPLAY_HEADER } from './resume';
-import { bracketHint, getPath, openSource, textOf, type Source, type SourceItem, type SourceOptions } from './sources';
+import { sleep } from '../async';
+import { UserError, UsageError } from '../cli/errors';
+import { RECOVERY_MS } from '../clients/batch-producer';
+import type { KafkaSink, Span } from '../flow/kafka-sink';
+import { textOf, type Source, type SourceItem } from '../flow/records';
+import { openSource, type SourceOptions } from '../flow/sources/open';
+import { withPauses } from '../flow/sources/pauses';
+import { checkCheckpoint, CheckpointWriter, readCheckpoint } from './checkpoint';
+import { connect, kafkaFailed, plural, type ReplayKafka } from './kafka';
+import { BATCH_WINDOW_MS, Pacer, Schedule } from './pacing';
+import { planReplay, type ReplayOptions, type ReplayPlan } from './plan';
+import { MessageBuilder } from './records';
+import { deliveredAfter, endOffsets } from './resume';
 import { ReplayStats } from './stats';
 
-export type OnError = 'stop' | 'skip' | 'dead-letter';
-
-export interface ReplayOptions {
-  config: ResolvedConfig;
-  source: SourceOptions;
-  topic: string;
-  pace: Pace;
-  key?: string;
-  headers?: Record<string, string>;
-  partitions?: number;
-  compression?: Compression;
-  limit?: number;
-  from?: number;
-  loop?: boolean;
-  checkpoint?: string;
-  onError?: OnError;
-  deadLetterTopic?: string;
-  signal: AbortSignal;
-  /** Called about four times a second with the live figures. */
-  onProgress?: (stats: ReplayStats) => void;
-  /** Something to tell the user while the replay runs (where a checkpoint resumes it, why stopping takes a while). */
-  onNote?: (text: string) => void;
-}
+export type { OnError } from '../flow/kafka-sink';
+export type { ReplayOptions } from './plan';
 
 export interface ReplaySummary {
   source: string;
@@ -61,364 +42,262 @@ export interface ReplaySummary {
   checkpoint?: string;
 }
 
-// Records due within this window leave together: single records still leave on time at low rates,
-// while high rates fill batches.
-const BATCH_WINDOW_MS = 5;
-const MAX_SEND_RECORDS = 10_000;
-// Big sends cost the broker least, and at full speed the broker sets the pace: each request costs it work of its
-// own. 1M reviews in 3.9–4.1 s with 2.1 s of the broker's CPU, against 4.3 s and 2.8 s in sends of 128 KiB; in
-// sends of 960 KiB instead of 768 KiB, 2.65 s against 2.76 s and 2.39 s against 2.50 s (medians of two sets of 9
-// and 7 alternating runs; kcat, whose requests are about 1 MB, 2.52 and 2.36 s). Records up to 40 KiB still fit.
-export const SEND_BYTES = 960 * 1024;
-// A partition's batch holds a whole send and more (one batch per partition per send), under the broker's default
-// message.max.bytes (1 MiB), as librdkafka's default batch.size (1,000,000 bytes) is; smaller where a topic's
-// max.message.bytes says so.
-const BATCH_BYTES = 1000 * 1024;
-
-type BadItem = Extract<SourceItem, { kind: 'bad' }>;
-
-/** What one send covers of the source, applied when Kafka has acknowledged it. */
-interface Span {
-  sent: number;
-  deadLettered: number;
-  /** Source index after the span's last entry (sent, skipped, dead-lettered or found already delivered). */
-  nextIndex: number;
-  /** Its share of the file, for progress: lines and their newlines. */
-  fileBytes: number;
-}
-
-const emptySpan = (nextIndex: number): Span => ({ sent: 0, deadLettered: 0, nextIndex, fileBytes: 0 });
+/** What a running replay answers to and reports to: the interrupt, the live view's figures and notes. */
+export type ReplayHooks = Pick<ReplayOptions, 'signal' | 'onProgress' | 'onNote'>;
 
 /** Replays a dataset into Kafka in order, paced, and says exactly what was delivered. */
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
-  const { config, topic, signal } = options;
-  const onError = options.onError ?? 'stop';
-  if (onError === 'dead-letter' && !options.deadLetterTopic) {
-    throw new UsageError('--on-error dead-letter needs --dead-letter-topic.');
-  }
-  if (options.deadLetterTopic && onError !== 'dead-letter') {
-    throw new UsageError(
-      `--dead-letter-topic is for --on-error dead-letter, which was not given (bad records would ${onError}).`,
-    );
-  }
-  if (options.key?.trim() === '') throw new UsageError('--key needs a field (a dotted path), got "".');
-  if (options.deadLetterTopic === topic) {
-    throw new UsageError('--dead-letter-topic must not be --topic: bad records would land among the good ones.');
-  }
-  if (options.loop && options.source.path === '-') {
-    throw new UsageError('--loop needs a file or --exec: stdin can be read only once.');
-  }
-  if (options.loop && options.source.path !== undefined && isPipe(options.source.path)) {
-    throw new UsageError(
-      `--loop needs a file or --exec: ${options.source.path} is a pipe, which can be read only once.`,
-    );
-  }
-  if (options.key && options.source.format === 'lines') {
-    throw new UsageError('--key needs structured records (JSON or CSV), not plain lines.');
+  return runReplay(await planReplay(options), options);
+}
+
+/** Runs a checked plan (planReplay's). */
+export function runReplay(plan: ReplayPlan, hooks: ReplayHooks): Promise<ReplaySummary> {
+  return new ReplayRun(plan, hooks).run();
+}
+
+type Stop = ReplaySummary['stoppedBy'];
+
+/** One replay's state, from the first record to the summary. */
+class ReplayRun {
+  private readonly sourceOptions: SourceOptions;
+  private readonly schedule: Schedule;
+  private readonly builder: MessageBuilder;
+  private readonly pacer = new Pacer();
+  private readonly writer: CheckpointWriter | undefined;
+  private connection!: ReplayKafka;
+  private sink!: KafkaSink;
+  private stats!: ReplayStats;
+  private started = 0;
+  private source: Source | undefined;
+  private pass = 0;
+  /** Source index of the first entry of this pass not yet delivered: where a checkpoint resumes. */
+  private nextIndex = 0;
+  /** Entries before this one were done by an earlier run, or come before --from. */
+  private startIndex = 0;
+  /** After the last entry read. */
+  private indexEnd = 0;
+  private countInPass = 0;
+  private runId: string = randomUUID();
+  /** Each partition's end offset (a checkpoint's): records of this run beyond them came later. */
+  private offsets: Record<string, string> = {};
+  /** `${pass}:${index}` of the records found in Kafka on resume. */
+  private alreadyDelivered = new Set<string>();
+  private recovered = 0;
+  private resumedAfter: number | undefined;
+  private stoppedBy: Stop = 'end';
+  /** Progress counts what was handled, not what was read: reading runs up to a chunk ahead of the sending. */
+  private handledBytes = 0;
+
+  constructor(
+    private readonly plan: ReplayPlan,
+    private readonly hooks: ReplayHooks,
+  ) {
+    this.sourceOptions = { ...plan.source, signal: hooks.signal };
+    this.schedule = new Schedule(plan.pace);
+    this.builder = new MessageBuilder(plan, this.schedule);
+    this.writer = plan.checkpoint ? new CheckpointWriter(plan.checkpoint) : undefined;
   }
 
-  // Without a key or a time field nothing reads the records' fields: NDJSON lines are only checked.
-  const sourceOptions = {
-    ...options.source,
-    checkOnly: options.key === undefined && options.pace.kind !== 'event-time',
-    signal,
-  };
-  if (options.checkpoint) await checkWritable(options.checkpoint);
-  // A file opens first, so that a missing or empty one is reported as such, not as Kafka being down. A command
-  // or stdin is read only once Kafka has answered: what it printed meanwhile would be lost.
-  const fromFile = options.source.path !== undefined && options.source.path !== '-';
-  const opened = fromFile ? await openSource(sourceOptions) : undefined;
-  // (Deliveries start only after the first send, once `delivered` below exists.)
-  const { kafka, admin, producer, recordLimit } = await connect(options, (done) => delivered(done)).catch(
-    (error: unknown) => {
-      opened?.close();
+  async run(): Promise<ReplaySummary> {
+    // A file opens first, so that a missing or empty one is reported as such, not as Kafka being down. A command
+    // or stdin is read only once Kafka has answered: what it printed meanwhile would be lost.
+    this.source = this.plan.opensBeforeKafka ? await openSource(this.sourceOptions) : undefined;
+    // (Deliveries start only after the first send, once the stats exist.)
+    this.connection = await connect(this.plan, {
+      onDelivered: (done) => this.delivered(done),
+      commit: this.writer ? () => this.saveCheckpoint() : undefined,
+    }).catch((error: unknown) => {
+      this.source?.close();
       throw error;
-    },
-  );
-  const started = Date.now();
-  let scheduleStart: number | undefined;
-  const stats = new ReplayStats(started, options.pace, options.limit);
-  const schedule = new Schedule(options.pace);
-  const writer = options.checkpoint ? new CheckpointWriter(options.checkpoint) : undefined;
-  let source: Source | undefined = opened;
-  let nextIndex = 0;
-  let pass = 0;
-  let runId: string = randomUUID();
-  let offsets: Record<string, string> = {};
-  let alreadyDelivered = new Set<string>(); // `${pass}:${index}` found in Kafka on resume
-  let recovered = 0;
-  let resumedAfter: number | undefined;
-  let stoppedBy: ReplaySummary['stoppedBy'] = 'end';
-  let span = emptySpan(0); // appended since the last send
-  let sendError: Error | undefined;
-  let checkpointing: Promise<void> = Promise.resolve();
-  let checkpointError: Error | undefined; // a save that failed stops the replay at its next send
-  const fixedHeaders: RecordHeader[] = Object.entries(options.headers ?? {});
-  // The record being sent: one object, filled again for each (a million records make no garbage here).
-  const message: { key: string | null; value: Bytes; headers: readonly RecordHeader[]; dueMs: number } = {
-    key: null,
-    value: null,
-    headers: fixedHeaders,
-    dueMs: 0,
-  };
-  // Progress counts what was handled, not what was read: reading runs up to a chunk ahead of the sending.
-  let handledBytes = 0;
-  const progressBytes = (s: Source) => (s.gzipped ? s.bytesRead() : handledBytes);
-  const progress = setInterval(() => {
-    if (source) stats.bytesDone = progressBytes(source);
-    options.onProgress?.(stats);
-  }, 250);
+    });
+    this.sink = this.connection.sink;
+    this.started = Date.now();
+    this.stats = new ReplayStats(this.started, this.plan.pace, this.plan.limit);
+    const progress = setInterval(() => this.progress(), 250);
+    const stopNoting = this.noteWhyStoppingWaits();
+    try {
+      await this.resume();
+      await this.passes();
+    } catch (error) {
+      throw await this.failed(error);
+    } finally {
+      stopNoting();
+      clearInterval(progress);
+      // The last figures, whatever ended the replay: a live line left at its last tick would show fewer sent.
+      this.progress();
+      this.source?.close();
+      await this.sink.close();
+      await this.connection.admin.disconnect().catch(() => undefined);
+    }
+    return this.summary();
+  }
 
-  const saveCheckpoint = async (force = false) => {
+  /** Where a checkpoint says the replay stands, and what a crashed run delivered after it. */
+  private async resume(): Promise<void> {
+    const { plan } = this;
+    this.startIndex = plan.from ?? 0;
+    if (plan.checkpoint) {
+      const source = (this.source ??= await openSource(this.sourceOptions));
+      const { kafka, admin } = this.connection;
+      const saved = await readCheckpoint(plan.checkpoint);
+      if (saved) {
+        checkCheckpoint(plan.checkpoint, saved, source.name, source.totalBytes, plan.topic);
+        this.startIndex = Math.max(this.startIndex, saved.nextIndex);
+        this.pass = saved.pass;
+        this.runId = saved.runId;
+        this.resumedAfter = saved.nextIndex;
+        this.hooks.onNote?.(
+          `Resuming from ${plan.checkpoint}: the first ${plural(saved.nextIndex, 'record')} of ${source.name}${saved.pass > 0 ? ` (pass ${saved.pass + 1})` : ''} were done by an earlier run.`,
+        );
+        this.alreadyDelivered = await deliveredAfter(kafka, admin, plan.topic, saved.offsets, saved.runId);
+      }
+      this.offsets = await endOffsets(admin, plan.topic);
+      this.builder.runId = this.runId;
+    }
+    this.nextIndex = this.startIndex;
+    this.sink.startAt(this.startIndex);
+  }
+
+  /** The source once, or again and again with --loop, then everything delivered and the checkpoint saved. */
+  private async passes(): Promise<void> {
+    const { plan, sink } = this;
+    for (;;) {
+      const source = (this.source ??= await openSource(this.sourceOptions));
+      this.stats.totalBytes = plan.loop ? undefined : source.totalBytes;
+      this.stoppedBy = await this.readPass(source);
+      if (this.stoppedBy !== 'end') break;
+      await sink.drain();
+      if (!plan.loop || this.hooks.signal.aborted) {
+        if (this.hooks.signal.aborted) this.stoppedBy = 'interrupt';
+        break;
+      }
+      if (this.pass === 0) this.schedule.endFirstPass();
+      if (this.countInPass === 0) break; // an empty pass would loop forever
+      this.pass++;
+      this.countInPass = 0;
+      this.startIndex = 0;
+      this.nextIndex = 0;
+      sink.startAt(0);
+      source.close();
+      this.source = undefined;
+    }
+    await sink.drain();
+    if (plan.from !== undefined && plan.from > this.indexEnd && this.pass === 0 && this.stoppedBy === 'end') {
+      throw new UsageError(
+        `--from ${plan.from} is past the end of ${this.source?.name ?? 'the source'}, which holds ${plural(this.indexEnd, 'record')}: nothing was sent.`,
+      );
+    }
+    await this.saveCheckpoint(true);
+  }
+
+  /**
+   * One pass over the source: each entry made a message, paced and appended to the sink, which sends a batch's
+   * worth at a time. The per-record path allocates nothing and awaits only to wait, to send or at a bad record.
+   */
+  private async readPass(source: Source): Promise<Stop> {
+    const { sink, stats, builder, pacer, plan } = this;
+    const { signal } = this.hooks;
+    const message = builder.message;
+    const chunks = source.live
+      ? withPauses(source.batches, () => sink.pause(), signal, BATCH_WINDOW_MS)
+      : source.batches;
+    for await (const items of chunks) {
+      // The records' create time: read once per chunk at full speed (a chunk takes about a millisecond), again
+      // after anything that waits.
+      let now = Date.now();
+      for (const item of items) {
+        if (signal.aborted) return 'interrupt';
+        this.indexEnd = item.index + 1;
+        if (item.index < this.startIndex) {
+          // Done by an earlier run (or before --from): not part of what this one has left, for its ETA.
+          if (stats.totalBytes !== undefined && !source.gzipped) stats.totalBytes -= item.end - item.start + 1;
+          continue;
+        }
+        if (this.alreadyDelivered.size > 0 && this.alreadyDelivered.delete(`${this.pass}:${item.index}`)) {
+          this.recovered++;
+          sink.passOver(item);
+          continue;
+        }
+        this.countInPass++;
+        const problem =
+          builder.build(item, this.pass, source.format) ?? sink.tooLarge(message.key, message.value, message.headers);
+        if (problem !== undefined) {
+          const outcome = sink.reject(item, problem, source.name);
+          if (outcome === 'skip') stats.skipped++;
+          else if (outcome === 'stop') await this.stopAt(item, problem, source);
+          continue;
+        }
+        pacer.leaving(now);
+        if (message.dueMs !== 0) {
+          now = Date.now();
+          const wait = pacer.waitMs(message.dueMs, now);
+          if (wait > 0) {
+            await sink.send();
+            await sleep(wait, signal);
+            if (signal.aborted) return 'interrupt';
+            now = Date.now();
+          }
+        }
+        stats.queuedAt(now);
+        sink.append(message.key, message.value, message.headers, now);
+        sink.passOver(item);
+        // At once: a live source need not say more for the replay to end.
+        if (plan.limit !== undefined && stats.queued >= plan.limit) return 'limit';
+        if (sink.full) {
+          await sink.send();
+          now = Date.now();
+        }
+      }
+    }
+    return 'end';
+  }
+
+  /** A bad record stops the replay: what came before it is delivered, and a resume starts at it. */
+  private async stopAt(item: SourceItem, reason: string, source: Source): Promise<never> {
+    await this.sink.drain();
+    this.nextIndex = item.index;
+    await this.saveCheckpoint(true);
+    throw badRecord(source.name, item, reason, this.stats.sent);
+  }
+
+  /** Kafka acknowledges the sends in order: what was delivered is always a prefix of the source. */
+  private delivered(done: Span): void {
+    this.stats.delivered(done.sent, Date.now());
+    this.stats.deadLettered += done.deadLettered;
+    this.handledBytes += done.fileBytes;
+    this.nextIndex = done.nextIndex;
+  }
+
+  private async saveCheckpoint(force = false): Promise<void> {
+    const { source, writer } = this;
     if (!writer?.due(force) || !source) return;
     // Where the delivered records end in each partition: anything later of this run lies beyond, where a
     // resume reads back.
-    Object.assign(offsets, producer.deliveredOffsets(topic));
+    Object.assign(this.offsets, this.sink.deliveredOffsets());
     await writer.save({
       source: source.name,
       size: source.totalBytes,
-      topic,
-      nextIndex,
-      pass,
-      sent: stats.sent,
-      runId,
-      offsets,
+      topic: this.plan.topic,
+      nextIndex: this.nextIndex,
+      pass: this.pass,
+      sent: this.stats.sent,
+      runId: this.runId,
+      offsets: this.offsets,
     });
-  };
+  }
 
-  // Kafka acknowledges the sends in order: what was delivered is always a prefix of the source.
-  const delivered = (done: Span) => {
-    stats.delivered(done.sent, Date.now());
-    stats.deadLettered += done.deadLettered;
-    handledBytes += done.fileBytes;
-    nextIndex = done.nextIndex;
-    checkpointing = checkpointing
-      .then(() => saveCheckpoint())
-      .catch((error: unknown) => {
-        checkpointError ??= error as Error;
-      });
-  };
-  const producerFailed = (error: unknown) => {
-    sendError = error instanceof Error ? error : new Error(String(error));
-    throw sendError;
-  };
-  // Up to five sends are in flight; the next is built meanwhile.
-  const send = async () => {
-    if (checkpointError) throw checkpointError;
-    const done = span;
-    span = emptySpan(done.nextIndex);
-    await producer.send(done).catch(producerFailed);
-  };
-  // What was read before a live source (stdin, a command) pauses leaves then, not when it next says something.
-  const pause = async () => {
-    if (producer.openBytes > 0) await send();
-  };
-  const drain = async () => {
-    await send();
-    await producer.flush().catch(producerFailed);
-    await checkpointing;
-    if (checkpointError) throw checkpointError;
-  };
-  const append = (key: string | null, value: Bytes, headers: readonly RecordHeader[], now: number) => {
-    stats.queuedAt(now);
-    producer.append(topic, producer.partitionFor(topic, key), key, value, headers, now);
-  };
-  /** Moves the span past an entry (sent, skipped, dead-lettered or found already delivered): a resume starts after it. */
-  const passOver = (item: SourceItem) => {
-    span.nextIndex = item.index + 1;
-    span.fileBytes += item.end - item.start + 1;
-  };
-
-  const deadLetter = (item: BadItem) => {
-    const deadLetterTopic = options.deadLetterTopic!;
-    producer.append(
-      deadLetterTopic,
-      producer.partitionFor(deadLetterTopic, null),
-      null,
-      item,
-      [
-        ['pbx-error', item.reason],
-        ['pbx-source', source!.name],
-        ['pbx-line', String(item.line)],
-        ['pbx-index', String(item.index)],
-      ],
-      Date.now(),
-    );
-    span.deadLettered++;
-    passOver(item);
-  };
-
-  // Interrupted, the records in flight are still delivered: say why stopping takes a while when it does.
-  let stopping: NodeJS.Timeout | undefined;
-  const sayWhyStoppingWaits = () => {
-    stopping = setTimeout(
-      () =>
-        options.onNote?.(
-          `Waiting for Kafka to acknowledge the records in flight (up to ${RECOVERY_MS / 1000} s while it does not answer); Ctrl-C again stops at once${options.checkpoint ? `, and ${options.checkpoint} still resumes with nothing sent twice` : ''}.`,
-        ),
-      1000,
-    );
-  };
-  signal.addEventListener('abort', sayWhyStoppingWaits, { once: true });
-
-  try {
-    let startIndex = options.from ?? 0;
-    let countInPass = 0;
-    let indexEnd = 0; // after the last record read
-    if (options.checkpoint) {
-      source ??= await openSource(sourceOptions);
-      const saved = await readCheckpoint(options.checkpoint);
-      if (saved) {
-        checkCheckpoint(options.checkpoint, saved, source.name, source.totalBytes, topic);
-        startIndex = Math.max(startIndex, saved.nextIndex);
-        pass = saved.pass;
-        runId = saved.runId;
-        resumedAfter = saved.nextIndex;
-        options.onNote?.(
-          `Resuming from ${options.checkpoint}: the first ${plural(saved.nextIndex, 'record')} of ${source.name}${saved.pass > 0 ? ` (pass ${saved.pass + 1})` : ''} were done by an earlier run.`,
-        );
-        alreadyDelivered = await deliveredAfter(kafka, admin, topic, saved.offsets, saved.runId);
-      }
-      offsets = await endOffsets(admin, topic);
-    }
-    nextIndex = startIndex;
-    span = emptySpan(startIndex);
-    passes: for (;;) {
-      source ??= await openSource(sourceOptions);
-      stats.totalBytes = options.loop ? undefined : source.totalBytes;
-      const chunks = source.live ? withPauses(source.batches, pause, signal) : source.batches;
-      for await (const items of chunks) {
-        // The records' create time: read once per chunk at full speed (a chunk takes about a millisecond), again
-        // after anything that waits.
-        let now = Date.now();
-        for (const item of items) {
-          if (signal.aborted) {
-            stoppedBy = 'interrupt';
-            break passes;
-          }
-          indexEnd = item.index + 1;
-          if (item.index < startIndex) {
-            // Done by an earlier run (or before --from): not part of what this one has left, for its ETA.
-            if (stats.totalBytes !== undefined && !source.gzipped) stats.totalBytes -= item.end - item.start + 1;
-            continue;
-          }
-          if (alreadyDelivered.size > 0 && alreadyDelivered.delete(`${pass}:${item.index}`)) {
-            recovered++;
-            passOver(item);
-            continue;
-          }
-          countInPass++;
-          const problem = toMessage(item, pass);
-          if (problem !== undefined) {
-            const { index, line, bytes, start, end } = item;
-            const bad: BadItem = { kind: 'bad', index, line, bytes, start, end, reason: problem };
-            if (onError === 'skip') {
-              stats.skipped++;
-              passOver(item);
-              continue;
-            }
-            if (onError === 'dead-letter') {
-              deadLetter(bad);
-              continue;
-            }
-            await drain();
-            nextIndex = item.index;
-            await saveCheckpoint(true);
-            throw badRecord(source.name, bad, stats.sent);
-          }
-          // Due times count from the first record, not from the start: connecting and opening the file must
-          // not make the first records late and then leave in a burst.
-          scheduleStart ??= now;
-          if (message.dueMs !== 0) {
-            now = Date.now();
-            const wait = scheduleStart + message.dueMs - now;
-            if (wait > BATCH_WINDOW_MS) {
-              await send();
-              await sleep(wait, signal);
-              if (signal.aborted) {
-                stoppedBy = 'interrupt';
-                break passes;
-              }
-              now = Date.now();
-            }
-          }
-          append(message.key, message.value, message.headers, now);
-          span.sent++;
-          passOver(item);
-          // At once: a live source need not say more for the replay to end.
-          if (options.limit !== undefined && stats.queued >= options.limit) {
-            stoppedBy = 'limit';
-            break passes;
-          }
-          if (span.sent >= MAX_SEND_RECORDS || producer.openBytes >= SEND_BYTES) {
-            await send();
-            now = Date.now();
-          }
-        }
-      }
-      await drain();
-      if (!options.loop || signal.aborted) {
-        if (signal.aborted) stoppedBy = 'interrupt';
-        break;
-      }
-      if (pass === 0) schedule.endFirstPass();
-      if (countInPass === 0) break; // an empty pass would loop forever
-      pass++;
-      countInPass = 0;
-      startIndex = 0;
-      nextIndex = 0;
-      span = emptySpan(0);
-      source.close();
-      source = undefined;
-    }
-    await drain();
-    if (options.from !== undefined && options.from > indexEnd && pass === 0 && stoppedBy === 'end') {
-      throw new UsageError(
-        `--from ${options.from} is past the end of ${source?.name ?? 'the source'}, which holds ${plural(indexEnd, 'record')}: nothing was sent.`,
-      );
-    }
-    await saveCheckpoint(true);
-
-    // Makes `message` the one for this record and returns undefined, or returns what is wrong with the record.
-    function toMessage(item: SourceItem, pass: number): string | undefined {
-      if (item.kind === 'bad') return item.reason;
-      const due = schedule.next(item.value, pass);
-      if ('error' in due) return due.error;
-      let key: string | null = null;
-      if (options.key !== undefined) {
-        const value = getPath(item.value, options.key);
-        if (value === undefined) return `no field ${options.key} for the key${bracketHint(options.key)}`;
-        if (value === null) return `field ${options.key} is null, which is no key`;
-        key = typeof value === 'string' ? value : JSON.stringify(value);
-      }
-      const shift = options.pace.kind === 'event-time' ? pass * schedule.shiftPerPass : 0;
-      message.key = key;
-      message.value =
-        shift !== 0 && options.pace.kind === 'event-time' // (narrows pace for .field)
-          ? JSON.stringify(shiftTime(item.value, options.pace.field, shift))
-          : source!.format === 'csv'
-            ? JSON.stringify(item.value) // (its bytes are the row as written, for messages)
-            : item; // the file's exact bytes; for a JSON array, the element's compact JSON, made as it was read
-      message.headers = writer ? [...fixedHeaders, [REPLAY_HEADER, `${runId}:${pass}:${item.index}`]] : fixedHeaders;
-      message.dueMs = due.dueMs;
-      if (recordLimit !== undefined && mostBytesOf(message.value) > recordLimit - RECORD_OVERHEAD_MARGIN) {
-        const size = batchBytesOf(message.key, message.value, message.headers);
-        if (size > recordLimit) {
-          return `the record takes ${size} bytes in a batch, more than topic ${topic} takes (its max.message.bytes, ${recordLimit})`;
-        }
-      }
-      return undefined;
-    }
-  } catch (error) {
-    if (sendError || (error as { name?: string }).name?.startsWith('Kafka')) {
-      await checkpointing.catch(() => undefined);
-      await saveCheckpoint(true).catch(() => undefined);
+  /** What to throw for what stopped the replay, once what can still be delivered and saved was. */
+  private async failed(error: unknown): Promise<unknown> {
+    const { plan, stats, sink } = this;
+    if (sink.failure || (error as { name?: string }).name?.startsWith('Kafka')) {
+      await sink.settled();
+      await this.saveCheckpoint(true).catch(() => undefined);
       // Counted from Kafka's acknowledgements: a failed send may have had some of its batches written.
-      throw kafkaFailed(config, topic, error, producer.acknowledgedRecords(topic), options.checkpoint);
+      return kafkaFailed(plan.config, plan.topic, error, sink.acknowledged(), plan.checkpoint);
     }
     if (error instanceof UserError && error.code === 'CHECKPOINT_UNWRITABLE') {
       // Kafka's answers, not the checkpoint, say what was delivered.
-      throw new UserError(`${error.message}. Delivered before that: ${plural(stats.sent, 'record')}.`, {
+      return new UserError(`${error.message}. Delivered before that: ${plural(stats.sent, 'record')}.`, {
         code: error.code,
         nextSteps: error.nextSteps,
         details: { sent: stats.sent },
@@ -426,9 +305,9 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     }
     if (error instanceof UserError && (error.code === 'SOURCE_MALFORMED' || error.code === 'SOURCE_COMMAND_FAILED')) {
       // The rest of the source cannot be read: deliver what came before, as a bad record does.
-      await drain();
-      await saveCheckpoint(true);
-      throw new UserError(
+      await sink.drain();
+      await this.saveCheckpoint(true);
+      return new UserError(
         `${error.message.replace(/\.$/, '')}. Stopped after delivering ${plural(stats.sent, 'record')}.`,
         {
           code: error.code,
@@ -437,211 +316,64 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         },
       );
     }
-    throw error;
-  } finally {
-    signal.removeEventListener('abort', sayWhyStoppingWaits);
-    clearTimeout(stopping);
-    clearInterval(progress);
-    // The last figures, whatever ended the replay: a live line left at its last tick would show fewer sent.
-    if (source) stats.bytesDone = progressBytes(source);
-    options.onProgress?.(stats);
-    source?.close();
-    await producer.disconnect().catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    return error;
   }
-  const now = Date.now();
-  return {
-    source: source?.name ?? options.source.path ?? '',
-    format: source?.format ?? '',
-    topic,
-    sent: stats.sent,
-    skipped: stats.skipped,
-    deadLettered: stats.deadLettered,
-    recovered,
-    resumedAfter,
-    outOfOrder: schedule.outOfOrder,
-    passes: pass + 1,
-    nextIndex,
-    elapsedMs: now - started,
-    targetRate: stats.targetRate,
-    achievedRate: stats.overallRate(now),
-    stoppedBy,
-    checkpoint: options.checkpoint,
-  };
-}
 
-/**
- * The source's chunks, calling `onPause` when the next is not there within a batch window. An interrupt ends the
- * wait for it: a silent pipe or command would hold the replay for ever.
- */
-async function* withPauses<T>(
-  chunks: AsyncGenerator<T>,
-  onPause: () => Promise<void>,
-  signal: AbortSignal,
-): AsyncGenerator<T> {
-  for (;;) {
-    const next = chunks.next();
-    if (!(await settlesWithin(next, BATCH_WINDOW_MS))) {
-      await onPause();
-      if (!(await settlesWithin(next, Infinity, signal))) {
-        next.catch(() => undefined); // the source is closed after the interrupt, which may end the read in an error
-        return;
-      }
-    }
-    const result = await next;
-    if (result.done) return;
-    yield result.value;
-  }
-}
-
-/** A FIFO, the shell's <(cmd), a device: not a file to read again. (A path that is not there is the source's to say.) */
-function isPipe(path: string): boolean {
-  try {
-    const info = statSync(path);
-    return !info.isFile() && !info.isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-const REPLAY_CLIENT: KafkaClientOptions = {
-  clientId: 'pbx-replay',
-  connectionTimeout: 3000,
-  retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5000 },
-};
-
-/** Connects, creating the topics that are missing; the admin stays connected for checkpoint offsets. */
-async function connect(
-  options: ReplayOptions,
-  onDelivered: (done: Span) => void,
-): Promise<{ kafka: Kafka; admin: Admin; producer: BatchProducer<Span>; recordLimit?: number }> {
-  const endpoint = kafkaEndpoint(options.config);
-  const kafka = await createKafka(endpoint, REPLAY_CLIENT);
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    const existing = new Set(await admin.listTopics());
-    const topics = [options.topic, ...(options.deadLetterTopic ? [options.deadLetterTopic] : [])];
-    const wanted = topics.filter((t) => !existing.has(t));
-    for (const topic of wanted) {
-      const other = collidingTopic(topic, existing);
-      if (other === undefined) continue;
-      throw new UserError(
-        `Topic ${topic} would collide with topic ${other}, which exists: Kafka refuses a topic whose name differs from another's only by "." and "_".`,
-        { code: TOPIC_REFUSED, nextSteps: [`Replay into ${other}, or choose a name that differs otherwise.`] },
+  /** Interrupted, the records in flight are still delivered: says why stopping takes a while when it does. */
+  private noteWhyStoppingWaits(): () => void {
+    const { signal, onNote } = this.hooks;
+    const { checkpoint } = this.plan;
+    let stopping: NodeJS.Timeout | undefined;
+    const sayWhy = () => {
+      stopping = setTimeout(
+        () =>
+          onNote?.(
+            `Waiting for Kafka to acknowledge the records in flight (up to ${RECOVERY_MS / 1000} s while it does not answer); Ctrl-C again stops at once${checkpoint ? `, and ${checkpoint} still resumes with nothing sent twice` : ''}.`,
+          ),
+        1000,
       );
-    }
-    if (options.partitions !== undefined && existing.has(options.topic)) {
-      const [topic] = (await admin.fetchTopicMetadata({ topics: [options.topic] })).topics;
-      const count = topic?.partitions.length;
-      if (count !== options.partitions) {
-        throw new UserError(
-          `Topic ${options.topic} already has ${count} partition(s): --partitions ${options.partitions} applies only to a topic pbx creates.`,
-          {
-            code: TOPIC_PARTITIONS_DIFFER,
-            nextSteps: ['Drop --partitions, or add partitions with kafka-topics.sh --alter --partitions N.'],
-          },
-        );
-      }
-    }
+    };
+    signal.addEventListener('abort', sayWhy, { once: true });
+    return () => {
+      signal.removeEventListener('abort', sayWhy);
+      clearTimeout(stopping);
+    };
+  }
 
-    if (wanted.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: wanted.map((topic) => ({ topic, numPartitions: options.partitions ?? 1 })),
-      });
-    }
-    const settings = await topicSettings(admin, topics);
-    // Kafka would refuse each unkeyed record with a bare "failed the validation on broker".
-    const unkeyed = options.key === undefined ? topics : topics.slice(1); // dead letters carry no key
-    const compacted = unkeyed.find((topic) => settings.get(topic)?.compacted);
-    if (compacted !== undefined) {
-      throw new UsageError(
-        `Topic ${compacted} is compacted (cleanup.policy=compact): Kafka takes only records with a key there.`,
-        {
-          nextSteps: [
-            compacted === options.topic
-              ? 'Give --key FIELD, the field whose value identifies a record, or replay into a topic that is not compacted.'
-              : 'Give a --dead-letter-topic that is not compacted.',
-          ],
-        },
-      );
-    }
-    const limits = [...settings.values()].flatMap((s) => (s.maxMessageBytes ? [s.maxMessageBytes] : []));
-    const producer = await BatchProducer.connect<Span>({
-      kafka: kafkaClientConfig(endpoint, REPLAY_CLIENT),
-      topics,
-      compression: options.compression,
-      batchBytes: Math.min(BATCH_BYTES, ...limits),
-      onDelivered,
-    });
-    return { kafka, admin, producer, recordLimit: settings.get(options.topic)?.maxMessageBytes };
-  } catch (error) {
-    await admin.disconnect().catch(() => undefined);
-    if (error instanceof UserError) throw error;
-    throw kafkaFailed(options.config, options.topic, error, 0, undefined);
+  private progress(): void {
+    const { source } = this;
+    if (source) this.stats.bytesDone = source.gzipped ? source.bytesRead() : this.handledBytes;
+    this.hooks.onProgress?.(this.stats);
+  }
+
+  private summary(): ReplaySummary {
+    const { plan, stats, source } = this;
+    const now = Date.now();
+    return {
+      source: source?.name ?? plan.source.path ?? '',
+      format: source?.format ?? '',
+      topic: plan.topic,
+      sent: stats.sent,
+      skipped: stats.skipped,
+      deadLettered: stats.deadLettered,
+      recovered: this.recovered,
+      resumedAfter: this.resumedAfter,
+      outOfOrder: this.schedule.outOfOrder,
+      passes: this.pass + 1,
+      nextIndex: this.nextIndex,
+      elapsedMs: now - this.started,
+      targetRate: stats.targetRate,
+      achievedRate: stats.overallRate(now),
+      stoppedBy: this.stoppedBy,
+      checkpoint: plan.checkpoint,
+    };
   }
 }
 
-// A batch's header and a record's own fields, headers aside: the check below is exact only near the limit.
-const RECORD_OVERHEAD_MARGIN = 64 * 1024;
-
-/** At most what `value` takes, without reading it: a UTF-16 unit is at most three bytes in UTF-8. */
-function mostBytesOf(value: Bytes): number {
-  return typeof value === 'string' ? value.length * 3 : bytesOf(value);
-}
-
-function bytesOf(value: Bytes): number {
-  if (value === null) return 0;
-  if (typeof value === 'string') return Buffer.byteLength(value);
-  return 'bytes' in value ? value.end - value.start : value.length;
-}
-
-/** What a record alone in a batch takes (record batch v2): the batch header, and the record's varints at their widest. */
-function batchBytesOf(key: string | null, value: Bytes, headers: readonly RecordHeader[]): number {
-  const headerBytes = headers.reduce((sum, [k, v]) => sum + 10 + bytesOf(k) + bytesOf(v), 0);
-  return 61 + 1 + 5 * 5 + bytesOf(key) + bytesOf(value) + headerBytes;
-}
-
-interface TopicSettings {
-  /** The largest record batch the topic takes (its max.message.bytes, the broker's default unless set). */
-  maxMessageBytes?: number;
-  /** cleanup.policy includes compact: Kafka refuses records without a key. */
-  compacted: boolean;
-}
-
-/** What replay needs of each topic's settings. A client that may not read them (ACLs) gets pbx's defaults. */
-async function topicSettings(admin: Admin, topics: string[]): Promise<Map<string, TopicSettings>> {
-  const { ConfigResourceTypes } = await loadKafkajs();
-  const described = await admin
-    .describeConfigs({
-      includeSynonyms: false,
-      resources: topics.map((name) => ({
-        type: ConfigResourceTypes.TOPIC,
-        name,
-        configNames: ['max.message.bytes', 'cleanup.policy'],
-      })),
-    })
-    .catch(() => ({ resources: [] }));
-  return new Map(
-    described.resources.map((resource) => {
-      const value = (name: string) => resource.configEntries.find((e) => e.configName === name)?.configValue;
-      const bytes = Number(value('max.message.bytes'));
-      return [
-        resource.resourceName,
-        {
-          maxMessageBytes: Number.isSafeInteger(bytes) && bytes > 0 ? bytes : undefined,
-          compacted: (value('cleanup.policy') ?? '').split(',').includes('compact'),
-        },
-      ];
-    }),
-  );
-}
-
-function badRecord(source: string, item: BadItem, sent: number): UserError {
+function badRecord(source: string, item: SourceItem, reason: string, sent: number): UserError {
   const text = textOf(item);
   const where = item.line > 0 ? `${source}:${item.line}` : `${source}: element ${item.index}`;
-  return new UserError(`${where}: ${item.reason}. Stopped after delivering ${plural(sent, 'record')}.`, {
+  return new UserError(`${where}: ${reason}. Stopped after delivering ${plural(sent, 'record')}.`, {
     code: 'BAD_RECORD',
     hint: text.length > 200 ? `${text.slice(0, 200)}…` : text,
     nextSteps: [
@@ -653,78 +385,4 @@ function badRecord(source: string, item: BadItem, sent: number): UserError {
     ],
     details: { line: item.line, index: item.index, sent },
   });
-}
-
-function kafkaFailed(
-  config: ResolvedConfig,
-  topic: string,
-  error: unknown,
-  sent: number,
-  checkpoint: string | undefined,
-): UserError {
-  const brokers = endpointOf(config, 'kafka').addresses.join(',');
-  const resume = checkpoint
-    ? `Run the same command again: it resumes from ${checkpoint}.`
-    : 'Use --checkpoint FILE to resume where a replay stopped.';
-  const delivered = `Delivered before that: ${plural(sent, 'record')}.`;
-  // kafkajs gathers each topic's own error from a CreateTopics under a general one ("Topic creation errors").
-  const [own] = (error as { errors?: unknown[] }).errors ?? [];
-  if (own !== undefined) {
-    const named = (own as { topic?: string }).topic ?? topic; // the dead-letter topic is created alongside
-    const refused = kafkaFailed(config, named, own, sent, checkpoint);
-    if (refused.code !== 'KAFKA_UNAVAILABLE') return refused;
-    return new UserError(`Kafka at ${brokers} refused to create topic ${named}: ${(own as Error).message}`, {
-      code: TOPIC_REFUSED,
-      nextSteps: [
-        "Check --partitions against the broker's limits, or create the topic with Kafka's own tools and replay into it.",
-      ],
-      cause: error,
-    });
-  }
-  const type = (error as { type?: string }).type;
-  // Batches are cut to the topic's limit, so only a single record can still be too large: the data's problem.
-  if (type === 'MESSAGE_TOO_LARGE') {
-    return new UserError(
-      `A record is larger than the topic's max.message.bytes allows: Kafka refused it. ${delivered}`,
-      {
-        code: 'RECORD_TOO_LARGE',
-        nextSteps: [
-          "Raise the topic's max.message.bytes (kafka-configs.sh --alter --entity-type topics --add-config max.message.bytes=N).",
-          resume,
-        ],
-        details: { sent },
-        cause: error,
-      },
-    );
-  }
-  // A cluster's ACLs: nothing pbx or a retry can change.
-  if (type?.endsWith('_AUTHORIZATION_FAILED')) {
-    const user = config.services.kafka.external?.sasl?.username ?? 'pbx';
-    const [what, rights] =
-      type === 'CLUSTER_AUTHORIZATION_FAILED'
-        ? ['use its idempotent producer', 'IDEMPOTENT_WRITE on the cluster (brokers before Kafka 2.8 ask for it)']
-        : [
-            `write to topic ${topic}`,
-            `WRITE and DESCRIBE on topic ${topic} (CREATE too when pbx is to create it), or replay into a topic you may write to`,
-          ];
-    return new UserError(
-      `Kafka at ${brokers} does not let ${user} ${what}: ${(error as Error).message}. ${delivered}`,
-      {
-        code: 'KAFKA_NOT_AUTHORIZED',
-        nextSteps: [`Ask the cluster's administrator for ${rights}.`, resume],
-        details: { sent },
-        cause: error,
-      },
-    );
-  }
-  return new UserError(`Kafka at ${brokers} did not accept the records: ${(error as Error).message}. ${delivered}`, {
-    code: 'KAFKA_UNAVAILABLE',
-    exitCode: ExitCode.unhealthy,
-    nextSteps: ['Check the stack with `pbx status kafka` (start it with `pbx up kafka`).', resume],
-    cause: error,
-  });
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateReviews } from '../../src/datagen/reviews';
 import { resolve } from 'node:path';
-import { LineKind, scanLines } from '../../src/replay/json-check';
-import { JSON_SCAN_WASM } from '../../src/replay/json-scan-wasm';
+import { LineKind, scanLines } from '../../src/flow/sources/json-check';
+import { JSON_SCAN_WASM } from '../../src/flow/sources/json-scan-wasm';
 import { compileJsonScan } from '../../scripts/wasm';
 
 const parses = (text: string) => {

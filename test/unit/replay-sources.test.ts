@@ -4,18 +4,11 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { UserError } from '../../src/cli/errors';
-import { LineKind } from '../../src/replay/json-check';
-import {
-  bracketHint,
-  detectFormat,
-  getPath,
-  openSource,
-  LineSplitter,
-  MAX_LINE_BYTES,
-  textOf,
-  type SourceItem,
-  type SourceOptions,
-} from '../../src/replay/sources';
+import { bracketHint, getPath, textOf, type SourceItem } from '../../src/flow/records';
+import { detectFormat } from '../../src/flow/sources/formats';
+import { LineKind } from '../../src/flow/sources/json-check';
+import { LineSplitter, MAX_LINE_BYTES } from '../../src/flow/sources/lines';
+import { openSource, type SourceOptions } from '../../src/flow/sources/open';
 
 const dir = mkdtempSync(join(tmpdir(), 'pbx-sources-'));
 function file(name: string, content: string | Buffer): string {
