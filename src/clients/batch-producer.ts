@@ -1,9 +1,7 @@
 import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
-import type Cluster from 'kafkajs/src/cluster/index.js';
-import type { Broker, ProduceProtocol, ProduceResponse } from 'kafkajs/src/cluster/index.js';
 import { sleep } from '../async';
 import { useCrc32Instruction } from './crc32c';
-import { loadKafkajs } from './kafka';
+import { loadProducerInternals, REQUEST_HEADROOM, type ProducerInternals } from './kafkajs-internals';
 import {
   BufferPool,
   RecordBatchBuilder,
@@ -18,21 +16,14 @@ import {
 // about 40k reviews/s here, against 300–400k/s for kcat (librdkafka). This one writes each record once, into a pooled
 // buffer that holds the whole request (batch and framing), and keeps up to five requests in flight, which
 // Kafka's idempotence orders by sequence number. kafkajs still does everything else: its cluster finds
-// leaders, its connections carry TLS and SASL and match responses, its brokers negotiate versions. Those are
-// kafkajs internals, stable because kafkajs is pinned (2.2.4).
+// leaders, its connections carry TLS and SASL, match responses and wait out a broker's throttle time, its
+// brokers negotiate versions. Those are kafkajs internals, reached through kafkajs-internals.ts only, which
+// checks their shape when it loads them (kafkajs is pinned: 2.2.4).
 
 /** Kafka orders an idempotent producer's batches only up to five unacknowledged requests per connection. */
 const MAX_IN_FLIGHT = 5;
-const PRODUCE_API_KEY = 0;
-const ACKS_ALL = -1;
-const ACK_TIMEOUT_MS = 30_000;
-/** Record batches (magic 2) came with produce version 3 (Kafka 0.11). */
-const MIN_PRODUCE_VERSION = 3;
-/** Room before each batch for a produce request's framing: header, client id and topic name (at most 249). */
-const HEADROOM = 512;
 /** How long a failing cluster is given to come back (a broker restart, a leader election) before giving up. */
 export const RECOVERY_MS = 30_000;
-const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 const DUPLICATE_SEQUENCE_NUMBER = 46;
 
 export interface BatchProducerOptions<Mark> {
@@ -68,18 +59,6 @@ interface Group<Mark> {
   mark: Mark;
 }
 
-/** Loaded when a producer connects, so that commands without Kafka start without kafkajs. */
-interface Internals {
-  cluster: Cluster;
-  produceRequests: unknown;
-  errorFor: (code: number) => Error & { retriable: boolean };
-  partitioner: (args: {
-    topic: string;
-    partitionMetadata: PartitionMetadata[];
-    message: { key: Buffer | string | null; value: null };
-  }) => number;
-}
-
 export class BatchProducer<Mark> {
   private readonly open = new Map<string, OpenBatch>();
   private last: OpenBatch | undefined;
@@ -102,29 +81,27 @@ export class BatchProducer<Mark> {
   openBytes = 0;
 
   private constructor(
-    private readonly internals: Internals,
+    /** Loaded when a producer connects, so that commands without Kafka start without kafkajs. */
+    private readonly internals: ProducerInternals,
     private readonly options: BatchProducerOptions<Mark>,
   ) {
-    this.pool = new BufferPool(HEADROOM + options.batchBytes, MAX_IN_FLIGHT + 4);
+    this.pool = new BufferPool(REQUEST_HEADROOM + options.batchBytes, MAX_IN_FLIGHT + 4);
   }
 
   /** Connects to the cluster and obtains a producer id; the topics must exist. */
   static async connect<Mark>(options: BatchProducerOptions<Mark>): Promise<BatchProducer<Mark>> {
-    const internals = await loadInternals(options.kafka);
+    const internals = await loadProducerInternals(options.kafka);
     await useCrc32Instruction();
     const producer = new BatchProducer(internals, options);
-    await internals.cluster.connect();
+    await internals.connect();
     try {
-      await internals.cluster.addMultipleTargetTopics(options.topics);
+      await internals.addTopics(options.topics);
       // A new broker answers "coordinator loading" for a few seconds.
-      const { producerId, producerEpoch } = await producer.retrying(
-        async () => (await internals.cluster.findControllerBroker()).initProducerId({ transactionTimeout: 60_000 }),
-        RECOVERY_MS,
-      );
+      const { producerId, producerEpoch } = await producer.retrying(() => internals.initProducerId(), RECOVERY_MS);
       producer.producerId = BigInt(producerId);
       producer.producerEpoch = producerEpoch;
     } catch (error) {
-      await internals.cluster.disconnect().catch(() => undefined);
+      await internals.disconnect().catch(() => undefined);
       throw error;
     }
     return producer;
@@ -134,11 +111,11 @@ export class BatchProducer<Mark> {
   partitionFor(topic: string, key: Buffer | string | null): number {
     let partitionMetadata = this.partitions.get(topic);
     if (!partitionMetadata) {
-      partitionMetadata = this.internals.cluster.findTopicPartitionMetadata(topic);
+      partitionMetadata = this.internals.partitionsOf(topic);
       this.partitions.set(topic, partitionMetadata);
     }
     if (partitionMetadata.length === 1) return partitionMetadata[0]!.partitionId;
-    return this.internals.partitioner({ topic, partitionMetadata, message: { key, value: null } });
+    return this.internals.partitionFor(topic, partitionMetadata, key);
   }
 
   /** Adds a record to the open batch of its partition. */
@@ -155,7 +132,7 @@ export class BatchProducer<Mark> {
       const id = `${topic}\0${partition}`;
       open = this.open.get(id);
       if (!open) {
-        open = { topic, partition, builder: this.spare.pop() ?? new RecordBatchBuilder(this.pool, HEADROOM) };
+        open = { topic, partition, builder: this.spare.pop() ?? new RecordBatchBuilder(this.pool, REQUEST_HEADROOM) };
         this.open.set(id, open);
       }
       this.last = open;
@@ -217,7 +194,7 @@ export class BatchProducer<Mark> {
 
   async disconnect(): Promise<void> {
     await Promise.allSettled(this.requests);
-    await this.internals.cluster.disconnect();
+    await this.internals.disconnect();
   }
 
   private close(topic: string, partition: number, builder: RecordBatchBuilder): Batch {
@@ -257,34 +234,19 @@ export class BatchProducer<Mark> {
   }
 
   private leaderOf(batch: Batch): number {
-    const partition = this.internals.cluster
-      .findTopicPartitionMetadata(batch.topic)
-      .find((p) => p.partitionId === batch.partition);
+    const partition = this.internals.partitionsOf(batch.topic).find((p) => p.partitionId === batch.partition);
     if (!partition) throw new Error(`Partition ${batch.partition} of ${batch.topic} is not in the cluster's metadata.`);
     return partition.leader;
   }
 
   /** Sends a batch to its partition's leader; marks it acknowledged, or throws Kafka's error. */
   private async produce(batch: Batch): Promise<void> {
-    const broker = await this.internals.cluster.findBroker({ nodeId: this.leaderOf(batch) });
-    const protocol = broker.lookupRequest(
-      PRODUCE_API_KEY,
-      this.internals.produceRequests,
-    )({
-      acks: ACKS_ALL,
-      timeout: ACK_TIMEOUT_MS,
-      topicData: [],
+    const result = await this.internals.produce({
+      nodeId: this.leaderOf(batch),
+      topic: batch.topic,
+      partition: batch.partition,
+      batch: batch.finished,
     });
-    if (protocol.request.apiVersion < MIN_PRODUCE_VERSION) {
-      throw Object.assign(new Error('This Kafka is older than 0.11: it does not take record batches.'), {
-        retriable: false,
-      });
-    }
-    const response = await exchange(broker, protocol, batch);
-    const result = response.topics
-      .find((t) => t.topicName === batch.topic)
-      ?.partitions.find((p) => p.partition === batch.partition);
-    if (!result) throw new Error(`Kafka's answer left out ${batch.topic} partition ${batch.partition}.`);
     if (result.errorCode !== 0 && result.errorCode !== DUPLICATE_SEQUENCE_NUMBER) {
       throw this.internals.errorFor(result.errorCode);
     }
@@ -334,7 +296,7 @@ export class BatchProducer<Mark> {
     while (this.requests.size > 0) await Promise.allSettled([...this.requests]);
     await this.retrying(
       async () => {
-        await this.internals.cluster.refreshMetadata();
+        await this.internals.refreshMetadata();
         this.partitions.clear();
         for (const group of this.groups) {
           for (const batch of group.batches) {
@@ -375,114 +337,10 @@ export class BatchProducer<Mark> {
   }
 }
 
-/**
- * Sends one batch in a produce request (versions 3 to 8) and returns the decoded response. The request is
- * framed in the headroom before the batch and written to kafkajs's connection, whose queue matches the
- * response and enforces the timeout. A connection that must (re)authenticate first goes through kafkajs's
- * own send, which does that and copies the request once more.
- */
-async function exchange(broker: Broker, protocol: ProduceProtocol, batch: Batch): Promise<ProduceResponse> {
-  const { buffer, start, end } = batch.finished;
-  const topic = Buffer.from(batch.topic);
-  // From the transactional id on: the request body, which kafkajs's send would frame itself.
-  const bodyBytes = 2 + 2 + 4 + 4 + 2 + topic.length + 4 + 4 + 4;
-  let at = start - bodyBytes;
-  const bodyStart = at;
-  at = buffer.writeInt16BE(-1, at); // transactional id: null
-  at = buffer.writeInt16BE(ACKS_ALL, at);
-  at = buffer.writeInt32BE(ACK_TIMEOUT_MS, at);
-  at = buffer.writeInt32BE(1, at); // one topic
-  at = buffer.writeInt16BE(topic.length, at);
-  buffer.set(topic, at);
-  at = buffer.writeInt32BE(1, at + topic.length); // one partition
-  at = buffer.writeInt32BE(batch.partition, at);
-  buffer.writeInt32BE(end - start, at);
-  const decode = protocol.response.decode;
-
-  const connection = await broker.connectionPool.getConnection();
-  if (connection.sasl && !connection.isAuthenticated()) {
-    const body = buffer.subarray(bodyStart, end);
-    // kafkajs frames what encode() returns by reading `buf` and `buffer`, as it does from its own Encoder;
-    // its parse step is skipped, as it would throw away which partition failed.
-    return broker.connectionPool.send({
-      request: { ...protocol.request, encode: () => Promise.resolve({ buf: body, buffer: body }) },
-      response: { decode, parse: (data) => Promise.resolve(data) },
-    });
-  }
-  connection.failIfNotConnected();
-  const correlationId = connection.nextCorrelationId();
-  const clientId = Buffer.from(connection.clientId);
-  const frameStart = bodyStart - (4 + 2 + 2 + 4 + 2 + clientId.length);
-  at = buffer.writeInt32BE(end - frameStart - 4, frameStart); // size of what follows
-  at = buffer.writeInt16BE(PRODUCE_API_KEY, at);
-  at = buffer.writeInt16BE(protocol.request.apiVersion, at);
-  at = buffer.writeInt32BE(correlationId, at);
-  at = buffer.writeInt16BE(clientId.length, at);
-  buffer.set(clientId, at);
-  const frame = buffer.subarray(frameStart, end);
-  const { payload } = await new Promise<{ payload: Buffer }>((resolve, reject) => {
-    connection.requestQueue.push({
-      entry: {
-        apiKey: PRODUCE_API_KEY,
-        apiName: 'Produce',
-        apiVersion: protocol.request.apiVersion,
-        correlationId,
-        resolve,
-        reject,
-      },
-      expectResponse: true,
-      sendRequest: () => connection.socket.write(frame),
-    });
-  });
-  return decode(payload);
-}
-
 function isRetriable(error: unknown): boolean {
   const { name, retriable, cause } = error as { name?: string; retriable?: boolean; cause?: unknown };
   // kafkajs's own retries (a metadata refresh's) give up in a non-retriable wrapper: what they gave up on says
   // whether pbx's longer window goes on.
   if (name === 'KafkaJSNumberOfRetriesExceeded' && cause) return isRetriable(cause);
   return retriable !== false;
-}
-
-async function loadInternals(config: KafkaConfig): Promise<Internals> {
-  const [
-    { Partitioners },
-    { default: Cluster },
-    { default: produceRequests },
-    { default: loggers },
-    { default: socketFactory },
-    { default: errors },
-  ] = await Promise.all([
-    loadKafkajs(), // silences kafkajs's own warnings, as every pbx client does
-    import('kafkajs/src/cluster/index.js'),
-    import('kafkajs/src/protocol/requests/produce/index.js'),
-    import('kafkajs/src/loggers/index.js'),
-    import('kafkajs/src/network/socketFactory.js'),
-    import('kafkajs/src/protocol/error.js'),
-  ]);
-  const cluster = new Cluster({
-    logger: loggers.createLogger({ level: loggers.LEVELS.NOTHING, logCreator: () => () => undefined }),
-    socketFactory: socketFactory(),
-    brokers: config.brokers,
-    ssl: config.ssl,
-    sasl: config.sasl,
-    clientId: config.clientId,
-    connectionTimeout: config.connectionTimeout,
-    requestTimeout: config.requestTimeout,
-    retry: config.retry,
-    allowAutoTopicCreation: false,
-    metadataMaxAge: 300_000,
-  });
-  return {
-    cluster,
-    produceRequests,
-    errorFor: (code) => {
-      const error = errors.createErrorFromCode(code);
-      // Out of order means an earlier batch failed and is about to be sent again: retriable here.
-      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) error.retriable = true;
-      return error;
-    },
-    partitioner: Partitioners.DefaultPartitioner(),
-  };
 }

@@ -1,0 +1,560 @@
+import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
+import type { FinishedBatch } from './record-batch';
+import { loadKafkajs } from './kafka';
+
+// The one module that touches kafkajs's private internals, for batch-producer.ts: its cluster (metadata, leaders,
+// connections with TLS and SASL, version negotiation), a connection's request queue, the produce request
+// definitions and the protocol errors. They are not kafkajs's public API, so when loaded they are checked against
+// the shape pbx relies on (kafkajs 2.2.4, pinned): a kafkajs that differs stops with a list of what moved
+// (module path and property), instead of a TypeError somewhere in a replay. test/unit/kafkajs-internals.test.ts
+// runs the same check on the installed kafkajs.
+
+/** Room before each batch for a produce request's framing: header, client id and topic name (at most 249). */
+export const REQUEST_HEADROOM = 512;
+const PRODUCE_API_KEY = 0;
+const ACKS_ALL = -1;
+const ACK_TIMEOUT_MS = 30_000;
+/** Record batches (magic 2) came with produce version 3 (Kafka 0.11). */
+const MIN_PRODUCE_VERSION = 3;
+/** The request body pbx frames is the same from version 3 to 8; version 9 is Kafka's flexible encoding. */
+const MAX_PRODUCE_VERSION = 8;
+const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
+
+/** What batch-producer.ts uses of kafkajs's internals. */
+export interface ProducerInternals {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Adds the topics to those whose metadata the cluster keeps (they must exist). */
+  addTopics(topics: string[]): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  partitionsOf(topic: string): PartitionMetadata[];
+  /** A producer id and epoch from the controller, for an idempotent producer. */
+  initProducerId(): Promise<{ producerId: string; producerEpoch: number }>;
+  /**
+   * Sends one record batch, framed in the REQUEST_HEADROOM bytes before it, to the broker `nodeId`, and resolves
+   * with Kafka's answer for its partition. Waits out a broker's throttle time as kafkajs does.
+   */
+  produce(request: ProduceRequest): Promise<PartitionResult>;
+  /** kafkajs's error for a Kafka error code, `retriable` as pbx's producer treats it. */
+  errorFor(code: number): Error & { retriable: boolean };
+  /** The partition Kafka's Java client would pick for this key (murmur2), or round robin without one. */
+  partitionFor(topic: string, partitionMetadata: PartitionMetadata[], key: Buffer | string | null): number;
+}
+
+export interface ProduceRequest {
+  nodeId: number;
+  topic: string;
+  partition: number;
+  batch: FinishedBatch;
+}
+
+export interface PartitionResult {
+  errorCode: number;
+  baseOffset: string;
+}
+
+/** kafkajs is not the one pbx was built against: a bug in how pbx was built or installed, not the user's. */
+export class KafkajsChangedError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `pbx's producer relies on kafkajs 2.2.4's internals, and the kafkajs it runs with differs:\n` +
+        problems.map((problem) => `  - ${problem}`).join('\n'),
+    );
+    this.name = 'KafkajsChangedError';
+  }
+}
+
+/**
+ * Loads kafkajs's internals, checks their shape, and makes a cluster for `config` (not yet connected). Throws a
+ * KafkajsChangedError (a bug: exit 70) listing what moved when they differ. `modules` is for tests.
+ */
+export async function loadProducerInternals(config: KafkaConfig, modules?: KafkajsModules): Promise<ProducerInternals> {
+  modules ??= await importKafkajsModules();
+  const problems = await kafkajsShapeProblems(modules);
+  if (problems.length > 0) throw new KafkajsChangedError(problems);
+  const checked = modules as unknown as CheckedModules;
+  const cluster = new checked.cluster({
+    logger: silentLogger(checked),
+    socketFactory: checked.socketFactory(),
+    brokers: config.brokers,
+    ssl: config.ssl,
+    sasl: config.sasl,
+    clientId: config.clientId,
+    connectionTimeout: config.connectionTimeout,
+    requestTimeout: config.requestTimeout,
+    retry: config.retry,
+    allowAutoTopicCreation: false,
+    metadataMaxAge: 300_000,
+  });
+  const partitioner = checked.kafkajs.Partitioners.DefaultPartitioner();
+  return {
+    connect: () => cluster.connect(),
+    disconnect: () => cluster.disconnect(),
+    addTopics: (topics) => cluster.addMultipleTargetTopics(topics),
+    refreshMetadata: () => cluster.refreshMetadata(),
+    partitionsOf: (topic) => cluster.findTopicPartitionMetadata(topic),
+    initProducerId: async () => (await cluster.findControllerBroker()).initProducerId({ transactionTimeout: 60_000 }),
+    produce: async (request) =>
+      produceOn(await cluster.findBroker({ nodeId: request.nodeId }), checked.produce, request),
+    errorFor: (code) => {
+      const error = checked.errors.createErrorFromCode(code);
+      // Out of order means an earlier batch failed and is about to be sent again: retriable here.
+      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) error.retriable = true;
+      return error;
+    },
+    partitionFor: (topic, partitionMetadata, key) =>
+      partitioner({ topic, partitionMetadata, message: { key, value: null } }),
+  };
+}
+
+// ---- The modules, and the shape pbx relies on --------------------------------------------------------------
+
+/** Each module's path, and its import written out so that `bun build` bundles it into the binary. */
+const KAFKAJS_MODULES = {
+  kafkajs: { path: 'kafkajs', load: () => loadKafkajs() }, // silences kafkajs's warnings, as every pbx client does
+  cluster: { path: 'kafkajs/src/cluster/index.js', load: () => import('kafkajs/src/cluster/index.js') },
+  broker: { path: 'kafkajs/src/broker/index.js', load: () => import('kafkajs/src/broker/index.js') },
+  connectionPool: {
+    path: 'kafkajs/src/network/connectionPool.js',
+    load: () => import('kafkajs/src/network/connectionPool.js'),
+  },
+  connection: { path: 'kafkajs/src/network/connection.js', load: () => import('kafkajs/src/network/connection.js') },
+  requests: {
+    path: 'kafkajs/src/protocol/requests/index.js',
+    load: () => import('kafkajs/src/protocol/requests/index.js'),
+  },
+  produce: {
+    path: 'kafkajs/src/protocol/requests/produce/index.js',
+    load: () => import('kafkajs/src/protocol/requests/produce/index.js'),
+  },
+  loggers: { path: 'kafkajs/src/loggers/index.js', load: () => import('kafkajs/src/loggers/index.js') },
+  socketFactory: {
+    path: 'kafkajs/src/network/socketFactory.js',
+    load: () => import('kafkajs/src/network/socketFactory.js'),
+  },
+  errors: { path: 'kafkajs/src/protocol/error.js', load: () => import('kafkajs/src/protocol/error.js') },
+} as const;
+
+type ModuleName = keyof typeof KAFKAJS_MODULES;
+/** Each module's exports (a CommonJS module's `module.exports`), not yet checked. */
+export type KafkajsModules = Record<ModuleName, unknown>;
+
+/** Imports the modules pbx uses; their exports are checked by `kafkajsShapeProblems`. */
+export async function importKafkajsModules(): Promise<KafkajsModules> {
+  const names = Object.keys(KAFKAJS_MODULES) as ModuleName[];
+  const loaded = await Promise.all(names.map((name) => KAFKAJS_MODULES[name].load()));
+  return Object.fromEntries(
+    names.map((name, i) => {
+      const module = loaded[i] as { default?: unknown };
+      return [name, name === 'kafkajs' ? module : module.default];
+    }),
+  ) as KafkajsModules;
+}
+
+/**
+ * What of the shape pbx relies on the modules lack, one line each naming the module and the property: empty when
+ * all is there. Checks what can be checked without a broker: the classes' methods, the objects their
+ * constructors make (a connection pool, a connection and its request queue, a broker), the produce request
+ * definitions and their response decoders on answers written here byte by byte, and the protocol errors.
+ */
+export async function kafkajsShapeProblems(modules: KafkajsModules): Promise<string[]> {
+  const problems: string[] = [];
+  const check = (name: ModuleName) => new ShapeCheck(KAFKAJS_MODULES[name].path, problems);
+  const m = modules as Record<ModuleName, Record<string, unknown> | undefined>;
+  const partitioners = m.kafkajs?.Partitioners as Record<string, unknown> | undefined;
+  check('kafkajs').is('Partitioners.DefaultPartitioner', partitioners?.DefaultPartitioner, 'function');
+  check('cluster').methods('Cluster', m.cluster, CLUSTER_METHODS);
+  check('socketFactory').is('module.exports', m.socketFactory, 'function');
+  const errors = check('errors');
+  await errors.survives('createErrorFromCode', () => checkErrors(errors, m.errors));
+  const loggers = check('loggers');
+  const silent =
+    loggers.is('createLogger', m.loggers?.createLogger, 'function') &&
+    loggers.is('LEVELS.NOTHING', (m.loggers?.LEVELS as Record<string, unknown> | undefined)?.NOTHING, 'number');
+  const produce = check('produce');
+  if (
+    produce.is('versions', m.produce?.versions, 'object') &&
+    produce.is('protocol', m.produce?.protocol, 'function')
+  ) {
+    const definition = modules.produce as ProduceDefinition;
+    await checkProduceVersions(produce, definition);
+    const requests = check('requests');
+    if (requests.is('lookup', m.requests?.lookup, 'function'))
+      await requests.survives('lookup(versions)(0, produce)', () =>
+        checkLookup(requests, modules.requests as Requests, definition),
+      );
+  }
+  const connection = check('connection');
+  if (silent) {
+    await connection.survives('making a connection pool, a connection and a broker', () =>
+      checkConnections(check, modules, silentLogger(modules as unknown as CheckedModules)),
+    );
+  }
+  return problems;
+}
+
+const CLUSTER_METHODS = [
+  'connect',
+  'disconnect',
+  'addMultipleTargetTopics',
+  'refreshMetadata',
+  'findTopicPartitionMetadata',
+  'findBroker',
+  'findControllerBroker',
+];
+
+/** Collects what is missing from one module, by name. */
+class ShapeCheck {
+  constructor(
+    private readonly module: string,
+    private readonly problems: string[],
+  ) {}
+
+  /** Whether `value` (the module's `what`) is of `kind`; when not, says so. */
+  is(what: string, value: unknown, kind: 'function' | 'object' | 'number' | 'string' | 'boolean'): boolean {
+    const actual = value === null ? 'null' : typeof value;
+    if (actual === kind) return true;
+    this.fail(`${what} is ${actual === 'undefined' ? 'missing' : `a ${actual}`}, not a ${kind}`);
+    return false;
+  }
+
+  /** Whether the class has each method on its prototype. */
+  methods(className: string, value: unknown, names: string[]): boolean {
+    if (!this.is(className, value, 'function')) return false;
+    const prototype = (value as { prototype: Record<string, unknown> }).prototype;
+    return names.map((name) => this.is(`${className}#${name}`, prototype[name], 'function')).every(Boolean);
+  }
+
+  fail(problem: string): void {
+    this.problems.push(`${this.module}: ${problem}`);
+  }
+
+  /** Runs a probe of the module's behaviour; a probe that throws is a problem too, not the check's end. */
+  async survives(what: string, probe: () => unknown): Promise<void> {
+    try {
+      await probe();
+    } catch (error) {
+      this.fail(`${what} throws ${String(error)}`);
+    }
+  }
+}
+
+function checkErrors(check: ShapeCheck, errors: Record<string, unknown> | undefined): void {
+  if (!check.is('createErrorFromCode', errors?.createErrorFromCode, 'function')) return;
+  const error = (errors!.createErrorFromCode as (code: number) => unknown)(OUT_OF_ORDER_SEQUENCE_NUMBER);
+  if (!(error instanceof Error)) check.fail(`createErrorFromCode(${OUT_OF_ORDER_SEQUENCE_NUMBER}) is not an Error`);
+  else
+    check.is(
+      `createErrorFromCode(${OUT_OF_ORDER_SEQUENCE_NUMBER}).retriable`,
+      (error as { retriable?: unknown }).retriable,
+      'boolean',
+    );
+}
+
+/** Every produce version kafkajs may pick that pbx uses: pbx frames its body and reads its decoded answer. */
+async function checkProduceVersions(check: ShapeCheck, produce: ProduceDefinition): Promise<void> {
+  const versions = (produce.versions as unknown[]).map(Number).filter((v) => v >= MIN_PRODUCE_VERSION);
+  if (versions.length === 0) check.fail(`versions has none from ${MIN_PRODUCE_VERSION} on (record batches)`);
+  for (const version of versions) {
+    if (version > MAX_PRODUCE_VERSION) {
+      check.fail(`version ${version} is one pbx does not frame (${MIN_PRODUCE_VERSION} to ${MAX_PRODUCE_VERSION})`);
+    } else {
+      await check.survives(`protocol({ version: ${version} })`, () => checkProduceVersion(check, produce, version));
+    }
+  }
+}
+
+async function checkProduceVersion(check: ShapeCheck, produce: ProduceDefinition, version: number): Promise<void> {
+  const make = produce.protocol({ version });
+  if (!check.is(`protocol({ version: ${version} })`, make, 'function')) return;
+  const { request, response } = make({ acks: ACKS_ALL, timeout: ACK_TIMEOUT_MS, topicData: [] });
+  const at = `protocol({ version: ${version} })(…)`;
+  if (request?.apiKey !== PRODUCE_API_KEY || request.apiVersion !== version) {
+    check.fail(`${at}.request is not a produce request of version ${version}`);
+  }
+  if (!check.is(`${at}.response.decode`, response?.decode, 'function')) return;
+  const throttle = 250;
+  const decoded = await response.decode(produceResponse(version, { partition: 3, baseOffset: 42n, throttle }));
+  const partition = decoded.topics?.[0]?.partitions?.[0];
+  if (decoded.topics?.[0]?.topicName !== 't' || partition?.partition !== 3 || partition.errorCode !== 0) {
+    check.fail(`${at}.response.decode does not give topics[].topicName, partitions[].partition and errorCode`);
+  } else if (partition.baseOffset !== '42') {
+    check.fail(`${at}.response.decode does not give partitions[].baseOffset as a string`);
+  }
+  // From version 6 on the broker answers first, then expects the client to wait (KIP-219); kafkajs hands
+  // the wait to the connection's request queue as `clientSideThrottleTime`, and so does pbx.
+  if (version >= 6 && decoded.clientSideThrottleTime !== throttle) {
+    check.fail(`${at}.response.decode does not give the throttle time as clientSideThrottleTime`);
+  }
+}
+
+/** The version negotiation pbx relies on: the broker's best version that kafkajs implements. */
+function checkLookup(check: ShapeCheck, requests: Requests, produce: ProduceDefinition): void {
+  const best = Math.max(...(produce.versions as unknown[]).map(Number));
+  const protocol = requests.lookup({ [PRODUCE_API_KEY]: { minVersion: 0, maxVersion: 99 } })(PRODUCE_API_KEY, produce)({
+    acks: ACKS_ALL,
+    timeout: ACK_TIMEOUT_MS,
+    topicData: [],
+  });
+  if (protocol?.request?.apiVersion !== best) check.fail(`lookup(versions)(0, produce) does not pick version ${best}`);
+}
+
+/** The objects a cluster makes for each broker, made here with no socket: what pbx reads and calls on them. */
+function checkConnections(check: (name: ModuleName) => ShapeCheck, m: KafkajsModules, logger: unknown): void {
+  const pool = check('connectionPool');
+  const connection = check('connection');
+  const broker = check('broker');
+  if (
+    !pool.methods('ConnectionPool', m.connectionPool, ['getConnection', 'send']) ||
+    !connection.methods('Connection', m.connection, ['isAuthenticated', 'failIfNotConnected', 'nextCorrelationId']) ||
+    !broker.methods('Broker', m.broker, ['initProducerId'])
+  ) {
+    return;
+  }
+  const options = { host: '127.0.0.1', port: 9, logger, clientId: 'pbx-shape-check', sasl: null, requestTimeout: 1000 };
+  const made = new (m.connection as new (o: object) => Record<string, unknown>)(options);
+  connection.is('new Connection(…).clientId', made.clientId, 'string');
+  if (!('sasl' in made)) connection.fail('new Connection(…).sasl is missing');
+  const queue = made.requestQueue as Record<string, unknown> | undefined;
+  if (connection.is('new Connection(…).requestQueue', queue, 'object')) {
+    connection.is('new Connection(…).requestQueue.push', queue!.push, 'function');
+    connection.is('new Connection(…).requestQueue.maybeThrottle', queue!.maybeThrottle, 'function');
+  }
+  const connectionPool = new (m.connectionPool as new (o: object) => object)({ ...options, connectionTimeout: 1000 });
+  const made2 = new (m.broker as new (o: object) => Record<string, unknown>)({ connectionPool, logger });
+  broker.is('new Broker(…).lookupRequest', made2.lookupRequest, 'function');
+  if (made2.connectionPool !== connectionPool) broker.fail('new Broker(…).connectionPool is not the pool it was given');
+}
+
+// ---- The checked shape -------------------------------------------------------------------------------------
+
+interface ProduceProtocol {
+  request: { apiKey: number; apiVersion: number; apiName: string; encode: () => Promise<unknown> };
+  response: {
+    decode: (payload: Buffer) => Promise<ProduceResponse>;
+    parse: (data: ProduceResponse) => Promise<ProduceResponse>;
+  };
+}
+
+interface ProduceResponse {
+  topics: { topicName: string; partitions: { partition: number; errorCode: number; baseOffset: string }[] }[];
+  /** How long the client is to wait before its next request (produce version 6 on). */
+  clientSideThrottleTime?: number;
+}
+
+type MakeProduce = (args: { acks: number; timeout: number; topicData: [] }) => ProduceProtocol;
+
+interface ProduceDefinition {
+  versions: string[];
+  protocol: (args: { version: number }) => MakeProduce;
+}
+
+interface Requests {
+  lookup: (versions: object) => (apiKey: number, definition: ProduceDefinition) => MakeProduce;
+}
+
+/** A connection to one broker; its queue pairs responses with requests by correlation id and holds throttles. */
+export interface Connection {
+  sasl: unknown;
+  clientId: string;
+  socket: { write(bytes: Buffer): boolean };
+  isAuthenticated(): boolean;
+  failIfNotConnected(): void;
+  nextCorrelationId(): number;
+  requestQueue: {
+    push(request: {
+      entry: {
+        apiKey: number;
+        apiName: string;
+        apiVersion: number;
+        correlationId: number;
+        resolve: (answer: { payload: Buffer }) => void;
+        reject: (error: Error) => void;
+      };
+      expectResponse: boolean;
+      sendRequest: () => void;
+    }): void;
+    maybeThrottle(clientSideThrottleTime: number | undefined): void;
+  };
+}
+
+export interface Broker {
+  lookupRequest(apiKey: number, definition: unknown): MakeProduce;
+  connectionPool: { send(protocol: ProduceProtocol): Promise<ProduceResponse>; getConnection(): Promise<Connection> };
+  initProducerId(args: { transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
+}
+
+interface Cluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findTopicPartitionMetadata(topic: string): PartitionMetadata[];
+  findBroker(args: { nodeId: number }): Promise<Broker>;
+  findControllerBroker(): Promise<Broker>;
+}
+
+interface CheckedModules {
+  kafkajs: typeof import('kafkajs');
+  cluster: new (options: object) => Cluster;
+  produce: ProduceDefinition;
+  loggers: {
+    createLogger(options: { level: number; logCreator: () => () => void }): unknown;
+    LEVELS: { NOTHING: number };
+  };
+  socketFactory: () => unknown;
+  errors: { createErrorFromCode(code: number): Error & { retriable: boolean } };
+}
+
+function silentLogger(modules: CheckedModules): unknown {
+  const { loggers } = modules;
+  return loggers.createLogger({ level: loggers.LEVELS.NOTHING, logCreator: () => () => undefined });
+}
+
+// ---- The produce path --------------------------------------------------------------------------------------
+
+/** Sends one batch to `broker` in a produce request of the version it negotiated; Kafka's answer for its partition. */
+export async function produceOn(broker: Broker, produce: unknown, request: ProduceRequest): Promise<PartitionResult> {
+  const protocol = broker.lookupRequest(
+    PRODUCE_API_KEY,
+    produce,
+  )({ acks: ACKS_ALL, timeout: ACK_TIMEOUT_MS, topicData: [] });
+  if (protocol.request.apiVersion < MIN_PRODUCE_VERSION) {
+    throw Object.assign(new Error('This Kafka is older than 0.11: it does not take record batches.'), {
+      retriable: false,
+    });
+  }
+  const response = await exchange(broker, protocol, request);
+  const result = response.topics
+    .find((t) => t.topicName === request.topic)
+    ?.partitions.find((p) => p.partition === request.partition);
+  if (!result) throw new Error(`Kafka's answer left out ${request.topic} partition ${request.partition}.`);
+  return result;
+}
+
+/**
+ * Sends one batch in a produce request (versions 3 to 8) and returns the decoded response. The request is
+ * framed in the headroom before the batch and written to kafkajs's connection, whose queue matches the
+ * response, enforces the timeout and holds requests while the broker's throttle time runs, as for kafkajs's own.
+ * A connection that must (re)authenticate first goes through kafkajs's own send, which does that (and the
+ * throttle) and copies the request once more.
+ */
+async function exchange(broker: Broker, protocol: ProduceProtocol, request: ProduceRequest): Promise<ProduceResponse> {
+  const { buffer, start, end } = request.batch;
+  const bodyStart = writeProduceBody(buffer, start, end, request);
+  const decode = protocol.response.decode;
+  const connection = await broker.connectionPool.getConnection();
+  if (connection.sasl && !connection.isAuthenticated()) {
+    const body = buffer.subarray(bodyStart, end);
+    // kafkajs frames what encode() returns by reading `buf` and `buffer`, as it does from its own Encoder;
+    // its parse step is skipped, as it would throw away which partition failed.
+    return broker.connectionPool.send({
+      request: { ...protocol.request, encode: () => Promise.resolve({ buf: body, buffer: body }) },
+      response: { decode, parse: (data) => Promise.resolve(data) },
+    });
+  }
+  connection.failIfNotConnected();
+  checkConnected(connection);
+  const correlationId = connection.nextCorrelationId();
+  const frameStart = writeRequestHeader(buffer, bodyStart, end, {
+    apiVersion: protocol.request.apiVersion,
+    correlationId,
+    clientId: connection.clientId,
+  });
+  const frame = buffer.subarray(frameStart, end);
+  const { payload } = await new Promise<{ payload: Buffer }>((resolve, reject) => {
+    connection.requestQueue.push({
+      entry: {
+        apiKey: PRODUCE_API_KEY,
+        apiName: 'Produce',
+        apiVersion: protocol.request.apiVersion,
+        correlationId,
+        resolve,
+        reject,
+      },
+      expectResponse: true,
+      sendRequest: () => connection.socket.write(frame),
+    });
+  });
+  const response = await decode(payload);
+  // KIP-219, as kafkajs's Connection#send does: the queue sends nothing more to this broker until the time is up.
+  connection.requestQueue.maybeThrottle(response.clientSideThrottleTime);
+  return response;
+}
+
+/** A connected connection's socket, which only exists once connected: checked once per connection. */
+const checkedConnections = new WeakSet<Connection>();
+function checkConnected(connection: Connection): void {
+  if (checkedConnections.has(connection)) return;
+  if (typeof (connection.socket as Partial<Connection['socket']> | undefined)?.write !== 'function') {
+    throw new KafkajsChangedError([
+      `${KAFKAJS_MODULES.connection.path}: a connected Connection's socket.write is missing`,
+    ]);
+  }
+  checkedConnections.add(connection);
+}
+
+/** The request body from the transactional id on, written just before the batch; returns where it starts. */
+function writeProduceBody(buffer: Buffer, start: number, end: number, request: ProduceRequest): number {
+  const topic = Buffer.from(request.topic);
+  const bodyStart = start - (2 + 2 + 4 + 4 + 2 + topic.length + 4 + 4 + 4);
+  let at = buffer.writeInt16BE(-1, bodyStart); // transactional id: null
+  at = buffer.writeInt16BE(ACKS_ALL, at);
+  at = buffer.writeInt32BE(ACK_TIMEOUT_MS, at);
+  at = buffer.writeInt32BE(1, at); // one topic
+  at = buffer.writeInt16BE(topic.length, at);
+  buffer.set(topic, at);
+  at = buffer.writeInt32BE(1, at + topic.length); // one partition
+  at = buffer.writeInt32BE(request.partition, at);
+  buffer.writeInt32BE(end - start, at);
+  return bodyStart;
+}
+
+/** The size and request header before the body; returns where the frame starts. */
+function writeRequestHeader(
+  buffer: Buffer,
+  bodyStart: number,
+  end: number,
+  header: { apiVersion: number; correlationId: number; clientId: string },
+): number {
+  const clientId = Buffer.from(header.clientId);
+  const frameStart = bodyStart - (4 + 2 + 2 + 4 + 2 + clientId.length);
+  let at = buffer.writeInt32BE(end - frameStart - 4, frameStart); // size of what follows
+  at = buffer.writeInt16BE(PRODUCE_API_KEY, at);
+  at = buffer.writeInt16BE(header.apiVersion, at);
+  at = buffer.writeInt32BE(header.correlationId, at);
+  at = buffer.writeInt16BE(clientId.length, at);
+  buffer.set(clientId, at);
+  return frameStart;
+}
+
+/**
+ * A produce response of `version` (3 to 8) for one partition of topic "t", as a broker writes it (after the
+ * correlation id): what the shape check decodes with kafkajs, and what tests answer pbx's requests with.
+ */
+export function produceResponse(
+  version: number,
+  {
+    partition,
+    baseOffset,
+    throttle = 0,
+    errorCode = 0,
+  }: { partition: number; baseOffset: bigint; throttle?: number; errorCode?: number },
+): Buffer {
+  const out = Buffer.alloc(64);
+  let at = out.writeInt32BE(1, 0); // one topic
+  at = out.writeInt16BE(1, at);
+  at += out.write('t', at);
+  at = out.writeInt32BE(1, at); // one partition
+  at = out.writeInt32BE(partition, at);
+  at = out.writeInt16BE(errorCode, at);
+  at = out.writeBigInt64BE(baseOffset, at);
+  at = out.writeBigInt64BE(-1n, at); // log append time: none
+  if (version >= 5) at = out.writeBigInt64BE(0n, at); // log start offset
+  if (version >= 8) {
+    at = out.writeInt32BE(0, at); // record errors: none
+    at = out.writeInt16BE(-1, at); // error message: null
+  }
+  at = out.writeInt32BE(throttle, at);
+  return out.subarray(0, at);
+}
