@@ -1,6 +1,5 @@
 import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import { sleep } from '../async';
-import { useCrc32Instruction } from './crc32c';
 import { loadProducerInternals, REQUEST_HEADROOM, type ProducerInternals } from './kafkajs-internals';
 import {
   BufferPool,
@@ -91,7 +90,6 @@ export class BatchProducer<Mark> {
   /** Connects to the cluster and obtains a producer id; the topics must exist. */
   static async connect<Mark>(options: BatchProducerOptions<Mark>): Promise<BatchProducer<Mark>> {
     const internals = await loadProducerInternals(options.kafka);
-    await useCrc32Instruction();
     const producer = new BatchProducer(internals, options);
     await internals.connect();
     try {
