@@ -1,7 +1,7 @@
 // CRC-32C (Castagnoli), which Kafka's record batches carry: slice-by-16 tables in JavaScript, 2.2 GB/s on a
 // batch here (against 650 MB/s for slice-by-8 and 330 MB/s for kafkajs's byte-at-a-time loop, on a slower machine
 // of this kind). The processor's CRC32 instruction, compiled at run time through bun:ffi, was 4.3× faster alone but
-// saved only 0.14–0.18 s of CPU and no wall time on a replay of 1M reviews (359 MiB): removed (docs/benchmarks.md).
+// saved only 0.09–0.18 s of CPU and no wall time on a replay of 1M reviews (359 MiB): removed (docs/benchmarks.md).
 const POLYNOMIAL = 0x82f63b78;
 const SLICES = 16;
 const TABLE = new Int32Array(SLICES * 256);
