@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KafkaJSAggregateError, KafkaJSConnectionError, KafkaJSProtocolError } from 'kafkajs';
-import protocolErrors from 'kafkajs/src/protocol/error.js';
+import kafkajsProtocolErrors from 'kafkajs/src/protocol/error.js';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/errors';
 import { isAuthorizationFailure, kafkaClientConfig } from '../../src/clients/kafka';
@@ -17,6 +17,9 @@ import {
 } from '../../src/clients/topics';
 import { parseConfigText, resolveConfig } from '../../src/config/load';
 import { cassandraEndpoint, kafkaEndpoint, redisEndpoint } from '../../src/services/endpoints';
+
+// kafkajs's private modules are typed `unknown` (src/clients/kafkajs-modules.d.ts): this one as the test uses it.
+const protocolErrors = kafkajsProtocolErrors as { createErrorFromCode(code: number): Error };
 
 /** kafkajs's error for a protocol error code, as its admin throws it for one topic. */
 function kafkaError(code: number, topic?: string): Error & { type: string; topic?: string } {
