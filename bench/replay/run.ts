@@ -6,7 +6,9 @@
 // Every round reads back what each tool delivered and checks it against the file, record for record and in order;
 // the tools take turns in a different order each round; the headline is the median round.
 // Usage: npm run build && npx tsx bench/replay/run.ts [--records 1000000] [--seconds 30] [--big-records 3000000]
-//   [--rounds 5] [--baseline OTHER_PBX_BINARY]   (--baseline adds another build of pbx, e.g. main's, to the rounds)
+//   [--rounds 5] [--baseline OTHER_PBX_BINARY] [--throughput-only]
+// --baseline adds another build of pbx (e.g. main's) to the rounds; with --throughput-only that is the quick A/B of a
+// change to the produce path (a few minutes).
 // Needs: a provisioned engine with pbx/kafka (npm run provision) and kcat. Prints Markdown tables.
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
@@ -23,6 +25,7 @@ const { values: options } = parseArgs({
     'big-records': { type: 'string', default: '3000000' },
     rounds: { type: 'string', default: '5' },
     baseline: { type: 'string' },
+    'throughput-only': { type: 'boolean', default: false },
   },
 });
 const RECORDS = Number(options.records);
@@ -311,60 +314,62 @@ try {
     console.log(`| ${c.name} | ${cpu(own.map((r) => r.cpuMs))} | ${cpu(own.map((r) => r.brokerCpuMs))} |`);
   }
 
-  // Rate accuracy: N/s for SECONDS s, arrival times read back with kcat.
-  console.log(`\n### Rate accuracy: ${SECONDS} s at each rate, per-second counts of the records' create times\n`);
-  console.log('| target/s | tool | mean achieved/s | error | stdev of per-second counts | min–max per second |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const rate of [2, 1000, 20000]) {
-    const records = rate * SECONDS + 1;
-    const source = await dataset(RECORDS);
-    log(`rate ${rate}: pbx`);
-    const a = topic(`pbx-rate-${rate}`);
-    await execa(pbx, [
-      'replay',
-      source,
-      '--topic',
-      a,
-      '--rate',
-      String(rate),
-      '--limit',
-      String(records),
-      '--config',
-      config,
-    ]);
-    log(`rate ${rate}: perf tool`);
-    const b = topic(`perf-rate-${rate}`);
-    await createTopic(b);
-    await perfTool(b, source, records, rate);
-    for (const [tool, name] of [
-      ['pbx replay --rate', a],
-      ['perf-test --throughput', b],
-    ] as const) {
-      const r = accuracy(await timestamps(name));
-      console.log(
-        `| ${rate} | ${tool} | ${r.mean.toFixed(3)} | ${(((r.mean - rate) / rate) * 100).toFixed(2)}% | ${r.stdev.toFixed(2)} | ${r.min}–${r.max} |`,
-      );
+  if (!options['throughput-only']) {
+    // Rate accuracy: N/s for SECONDS s, arrival times read back with kcat.
+    console.log(`\n### Rate accuracy: ${SECONDS} s at each rate, per-second counts of the records' create times\n`);
+    console.log('| target/s | tool | mean achieved/s | error | stdev of per-second counts | min–max per second |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    for (const rate of [2, 1000, 20000]) {
+      const records = rate * SECONDS + 1;
+      const source = await dataset(RECORDS);
+      log(`rate ${rate}: pbx`);
+      const a = topic(`pbx-rate-${rate}`);
+      await execa(pbx, [
+        'replay',
+        source,
+        '--topic',
+        a,
+        '--rate',
+        String(rate),
+        '--limit',
+        String(records),
+        '--config',
+        config,
+      ]);
+      log(`rate ${rate}: perf tool`);
+      const b = topic(`perf-rate-${rate}`);
+      await createTopic(b);
+      await perfTool(b, source, records, rate);
+      for (const [tool, name] of [
+        ['pbx replay --rate', a],
+        ['perf-test --throughput', b],
+      ] as const) {
+        const r = accuracy(await timestamps(name));
+        console.log(
+          `| ${rate} | ${tool} | ${r.mean.toFixed(3)} | ${(((r.mean - rate) / rate) * 100).toFixed(2)}% | ${r.stdev.toFixed(2)} | ${r.min}–${r.max} |`,
+        );
+      }
     }
-  }
 
-  // Memory: a file larger than 1 GB at --rate max; kcat beside it for scale.
-  const big = await dataset(Number(options['big-records']));
-  const bigSize = statSync(big).size;
-  log(`memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB`);
-  const m1 = await measure(pbx, ['replay', big, '--topic', topic('pbx-big'), '--rate', 'max', '--config', config]);
-  const bigKcat = topic('kcat-big');
-  await createTopic(bigKcat);
-  const m2 = await measure('kcat', ['-P', '-b', BROKER, '-t', bigKcat, '-X', 'acks=all', '-l', big]);
-  console.log(
-    `\n### Peak memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB file (${options['big-records']} reviews), --rate max\n`,
-  );
-  console.log('| tool | peak RSS MiB | wall s |');
-  console.log('| --- | --- | --- |');
-  console.log(
-    `| pbx replay (1M-record runs above, median) | ${median(pbxRuns.map((r) => r.peakMiB)).toFixed(0)} | ${seconds(median(pbxRuns.map((r) => r.ms)))} |`,
-  );
-  console.log(`| pbx replay | ${m1.peakMiB.toFixed(0)} | ${seconds(m1.ms)} |`);
-  console.log(`| kcat -P -l | ${m2.peakMiB.toFixed(0)} | ${seconds(m2.ms)} |`);
+    // Memory: a file larger than 1 GB at --rate max; kcat beside it for scale.
+    const big = await dataset(Number(options['big-records']));
+    const bigSize = statSync(big).size;
+    log(`memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB`);
+    const m1 = await measure(pbx, ['replay', big, '--topic', topic('pbx-big'), '--rate', 'max', '--config', config]);
+    const bigKcat = topic('kcat-big');
+    await createTopic(bigKcat);
+    const m2 = await measure('kcat', ['-P', '-b', BROKER, '-t', bigKcat, '-X', 'acks=all', '-l', big]);
+    console.log(
+      `\n### Peak memory: ${(bigSize / 2 ** 30).toFixed(2)} GiB file (${options['big-records']} reviews), --rate max\n`,
+    );
+    console.log('| tool | peak RSS MiB | wall s |');
+    console.log('| --- | --- | --- |');
+    console.log(
+      `| pbx replay (1M-record runs above, median) | ${median(pbxRuns.map((r) => r.peakMiB)).toFixed(0)} | ${seconds(median(pbxRuns.map((r) => r.ms)))} |`,
+    );
+    console.log(`| pbx replay | ${m1.peakMiB.toFixed(0)} | ${seconds(m1.ms)} |`);
+    console.log(`| kcat -P -l | ${m2.peakMiB.toFixed(0)} | ${seconds(m2.ms)} |`);
+  }
 } finally {
   await execa(pbx, ['down', '--volumes', '--config', config], { reject: false });
 }
