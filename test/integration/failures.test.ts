@@ -382,7 +382,7 @@ describe('failures', () => {
     }
   });
 
-  it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing', async () => {
+  it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing; without ZooKeeper the broker is not ready', async () => {
     const zookeeperMode = 'services:\n  zookeeper: {port: 26417}\n  kafka: {port: 26418}\n';
     const project = testProject('itmode', zookeeperMode);
     expect((await project.pbx(['up', 'kafka'])).exitCode).toBe(0);

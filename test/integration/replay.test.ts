@@ -238,6 +238,7 @@ describe('pbx replay into a real Kafka', () => {
   });
 
   it('replays a command’s output, gzip-compressed on the wire', async () => {
+    const wire = watchProduceRequests(PORT);
     const { exitCode, doc } = await replay([
       '--exec',
       'printf "one\\ntwo\\nthree\\n"',
@@ -245,8 +246,11 @@ describe('pbx replay into a real Kafka', () => {
       'exec',
       '--compression',
       'gzip',
-    ]);
+    ]).finally(wire.stop);
     expect(exitCode).toBe(0);
+    const batches = wire.writes.filter((w) => w.topic === 'exec');
+    expect(batches.length).toBeGreaterThan(0);
+    expect(batches.map((w) => w.compression)).toEqual(batches.map(() => 1)); // gzip
     expect(doc).toMatchObject({ sent: 3, format: 'lines' });
     expect(await values('exec')).toEqual(['one', 'two', 'three']);
   });
@@ -538,7 +542,14 @@ describe('pbx replay into a real Kafka', () => {
     });
 
     it('refuses a name Kafka would refuse for a topic, before connecting', async () => {
-      const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'no spaces']);
+      // Where no Kafka answers: a connection first would end in KAFKA_UNAVAILABLE.
+      const down = testProject('itreplay-down', `services:\n  kafka: {port: ${DOWN_PORT}, mode: kraft}\n`);
+      const { exitCode, doc } = await down.json<{ error?: { code: string; message: string } }>([
+        'replay',
+        path('bad.json'),
+        '--topic',
+        'no spaces',
+      ]);
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
       expect(doc.error?.message).toContain('--topic no spaces: not a Kafka topic name');
     });
@@ -656,6 +667,7 @@ describe('pbx replay into a real Kafka', () => {
     const unkeyed = await replay([path('compact.json'), '--topic', 'compact']);
     expect([unkeyed.exitCode, unkeyed.doc.error?.code]).toEqual([2, 'USAGE']);
     expect(unkeyed.doc.error?.message).toContain('Topic compact is compacted');
+    expect(await endOffset('compact')).toBe(0); // refused before sending
     const deadLetters = await replay([
       path('compact.json'),
       '--topic',

@@ -1,5 +1,4 @@
-import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 
 /** One produce request as it went on the wire: which batch it carried (a batch is known by its sequence number). */
 export interface ProduceWrite {
@@ -8,6 +7,8 @@ export interface ProduceWrite {
   producerId: bigint;
   baseSequence: number;
   records: number;
+  /** The batch's compression, by Kafka's codes: 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd. */
+  compression: number;
   /** When it was written (Date.now()). */
   at: number;
 }
@@ -15,26 +16,23 @@ export interface ProduceWrite {
 const PRODUCE = 0;
 
 /**
- * Watches this process's connections to a Kafka listening on `port` and records every produce request written to
- * them, read from the bytes as Kafka reads them (produce versions 3 to 8, one request per write). Nothing is
- * changed on the way: each write still goes out as it came. Independent of how pbx builds its requests.
+ * Watches this process's connections to a Kafka listening on `port` until `stop`, and records every produce request
+ * written to them, read from the bytes as Kafka reads them (produce versions 3 to 8, one request per write). Each
+ * write still goes out as it came. Independent of how pbx builds its requests: every client socket writes here.
  */
 export function watchProduceRequests(port: number): { writes: ProduceWrite[]; stop: () => void } {
   const writes: ProduceWrite[] = [];
-  const onSocket = (message: unknown) => {
-    const socket = (message as { socket: Socket }).socket;
-    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
-    socket.write = (...args: unknown[]) => {
-      const [chunk] = args;
-      if (socket.remotePort === port && Buffer.isBuffer(chunk)) {
-        const request = produceRequestIn(chunk);
-        if (request) writes.push({ ...request, at: Date.now() });
-      }
-      return write(...args);
-    };
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its socket, and put back by stop
+  const write = Socket.prototype.write;
+  Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+    const [chunk] = args;
+    if (this.remotePort === port && Buffer.isBuffer(chunk)) {
+      const request = produceRequestIn(chunk);
+      if (request) writes.push({ ...request, at: Date.now() });
+    }
+    return (write as (...args: unknown[]) => boolean).apply(this, args);
   };
-  subscribe('net.client.socket', onSocket);
-  return { writes, stop: () => unsubscribe('net.client.socket', onSocket) };
+  return { writes, stop: () => void (Socket.prototype.write = write) };
 }
 
 /** The batch a produce request carries (one topic, one partition, as pbx sends them), or undefined for others. */
@@ -54,5 +52,6 @@ function produceRequestIn(frame: Buffer): Omit<ProduceWrite, 'at'> | undefined {
     producerId: frame.readBigInt64BE(batch + 43),
     baseSequence: frame.readInt32BE(batch + 53),
     records: frame.readInt32BE(batch + 57),
+    compression: frame.readInt16BE(batch + 21) & 0x07,
   };
 }
