@@ -839,9 +839,12 @@ describe('pbx replay into a real Kafka', () => {
       const delivered = Number(/Delivered before that: (\d+) record/.exec(error.message)?.[1]);
       expect(delivered).toBeGreaterThan(0);
       expect((await project.pbx(['up', 'kafka'])).exitCode).toBe(0);
-      expect((await values('down')).length).toBe(delivered);
+      // What it delivered is what Kafka acknowledged: a batch the broker wrote as it stopped may have lost its
+      // answer (14 records of 1499, once). The resume finds those in Kafka and sends only the rest.
+      const held = (await values('down')).length;
+      expect(held).toBeGreaterThanOrEqual(delivered);
       const resumed = await replay([path('down.json'), '--topic', 'down', '--checkpoint', path('down.ckpt')]);
-      expect(resumed.doc).toMatchObject({ sent: 30_000 - delivered, resumedAfter: delivered });
+      expect(resumed.doc).toMatchObject({ sent: 30_000 - held, recovered: held - delivered, resumedAfter: delivered });
       expect(await values('down')).toEqual(lines);
     });
   });
