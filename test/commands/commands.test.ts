@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runInProcess } from '../support/cli';
+import { parse } from 'yaml';
+import { expectedListing, helpListing, runInProcess } from '../support/cli';
 
 const deadEngine = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
 
@@ -79,9 +80,21 @@ describe('pbx config', () => {
   });
 
   it('prints YAML with defaults in plain mode', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'pbx-cfg-')), 'pbx.yaml');
+    writeFileSync(file, 'name: plain\nservices:\n  redis: {port: 26999}\n');
+    const result = await runInProcess(['config', '--config', file]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout.startsWith(`# ${file}\n`)).toBe(true);
+    const printed = parse(result.stdout) as { name: string; bind: string; services: Record<string, { port: number }> };
+    expect(printed).toMatchObject({ name: 'plain', bind: '127.0.0.1' }); // bind: a default
+    expect(printed.services.redis?.port).toBe(26999); // as written
+    expect(printed.services.kafka?.port).toBe(9092); // not written: the default
+  });
+
+  it('says a file given with --config does not exist, exit 1', async () => {
     const result = await runInProcess(['config', '--config', '/nonexistent/pbx.yaml']);
     expect(result.exitCode).toBe(1);
-    expect(result.stderr).toContain('does not exist');
+    expect(result.stderr).toContain('Config file /nonexistent/pbx.yaml does not exist.');
   });
 });
 
@@ -177,11 +190,16 @@ describe('commands oclif is given', () => {
     }
   });
 
-  it('still lists every command in help and runs a topic command', async () => {
+  it('still lists every command in help, a topic’s commands in its own, and runs a topic command', async () => {
+    const { commandsFor } = await import('../../src/commands');
+    const ids = Object.keys(await commandsFor([]));
     const help = await runInProcess(['--help']);
     expect(help.exitCode).toBe(0);
-    for (const id of ['up', 'down', 'status', 'replay', 'logs', 'env'])
-      expect(help.stdout).toMatch(new RegExp(`\\n  ${id} `));
+    expect(helpListing(help.stdout)).toEqual(expectedListing(ids));
+    for (const topic of ['data', 'images']) {
+      const topicHelp = await runInProcess(['help', topic]);
+      expect(helpListing(topicHelp.stdout)).toEqual(expectedListing(ids, topic));
+    }
     const topic = await runInProcess(['data', 'gen', 'reviews', '--count', '2', '--seed', '1']);
     expect(topic.exitCode).toBe(0);
     expect(topic.stdout.trim().split('\n')).toHaveLength(2);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import pjson from '../../package.json' with { type: 'json' };
-import { BINARY, runBinary } from '../support/cli';
+import { BINARY, expectedListing, helpListing, runBinary } from '../support/cli';
 
 // The binary must work alone: copied into an empty directory with no node_modules or package.json near it.
 let pbx: string;
@@ -27,11 +27,16 @@ describe('the compiled binary', () => {
     expect(result.stdout).toMatch(new RegExp(`^pbx/${pjson.version.replaceAll('.', '\\.')} `));
   });
 
-  it('lists every command in --help, from /', async () => {
+  it('lists every command in --help, from /, a topic’s commands in its help', async () => {
     const { execa } = await import('execa');
+    const { commandsFor } = await import('../../src/commands');
+    const ids = Object.keys(await commandsFor([]));
     const result = await execa(pbx, ['--help'], { cwd: '/' });
-    for (const command of ['config', 'doctor', 'help', 'init'])
-      expect(result.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(helpListing(result.stdout)).toEqual(expectedListing(ids));
+    for (const topic of ['data', 'images']) {
+      const topicHelp = await execa(pbx, ['help', topic], { cwd: '/' });
+      expect(helpListing(topicHelp.stdout)).toEqual(expectedListing(ids, topic));
+    }
     const help = await execa(pbx, ['help', 'doctor'], { cwd: '/' });
     expect(help.stdout).toContain('--json');
   });

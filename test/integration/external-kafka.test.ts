@@ -12,6 +12,7 @@ import type { UpResult } from '../../src/stack/up';
 import { IMAGES } from '../../src/images/catalog';
 import { BINARY, generateReviews } from '../support/cli';
 import { containersOf, sh, testProject, type TestProject } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 const PORT = 29491;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -170,19 +171,21 @@ beforeAll(async () => {
     start(),
   ]);
   // Ready when an authenticated client can list the brokers.
-  const deadline = Date.now() + 90_000;
-  for (;;) {
+  const listsBrokers = async () => {
     const probe = await execa('kcat', ['-b', BROKER, ...kcatAuth('PLAIN', USERS.plain), '-L', '-m', '2'], {
       reject: false,
     });
-    if (probe.exitCode === 0 && probe.stdout.includes('1 brokers')) break;
-    if (Date.now() > deadline) {
-      const logs = await execa('docker', ['logs', CONTAINER], { reject: false, all: true });
-      const errors = logs.all.split('\n').filter((line) => /ERROR|Exception/.test(line));
-      throw new Error(`SASL Kafka did not start:\n${errors.slice(0, 10).join('\n')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+    return probe.exitCode === 0 && probe.stdout.includes('1 brokers');
+  };
+  await waitFor(listsBrokers, {
+    what: 'the SASL Kafka to list its broker to alice',
+    timeout: 90_000,
+    interval: 500,
+  }).catch(async (error: Error) => {
+    const logs = await execa('docker', ['logs', CONTAINER], { reject: false, all: true });
+    const errors = logs.all.split('\n').filter((line) => /ERROR|Exception/.test(line));
+    throw new Error(`${error.message}\n${errors.slice(0, 10).join('\n')}`);
+  });
 }, 120_000);
 afterAll(() => execa('docker', ['rm', '-f', CONTAINER], { reject: false }));
 
@@ -225,7 +228,7 @@ describe('pbx replay into an external Kafka with SASL', () => {
     // pbx created nothing on someone else's cluster: not even its own check topic.
     const topics = await sh('kcat', ['-b', TLS_BROKER, ...kcatAuth('SCRAM-SHA-256', USERS.scram, true), '-L']);
     expect(topics).not.toContain('__pbx_ready');
-    expect(await containersOf('itsaslup')).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
   });
 
   it('stops up at once when the external Kafka refuses the password, and says so', async () => {

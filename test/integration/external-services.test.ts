@@ -11,6 +11,7 @@ import { cassandraYaml } from '../../src/services/cassandra-config';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { containersOf, testProject } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 const CASSANDRA_PORT = 29442;
 const REDIS_PORT = 29479;
@@ -54,14 +55,20 @@ beforeAll(async () => {
     IMAGES.cassandra.tag,
     ...['cassandra', '-f', '-R'],
   ]);
-  for (const started = Date.now(); ;) {
+  const started = async () => {
     const { stdout } = await execa('docker', ['logs', CASSANDRA], { reject: false, all: true });
     const restarted = stdout.includes('Using saved tokens'); // from the image's first start, role and all
-    if (restarted ? stdout.includes('Startup complete') : stdout.includes("Created default superuser role 'cassandra'"))
-      break;
-    if (Date.now() - started > 180_000) throw new Error(`Cassandra with auth did not start:\n${stdout.slice(-3000)}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+    const ready = restarted
+      ? stdout.includes('Startup complete')
+      : stdout.includes("Created default superuser role 'cassandra'");
+    return ready || stdout.slice(-3000);
+  };
+  await waitFor(started, {
+    until: (seen) => seen === true,
+    what: 'Cassandra with auth to start with its superuser (the log tail is what it said last)',
+    timeout: 180_000,
+    interval: 500,
+  });
 }, 240_000);
 afterAll(() => execa('docker', ['rm', '-f', CASSANDRA, REDIS], { reject: false }));
 
@@ -86,7 +93,7 @@ describe('external services', () => {
       CASSANDRA_USERNAME: 'cassandra',
       REDIS_URL: `redis://:${REDIS_PASSWORD}@127.0.0.1:${REDIS_PORT}`,
     });
-    expect(await containersOf('itextauth')).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
     const logs = await project.pbx(['logs', 'redis']);
     expect(logs.exitCode).toBe(1);
     expect(logs.stderr).toContain('No logs here for external services: redis.');

@@ -1,19 +1,31 @@
 // What pbx does when things go wrong, against the real engine.
 import Docker from 'dockerode';
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sleep } from '../../src/async';
 import { parseConfigText, resolveConfig } from '../../src/config/load';
 import { probeOnce } from '../../src/services/probes';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { BINARY } from '../support/cli';
-import { containersOf, networksOf, purge, sh, testProject, volumesOf, type TestProject } from '../support/stack';
+import {
+  containersOf,
+  freePort,
+  networksOf,
+  projectName,
+  purge,
+  sh,
+  testProject,
+  volumesOf,
+  type TestProject,
+} from '../support/stack';
+import { gather, waitFor } from '../support/wait';
 
 const projects = [
   'itfail',
+  'itpull',
   'itside-a',
   'itside-b',
   'itkraft',
@@ -24,9 +36,9 @@ const projects = [
   'itrace',
   'ittty',
   'itmode',
-];
-const FOREIGN = 'not-pbx-redis';
-const SILENT = 'not-pbx-silent-port';
+].map(projectName);
+const FOREIGN = projectName('not-pbx-redis');
+const SILENT = projectName('not-pbx-silent-port');
 
 beforeAll(async () => {
   await Promise.all(projects.map(purge));
@@ -37,6 +49,25 @@ afterAll(async () => {
   await execa('docker', ['rm', '-f', FOREIGN, SILENT], { reject: false });
 });
 
+/** What the engine did to the network named `name` since `since` (Unix seconds): create, destroy, connect... */
+async function networkEvents(name: string, since: number): Promise<string[]> {
+  const out = await sh('docker', [
+    ...['events', '--since', since.toFixed(3), '--until', (Date.now() / 1000).toFixed(3)],
+    ...['--filter', 'type=network', '--format', '{{.Action}} {{.Actor.Attributes.name}}'],
+  ]);
+  return out
+    .split('\n')
+    .filter((line) => line.endsWith(` ${name}`))
+    .map((line) => line.split(' ')[0]!);
+}
+
+/** Whether a SIGINT sent to the process `pid` waits to be delivered (its pending sets, in /proc). */
+function sigintPending(pid: number): boolean {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const pending = [...status.matchAll(/^(?:SigPnd|ShdPnd):\s*([0-9a-f]+)$/gm)].map((m) => BigInt(`0x${m[1]}`));
+  return pending.some((mask) => (mask & (1n << 1n)) !== 0n); // SIGINT is signal 2: bit 1
+}
+
 function listen(port: number): Promise<Server> {
   return new Promise((resolve) => {
     const server = createServer();
@@ -46,15 +77,16 @@ function listen(port: number): Promise<Server> {
 
 describe('failures', () => {
   it('finds a taken port before creating anything, and names its owner and the setting', async () => {
-    const project = testProject('itfail', 'services:\n  redis: {port: 26400}\n');
-    const server = await listen(26400);
+    const port = await freePort();
+    const project = testProject('itfail', `services:\n  redis: {port: ${port}}\n`);
+    const server = await listen(port);
     try {
       const result = await project.pbx(['up', 'redis']);
       expect(result.exitCode).toBe(1);
-      expect(result.stderr).toContain('127.0.0.1:26400 for redis is taken by');
+      expect(result.stderr).toContain(`127.0.0.1:${port} for redis is taken by`);
       expect(result.stderr).toMatch(/node \(pid \d+\)/);
       expect(result.stderr).toContain('services.redis.port');
-      expect(await containersOf('itfail')).toEqual([]);
+      expect(await containersOf(project.name)).toEqual([]);
     } finally {
       server.close();
     }
@@ -66,12 +98,13 @@ describe('failures', () => {
     const result = await project.json<{ error: { code: string; message: string } }>(['up', 'redis']);
     expect([result.exitCode, result.doc.error.code]).toEqual([1, 'BIND_ADDRESS']);
     expect(result.doc.error.message).toContain('192.0.2.1, the bind address of pbx.yaml, is not an address of this');
-    expect(await containersOf('itfail')).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
   });
 
   it('names a container without pbx labels that holds the port, and never touches it', async () => {
-    await sh('docker', ['run', '-d', '--name', FOREIGN, '-p', '127.0.0.1:26401:6379', 'pbx/redis:7.0']);
-    const project = testProject('itfail', 'services:\n  redis: {port: 26401}\n');
+    const port = await freePort();
+    await sh('docker', ['run', '-d', '--name', FOREIGN, '-p', `127.0.0.1:${port}:6379`, 'pbx/redis:7.0']);
+    const project = testProject('itfail', `services:\n  redis: {port: ${port}}\n`);
     const result = await project.pbx(['up', 'redis']);
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toContain(`taken by container ${FOREIGN} (pbx/redis:7.0)`);
@@ -94,10 +127,10 @@ describe('failures', () => {
     expect(result.doc.error.code).toBe('UNHEALTHY');
     expect(result.doc.error.message).toContain('kafka: the container exited with code 127');
     expect(result.doc.error.details.failures[0]!.logTail.join('\n')).toContain('kafka-storage.sh: not found');
-    expect(await containersOf('itfail')).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
     // Its volume, made by this run, held nothing of the user's: gone too (a KRaft broker's label on it would
     // refuse the ZooKeeper-mode Kafka of the next test).
-    expect((await volumesOf('itfail')).filter((v) => v.includes('kafka'))).toEqual([]);
+    expect((await volumesOf(project.name)).filter((v) => v.includes('kafka'))).toEqual([]);
   });
 
   it('finds a schema file that is not there before starting anything', async () => {
@@ -105,13 +138,14 @@ describe('failures', () => {
     const result = await project.json<{ error: { code: string; message: string } }>(['up', 'cassandra']);
     expect([result.exitCode, result.doc.error.code]).toEqual([1, 'SCHEMA_UNREADABLE']);
     expect(result.doc.error.message).toContain(join(project.dir, 'cql/missing.cql'));
-    expect(await containersOf('itfail')).toEqual([]);
-    expect((await volumesOf('itfail')).filter((v) => v.includes('cassandra'))).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
+    expect((await volumesOf(project.name)).filter((v) => v.includes('cassandra'))).toEqual([]);
   });
 
   it('says how to do without a registry when an image cannot be pulled, and creates nothing', async () => {
     // No registry answers on these machines, nor for this name anywhere: the pull fails either way.
     const project = testProject('itpull', 'services:\n  redis: {port: 29379, image: "pbx-it/not-a-real-image:1"}\n');
+    const since = (Date.now() - 1000) / 1000;
     const result = await project.json<{ error: { code: string; message: string; nextSteps: string[] } }>([
       'up',
       'redis',
@@ -122,11 +156,16 @@ describe('failures', () => {
       'Check the network or registry mirror settings of your Docker engine.',
       'Or build the images locally with no registry: set `images: local` in pbx.yaml and run `pbx images build`.',
     ]);
-    expect(await containersOf('itpull')).toEqual([]);
-    // Its network is made while the image is looked for: it must not outlive the failure, even as a request
-    // the engine completes after pbx has exited.
-    await sleep(1000);
-    expect(await networksOf('itpull')).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
+    // Its network is made while the image is looked for: it must not outlive the failure, even as a request the
+    // engine completes after pbx has exited. The engine's events say it was made, and removed after that.
+    const network = `pbx-${project.name}`;
+    await waitFor(() => networkEvents(network, since), {
+      until: (events) => events.includes('create') && events.at(-1) === 'destroy',
+      what: `the engine to report network ${network} made, then removed`,
+      timeout: 30_000,
+    });
+    expect(await networksOf(project.name)).toEqual([]);
   });
 
   it('stops waiting for a Kafka started alongside a new ZooKeeper once ZooKeeper fails, and removes both', async () => {
@@ -142,7 +181,7 @@ describe('failures', () => {
     const reasons = Object.fromEntries(result.doc.error.details.failures.map((f) => [f.service, f.reason]));
     expect(reasons.zookeeper).toMatch(/the container exited with code [1-9]/);
     expect(reasons.kafka).toBe('zookeeper is not ready');
-    expect(await containersOf('itfail')).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
   });
 
   it('draws its progress tree on a terminal, each service ending as it ended (the binary)', async () => {
@@ -164,7 +203,7 @@ describe('failures', () => {
       frames.join('\n'),
     ).toBe(true);
     expect(frames.join('\n')).not.toContain('not started');
-    expect(frames.join('\n')).toContain('Stack ittty is ready');
+    expect(frames.join('\n')).toContain(`Stack ${project.name} is ready`);
   });
 
   it('runs two projects side by side, and down of one leaves the other', async () => {
@@ -173,8 +212,8 @@ describe('failures', () => {
     expect((await a.pbx(['up', 'redis'])).exitCode).toBe(0);
     expect((await b.pbx(['up', 'redis'])).exitCode).toBe(0);
     expect((await a.pbx(['down'])).exitCode).toBe(0);
-    expect(await containersOf('itside-a')).toEqual([]);
-    expect(await containersOf('itside-b')).toEqual(['pbx-itside-b-redis']);
+    expect(await containersOf(a.name)).toEqual([]);
+    expect(await containersOf(b.name)).toEqual([`pbx-${b.name}-redis`]);
     expect(await sh('redis-cli', ['-p', '26411', 'PING'])).toBe('PONG');
   });
 
@@ -190,24 +229,26 @@ describe('failures', () => {
       ['keep', 'keep'],
     ]);
     expect(`${first.stderr}${second.stderr}`).not.toContain('Conflict');
-    expect(await networksOf('itrace')).toEqual(['pbx-itrace']);
-    expect(await containersOf('itrace')).toEqual(['pbx-itrace-redis', 'pbx-itrace-zookeeper']);
+    expect(await networksOf(project.name)).toEqual([`pbx-${project.name}`]);
+    expect(await containersOf(project.name)).toEqual([`pbx-${project.name}-redis`, `pbx-${project.name}-zookeeper`]);
   });
 
   it('starts on the one network left of two with its name, which two creates at once can make', async () => {
-    await purge('itrace');
+    const project = testProject('itrace', 'services:\n  redis: {port: 26413}\n');
+    await purge(project.name);
     const docker = new Docker();
     const create = () =>
-      docker.createNetwork({ Name: 'pbx-itrace', Labels: { 'pbx.project': 'itrace' } }).catch(() => undefined);
-    for (let attempt = 0; attempt < 10 && (await networksOf('itrace')).length < 2; attempt++) {
-      await purge('itrace');
+      docker
+        .createNetwork({ Name: `pbx-${project.name}`, Labels: { 'pbx.project': project.name } })
+        .catch(() => undefined);
+    for (let attempt = 0; attempt < 10 && (await networksOf(project.name)).length < 2; attempt++) {
+      await purge(project.name);
       await Promise.all([create(), create()]);
     }
-    expect(await networksOf('itrace'), 'the engine made only one network of two creates').toHaveLength(2);
-    const project = testProject('itrace', 'services:\n  redis: {port: 26413}\n');
+    expect(await networksOf(project.name), 'the engine made only one network of two creates').toHaveLength(2);
     const result = await project.pbx(['up', 'redis']);
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(await networksOf('itrace')).toEqual(['pbx-itrace']);
+    expect(await networksOf(project.name)).toEqual([`pbx-${project.name}`]);
     expect(await sh('redis-cli', ['-p', '26413', 'PING'])).toBe('PONG');
   });
 
@@ -250,7 +291,7 @@ describe('failures', () => {
     const two = await project.pbx(['logs', 'redis', 'kafka', '--tail', '20']);
     expect(two.exitCode).toBe(0);
     expect(two.stdout).toMatch(/^redis \| .*Ready to accept connections/m);
-    expect(two.stderr).toContain('No container for kafka in project itside-b (`pbx up kafka` starts it).');
+    expect(two.stderr).toContain(`No container for kafka in project ${project.name} (\`pbx up kafka\` starts it).`);
   });
 
   it('says why followed lines end when their service stops (the binary)', async () => {
@@ -263,7 +304,7 @@ describe('failures', () => {
     follow.stdout?.on('data', () => {
       if (stopped) return;
       stopped = true;
-      void sh('docker', ['stop', 'pbx-itside-b-redis']);
+      void sh('docker', ['stop', `pbx-${project.name}-redis`]);
     });
     const result = await follow;
     expect(result.exitCode).toBe(0);
@@ -271,19 +312,39 @@ describe('failures', () => {
     expect(result.stderr).toContain('redis stopped (exit code 0); its lines end here.');
   });
 
-  /** `pbx up kafka` in the binary, sent Ctrl-C as Kafka starts, and a second one `againAfterMs` later if given. */
-  async function interruptedUp(project: TestProject, againAfterMs?: number) {
+  /**
+   * `pbx up kafka` in the binary, sent Ctrl-C as Kafka starts, and a second one if asked: right after the first, or
+   * once Kafka has ended as failed (interrupted), as the run removes what it made.
+   */
+  async function interruptedUp(project: TestProject, second?: 'at once' | 'as it removes what it made') {
     const child = execa(BINARY, ['up', 'kafka', '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
-    let interrupted = false;
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (!interrupted && chunk.toString().includes('kafka      starting')) {
-        interrupted = true;
-        child.kill('SIGINT');
-        if (againAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), againAfterMs);
+    const signals: string[] = [];
+    const signal = (when: string) => {
+      signals.push(when);
+      child.kill('SIGINT');
+    };
+    const stderr = gather(child.stderr);
+    child.stderr?.on('data', () => {
+      if (signals.length === 0 && stderr.text().includes('kafka      starting')) {
+        signal('as Kafka starts');
+        // Once the first has reached it: two at once would be one (a signal pending is not pending twice).
+        if (second === 'at once') {
+          void waitFor(() => !sigintPending(child.pid!), {
+            what: 'the first Ctrl-C to reach pbx',
+            timeout: 5000,
+            interval: 1,
+          }).then(
+            () => signal(second),
+            () => undefined, // (the signals said are checked below)
+          );
+        }
+      }
+      if (second === 'as it removes what it made' && signals.length === 1 && /\] kafka +failed/.test(stderr.text())) {
+        signal(second);
       }
     });
     const result = await child;
-    expect(interrupted).toBe(true);
+    expect(signals, result.stderr).toEqual(['as Kafka starts', ...(second ? [second] : [])]);
     return result;
   }
 
@@ -292,12 +353,12 @@ describe('failures', () => {
     const result = await interruptedUp(project);
     expect(result.exitCode).toBe(130);
     expect(result.stderr).toContain('Interrupted: removed what this run started');
-    expect(await containersOf('itint')).toEqual([]);
+    expect(await containersOf(project.name)).toEqual([]);
   });
 
   it('says what a second Ctrl-C during up may leave, and the commands it names remove all of it', async () => {
     const project = testProject('itint2', 'services:\n  zookeeper: {port: 22191}\n  kafka: {port: 29191}\n');
-    const result = await interruptedUp(project, 50); // the second while this run removes what it made
+    const result = await interruptedUp(project, 'as it removes what it made');
     expect(result.exitCode).toBe(130);
     const note =
       /Stopped at once, perhaps leaving what this run made: `pbx down` removes its containers \(.*\); then `docker volume rm ([^`]+)`/.exec(
@@ -306,7 +367,7 @@ describe('failures', () => {
     expect(note, result.stderr).not.toBeNull();
     expect((await project.pbx(['down'])).exitCode).toBe(0);
     await sh('docker', ['volume', 'rm', ...note![1]!.split(' ')]);
-    expect([await containersOf('itint2'), await volumesOf('itint2')]).toEqual([[], []]);
+    expect([await containersOf(project.name), await volumesOf(project.name)]).toEqual([[], []]);
   });
 
   it('names only the containers a second Ctrl-C may leave when others of the project ran before: those stay', async () => {
@@ -315,7 +376,8 @@ describe('failures', () => {
       'services:\n  zookeeper: {port: 22192}\n  kafka: {port: 29192}\n  redis: {port: 26392}\n',
     );
     expect((await project.pbx(['up', 'redis'])).exitCode).toBe(0);
-    const result = await interruptedUp(project, 50);
+    // At once: `docker rm -f` of a container the engine is removing already fails ("already in progress").
+    const result = await interruptedUp(project, 'at once');
     expect(result.exitCode).toBe(130);
     // It advised `pbx down`, which would also have stopped Redis.
     const note = /perhaps leaving what this run made: `docker rm -f ([^`]+)` removes its containers/.exec(
@@ -323,14 +385,14 @@ describe('failures', () => {
     );
     expect(note, result.stderr).not.toBeNull();
     await sh('docker', ['rm', '-f', ...note![1]!.split(' ')]);
-    expect(await containersOf('itint3')).toEqual(['pbx-itint3-redis']);
-    expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', 'pbx-itint3-redis'])).toBe('true');
+    expect(await containersOf(project.name)).toEqual([`pbx-${project.name}-redis`]);
+    expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', `pbx-${project.name}-redis`])).toBe('true');
   });
 
   it('stops a service on SIGTERM even in its first moments, where a first process ignores one', async () => {
     const project = testProject('itinit', 'services:\n  zookeeper: {port: 22193}\n');
     expect((await project.pbx(['up', 'zookeeper'])).exitCode).toBe(0);
-    const name = 'pbx-itinit-zookeeper';
+    const name = `pbx-${project.name}-zookeeper`;
     // The service is not the container's first process, which ignores a signal it has no handler for yet.
     expect(await sh('docker', ['exec', name, 'cat', '/proc/1/comm'])).toBe('docker-init');
     await sh('docker', ['stop', '-t', '1', name]);
@@ -342,7 +404,7 @@ describe('failures', () => {
     }
   });
 
-  it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing', async () => {
+  it('refuses to switch Kafka to KRaft on a ZooKeeper-mode broker’s data, changing nothing; without ZooKeeper the broker is not ready', async () => {
     const zookeeperMode = 'services:\n  zookeeper: {port: 26417}\n  kafka: {port: 26418}\n';
     const project = testProject('itmode', zookeeperMode);
     expect((await project.pbx(['up', 'kafka'])).exitCode).toBe(0);
@@ -350,15 +412,15 @@ describe('failures', () => {
     const switched = await project.json<{ error: { code: string; message: string } }>(['up', 'kafka']);
     expect([switched.exitCode, switched.doc.error.code]).toEqual([1, 'DATA_FORMAT_CHANGED']);
     expect(switched.doc.error.message).toContain(
-      'Volume pbx-itmode-kafka-data holds the data of Kafka in ZooKeeper mode; Kafka in KRaft mode cannot start on it.',
+      `Volume pbx-${project.name}-kafka-data holds the data of Kafka in ZooKeeper mode; Kafka in KRaft mode cannot start on it.`,
     );
-    expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', 'pbx-itmode-kafka'])).toBe('true');
+    expect(await sh('docker', ['inspect', '-f', '{{.State.Running}}', `pbx-${project.name}-kafka`])).toBe('true');
     project.write(zookeeperMode);
     const back = await project.json<UpResult>(['up', 'kafka']);
     expect(back.doc.services.map((s) => s.action)).toEqual(['keep', 'keep']);
 
     // Without its ZooKeeper, the broker still answers metadata requests, but can make no topic: not ready.
-    await sh('docker', ['stop', 'pbx-itmode-zookeeper']);
+    await sh('docker', ['stop', `pbx-${project.name}-zookeeper`]);
     const status = await project.json<StatusResult>(['status', 'kafka']);
     expect(status.exitCode).toBe(3);
     const kafka = status.doc.services.find((s) => s.service === 'kafka');
@@ -377,6 +439,6 @@ describe('failures', () => {
     expect(await sh('kcat', ['-b', '127.0.0.1:29191', '-C', '-t', 'kraft-check', '-o', 'beginning', '-e', '-q'])).toBe(
       'raft',
     );
-    expect(await containersOf('itkraft')).toEqual(['pbx-itkraft-kafka']);
+    expect(await containersOf(project.name)).toEqual([`pbx-${project.name}-kafka`]);
   });
 });

@@ -1,17 +1,22 @@
 // pbx replay against a real Kafka (KRaft, one container), read back with Debian's kcat.
-import { execa } from 'execa';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execa, type ResultPromise } from 'execa';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
 import { replay as replayWith, type ReplaySummary } from '../../src/replay/replay';
 import { BINARY, generateReviews } from '../support/cli';
-import { purge, sh, testProject } from '../support/stack';
+import { watchProduceRequests } from '../support/kafka-wire';
+import { freePort, purge, sh, testProject } from '../support/stack';
+import { gather, waitFor } from '../support/wait';
 
-const PORT = 29391;
+const PORT = await freePort();
 const BROKER = `127.0.0.1:${PORT}`;
 const project = testProject('itreplay', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+/** Where no Kafka listens. */
+const DOWN_PORT = await freePort();
 const path = (name: string) => join(project.dir, name);
 
 interface Consumed {
@@ -82,6 +87,26 @@ async function consume(topic: string): Promise<Consumed[]> {
 /** Records in the order Kafka holds them for one partition topic. */
 const values = async (topic: string) => (await consume(topic)).map((r) => r.value);
 
+/** The end offset of a one-partition topic, as a client that is not pbx reads it: 0 while there is no topic. */
+async function endOffset(topic: string): Promise<number> {
+  const { stdout } = await execa('kcat', ['-b', BROKER, '-Q', '-t', `${topic}:0:-1`], { reject: false });
+  return Number(/ offset (\d+)/.exec(stdout)?.[1] ?? 0);
+}
+
+/** Why a replay in the background can no longer deliver: it ended (for waitFor's giveUpIf). */
+const ended = (child: ResultPromise) => () =>
+  child.exitCode === null ? undefined : `the replay ended, exit ${child.exitCode}`;
+
+/** Waits until Kafka holds `count` records of `topic` or more, and returns how many it held then. */
+function recordsIn(topic: string, count: number, giveUpIf?: () => string | undefined): Promise<number> {
+  return waitFor(() => endOffset(topic), {
+    until: (held) => held >= count,
+    what: `Kafka to hold ${count} records of topic ${topic}`,
+    timeout: 60_000,
+    giveUpIf,
+  });
+}
+
 const generate = (name: string, count: number, seed = 5) => generateReviews(path(name), count, seed);
 
 /** Creates a topic with one setting through Kafka's own tool, not pbx. */
@@ -108,22 +133,42 @@ async function replay(args: string[]) {
   ]);
 }
 
-/** Runs `dist/pbx replay <name>.json --topic <name>` with a checkpoint, and signals it after `afterMs`. */
-async function stopBinaryReplay(name: string, rate: number, afterMs: number, signal: 'SIGINT' | 'SIGTERM' | 'SIGKILL') {
+/** Runs `dist/pbx replay <name>.json --topic <name>` with a checkpoint, in the background. */
+function binaryReplay(name: string, rate: number, json = false) {
   const args = [
-    'replay',
-    path(`${name}.json`),
-    '--topic',
-    name,
-    '--rate',
-    String(rate),
-    '--checkpoint',
-    path(`${name}.ckpt`),
+    ...['replay', path(`${name}.json`), '--topic', name, '--rate', String(rate)],
+    ...['--checkpoint', path(`${name}.ckpt`), ...(json ? ['--json'] : []), '--config', project.file],
   ];
-  const child = execa(BINARY, [...args, '--config', project.file], { reject: false, env: { NO_COLOR: '1' } });
-  await new Promise((resolve) => setTimeout(resolve, afterMs));
-  child.kill(signal);
-  return child;
+  return execa(BINARY, args, { reject: false, env: { NO_COLOR: '1' } });
+}
+
+/**
+ * Kills a replay (kill -9) once Kafka holds records it delivered after its last checkpoint, the ones a resume must
+ * find there. It is stopped (SIGSTOP) while the checkpoint and Kafka are read, so that neither moves meanwhile.
+ */
+async function killAheadOfCheckpoint(name: string, child: ResultPromise): Promise<void> {
+  const checkpoint = path(`${name}.ckpt`);
+  await waitFor(
+    async () => {
+      child.kill('SIGSTOP');
+      const saved = existsSync(checkpoint)
+        ? (JSON.parse(readFileSync(checkpoint, 'utf8')) as { nextIndex: number }).nextIndex
+        : undefined;
+      const held = await endOffset(name);
+      if (saved !== undefined && held > saved) return true;
+      child.kill('SIGCONT');
+      return { checkpoint: saved, held };
+    },
+    {
+      until: (seen) => seen === true,
+      what: `Kafka to hold records of ${name} delivered after the last checkpoint`,
+      timeout: 60_000,
+      interval: 20,
+      giveUpIf: ended(child),
+    },
+  );
+  child.kill('SIGKILL');
+  await child;
 }
 
 beforeAll(async () => {
@@ -193,6 +238,7 @@ describe('pbx replay into a real Kafka', () => {
   });
 
   it('replays a command’s output, gzip-compressed on the wire', async () => {
+    const wire = watchProduceRequests(PORT);
     const { exitCode, doc } = await replay([
       '--exec',
       'printf "one\\ntwo\\nthree\\n"',
@@ -200,8 +246,11 @@ describe('pbx replay into a real Kafka', () => {
       'exec',
       '--compression',
       'gzip',
-    ]);
+    ]).finally(wire.stop);
     expect(exitCode).toBe(0);
+    const batches = wire.writes.filter((w) => w.topic === 'exec');
+    expect(batches.length).toBeGreaterThan(0);
+    expect(batches.map((w) => w.compression)).toEqual(batches.map(() => 1)); // gzip
     expect(doc).toMatchObject({ sent: 3, format: 'lines' });
     expect(await values('exec')).toEqual(['one', 'two', 'three']);
   });
@@ -211,11 +260,12 @@ describe('pbx replay into a real Kafka', () => {
     const args = ['replay', '--exec', `echo one; echo two; ${silent} | cat`, '--topic', 'live', '--rate', '100'];
     const child = execa(BINARY, [...args, '--json', '--config', project.file], { reject: false });
     // Both are in Kafka while the command says nothing more (they used to wait for its next line, or its end).
-    let seen: string[] = [];
-    for (const deadline = Date.now() + 15_000; seen.length < 2 && Date.now() < deadline;) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      seen = await values('live').catch(() => []);
-    }
+    const seen = await waitFor(() => values('live'), {
+      until: (held) => held.length >= 2,
+      what: 'Kafka to hold the two lines the command printed',
+      timeout: 15_000,
+      giveUpIf: ended(child),
+    });
     expect(seen).toEqual(['one', 'two']);
     expect(child.exitCode).toBeNull();
     child.kill('SIGTERM');
@@ -396,7 +446,7 @@ describe('pbx replay into a real Kafka', () => {
     });
 
     it('says which broker is unreachable and exits 3', async () => {
-      const down = testProject('itreplay-down', 'services:\n  kafka: {port: 29399, mode: kraft}\n');
+      const down = testProject('itreplay-down', `services:\n  kafka: {port: ${DOWN_PORT}, mode: kraft}\n`);
       const { exitCode, doc } = await down.json<{ error: { code: string; message: string } }>([
         'replay',
         path('bad.json'),
@@ -405,7 +455,7 @@ describe('pbx replay into a real Kafka', () => {
       ]);
       expect(exitCode).toBe(3);
       expect(doc.error.code).toBe('KAFKA_UNAVAILABLE');
-      expect(doc.error.message).toContain('127.0.0.1:29399');
+      expect(doc.error.message).toContain(`127.0.0.1:${DOWN_PORT}`);
     });
 
     it('says when the command it replays fails, after delivering what it printed', async () => {
@@ -492,7 +542,14 @@ describe('pbx replay into a real Kafka', () => {
     });
 
     it('refuses a name Kafka would refuse for a topic, before connecting', async () => {
-      const { exitCode, doc } = await replay([path('bad.json'), '--topic', 'no spaces']);
+      // Where no Kafka answers: a connection first would end in KAFKA_UNAVAILABLE.
+      const down = testProject('itreplay-down', `services:\n  kafka: {port: ${DOWN_PORT}, mode: kraft}\n`);
+      const { exitCode, doc } = await down.json<{ error?: { code: string; message: string } }>([
+        'replay',
+        path('bad.json'),
+        '--topic',
+        'no spaces',
+      ]);
       expect([exitCode, doc.error?.code]).toEqual([2, 'USAGE']);
       expect(doc.error?.message).toContain('--topic no spaces: not a Kafka topic name');
     });
@@ -504,7 +561,7 @@ describe('pbx replay into a real Kafka', () => {
     });
 
     it('says a file is missing or empty, not that Kafka is down, when both are so', async () => {
-      const down = testProject('itreplay-down', 'services:\n  kafka: {port: 29399, mode: kraft}\n');
+      const down = testProject('itreplay-down', `services:\n  kafka: {port: ${DOWN_PORT}, mode: kraft}\n`);
       const missing = await down.json<{ error: { code: string } }>(['replay', path('nope.json'), '--topic', 'x']);
       expect([missing.exitCode, missing.doc.error.code]).toEqual([1, 'SOURCE_NOT_FOUND']);
       writeFileSync(path('empty.json'), '');
@@ -546,10 +603,13 @@ describe('pbx replay into a real Kafka', () => {
     ] as const) {
       it(`resumes after ${signal}: exit ${exitCode}, what was sent, nothing twice`, async () => {
         const lines = await generate(`${name}.json`, 3000, 12);
-        const stopped = await stopBinaryReplay(name, 1000, 1500, signal);
+        const child = binaryReplay(name, 1000);
+        const held = await recordsIn(name, 100, ended(child)); // under way: 3 s in all
+        child.kill(signal);
+        const stopped = await child;
         expect(stopped.exitCode).toBe(exitCode);
         const sent = Number(/Interrupted after delivering (\d+) record/.exec(stopped.stderr)?.[1]);
-        expect(sent).toBeGreaterThan(0);
+        expect(sent).toBeGreaterThanOrEqual(held);
         expect(sent).toBeLessThan(3000);
         expect((await values(name)).length).toBe(sent);
         const resumed = await replay([path(`${name}.json`), '--topic', name, '--checkpoint', path(`${name}.ckpt`)]);
@@ -560,10 +620,11 @@ describe('pbx replay into a real Kafka', () => {
 
     it('resumes after kill -9, finding what was delivered after the last checkpoint', async () => {
       const lines = await generate('crash.json', 6000, 13);
-      await stopBinaryReplay('crash', 2000, 1700, 'SIGKILL');
+      await killAheadOfCheckpoint('crash', binaryReplay('crash', 2000));
       const before = (await values('crash')).length;
       const saved = JSON.parse(readFileSync(path('crash.ckpt'), 'utf8')) as { nextIndex: number };
-      expect(before).toBeGreaterThan(0);
+      expect(before).toBeGreaterThan(saved.nextIndex);
+      expect(before).toBeLessThan(6000);
       const resumed = await replay([path('crash.json'), '--topic', 'crash', '--checkpoint', path('crash.ckpt')]);
       expect(resumed.exitCode, JSON.stringify(resumed.doc)).toBe(0);
       expect(resumed.doc.recovered).toBe(before - saved.nextIndex);
@@ -585,15 +646,17 @@ describe('pbx replay into a real Kafka', () => {
       expect(doc.error).toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
     });
 
-    it('resumes after kill -9 at full speed, with several sends in flight', async () => {
+    it('resumes after kill -9 at 100,000 records a second, finding what was delivered after the last checkpoint', async () => {
       const lines = await generate('fast.json', 200_000, 15);
-      await stopBinaryReplay('fast', 100_000, 1200, 'SIGKILL');
+      await killAheadOfCheckpoint('fast', binaryReplay('fast', 100_000));
       const before = (await values('fast')).length;
-      expect(before).toBeGreaterThan(0);
+      const saved = JSON.parse(readFileSync(path('fast.ckpt'), 'utf8')) as { nextIndex: number };
+      expect(before).toBeGreaterThan(saved.nextIndex);
       expect(before).toBeLessThan(200_000);
       const resumed = await replay([path('fast.json'), '--topic', 'fast', '--checkpoint', path('fast.ckpt')]);
       expect(resumed.exitCode, JSON.stringify(resumed.doc)).toBe(0);
-      expect(resumed.doc.sent + resumed.doc.recovered).toBeGreaterThanOrEqual(200_000 - before);
+      expect(resumed.doc.recovered).toBe(before - saved.nextIndex);
+      expect(resumed.doc.sent).toBe(200_000 - before);
       expect(await values('fast')).toEqual(lines);
     });
   });
@@ -604,6 +667,7 @@ describe('pbx replay into a real Kafka', () => {
     const unkeyed = await replay([path('compact.json'), '--topic', 'compact']);
     expect([unkeyed.exitCode, unkeyed.doc.error?.code]).toEqual([2, 'USAGE']);
     expect(unkeyed.doc.error?.message).toContain('Topic compact is compacted');
+    expect(await endOffset('compact')).toBe(0); // refused before sending
     const deadLetters = await replay([
       path('compact.json'),
       '--topic',
@@ -652,7 +716,8 @@ describe('pbx replay into a real Kafka', () => {
 
   it('reads a named pipe and a shell’s <(cmd), which it called empty', async () => {
     await sh('mkfifo', [path('fifo')]);
-    const writer = execa('sh', ['-c', `sleep 0.5; printf '{"p":1}\\n{"p":2}\\n' > ${path('fifo')}`]);
+    // Its open waits until pbx opens the pipe to read: nothing is there before pbx looks.
+    const writer = execa('sh', ['-c', `printf '{"p":1}\\n{"p":2}\\n' > ${path('fifo')}`]);
     const piped = await replay([path('fifo'), '--topic', 'fifo']);
     await writer;
     expect([piped.exitCode, piped.doc.sent]).toEqual([0, 2]);
@@ -681,38 +746,55 @@ describe('pbx replay into a real Kafka', () => {
   });
 
   describe('faults', () => {
-    it('rides out a Kafka restart in the middle of a replay: nothing lost, nothing twice, in order', async () => {
+    it('rides out a Kafka restart in the middle of a replay: delivered before it, resent after it, nothing twice', async () => {
       const lines = await generate('restart.json', 30_000, 16);
-      const child = execa(
-        BINARY,
-        ['replay', path('restart.json'), '--topic', 'restart', '--rate', '5000', '--json', '--config', project.file],
-        { reject: false },
-      );
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      await sh('docker', ['restart', `pbx-${project.name}-kafka`]);
-      const result = await child;
-      expect(result.exitCode, result.stderr).toBe(0);
-      expect(JSON.parse(result.stdout)).toMatchObject({ sent: 30_000, stoppedBy: 'end' });
+      // In this process, where the produce requests are seen as they are written to the broker's connections.
+      const wire = watchProduceRequests(PORT);
+      const stop = new AbortController();
+      let finished = false;
+      const replaying = replayWith({
+        config: loadConfig({ file: project.file }),
+        source: { path: path('restart.json') },
+        topic: 'restart',
+        pace: { kind: 'rate', perSecond: 5000 },
+        signal: stop.signal,
+      }).finally(() => (finished = true));
+      try {
+        const before = await recordsIn('restart', 2000, () => (finished ? 'the replay ended' : undefined));
+        await sh('docker', ['restart', `pbx-${project.name}-kafka`]);
+        const restarted = Date.now(); // what is written from now on goes to the broker's new process
+        expect(await replaying).toMatchObject({ sent: 30_000, stoppedBy: 'end' });
+        expect(before).toBeLessThan(30_000);
+        // A batch is known by its partition and sequence number: written before the restart and again after it,
+        // it was resent.
+        const firstWritten = new Map<string, number>();
+        const resent: number[] = [];
+        for (const { partition, baseSequence, at } of wire.writes) {
+          const batch = `${partition}:${baseSequence}`;
+          const first = firstWritten.get(batch);
+          if (first === undefined) firstWritten.set(batch, at);
+          else if (first < restarted && at >= restarted) resent.push(baseSequence);
+        }
+        expect(firstWritten.size, 'produce requests seen').toBeGreaterThan(0);
+        expect(resent.length, 'batches written before the restart and again after it').toBeGreaterThan(0);
+      } finally {
+        wire.stop();
+        stop.abort();
+        await replaying.catch(() => undefined);
+      }
       expect(await values('restart')).toEqual(lines);
     });
 
-    const replayInBackground = (name: string) =>
-      execa(
-        BINARY,
-        [
-          ...['replay', path(`${name}.json`), '--topic', name, '--rate', '2000'],
-          ...['--checkpoint', path(`${name}.ckpt`), '--json', '--config', project.file],
-        ],
-        { reject: false },
-      );
-    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const replayInBackground = (name: string) => binaryReplay(name, 2000, true);
+    // Longer than kafkajs's own retries, which gave up after about 8 s: what the test is about, not a guess.
+    const OUTAGE_MS = 12_000;
 
     it('rides out Kafka down for 12 s, longer than kafkajs’s own retries (which gave up after about 8 s)', async () => {
       const lines = await generate('outage.json', 30_000, 22);
       const child = replayInBackground('outage');
-      await pause(1500);
+      expect(await recordsIn('outage', 1000, ended(child))).toBeLessThan(30_000); // stopped in the middle
       await sh('docker', ['stop', `pbx-${project.name}-kafka`]);
-      await pause(12_000);
+      await sleep(OUTAGE_MS);
       expect(child.exitCode).toBeNull();
       await sh('docker', ['start', `pbx-${project.name}-kafka`]);
       const result = await child;
@@ -723,18 +805,16 @@ describe('pbx replay into a real Kafka', () => {
 
     it('says why Ctrl-C waits while Kafka is down; a second one stops at once, and the resume sends nothing twice', async () => {
       const lines = await generate('twice.json', 30_000, 24);
-      const child = execa(
-        BINARY,
-        [
-          ...['replay', path('twice.json'), '--topic', 'twice', '--rate', '2000'],
-          ...['--checkpoint', path('twice.ckpt'), '--config', project.file],
-        ],
-        { reject: false, env: { NO_COLOR: '1' } },
-      );
-      await pause(1500);
+      const child = binaryReplay('twice', 2000);
+      const stderr = gather(child.stderr);
+      await recordsIn('twice', 1000, ended(child));
       await sh('docker', ['stop', `pbx-${project.name}-kafka`]);
       child.kill('SIGINT');
-      await pause(2500);
+      await waitFor(() => stderr.text().includes('Waiting for Kafka to acknowledge the records in flight'), {
+        what: 'the replay to say why the first Ctrl-C waits',
+        timeout: 30_000,
+        giveUpIf: ended(child),
+      });
       expect(child.exitCode).toBeNull(); // still delivering what is in flight
       child.kill('SIGINT');
       const result = await child;
@@ -751,7 +831,7 @@ describe('pbx replay into a real Kafka', () => {
     it('gives up on a Kafka that stays down after 30 s with what it delivered, and resumes once it is back', async () => {
       const lines = await generate('down.json', 30_000, 23);
       const child = replayInBackground('down');
-      await pause(1500);
+      await recordsIn('down', 1000, ended(child));
       await sh('docker', ['stop', `pbx-${project.name}-kafka`]);
       const result = await child;
       const { error } = JSON.parse(result.stdout) as { error: { code: string; message: string } };
@@ -759,9 +839,12 @@ describe('pbx replay into a real Kafka', () => {
       const delivered = Number(/Delivered before that: (\d+) record/.exec(error.message)?.[1]);
       expect(delivered).toBeGreaterThan(0);
       expect((await project.pbx(['up', 'kafka'])).exitCode).toBe(0);
-      expect((await values('down')).length).toBe(delivered);
+      // What it delivered is what Kafka acknowledged: a batch the broker wrote as it stopped may have lost its
+      // answer (14 records of 1499, once). The resume finds those in Kafka and sends only the rest.
+      const held = (await values('down')).length;
+      expect(held).toBeGreaterThanOrEqual(delivered);
       const resumed = await replay([path('down.json'), '--topic', 'down', '--checkpoint', path('down.ckpt')]);
-      expect(resumed.doc).toMatchObject({ sent: 30_000 - delivered, resumedAfter: delivered });
+      expect(resumed.doc).toMatchObject({ sent: 30_000 - held, recovered: held - delivered, resumedAfter: delivered });
       expect(await values('down')).toEqual(lines);
     });
   });

@@ -71,3 +71,22 @@ export async function generateReviews(file: string, count: number, seed: number)
   if (result.exitCode !== 0) throw new Error(`pbx data gen failed: ${result.stderr}`);
   return readFileSync(file, 'utf8').trimEnd().split('\n');
 }
+
+/** The names a help text lists under COMMANDS and TOPICS: "up", "data", or in a topic's help "images build". */
+export function helpListing(help: string): string[] {
+  const names: string[] = [];
+  let inList = false;
+  for (const line of help.split('\n')) {
+    if (/^[A-Z ]+$/.test(line)) inList = line === 'COMMANDS' || line === 'TOPICS';
+    else if (inList) names.push(...(/^ {2}([a-z][\w-]*(?: [a-z][\w-]*)*) {2}/.exec(line)?.slice(1) ?? []));
+  }
+  return names.sort();
+}
+
+/** What help should list for command ids such as `up` and `images:build`: at the top, or in `topic`'s help. */
+export function expectedListing(ids: string[], topic?: string): string[] {
+  const names = topic
+    ? ids.filter((id) => id.startsWith(`${topic}:`)).map((id) => id.replace(':', ' '))
+    : ids.map((id) => id.split(':')[0]!);
+  return [...new Set(names)].sort();
+}

@@ -1,8 +1,18 @@
 import { execa } from 'execa';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInProcess, type CliResult } from './cli';
+
+/** Of this run of a test file: its projects are its own, never those of another run or one left over. */
+const RUN = randomBytes(3).toString('hex');
+
+/** The project a test names `name`, made this run's own: the same name within a file is the same project. */
+export function projectName(name: string): string {
+  return `${name}-${RUN}`;
+}
 
 /** A throwaway pbx project: its own name, ports and directory, so tests never meet a real stack. */
 export interface TestProject {
@@ -16,7 +26,9 @@ export interface TestProject {
   write(yaml: string): void;
 }
 
-export function testProject(name: string, yaml: string): TestProject {
+/** A project named `name` plus this run's suffix (see projectName), with `yaml` as its pbx.yaml. */
+export function testProject(shortName: string, yaml: string): TestProject {
+  const name = projectName(shortName);
   const dir = mkdtempSync(join(tmpdir(), `pbx-it-${name}-`));
   const file = join(dir, 'pbx.yaml');
   const project: TestProject = {
@@ -81,4 +93,23 @@ export async function purge(project: string): Promise<void> {
     .split('\n')
     .filter(Boolean);
   if (networks.length > 0) await execa('docker', ['network', 'rm', ...networks], { reject: false });
+}
+
+/**
+ * A TCP port nothing listens on now, for a service of a test's own. Drawn below the range the system gives
+ * outgoing connections (32768 and up), where one of those could take it before the service listens.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
 }

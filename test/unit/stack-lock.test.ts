@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { settable } from '../../src/async';
 import { InterruptedError, type UserError } from '../../src/cli/errors';
 import { lockProject } from '../../src/stack/lock';
 
@@ -21,11 +22,17 @@ describe('project lock', () => {
   });
 
   it('waits for a live holder, names it, and takes the lock when it is gone', async () => {
-    const holder = execa('sleep', ['0.5']);
+    const holder = execa('sleep', ['60']);
     writeFileSync(path, `${holder.pid}\n`);
     const waitedFor: number[] = [];
-    const taking = lockProject(project, never, (pid) => waitedFor.push(pid));
-    await holder;
+    const waiting = settable<void>();
+    const taking = lockProject(project, never, (pid) => {
+      waitedFor.push(pid);
+      waiting.resolve();
+    });
+    await waiting.promise; // it found the holder alive, and waits
+    holder.kill('SIGKILL');
+    await holder.catch(() => undefined);
     writeFileSync(path, `${holder.pid}\n`); // still there after its holder ended: a crash
     const lock = await taking;
     expect(waitedFor).toEqual([holder.pid]);
