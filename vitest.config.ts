@@ -5,7 +5,15 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/commands/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/commands/**/*.test.ts'],
+          // Not a speed limit: on two cores shared with the services, a WebAssembly compile or a child process can
+          // take several seconds of waiting for the CPU (vitest's 5 s failed tests that were right).
+          testTimeout: 30_000,
+        },
+      },
       {
         test: {
           name: 'integration',
