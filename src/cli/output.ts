@@ -12,10 +12,19 @@ function isSet(value: string | undefined): boolean {
   return value !== undefined && value !== '' && value !== '0' && value !== 'false';
 }
 
+/**
+ * A CI as Ink counts one: CI or CONTINUOUS_INTEGRATION present, even empty, unless "0" or "false". Ink then draws
+ * only the last frame, so pbx must not choose the live view there.
+ */
+function inCi(env: Environment): boolean {
+  const present = (value: string | undefined) => value !== undefined && value !== '0' && value !== 'false';
+  return present(env.CI) || present(env.CONTINUOUS_INTEGRATION);
+}
+
 /** TTY gets the live UI; pipes, CI and dumb terminals get plain lines; --json gets one document. */
 export function detectOutputMode(options: { json: boolean; isTTY: boolean; env: Environment }): OutputMode {
   if (options.json) return 'json';
-  if (!options.isTTY || isSet(options.env.CI) || options.env.TERM === 'dumb') return 'plain';
+  if (!options.isTTY || inCi(options.env) || options.env.TERM === 'dumb') return 'plain';
   return 'tty';
 }
 

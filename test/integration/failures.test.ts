@@ -192,7 +192,7 @@ describe('failures', () => {
       ['-q', '-c', `stty cols 120 rows 40; ${BINARY} up redis --config ${project.file}`, '/dev/null'],
       {
         reject: false,
-        env: { CI: '', TERM: 'xterm' },
+        env: { CI: undefined, CONTINUOUS_INTEGRATION: undefined, TERM: 'xterm' }, // unset: a terminal outside CI
       },
     );
     expect(run.exitCode, run.stdout).toBe(0);

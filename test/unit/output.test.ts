@@ -20,6 +20,9 @@ describe('output mode', () => {
     expect(detectOutputMode({ json: false, isTTY: false, env: {} })).toBe('plain');
     expect(detectOutputMode({ json: false, isTTY: true, env: { CI: 'true' } })).toBe('plain');
     expect(detectOutputMode({ json: false, isTTY: true, env: { CI: 'false' } })).toBe('tty');
+    // As Ink counts a CI, which then draws only the last frame: present, even empty.
+    expect(detectOutputMode({ json: false, isTTY: true, env: { CI: '' } })).toBe('plain');
+    expect(detectOutputMode({ json: false, isTTY: true, env: { CONTINUOUS_INTEGRATION: '1' } })).toBe('plain');
     expect(detectOutputMode({ json: false, isTTY: true, env: { TERM: 'dumb' } })).toBe('plain');
   });
   it('colours a TTY unless NO_COLOR, and plain output only with FORCE_COLOR', () => {

@@ -5,6 +5,11 @@ import { Output } from '../../src/cli/output';
 import { FRAME_MS, startLiveView, throttleFrames, type ViewSpec } from '../../src/ui/live-view';
 import { capture, FakeTerminal } from '../support/terminal';
 
+// Ink reads CI when it loads, lazily inside startLiveView, and in a CI draws only the last frame: these tests are
+// of a terminal's frames wherever they run (pbx itself never picks Ink in a CI: output.ts).
+delete process.env.CI;
+delete process.env.CONTINUOUS_INTEGRATION;
+
 const counter: ViewSpec<number> = {
   to: 'stderr',
   render: (n, style) => `count ${style.bold(String(n))}`,

@@ -10,6 +10,11 @@ import { stackProgress } from '../../src/ui/stack-progress';
 import { statusTable, statusWatch } from '../../src/ui/status-view';
 import { capture, FakeTerminal } from '../support/terminal';
 
+// Ink reads CI when it loads, lazily inside startLiveView, and in a CI draws only the last frame: these tests are
+// of a terminal's frames wherever they run (pbx itself never picks Ink in a CI: output.ts).
+delete process.env.CI;
+delete process.env.CONTINUOUS_INTEGRATION;
+
 const plain = makeStyler(false);
 
 afterEach(() => vi.useRealTimers());
