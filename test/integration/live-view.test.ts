@@ -30,7 +30,8 @@ async function onTerminal(command: string, size: { columns: number; rows: number
 /** `status --watch` for long enough to take at least two frames (one each 2 s), then Ctrl-C. */
 async function watchStatus(size: { columns: number; rows: number }) {
   const run = await onTerminal(`timeout -s INT 6 ${BINARY} status --watch kafka --config ${project.file}`, size);
-  return { ...run, frames: run.text.match(/itlive at \d\d:\d\d:\d\d, every 2 s \(Ctrl-C stops\)/g) ?? [] };
+  const frame = new RegExp(`${project.name} at \\d\\d:\\d\\d:\\d\\d, every 2 s \\(Ctrl-C stops\\)`, 'g');
+  return { ...run, frames: run.text.match(frame) ?? [] };
 }
 
 beforeAll(async () => {

@@ -26,8 +26,11 @@ describe('Redis at its memory limit', () => {
     for (let i = 0; i < 400; i++) expect(await redis.set(`cache:${i}`, value, 'EX', 3600)).toBe('OK');
     const evicted = Number(/evicted_keys:(\d+)/.exec(await redis.info('stats'))?.[1]);
     expect(evicted).toBeGreaterThan(100);
-    expect(await redis.exists('cache:399')).toBe(1); // the newest stay
-    expect(await redis.exists('cache:0')).toBe(0);
+    // Redis's LRU is an approximation (it samples keys): the newest all stay, the oldest mostly go.
+    const alive = async (from: number, to: number) =>
+      redis.exists(...Array.from({ length: to - from }, (_, i) => `cache:${from + i}`));
+    expect(await alive(390, 400)).toBe(10);
+    expect(await alive(0, 100)).toBeLessThan((await alive(300, 400)) / 2);
   });
 
   it('refuses a write that needs room when only keys without an expiry are left, and drops none of them', async () => {
