@@ -568,6 +568,26 @@ describe('pbx replay into a real Kafka', () => {
       const empty = await down.json<{ error: { code: string } }>(['replay', path('empty.json'), '--topic', 'x']);
       expect([empty.exitCode, empty.doc.error.code]).toEqual([1, 'SOURCE_EMPTY']);
     });
+
+    it.each([
+      ['header.csv', 'a,b\n', 'holds a header and no rows'],
+      ['empty-array.json', '[]\n', 'holds an empty JSON array'],
+      ['blank.json', '\n\n  \n', 'holds blank lines only'],
+    ])('says %s holds no records before asking Kafka, which is down', async (name, text, holds) => {
+      // It was found empty only at the end of its pass, after connecting: Kafka's error came first.
+      const down = testProject('itreplay-down', `services:\n  kafka: {port: ${DOWN_PORT}, mode: kraft}\n`);
+      writeFileSync(path(name), text);
+      const started = Date.now();
+      const { exitCode, doc } = await down.json<{ error: { code: string; message: string } }>([
+        'replay',
+        path(name),
+        '--topic',
+        'x',
+      ]);
+      expect([exitCode, doc.error.code]).toEqual([1, 'SOURCE_EMPTY']);
+      expect(doc.error.message).toBe(`${path(name)} ${holds}: there is nothing to replay.`);
+      expect(Date.now() - started).toBeLessThan(10_000); // no wait for Kafka's retries
+    });
   });
 
   describe('checkpoints', () => {

@@ -203,13 +203,16 @@ describe('a file of no records', () => {
     ['header.csv', 'a,b\n', 'header.csv holds a header and no rows'],
     ['empty-array.json', '[ ]\n', 'empty-array.json holds an empty JSON array'],
     ['blank.json', '\n\n  \n', 'blank.json holds blank lines only'],
-  ])('refuses %s at the end of its pass, as an empty file (it said "Sent 0 records")', async (name, text, message) => {
-    const error = await readAll({ path: file(name, text) }).catch((e: unknown) => e);
-    expect([(error as Error).message, (error as { code: string }).code]).toEqual([
-      expect.stringContaining(message),
-      'SOURCE_EMPTY',
-    ]);
-  });
+  ])(
+    'refuses %s on opening, as an empty file (it said "Sent 0 records", then only at the end of its pass)',
+    async (name, text, message) => {
+      const error = await openSource({ path: file(name, text) }).catch((e: unknown) => e);
+      expect([(error as Error).message, (error as { code: string }).code]).toEqual([
+        expect.stringContaining(message),
+        'SOURCE_EMPTY',
+      ]);
+    },
+  );
 
   it('takes blank plain lines, each one a record', async () => {
     const { items } = await readAll({ path: file('blank.txt', '\n\n'), format: 'lines' });

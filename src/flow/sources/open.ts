@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../../cli/errors';
-import type { Format, Source } from '../records';
+import type { Format, Source, SourceItem } from '../records';
 import { detectFormat, readItems } from './formats';
 import { emptySource, openInput, type InputOptions } from './inputs';
 
@@ -49,25 +49,53 @@ export async function openSource(options: SourceOptions): Promise<Source> {
   // Lines are handled a chunk at a time and copied before the next is asked for; gunzip and the CSV and JSON
   // parsers may still hold a chunk after asking for the next one.
   input.reuseChunks = !gzipped && (format === 'ndjson' || format === 'lines');
+  const batches = (async function* () {
+    let items = 0;
+    for await (const batch of readItems(chunks, format, input.name, options.checkOnly ?? false)) {
+      items += batch.length;
+      yield batch;
+    }
+    await input.finished(); // after every record: what a failing command printed is delivered first
+    // A file of no records is a mistake, as an empty one is; a command or a pipe may well print nothing.
+    if (items === 0 && input.totalBytes !== undefined) throw emptySource(input.name, NOTHING_BUT[format]);
+  })();
   return {
     name: gzipped ? `${input.name} (gzip)` : input.name,
     format,
     gzipped,
-    batches: (async function* () {
-      let items = 0;
-      for await (const batch of readItems(chunks, format, input.name, options.checkOnly ?? false)) {
-        items += batch.length;
-        yield batch;
-      }
-      await input.finished(); // after every record: what a failing command printed is delivered first
-      // A file of no records is a mistake, as an empty one is; a command or a pipe may well print nothing.
-      if (items === 0 && input.totalBytes !== undefined) throw emptySource(input.name, NOTHING_BUT[format]);
-    })(),
+    // A file's first records are read now: one of none is said on opening, before Kafka is asked. Stdin and a
+    // command are not waited for, as they may say nothing for a while.
+    batches: input.live ? batches : await readFirstBatch(batches, input.close),
     totalBytes: input.totalBytes,
     live: input.live,
     bytesRead: input.bytesRead,
     close: input.close,
   };
+}
+
+/**
+ * The batches with the first record read already. Only a source of no records is refused here; any other problem
+ * of the first batch comes when it is asked for, as it would have.
+ */
+async function readFirstBatch(
+  batches: AsyncGenerator<SourceItem[]>,
+  close: () => void,
+): Promise<AsyncGenerator<SourceItem[]>> {
+  const next = () =>
+    batches.next().catch((error: unknown) => {
+      if ((error as { code?: string }).code !== 'SOURCE_EMPTY') return { error };
+      close();
+      throw error;
+    });
+  let first = await next();
+  // A chunk of blank lines makes an empty batch: what comes before the first record holds nothing to keep.
+  while (!('error' in first) && !first.done && first.value.length === 0) first = await next();
+  return (async function* () {
+    if ('error' in first) throw first.error;
+    if (first.done) return;
+    yield first.value;
+    yield* batches;
+  })();
 }
 
 async function* skipBytes(chunks: AsyncIterable<Buffer>, count: number): AsyncGenerator<Buffer> {
