@@ -1,5 +1,6 @@
 // pbx replay against a real Kafka (KRaft, one container), read back with Debian's kcat.
 import { execa, type ResultPromise } from 'execa';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -720,6 +721,25 @@ describe('pbx replay into a real Kafka', () => {
     expect(huge.doc.error?.message).toContain('Stopped after delivering 1 record');
     const skipped = await replay([path('huge.json'), '--topic', 'small', '--on-error', 'skip']);
     expect(skipped.doc).toMatchObject({ sent: 2, skipped: 1 });
+  });
+
+  it('refuses 3,000 random bytes before sending anything, from a file or stdin (it sent 15 "records")', async () => {
+    const noise = randomBytes(3000);
+    writeFileSync(path('noise.bin'), noise);
+    const fromFile = await replay([path('noise.bin'), '--topic', 'noise']);
+    expect([fromFile.exitCode, fromFile.doc.error?.code]).toEqual([1, 'SOURCE_NOT_TEXT']);
+    expect(fromFile.doc.error?.message).toMatch(/noise\.bin is not text: it looks like binary data/);
+    // Stdin is read once Kafka has answered: still refused before the first send.
+    const fromStdin = await execa(BINARY, ['replay', '-', '--topic', 'noise', '--json', '--config', project.file], {
+      input: noise,
+      reject: false,
+    });
+    expect([fromStdin.exitCode, JSON.parse(fromStdin.stdout).error.code]).toEqual([1, 'SOURCE_NOT_TEXT']);
+    expect(await endOffset('noise')).toBe(0);
+    // Asked for by name, its lines are what is sent.
+    const lines = await replay([path('noise.bin'), '--topic', 'noise', '--format', 'lines']);
+    expect([lines.exitCode, lines.doc.sent]).toEqual([0, expect.any(Number)]);
+    expect(await endOffset('noise')).toBe(lines.doc.sent);
   });
 
   it('reads stdin in the binary (which re-executes itself first)', async () => {

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { UserError } from '../../cli/errors';
 import type { Format, Source, SourceItem } from '../records';
+import { notText } from './binary';
 import { detectFormat, readItems } from './formats';
 import { emptySource, openInput, type InputOptions } from './inputs';
 
@@ -28,6 +29,15 @@ export async function openSource(options: SourceOptions): Promise<Source> {
     throw new UserError(`${input.name} is UTF-16 text; pbx reads UTF-8.`, {
       code: 'SOURCE_MALFORMED',
       nextSteps: [`Convert it: \`iconv -f UTF-16 -t UTF-8 ${input.name} > utf8.json\`, then replay utf8.json.`],
+    });
+  }
+  // Bytes that are not text would be replayed as lines of garbage, unless plain lines were asked for by name.
+  const binary = options.format === 'lines' ? undefined : notText(peeked.head.subarray(0, 64 * 1024));
+  if (binary) {
+    input.close();
+    throw new UserError(`${input.name} is not text: it looks like ${binary.looksLike} (${binary.because})`, {
+      code: 'SOURCE_NOT_TEXT',
+      nextSteps: [binary.howToRead(input.name), 'To replay its lines as they are anyway, give --format lines.'],
     });
   }
   const chunks = bom ? skipBytes(peeked.chunks, 3) : peeked.chunks;
