@@ -9,6 +9,7 @@ type Loader = () => Promise<{ default: Command.Class }>;
  * is given the commands it needs (see commandsFor).
  */
 const COMMANDS: Record<string, Loader> = {
+  completion: () => import('./commands/completion'),
   config: () => import('./commands/config'),
   'data:gen': () => import('./commands/data/gen'),
   doctor: () => import('./commands/doctor'),

@@ -1,6 +1,7 @@
 import type { Admin, ConfigEntries } from 'kafkajs';
 import { UserError } from '../cli/errors';
-import { isAuthorizationFailure, loadKafkajs } from './kafka';
+import { withTimeout } from '../async';
+import { createKafka, isAuthorizationFailure, loadKafkajs, type KafkaEndpoint } from './kafka';
 
 // Kafka's topics, in one place for every command that needs one (up, replay, run, top): names Kafka refuses, topics
 // made with their partitions and settings, existing ones brought to them or checked, and Kafka's refusals said with
@@ -344,4 +345,25 @@ export async function readTopicSettings(admin: Admin, topics: string[]): Promise
       ];
     }),
   );
+}
+
+/** The topics of a cluster, Kafka's own left out, sorted; rejects when Kafka has not answered within `withinMs`. */
+export async function topicNames(endpoint: KafkaEndpoint, withinMs: number): Promise<string[]> {
+  const kafka = await createKafka(endpoint, {
+    clientId: 'pbx-completion',
+    connectionTimeout: withinMs,
+    requestTimeout: withinMs,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  const names = withTimeout(
+    admin.connect().then(() => admin.listTopics()),
+    withinMs,
+    `Kafka did not answer within ${withinMs} ms`,
+  );
+  try {
+    return (await names).filter((name) => !name.startsWith('__')).sort();
+  } finally {
+    void admin.disconnect().catch(() => undefined);
+  }
 }

@@ -742,6 +742,18 @@ describe('pbx replay into a real Kafka', () => {
     expect(await endOffset('noise')).toBe(lines.doc.sent);
   });
 
+  it("lists the topics for shell completion, Kafka's own left out, and nothing where no Kafka answers", async () => {
+    const listed = await project.pbx(['completion', 'topics']);
+    expect(listed.exitCode).toBe(0);
+    expect(listed.stdout.split('\n')).toEqual(expect.arrayContaining(['noise', 'resume']));
+    expect(listed.stdout).not.toContain('__consumer_offsets');
+    const down = testProject('itreplay-down', `services:\n  kafka: {port: ${DOWN_PORT}, mode: kraft}\n`);
+    const started = Date.now();
+    const none = await down.pbx(['completion', 'topics']);
+    expect([none.exitCode, none.stdout, none.stderr]).toEqual([0, '', '']);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it('reads stdin in the binary (which re-executes itself first)', async () => {
     const lines = await generate('stdin.json', 500, 18);
     const result = await execa(

@@ -1,0 +1,42 @@
+import { Args } from '@oclif/core';
+import { PbxCommand, configFlag } from '../cli/base-command';
+import { completionCommands, SCRIPTS } from '../cli/completion';
+import { UsageError } from '../cli/errors';
+import { topicNames } from '../clients/topics';
+import { commandsFor } from '../commands';
+import { kafkaEndpoint } from '../services/endpoints';
+
+export default class Completion extends PbxCommand {
+  static override summary = 'Print a shell completion script: commands, flags, service names and topics.';
+  static override description =
+    'Completes pbx commands, their flags, service and image names, and topic names where the stack answers (asked of Kafka for a second at most).';
+  static override examples = [
+    'source <(<%= config.bin %> completion bash)',
+    'source <(<%= config.bin %> completion zsh)',
+    '<%= config.bin %> completion fish > ~/.config/fish/completions/pbx.fish',
+  ];
+  static override args = {
+    // (`topics`, which the scripts run, is left out of the help: it is theirs.)
+    shell: Args.string({ description: 'The shell: bash, zsh or fish.', required: true }),
+  };
+  // Whose topics the scripts list (PBX_CONFIG too).
+  static override flags = { ...configFlag };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Completion);
+    if (args.shell === 'topics') return printTopics(this.loadConfig(flags));
+    const script = SCRIPTS[args.shell];
+    if (!script) throw new UsageError(`Expected one of ${Object.keys(SCRIPTS).join(', ')}, got ${args.shell}.`);
+    process.stdout.write(script(completionCommands(await commandsFor([]))));
+  }
+}
+
+/** The topics of the project's Kafka, for the scripts: quick, and nothing at all when Kafka does not answer. */
+async function printTopics(config: Parameters<typeof kafkaEndpoint>[0]): Promise<void> {
+  try {
+    const names = await topicNames(kafkaEndpoint(config), 1000);
+    if (names.length > 0) process.stdout.write(`${names.join('\n')}\n`);
+  } catch {
+    // An error in the middle of a command line being typed helps no one.
+  }
+}
