@@ -5,7 +5,7 @@ import { formatDuration, renderTable, type Output } from '../cli/output';
 import { selectServices } from '../services/catalog';
 import { startLiveView } from '../ui/live-view';
 import { stackProgress } from '../ui/stack-progress';
-import { startStack, type UpResult } from '../stack/up';
+import { imageLine, startStack, type UpResult } from '../stack/up';
 
 export default class Up extends PbxCommand {
   static override summary = 'Start the services and return when each one is proven to work.';
@@ -81,6 +81,7 @@ function printUp(out: Output, result: UpResult): void {
       ],
     ),
   );
+  for (const r of result.services) if (r.imageChoice) out.line(`image of ${r.service}: ${imageLine(r.imageChoice)}`);
   for (const t of result.topics) {
     const partitions = `${t.partitions} partition${t.partitions > 1 ? 's' : ''}`;
     out.line(`topic ${t.name}: ${t.action} (${t.changes ? t.changes.join(', ') : partitions})`);

@@ -133,7 +133,8 @@ export const configSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, { message: 'expected lowercase letters, digits, - and _ (max 40)' })
     .optional(),
-  images: z.enum(['upstream', 'local']).default('upstream'),
+  // Unset: the pinned upstream image where it is present or can be pulled, else pbx's own (src/stack/images.ts).
+  images: z.enum(['upstream', 'local']).optional(),
   // IPv4 only: endpoints, Kafka's advertised listener and the port checks are written for it.
   bind: z
     .ipv4({ message: 'expected an IPv4 address of this machine: 127.0.0.1 (the default) or 0.0.0.0 (every one)' })

@@ -11,9 +11,6 @@ export function projectFiles(name: string): Record<string, string> {
     'pbx.yaml': `# pbx project file: \`pbx config\` prints it with every default filled in.
 name: ${name}
 
-# "upstream" runs the pinned public images; "local" runs images built by \`pbx images build\`.
-images: upstream
-
 services:
   kafka:
     port: 9092

@@ -19,13 +19,42 @@ export function isExternal(config: ResolvedConfig, service: ServiceName): boolea
   return 'external' in settings && settings.external !== undefined;
 }
 
-/** Which image a service runs: per-service `image`, else the project's `images` choice. */
-export function resolveImage(config: ResolvedConfig, service: ServiceName): { image: string; local: boolean } {
-  const choice = config.services[service].image ?? config.images;
+/** The image a service runs and why: one line for `pbx up` and `pbx images list`. */
+export interface ImageChoice {
+  image: string;
+  /** Built by `pbx images build` rather than pulled. */
+  local: boolean;
+  reason: string;
+  /** False when neither the pinned upstream image nor pbx's own can be had (`reason` says why). */
+  available: boolean;
+}
+
+/** The image pbx.yaml sets for a service (per-service `image`, else `images`); undefined when pbx is to choose. */
+export function imageSetting(config: ResolvedConfig, service: ServiceName): ImageChoice | undefined {
+  const own = config.services[service].image;
+  const choice = own ?? config.images;
+  if (choice === undefined) return undefined;
   const definition = SERVICES[service];
-  if (choice === 'local') return { image: definition.localImage, local: true };
-  if (choice === 'upstream') return { image: definition.upstreamImage, local: false };
-  return { image: choice, local: choice === definition.localImage };
+  const where = own !== undefined ? `services.${service}.image` : 'images';
+  const reason = `as pbx.yaml sets (${where}: ${choice})`;
+  if (choice === 'local') return { image: definition.localImage, local: true, reason, available: true };
+  if (choice === 'upstream') return { image: definition.upstreamImage, local: false, reason, available: true };
+  return { image: choice, local: choice === definition.localImage, reason, available: true };
+}
+
+/**
+ * The image pbx.yaml asks for; with none set, the pinned upstream image pbx prefers (`chooseImage` in stack/images
+ * decides with the engine which one runs).
+ */
+export function resolveImage(config: ResolvedConfig, service: ServiceName): ImageChoice {
+  return (
+    imageSetting(config, service) ?? {
+      image: SERVICES[service].upstreamImage,
+      local: false,
+      reason: 'the pinned upstream image',
+      available: true,
+    }
+  );
 }
 
 /**
@@ -66,9 +95,13 @@ export function selectServices(
   return order.filter((name) => selected.has(name));
 }
 
-/** The Docker spec of one (non-external) service. */
-export function specFor(config: ResolvedConfig, service: ServiceName): ServiceSpec {
-  const { image, local } = resolveImage(config, service);
+/** The Docker spec of one (non-external) service, running the image chosen for it (by default, what pbx.yaml asks). */
+export function specFor(
+  config: ResolvedConfig,
+  service: ServiceName,
+  choice: Pick<ImageChoice, 'image' | 'local'> = resolveImage(config, service),
+): ServiceSpec {
+  const { image, local } = choice;
   const memoryBytes = parseSize(config.services[service].memory);
   const spec = SERVICES[service].spec({
     config,

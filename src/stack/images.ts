@@ -1,5 +1,8 @@
 import type Docker from 'dockerode';
 import { UserError } from '../cli/errors';
+import type { ResolvedConfig } from '../config/load';
+import type { ServiceName } from '../config/schema';
+import { imageSetting, SERVICES, type ImageChoice } from '../services/catalog';
 import type { ServiceSpec } from '../services/types';
 
 /** True when the engine has `image` locally. */
@@ -11,6 +14,60 @@ export async function imagePresent(docker: Docker, image: string): Promise<boole
     if ((error as { statusCode?: number }).statusCode === 404) return false;
     throw error;
   }
+}
+
+/**
+ * Which image a service runs, for `pbx up` and `pbx images list` alike: what pbx.yaml sets; else the image its
+ * container already runs (a later `pbx up` never recreates a container only to swap its image); else the pinned
+ * upstream image when it is present or can be pulled; else pbx's own when it is built. Never pulls: the registry is
+ * asked for the upstream image's manifest only.
+ */
+export async function chooseImage(
+  docker: Docker,
+  config: ResolvedConfig,
+  service: ServiceName,
+  running?: string,
+): Promise<ImageChoice> {
+  const set = imageSetting(config, service);
+  if (set) return set;
+  const { upstreamImage: upstream, localImage: local } = SERVICES[service];
+  const choice = (image: string, reason: string, available = true): ImageChoice => ({
+    image,
+    local: image === local,
+    reason,
+    available,
+  });
+  const [upstreamPresent, localPresent] = await Promise.all([
+    imagePresent(docker, upstream),
+    imagePresent(docker, local),
+  ]);
+  if ((running === upstream && upstreamPresent) || (running === local && localPresent)) {
+    return choice(
+      running,
+      `${running === local ? "pbx's own image" : 'the pinned upstream image'}, which its container runs`,
+    );
+  }
+  if (upstreamPresent) return choice(upstream, 'the pinned upstream image, present');
+  const refusal = await pullRefusal(docker, upstream);
+  if (refusal === undefined) return choice(upstream, 'the pinned upstream image, which can be pulled');
+  if (localPresent) return choice(local, `pbx's own image, as ${upstream} cannot be pulled (${refusal})`);
+  return choice(upstream, `${upstream} cannot be pulled (${refusal}) and pbx's own ${local} is not built`, false);
+}
+
+/** Why the registry will not give `image` (its manifest asked for, nothing pulled); undefined when it would. */
+async function pullRefusal(docker: Docker, image: string): Promise<string | undefined> {
+  try {
+    await docker.getImage(image).distribution();
+    return undefined;
+  } catch (error) {
+    return engineMessage(error);
+  }
+}
+
+/** The engine's own words, without dockerode's "(HTTP code 500) server error - " before them. */
+function engineMessage(error: unknown): string {
+  const { json, message } = error as { json?: { message?: string }; message?: string };
+  return (json?.message ?? message ?? String(error)).trim();
 }
 
 /** Makes sure a service's image is there: pulls an upstream image; a local one must have been built. */
@@ -39,14 +96,28 @@ export async function ensureImage(
       );
     });
   } catch (error) {
-    throw new UserError(`Cannot pull ${spec.image} for ${spec.name}: ${(error as Error).message}`, {
+    throw await pullFailed(docker, spec, error);
+  }
+}
+
+/** A pull that failed: pbx's own image, built with no registry, is the way out (or is there already). */
+async function pullFailed(docker: Docker, spec: ServiceSpec, error: unknown): Promise<UserError> {
+  const local = SERVICES[spec.name].localImage;
+  const built = await imagePresent(docker, local).catch(() => false);
+  const upstream = spec.image === SERVICES[spec.name].upstreamImage;
+  const setting = upstream ? '`images: upstream`' : `\`services.${spec.name}.image\``;
+  return new UserError(
+    `Cannot pull ${spec.image} for ${spec.name}: ${engineMessage(error)}${built ? '' : `; pbx's own image ${local} is not built either`}.`,
+    {
       code: 'IMAGE_PULL_FAILED',
-      hint: 'The engine could not reach a container registry.',
+      hint: 'The engine could not reach a container registry, or it has no such image.',
       nextSteps: [
-        'Check the network or registry mirror settings of your Docker engine.',
-        'Or build the images locally with no registry: set `images: local` in pbx.yaml and run `pbx images build`.',
+        built
+          ? `pbx's own image ${local} is present: remove ${setting} from pbx.yaml, then run \`pbx up\` again.`
+          : `Build pbx's own image, which needs no registry: \`pbx images build ${spec.name}\`${upstream ? '' : `, remove ${setting} from pbx.yaml`}, then \`pbx up\` again.`,
+        'Or check the network or registry mirror settings of your Docker engine.',
       ],
       cause: error,
-    });
-  }
+    },
+  );
 }

@@ -13,7 +13,7 @@ import { ensureTopics, type TopicOutcome } from '../clients/topics';
 import { connectDocker } from '../docker/engine';
 import { LABELS, names } from '../docker/names';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
-import { isExternal, selectServices, specFor, specHash } from '../services/catalog';
+import { isExternal, selectServices, specFor, specHash, type ImageChoice } from '../services/catalog';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, type Endpoint } from '../services/endpoints';
 import { probeOnce, RefusedError } from '../services/probes';
 import { waitForStartCheck } from '../services/start-checks';
@@ -28,7 +28,7 @@ import {
   removeContainer,
 } from './containers';
 import { awaitDependencies, type ServiceStart } from './dependencies';
-import { ensureImage } from './images';
+import { chooseImage, ensureImage } from './images';
 import { lockProject } from './lock';
 import { planActions, splitCql, type ServiceAction } from './plan';
 
@@ -59,6 +59,8 @@ export interface ServiceOutcome {
   answer?: string;
   endpoint: Endpoint;
   image?: string;
+  /** The image pbx ran and why, in a few words (pbx.yaml's setting, or what pbx chose: see chooseImage). */
+  imageChoice?: { image: string; reason: string };
   failure?: ServiceFailure;
 }
 
@@ -101,8 +103,8 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   const { config, signal } = options;
   const emit = options.onEvent ?? (() => undefined);
   const selected = selectServices(config, options);
-  const specs = selected.filter((s) => !isExternal(config, s)).map((s) => specFor(config, s));
-  if (specs.length === 0) return startSelected(options, selected, specs, started);
+  const managed = selected.filter((s) => !isExternal(config, s));
+  if (managed.length === 0) return startSelected(options, selected, managed, started);
   const lock = await lockProject(config.name, signal, (pid) => {
     for (const service of selected) emit({ service, phase: 'queued', detail: `pid ${pid}` });
   }).catch((error: unknown) => {
@@ -110,7 +112,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
     throw new InterruptedError('Interrupted while another pbx up was changing the project: nothing was changed.');
   });
   try {
-    return await startSelected(options, selected, specs, started);
+    return await startSelected(options, selected, managed, started);
   } finally {
     setForceNote(undefined);
     await lock.release();
@@ -158,14 +160,22 @@ interface ServicesRun {
 async function startSelected(
   options: UpOptions,
   selected: ServiceName[],
-  specs: ServiceSpec[],
+  managed: ServiceName[],
   started: number,
 ): Promise<UpResult> {
   const { config, signal } = options;
-  const hashes = new Map(specs.map((spec) => [spec.name, specHash(spec)]));
-
-  const docker = specs.length > 0 ? (await connectDocker()).docker : undefined;
+  const docker = managed.length > 0 ? (await connectDocker()).docker : undefined;
   const existing = docker ? await listProjectContainers(docker, config.name) : [];
+  const images = new Map(
+    await Promise.all(
+      managed.map(async (service) => {
+        const running = existing.find((c) => c.service === service)?.image;
+        return [service, await chooseImage(docker!, config, service, running)] as const;
+      }),
+    ),
+  );
+  const specs = managed.map((service) => specFor(config, service, images.get(service)));
+  const hashes = new Map(specs.map((spec) => [spec.name, specHash(spec)]));
   const plan = planActions(
     specs.map((spec) => ({ name: spec.name, hash: hashes.get(spec.name)! })),
     existing,
@@ -189,9 +199,13 @@ async function startSelected(
     madeVolumes: [],
     signals: new Map(selected.map((service) => [service, { start: settable(), ready: settable() }])),
   };
+  for (const [service, choice] of images) run.emit({ service, phase: 'image', detail: imageLine(choice) });
   // A second Ctrl-C exits at once, wherever this run is: it says what may be left and how to remove it.
   setForceNote(() => forcedStopNote(config.name, run, existing.length > 0));
-  const results = await runServices(run, selected, specs);
+  const results = (await runServices(run, selected, specs)).map((outcome) => {
+    const choice = images.get(outcome.service);
+    return choice ? { ...outcome, imageChoice: { image: choice.image, reason: choice.reason } } : outcome;
+  });
   if (signal.aborted || results.some((r) => !r.ready)) {
     await undoRun(run, results, Boolean(options.keepOnFailure));
   }
@@ -289,7 +303,6 @@ async function prepareContainer(
   const entry = run.plan.get(spec.name)!;
   if (entry.action === 'restart') run.touched.push({ id: entry.container!.id, service: spec.name, created: false });
   if (entry.action !== 'create' && entry.action !== 'recreate') return undefined;
-  emit({ service: spec.name, phase: 'image', detail: spec.image });
   await ensureImage(docker, spec, (text) => emit({ service: spec.name, phase: 'image', detail: text }));
   if (entry.container) await removeContainer(docker, entry.container.id);
   emit({ service: spec.name, phase: 'creating' });
@@ -299,6 +312,11 @@ async function prepareContainer(
   const container = await createServiceContainer(docker, config.name, spec, run.hashes.get(spec.name)!);
   run.touched.push({ id: container.id, service: spec.name, created: true });
   return { id: container.id, freshData: made.length > 0 };
+}
+
+/** The one line that says which image a service runs and why. */
+export function imageLine(choice: Pick<ImageChoice, 'image' | 'reason'>): string {
+  return `${choice.image}, ${choice.reason}`;
 }
 
 /** Starts a service's container once its start checks hold (those asking a dependency on fresh data are skipped). */

@@ -153,8 +153,8 @@ describe('failures', () => {
     expect(result.exitCode).toBe(3);
     expect(result.doc.error.message).toContain('redis: Cannot pull pbx-it/not-a-real-image:1 for redis');
     expect(result.doc.error.nextSteps).toEqual([
-      'Check the network or registry mirror settings of your Docker engine.',
-      'Or build the images locally with no registry: set `images: local` in pbx.yaml and run `pbx images build`.',
+      "pbx's own image pbx/redis:7.0 is present: remove `services.redis.image` from pbx.yaml, then run `pbx up` again.",
+      'Or check the network or registry mirror settings of your Docker engine.',
     ]);
     expect(await containersOf(project.name)).toEqual([]);
     // Its network is made while the image is looked for: it must not outlive the failure, even as a request the

@@ -24,7 +24,7 @@ function configError(text: string, env: Record<string, string> = {}): UserError 
 describe('pbx.yaml', () => {
   it('fills every default when the file is empty', () => {
     const config = parseConfigText('', 'pbx.yaml');
-    expect(config.images).toBe('upstream');
+    expect(config.images).toBeUndefined(); // pbx chooses per service: src/stack/images.ts chooseImage
     expect(config.bind).toBe('127.0.0.1');
     expect(config.services.kafka).toMatchObject({ port: 9092, mode: 'zookeeper', topics: [] });
     expect(config.services.cassandra.port).toBe(9042);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText, resolveConfig, type ResolvedConfig } from '../../src/config/load';
-import { selectServices, specFor, specHash, resolveImage } from '../../src/services/catalog';
+import { imageSetting, selectServices, specFor, specHash, resolveImage } from '../../src/services/catalog';
 import { connectionEnv, endpointOf } from '../../src/services/endpoints';
 import type { ProjectContainer } from '../../src/stack/containers';
 import { planActions, splitCql } from '../../src/stack/plan';
@@ -85,12 +85,23 @@ describe('service specs', () => {
     expect(spec.files['/etc/pbx/cassandra/cassandra.yaml']).toContain('native_transport_port: 19042');
   });
   it('picks upstream or local images, per project or per service', () => {
-    expect(resolveImage(config(), 'kafka')).toEqual({ image: 'apache/kafka:3.9.1', local: false });
-    expect(resolveImage(config('images: local'), 'kafka')).toEqual({ image: 'pbx/kafka:3.9.1', local: true });
-    expect(resolveImage(config('services: {redis: {image: "my/redis:1"}}'), 'redis')).toEqual({
+    expect(resolveImage(config(), 'kafka')).toMatchObject({ image: 'apache/kafka:3.9.1', local: false });
+    expect(imageSetting(config(), 'kafka')).toBeUndefined(); // unset: pbx chooses with the engine
+    expect(resolveImage(config('images: local'), 'kafka')).toMatchObject({
+      image: 'pbx/kafka:3.9.1',
+      local: true,
+      reason: 'as pbx.yaml sets (images: local)',
+    });
+    expect(resolveImage(config('services: {redis: {image: "my/redis:1"}}'), 'redis')).toMatchObject({
       image: 'my/redis:1',
       local: false,
+      reason: 'as pbx.yaml sets (services.redis.image: my/redis:1)',
     });
+  });
+  it('gives the same spec hash for the same chosen image, whatever chose it', () => {
+    const chosen = specFor(config(), 'kafka', { image: 'pbx/kafka:3.9.1', local: true });
+    expect(specHash(chosen)).toBe(specHash(specFor(config('images: local'), 'kafka')));
+    expect(specHash(chosen)).not.toBe(specHash(specFor(config(), 'kafka')));
   });
 });
 
