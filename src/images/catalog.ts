@@ -14,14 +14,18 @@ export interface ImageDefinition {
   mavenInto?: string;
   /** Files computed by pbx itself rather than kept in images/ (one source of truth with the service). */
   generated?: () => Record<string, string>;
-  /** What it stands in for, for `pbx images list` and the docs. */
+  /**
+   * The upstream image it stands in for, pinned to a patch release: for a service image, the one `pbx up` runs where
+   * it can be had (the service's upstreamImage is this). pbx's own runs the same release where it is built from
+   * Maven (Kafka 3.9.1, Cassandra 5.0.4), Debian bookworm's where from Debian (ZooKeeper 3.8.0, Redis 7.0.15).
+   */
   standsInFor: string;
 }
 
 export const IMAGES: Record<ImageName, ImageDefinition> = {
   base: { name: 'base', tag: 'pbx/base:bookworm', standsInFor: 'debian:bookworm-slim' },
   jre: { name: 'jre', tag: 'pbx/jre:17', from: 'base', standsInFor: 'eclipse-temurin:17-jre' },
-  zookeeper: { name: 'zookeeper', tag: 'pbx/zookeeper:3.8', from: 'jre', standsInFor: 'zookeeper:3.8' },
+  zookeeper: { name: 'zookeeper', tag: 'pbx/zookeeper:3.8', from: 'jre', standsInFor: 'zookeeper:3.8.6' },
   kafka: { name: 'kafka', tag: 'pbx/kafka:3.9.1', from: 'jre', mavenInto: 'libs', standsInFor: 'apache/kafka:3.9.1' },
   cassandra: {
     name: 'cassandra',
@@ -29,9 +33,9 @@ export const IMAGES: Record<ImageName, ImageDefinition> = {
     from: 'jre',
     mavenInto: 'lib',
     generated: () => ({ 'conf/cassandra.yaml': cassandraYaml(9042) }),
-    standsInFor: 'cassandra:5.0',
+    standsInFor: 'cassandra:5.0.4',
   },
-  redis: { name: 'redis', tag: 'pbx/redis:7.0', from: 'base', standsInFor: 'redis:7.2' },
+  redis: { name: 'redis', tag: 'pbx/redis:7.0', from: 'base', standsInFor: 'redis:7.2.5' },
 };
 
 /** The build-context files of an image: its folder in images/ plus generated ones. */

@@ -9,7 +9,7 @@ export const cassandra: ServiceDefinition = {
   name: 'cassandra',
   title: 'Cassandra',
   summary: 'Cassandra 5.0: real-time and batch views',
-  upstreamImage: 'cassandra:5.0',
+  upstreamImage: IMAGES.cassandra.standsInFor,
   localImage: IMAGES.cassandra.tag,
   // A CQL query, not the port alone: Docker's proxy accepts connections on the published port before Cassandra does.
   ready: { kind: 'cassandra-cql' },

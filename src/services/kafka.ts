@@ -29,7 +29,7 @@ export const kafka: ServiceDefinition = {
   name: 'kafka',
   title: 'Kafka',
   summary: 'Kafka 3.9: the event log (ZooKeeper mode or KRaft)',
-  upstreamImage: 'apache/kafka:3.9.1',
+  upstreamImage: IMAGES.kafka.standsInFor,
   localImage: IMAGES.kafka.tag,
   // A record's round trip proves Kafka does its job; its metadata is `pbx status`'s quick answer.
   ready: { kind: 'kafka-roundtrip' },

@@ -5,7 +5,7 @@ export const redis: ServiceDefinition = {
   name: 'redis',
   title: 'Redis',
   summary: 'Redis 7: caches and real-time views',
-  upstreamImage: 'redis:7.2',
+  upstreamImage: IMAGES.redis.standsInFor,
   localImage: IMAGES.redis.tag,
   ready: { kind: 'redis-ping' },
   spec: ({ config, volume, memoryBytes }) => ({

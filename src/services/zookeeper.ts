@@ -8,7 +8,7 @@ export const zookeeper: ServiceDefinition = {
   name: 'zookeeper',
   title: 'ZooKeeper',
   summary: 'ZooKeeper 3.8: coordination for Kafka in ZooKeeper mode',
-  upstreamImage: 'zookeeper:3.8',
+  upstreamImage: IMAGES.zookeeper.standsInFor,
   localImage: IMAGES.zookeeper.tag,
   ready: { kind: 'zookeeper-ruok' },
   spec: ({ config, volume, memoryBytes }) => ({

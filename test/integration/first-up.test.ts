@@ -55,10 +55,19 @@ describe('the first pbx up, with no registry', () => {
     const kafka = doc.find((r) => r.service === 'kafka')!;
     expect(kafka).toMatchObject({ image: SERVICES.kafka.localImage, source: 'local', present: true, available: true });
     expect(kafka.reason).toMatch(/^pbx's own image, as apache\/kafka:\S+ cannot be pulled \(.+\)$/);
+    // Pinned to patch releases, the same as pbx's own where it is built from the same release.
+    expect(doc.map((r) => r.pinned)).toEqual([
+      'zookeeper:3.8.6',
+      'apache/kafka:3.9.1',
+      'cassandra:5.0.4',
+      'redis:7.2.5',
+    ]);
     const redis = doc.find((r) => r.service === 'redis')!;
     expect(redis.reason).toBe("pbx's own image, which its container runs");
     const text = await pbx(['images', 'list']);
-    expect(text.stdout).toMatch(/kafka\s+pbx\/kafka:3\.9\.1\s+local\s+yes\s+yes\s+pbx's own image, as apache\/kafka/);
+    expect(text.stdout).toMatch(
+      /kafka\s+pbx\/kafka:3\.9\.1\s+local\s+yes\s+yes\s+apache\/kafka:3\.9\.1\s+pbx's own image, as apache\/kafka/,
+    );
   });
 
   it('offers pbx images build when neither the upstream image nor pbx’s own can be had', async () => {

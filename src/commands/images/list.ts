@@ -4,6 +4,7 @@ import { SERVICE_NAMES, type ServiceName } from '../../config/schema';
 import { connectDocker } from '../../docker/engine';
 import { IMAGES } from '../../images/catalog';
 import { imageState } from '../../images/build';
+import { SERVICES } from '../../services/catalog';
 import { listProjectContainers } from '../../stack/containers';
 import { chooseImage, imagePresent } from '../../stack/images';
 
@@ -12,6 +13,8 @@ export interface ImageRow {
   image: string;
   source: 'local' | 'upstream';
   present: boolean;
+  /** The upstream image pbx pins for the service (a patch release), whichever image runs. */
+  pinned: string;
   /** Why `pbx up` runs this image: pbx.yaml's setting, or what pbx chose and why. */
   reason: string;
   /** False when `pbx up` could not have it: neither the pinned upstream image nor pbx's own. */
@@ -35,7 +38,7 @@ export default class ImagesList extends PbxCommand {
       SERVICE_NAMES.map(async (service): Promise<ImageRow> => {
         const running = containers.find((c) => c.service === service)?.image;
         const { image, local, reason, available } = await chooseImage(docker, config, service, running);
-        const why = { reason, available };
+        const why = { pinned: SERVICES[service].upstreamImage, reason, available };
         if (!local) return { service, image, source: 'upstream', present: await imagePresent(docker, image), ...why };
         const state = await imageState(docker, service);
         const { tag } = IMAGES[service];
@@ -56,6 +59,7 @@ export default class ImagesList extends PbxCommand {
             ['source', 'SOURCE'],
             ['present', 'PRESENT'],
             ['current', 'CURRENT'],
+            ['pinned', 'PINNED UPSTREAM'],
             ['reason', 'WHY'],
           ],
         ),
