@@ -4,6 +4,15 @@ import type { ServiceDefinition } from './types';
 
 const CONF_DIR = '/etc/pbx/zookeeper';
 
+// Upstream's own console configuration (conf/logback.xml), at INFO.
+const LOGBACK = `<configuration>
+  <appender name="CONSOLE" class="ch.qos.logback.core.ConsoleAppender">
+    <encoder><pattern>%d{ISO8601} [myid:%X{myid}] - %-5p [%t:%C{1}@%L] - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="CONSOLE"/></root>
+</configuration>
+`;
+
 export const zookeeper: ServiceDefinition = {
   name: 'zookeeper',
   title: 'ZooKeeper',
@@ -27,6 +36,9 @@ export const zookeeper: ServiceDefinition = {
         'admin.enableServer=false',
         '',
       ].join('\n'),
+      // Upstream's zkServer.sh puts the config directory on the classpath, where logback looks for its configuration:
+      // without one it logs everything at DEBUG. pbx's own image logs through slf4j-simple at INFO and ignores it.
+      [`${CONF_DIR}/logback.xml`]: LOGBACK,
     },
     port: { container: 2181, host: config.services.zookeeper.port, bind: config.bind },
     volumes: { [volume('data')]: '/var/lib/pbx/zookeeper' },

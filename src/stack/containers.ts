@@ -142,7 +142,8 @@ export function writingFiles(spec: Pick<ServiceSpec, 'command' | 'env' | 'files'
 export async function removeContainer(docker: Docker, id: string): Promise<void> {
   const container = docker.getContainer(id);
   try {
-    await container.remove({ force: true, v: false });
+    // v: the anonymous volumes an image declares go with the container (upstream images declare some); named ones never do.
+    await container.remove({ force: true, v: true });
   } catch (error) {
     const { statusCode, message } = error as { statusCode?: number; message?: string };
     if (statusCode === 404) return;

@@ -199,7 +199,10 @@ async function startSelected(
     madeVolumes: [],
     signals: new Map(selected.map((service) => [service, { start: settable(), ready: settable() }])),
   };
-  for (const [service, choice] of images) run.emit({ service, phase: 'image', detail: imageLine(choice) });
+  for (const [service, choice] of images) {
+    const { action } = plan.get(service)!;
+    if (action === 'create' || action === 'recreate') run.emit({ service, phase: 'image', detail: imageLine(choice) });
+  }
   // A second Ctrl-C exits at once, wherever this run is: it says what may be left and how to remove it.
   setForceNote(() => forcedStopNote(config.name, run, existing.length > 0));
   const results = (await runServices(run, selected, specs)).map((outcome) => {

@@ -1,7 +1,7 @@
 // A new user's first `pbx up` on a machine with no registry and pbx's own images built: pbx.yaml as `pbx init`
 // writes it (no `images:`), so pbx chooses per service, and says which image it ran and why.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { execa } from 'execa';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,9 +9,13 @@ import type { ImageRow } from '../../src/commands/images/list';
 import { SERVICES } from '../../src/services/catalog';
 import type { UpResult } from '../../src/stack/up';
 import { runInProcess } from '../support/cli';
-import { containersOf, freePort, projectName, purge } from '../support/stack';
+import { containersOf, freePort, projectName, purge, sh, testProject, volumesOf } from '../support/stack';
 
 const NAME = projectName('itfirst');
+const VOLUMES = projectName('itanon');
+const KEEPER = projectName('itzklog');
+// pbx's Redis image shaped as the upstream images are in this respect: it declares a VOLUME (none is pulled).
+const DECLARING = `pbx-it/declares-volume:${VOLUMES}`;
 // Written by `pbx init`, with only the ports moved off the well-known ones a user's own stack may hold.
 const dir = join(mkdtempSync(join(tmpdir(), 'pbx-it-first-')), NAME);
 const file = join(dir, 'pbx.yaml');
@@ -23,7 +27,28 @@ const json = async <T>(argv: string[]) => {
 // The engine's words differ by machine (no such host, no route, refused): only what pbx itself says is asserted.
 const PULL_REFUSED = /^pbx's own image, as redis:\S+ cannot be pulled \(.+\)$/;
 
-afterAll(() => purge(NAME));
+afterAll(async () => {
+  await purge(NAME);
+  await purge(VOLUMES);
+  await purge(KEEPER);
+  await sh('docker', ['image', 'rm', '-f', DECLARING]).catch(() => undefined);
+});
+
+/** The anonymous volumes of a service's container: those the image declares and pbx mounts nothing over. */
+async function anonymousVolumes(container: string): Promise<string[]> {
+  const mounts = JSON.parse(await sh('docker', ['inspect', '-f', '{{json .Mounts}}', container])) as Array<{
+    Type: string;
+    Name?: string;
+    Destination: string;
+  }>;
+  return mounts.filter((m) => m.Type === 'volume' && m.Destination === '/declared').map((m) => m.Name!);
+}
+
+const volumeExists = (name: string) =>
+  sh('docker', ['volume', 'inspect', name]).then(
+    () => true,
+    () => false,
+  );
 
 describe('the first pbx up, with no registry', () => {
   it('runs pbx’s own image where the pinned upstream one cannot be had, and says so', async () => {
@@ -94,5 +119,43 @@ describe('the first pbx up, with no registry', () => {
     } finally {
       Object.assign(SERVICES.redis, { upstreamImage, localImage });
     }
+  });
+
+  it('removes the anonymous volumes an image declares with the container, never the named ones', async () => {
+    await sh('docker', ['build', '-t', DECLARING, '-'], `FROM ${SERVICES.redis.localImage}\nVOLUME /declared\n`);
+    const port = await freePort();
+    const project = testProject('itanon', `services:\n  redis: {port: ${port}, image: "${DECLARING}"}\n`);
+    const container = `pbx-${project.name}-redis`;
+    expect((await project.pbx(['up', 'redis'])).exitCode).toBe(0);
+    const [first] = await anonymousVolumes(container);
+    expect(first).toBeDefined();
+    const named = await volumesOf(project.name);
+    expect(named).toEqual([`pbx-${project.name}-redis-data`]);
+
+    // A changed setting recreates the container: its old anonymous volume goes with it, the named one stays.
+    project.write(`services:\n  redis: {port: ${port}, image: "${DECLARING}", memory: 128m}\n`);
+    const again = await project.json<UpResult>(['up', 'redis']);
+    expect(again.doc.services[0]!.action).toBe('recreate');
+    const [second] = await anonymousVolumes(container);
+    expect(second).not.toBe(first);
+    expect(await volumeExists(first!)).toBe(false);
+    expect(await volumesOf(project.name)).toEqual(named);
+
+    // pbx down: the anonymous one goes, the named one stays until --volumes.
+    expect((await project.pbx(['down'])).exitCode).toBe(0);
+    expect(await volumeExists(second!)).toBe(false);
+    expect(await volumesOf(project.name)).toEqual(named);
+    expect((await project.pbx(['down', '--volumes'])).exitCode).toBe(0);
+    expect(await volumesOf(project.name)).toEqual([]);
+  });
+
+  it('gives ZooKeeper a logback configuration at INFO in its config directory (upstream reads it from there)', async () => {
+    const project = testProject('itzklog', `services:\n  zookeeper: {port: ${await freePort()}}\n`);
+    expect((await project.pbx(['up', 'zookeeper'])).exitCode).toBe(0);
+    const container = `pbx-${project.name}-zookeeper`;
+    const logback = await sh('docker', ['exec', container, 'cat', '/etc/pbx/zookeeper/logback.xml']);
+    expect(logback).toContain('<root level="INFO">');
+    const logs = await execa('docker', ['logs', container]);
+    expect(`${logs.stdout}${logs.stderr}`).not.toMatch(/ DEBUG /);
   });
 });
