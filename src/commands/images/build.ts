@@ -11,7 +11,7 @@ import { formatBytes } from '../../doctor/doctor';
 export default class ImagesBuild extends PbxCommand {
   static override summary = 'Build the service images locally, with no container registry.';
   static override description =
-    "Builds pbx's own images of ZooKeeper, Kafka, Cassandra and Redis (and the Debian and Java images under them): the base with debootstrap (needs root), Java, Redis and ZooKeeper from Debian's packages, Kafka and Cassandra from their released jars resolved with Maven. Images already built from the same definitions are skipped. Use them with `images: local` in pbx.yaml.";
+    "Builds pbx's own images of ZooKeeper, Kafka, Cassandra and Redis (and the Debian and Java images under them): the base with debootstrap (needs root), Java, Redis and ZooKeeper from Debian's packages, Kafka and Cassandra from their released jars resolved with Maven. Images already built from the same definitions are skipped. `pbx up` runs them where the pinned upstream images cannot be had, or always with `images: local` in pbx.yaml.";
   static override examples = ['<%= config.bin %> images build', '<%= config.bin %> images build kafka --force'];
   static override strict = false;
   static override args = {
