@@ -1,9 +1,11 @@
 import type Docker from 'dockerode';
+import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { sleep } from '../async';
 import type { ServiceName } from '../config/schema';
 import { LABELS, names, projectFilter, projectLabels } from '../docker/names';
+import { specHash } from '../services/catalog';
 import type { ServiceSpec } from '../services/types';
 
 /** What pbx knows about one of its containers. */
@@ -80,12 +82,30 @@ export async function ensureVolumes(docker: Docker, project: string, spec: Servi
   return created;
 }
 
+/** What every service's container has, whatever its spec: part of the hash that says when to recreate one. */
+const EVERY_CONTAINER = {
+  // The engine starts a service again whenever it ends, except after a stop (`pbx down`, `docker stop`, a forced
+  // removal): a crash, a kill -9 or an OOM kill heals with no pbx command, as a compose stack with this policy.
+  // Not on-failure: a service never ends by itself while it should run, whatever its exit code; and after an engine
+  // restart the stack is back as it was left. The engine waits 100 ms before a restart, doubling while runs end
+  // within 10 s (Kafka refused by ZooKeeper while its old session lives rides that out) up to a minute.
+  RestartPolicy: { Name: 'unless-stopped' },
+  // The engine's init as the first process, passing signals on: a first process ignores a SIGTERM it has no
+  // handler for yet, so a stop in a service's first moments waited out the whole grace period (30 s).
+  Init: true,
+} as const;
+
+/** The digest a container is labelled with: a change of its spec or of EVERY_CONTAINER means it is made again. */
+export function containerHash(spec: ServiceSpec): string {
+  const digest = createHash('sha256').update(`${specHash(spec)} ${JSON.stringify(EVERY_CONTAINER)}`);
+  return digest.digest('hex').slice(0, 16);
+}
+
 /** Creates (but does not start) a service's container, which writes its config files as it starts. */
 export async function createServiceContainer(
   docker: Docker,
   project: string,
   spec: ServiceSpec,
-  configHash: string,
 ): Promise<Docker.Container> {
   const portKey = `${spec.port.container}/tcp`;
   const { command, env } = writingFiles(spec);
@@ -99,7 +119,7 @@ export async function createServiceContainer(
     // Root, so every image can write the named volumes whatever user it was built for.
     User: '0:0',
     Hostname: spec.name,
-    Labels: { ...projectLabels(project, spec.name), [LABELS.configHash]: configHash },
+    Labels: { ...projectLabels(project, spec.name), [LABELS.configHash]: containerHash(spec) },
     ExposedPorts: { [portKey]: {} },
     HostConfig: {
       PortBindings: { [portKey]: [{ HostIp: spec.port.bind, HostPort: String(spec.port.host) }] },
@@ -109,10 +129,7 @@ export async function createServiceContainer(
         Target: target,
       })),
       Memory: spec.memoryBytes,
-      RestartPolicy: { Name: 'no' },
-      // The engine's init as the first process, passing signals on: a first process ignores a SIGTERM it has no
-      // handler for yet, so a stop in a service's first moments waited out the whole grace period (30 s).
-      Init: true,
+      ...EVERY_CONTAINER,
     },
     NetworkingConfig: { EndpointsConfig: { [names.network(project)]: { Aliases: [spec.name] } } },
   });
@@ -188,22 +205,62 @@ export function demuxBuffer(docker: Docker, raw: Buffer): string {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** State and exit code of a container, or undefined when it is gone. */
-export async function containerState(
-  docker: Docker,
-  id: string,
-): Promise<{ running: boolean; status: string; exitCode: number; oomKilled: boolean; startedAt: string } | undefined> {
+/** What the engine says of a container's current run and of the restarts of its restart policy. */
+export interface ContainerState {
+  /** True also while the engine waits to start it again (`restarting`). */
+  running: boolean;
+  /** The engine is between two runs: the last one ended (with `exitCode`) and the policy starts it again. */
+  restarting: boolean;
+  status: string;
+  /** Of the run that ended; 0 again once the engine has started the next one. */
+  exitCode: number;
+  /** Whether the last run that ended was killed for memory (kept while the next one runs). */
+  oomKilled: boolean;
+  startedAt: string;
+  /** When the last run ended (the zero time when none has). */
+  finishedAt: string;
+  /** Starts by the restart policy since the container was created or last started by hand. */
+  restartCount: number;
+}
+
+/** State of a container, or undefined when it is gone. */
+export async function containerState(docker: Docker, id: string): Promise<ContainerState | undefined> {
   try {
     const info = await docker.getContainer(id).inspect();
     return {
       running: info.State.Running,
+      restarting: info.State.Restarting,
       status: info.State.Status,
       exitCode: info.State.ExitCode,
       oomKilled: info.State.OOMKilled,
       startedAt: info.State.StartedAt,
+      finishedAt: info.State.FinishedAt,
+      restartCount: info.RestartCount,
     };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw error;
   }
+}
+
+/**
+ * The exit codes of a container's runs that ended from `sinceMs` to `untilMs`, oldest first, from the engine's
+ * events: once the restart policy has started a container again, its inspect data says 0. The engine keeps only its
+ * last few hundred events, so an old exit may be forgotten (an empty list).
+ */
+export async function exitCodes(docker: Docker, id: string, sinceMs: number, untilMs = Date.now()): Promise<number[]> {
+  const stream = await docker.getEvents({
+    since: Math.floor(sinceMs / 1000),
+    until: Math.ceil(untilMs / 1000),
+    filters: { type: ['container'], container: [id], event: ['die'] },
+  });
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as { timeNano: number; Actor: { Attributes: { exitCode?: string } } })
+    .filter((event) => event.timeNano / 1e6 >= sinceMs && event.timeNano / 1e6 <= untilMs)
+    .map((event) => Number(event.Actor.Attributes.exitCode));
 }

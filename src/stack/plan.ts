@@ -5,7 +5,7 @@ import type { ProjectContainer } from './containers';
 export type ServiceAction = 'create' | 'recreate' | 'restart' | 'keep';
 
 /**
- * Decides per service from what exists (pure): an identical running container is kept, an identical
+ * Decides per service from what exists (pure): an identical running (or restarting) container is kept, an identical
  * stopped or crashed one is started again, a changed one is recreated, a missing one created.
  */
 export function planActions(
@@ -17,7 +17,9 @@ export function planActions(
     const container = existing.find((c) => c.service === name);
     if (!container) plan.set(name, { action: 'create' });
     else if (container.configHash !== hash) plan.set(name, { action: 'recreate', container });
-    else if (container.state === 'running') plan.set(name, { action: 'keep', container });
+    // One the engine is starting again (its restart policy) is kept too: a start of pbx's would race the engine's.
+    else if (container.state === 'running' || container.state === 'restarting')
+      plan.set(name, { action: 'keep', container });
     else plan.set(name, { action: 'restart', container });
   }
   return plan;

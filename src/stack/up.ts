@@ -13,19 +13,22 @@ import { ensureTopics, type TopicOutcome } from '../clients/topics';
 import { connectDocker } from '../docker/engine';
 import { LABELS, names } from '../docker/names';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
-import { isExternal, selectServices, specFor, specHash, type ImageChoice } from '../services/catalog';
+import { isExternal, selectServices, specFor, type ImageChoice } from '../services/catalog';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, type Endpoint } from '../services/endpoints';
 import { probeOnce, RefusedError } from '../services/probes';
 import { waitForStartCheck } from '../services/start-checks';
 import type { ServiceSpec } from '../services/types';
 import {
+  containerHash,
   containerState,
   createServiceContainer,
+  exitCodes,
   ensureNetwork,
   ensureVolumes,
   listProjectContainers,
   logTail,
   removeContainer,
+  type ContainerState,
 } from './containers';
 import { awaitDependencies, type ServiceStart } from './dependencies';
 import { chooseImage, ensureImage } from './images';
@@ -87,6 +90,11 @@ const LOG_TAIL_LINES = 20;
 const EXTERNAL_TIMEOUT_MS = 20_000;
 const POLL_MS = 100;
 const LOOK_MS = 500;
+/**
+ * Restarts allowed while pbx waits for a container it keeps, which the engine may be healing: Kafka ends once or twice
+ * while ZooKeeper holds its old session. One pbx started has none: its first exit fails the wait.
+ */
+const HEALING_RESTARTS = 3;
 
 class ServiceFailedError extends Error {
   constructor(
@@ -175,7 +183,7 @@ async function startSelected(
     ),
   );
   const specs = managed.map((service) => specFor(config, service, images.get(service)));
-  const hashes = new Map(specs.map((spec) => [spec.name, specHash(spec)]));
+  const hashes = new Map(specs.map((spec) => [spec.name, containerHash(spec)]));
   const plan = planActions(
     specs.map((spec) => ({ name: spec.name, hash: hashes.get(spec.name)! })),
     existing,
@@ -312,7 +320,7 @@ async function prepareContainer(
   const made = await ensureVolumes(docker, config.name, spec);
   run.madeVolumes.push(...made);
   await run.network;
-  const container = await createServiceContainer(docker, config.name, spec, run.hashes.get(spec.name)!);
+  const container = await createServiceContainer(docker, config.name, spec);
   run.touched.push({ id: container.id, service: spec.name, created: true });
   return { id: container.id, freshData: made.length > 0 };
 }
@@ -350,7 +358,8 @@ async function waitWatchingDependencies(
     });
   }
   const signal = AbortSignal.any([run.signal, giveUp.signal]);
-  return waitUntilReady(run.docker!, run.config, spec, id, signal).catch((error: unknown) => {
+  const kept = run.plan.get(spec.name)!.action === 'keep';
+  return waitUntilReady({ docker: run.docker!, config: run.config, spec, id, signal, kept }).catch((error: unknown) => {
     if (giveUp.signal.aborted && !run.signal.aborted) {
       throw new ServiceFailedError(`${String(giveUp.signal.reason)} is not ready`);
     }
@@ -384,15 +393,21 @@ async function runExternal(run: ServicesRun, service: ServiceName): Promise<Serv
   return { ...base, ready: false, failure: { service, reason, logTail: [], nextSteps } };
 }
 
-/** Polls the service's protocol check fast, and gives up early when the container dies. */
-async function waitUntilReady(
-  docker: Docker,
-  config: ResolvedConfig,
-  spec: ServiceSpec,
-  id: string,
-  signal: AbortSignal,
-): Promise<{ answer: string; readyMs: number }> {
+/**
+ * Polls the service's protocol check fast, and gives up early when the container dies: it stopped, or its restart
+ * policy ran it again (more than HEALING_RESTARTS times for one that is `kept`, which the engine may be healing).
+ */
+async function waitUntilReady(options: {
+  docker: Docker;
+  config: ResolvedConfig;
+  spec: ServiceSpec;
+  id: string;
+  signal: AbortSignal;
+  kept: boolean;
+}): Promise<{ answer: string; readyMs: number }> {
+  const { docker, config, spec, id, signal } = options;
   const started = Date.now();
+  const allowedRestarts = options.kept ? ((await containerState(docker, id))?.restartCount ?? 0) + HEALING_RESTARTS : 0;
   let lastError: unknown;
   let lastLook = 0;
   while (Date.now() - started < spec.startupTimeoutMs) {
@@ -409,10 +424,7 @@ async function waitUntilReady(
       lastLook = Date.now();
       const state = await containerState(docker, id);
       if (!state) throw new ServiceFailedError('the container disappeared (removed by someone else?)');
-      if (!state.running) {
-        const why = state.oomKilled ? ' (killed: out of memory; raise services.' + spec.name + '.memory)' : '';
-        throw new ServiceFailedError(`the container exited with code ${state.exitCode}${why}`, state.exitCode);
-      }
+      if (!state.running || state.restartCount > allowedRestarts) throw await exitFailure(docker, spec, id, state);
     }
     // A failed check costs a few milliseconds; a late one costs the whole stack its wait.
     await sleep(POLL_MS, signal);
@@ -420,6 +432,23 @@ async function waitUntilReady(
   throw new ServiceFailedError(
     `not ready after ${Math.round(spec.startupTimeoutMs / 1000)} s: ${(lastError as Error)?.message ?? 'no answer'}`,
   );
+}
+
+/** How a container pbx waited for ended, with the exit code of its last run (from the engine's events once restarted). */
+async function exitFailure(
+  docker: Docker,
+  spec: ServiceSpec,
+  id: string,
+  state: ContainerState,
+): Promise<ServiceFailedError> {
+  const ended = !state.running || state.restarting;
+  // Restarted already: its inspect data says 0 for the run now going; the engine's events keep the last one's code.
+  const since = Date.parse(state.finishedAt) - 1000;
+  const code = ended ? state.exitCode : (await exitCodes(docker, id, since).catch(() => [])).at(-1);
+  const why = state.oomKilled ? ` (killed: out of memory; raise services.${spec.name}.memory)` : '';
+  const restarts = state.restartCount > 1 ? `; restarted ${state.restartCount} times by the engine` : '';
+  const exited = code === undefined ? 'the container exited' : `the container exited with code ${code}`;
+  return new ServiceFailedError(`${exited}${why}${restarts}`, code);
 }
 
 /** Finds taken host ports before anything is created, naming each owner and the setting that moves it. */

@@ -37,6 +37,11 @@ describe('planActions', () => {
       redis: 'recreate',
     });
   });
+
+  it('keeps a container its restart policy is starting again: a start of pbx would race the engine', () => {
+    const plan = planActions([{ name: 'redis', hash: 'd' }], [container('redis', 'd', 'restarting')]);
+    expect(plan.get('redis')?.action).toBe('keep');
+  });
 });
 
 describe('service selection', () => {
