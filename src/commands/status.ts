@@ -11,7 +11,7 @@ import { statusTable, statusWatch } from '../ui/status-view';
 const WATCH_EVERY_MS = 2000;
 
 export default class Status extends PbxCommand {
-  static override summary = "Show each service's state, readiness, endpoint, image and uptime.";
+  static override summary = "Show each service's state, readiness, endpoint, uptime, restarts and image.";
   static override description = 'Exits 0 when every service is ready, 3 when one is not.';
   static override examples = [
     '<%= config.bin %> status',

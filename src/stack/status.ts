@@ -1,3 +1,4 @@
+import type Docker from 'dockerode';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { withTimeout } from '../async';
@@ -5,7 +6,7 @@ import { connectDocker } from '../docker/engine';
 import { isExternal, resolveImage, SERVICES, selectServices, specFor } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
 import { probeOnce } from '../services/probes';
-import { containerState, listProjectContainers } from './containers';
+import { containerState, exitCodes, listProjectContainers, type ContainerState } from './containers';
 
 export interface ServiceStatus {
   service: ServiceName;
@@ -19,6 +20,23 @@ export interface ServiceStatus {
   startedAt?: string;
   uptimeMs?: number;
   exitCode?: number;
+  /** The engine's restarts of a container pbx runs: its restart policy heals a service that ended. */
+  restarts?: RestartRecord;
+}
+
+/** How often the engine started a service again since pbx started it, when it last did, and why. */
+export interface RestartRecord {
+  count: number;
+  /** When the engine last started it again; absent while it waits to (state `restarting`) or never did. */
+  lastAt?: string;
+  sinceLastMs?: number;
+  /** How the run before that ended; absent when none did. */
+  lastExit?: {
+    at: string;
+    /** Absent when the engine has forgotten it: once the next run is going, only its events keep it (a few hundred). */
+    code?: number;
+    oomKilled: boolean;
+  };
 }
 
 export interface StatusResult {
@@ -68,21 +86,44 @@ export async function stackStatus(options: {
         };
       }
       const state = await containerState(docker!, container.id);
-      const running = state?.running ?? false;
-      const base = { service, state: state?.status ?? 'missing', endpoint, image: container.image };
-      if (!running)
-        return {
-          ...base,
-          ready: false,
-          check: `exited with code ${state?.exitCode ?? '?'}`,
-          exitCode: state?.exitCode,
-        };
-      const startedAt = state!.startedAt;
-      return { ...base, startedAt, uptimeMs: Date.now() - Date.parse(startedAt), ...(await check(service)) };
+      const base = { service, endpoint, image: container.image };
+      if (!state) return { ...base, state: 'missing', ready: false, check: 'the container is gone' };
+      const restarts = await restartsOf(docker!, container.id, state);
+      if (state.restarting) {
+        const code = `${restarts.lastExit?.code ?? '?'}${state.oomKilled ? ', out of memory' : ''}`;
+        return { ...base, state: state.status, ready: false, check: `restarting after exit code ${code}`, restarts };
+      }
+      if (!state.running) {
+        const check = `exited with code ${state.exitCode}`;
+        return { ...base, state: state.status, ready: false, check, exitCode: state.exitCode, restarts };
+      }
+      const uptimeMs = Date.now() - Date.parse(state.startedAt);
+      return {
+        ...base,
+        state: state.status,
+        startedAt: state.startedAt,
+        uptimeMs,
+        restarts,
+        ...(await check(service)),
+      };
     }),
   );
   markDependents(config, services);
   return { project: config.name, ready: services.every((s) => s.ready), services };
+}
+
+/** What the engine says of a container's restarts, with the exit code of the run before the last restart. */
+async function restartsOf(docker: Docker, id: string, state: ContainerState): Promise<RestartRecord> {
+  if (state.restartCount === 0) return { count: 0 };
+  const lastExit = { at: state.finishedAt, oomKilled: state.oomKilled };
+  // Between two runs the engine still shows the code; once the next one runs it says 0, and its events keep it.
+  const ended = Date.parse(state.finishedAt);
+  const code = state.restarting
+    ? state.exitCode
+    : (await exitCodes(docker, id, ended - 1000, ended + 1000).catch(() => [])).at(-1);
+  if (state.restarting) return { count: state.restartCount, lastExit: { ...lastExit, code } };
+  const sinceLastMs = Date.now() - Date.parse(state.startedAt);
+  return { count: state.restartCount, lastAt: state.startedAt, sinceLastMs, lastExit: { ...lastExit, code } };
 }
 
 /**

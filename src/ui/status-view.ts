@@ -1,6 +1,6 @@
 // `pbx status` as text: the table, and the live view of --watch that redraws it.
 import { formatDuration, renderTable, type Styler } from '../cli/output';
-import type { StatusResult } from '../stack/status';
+import type { RestartRecord, StatusResult } from '../stack/status';
 import type { ViewSpec } from './live-view';
 
 /** One look at the stack: what it answered and when. */
@@ -19,6 +19,7 @@ export function statusTable(result: StatusResult, style: Styler): string {
       ready: r.ready ? style.green('yes') : style.red('no'),
       endpoint: r.endpoint.addresses.join(','),
       uptime: r.uptimeMs !== undefined ? formatDuration(r.uptimeMs) : '',
+      restarts: r.restarts ? restartsText(r.restarts) : '',
       image: r.image ?? '',
       check: r.check,
     })),
@@ -28,10 +29,22 @@ export function statusTable(result: StatusResult, style: Styler): string {
       ['ready', 'READY'],
       ['endpoint', 'ENDPOINT'],
       ['uptime', 'UPTIME'],
+      ['restarts', 'RESTARTS'],
       ['image', 'IMAGE'],
       ['check', 'CHECK'],
     ],
   );
+}
+
+/** "2 (12.0 s ago: exit 137, out of memory)": how often the engine started it again, when it last did, and why. */
+function restartsText({ count, sinceLastMs, lastExit }: RestartRecord): string {
+  if (count === 0) return '0';
+  const when = sinceLastMs !== undefined ? `${formatDuration(sinceLastMs)} ago: ` : '';
+  const why = [
+    lastExit?.code !== undefined ? `exit ${lastExit.code}` : 'exit code forgotten',
+    ...(lastExit?.oomKilled ? ['out of memory'] : []),
+  ];
+  return `${count} (${when}${why.join(', ')})`;
 }
 
 /** `status --watch`: the table under the time it was taken, a frame each `everyMs` that the command sets. */

@@ -83,6 +83,22 @@ describe('the status view', () => {
         endpoint: { addresses: ['127.0.0.1:6379'], url: 'redis://127.0.0.1:6379' },
         image: 'redis:7',
         uptimeMs: 65_000,
+        restarts: { count: 0 },
+      },
+      {
+        service: 'cassandra',
+        state: 'running',
+        ready: true,
+        check: 'Cassandra 5.0.4',
+        endpoint: { addresses: ['127.0.0.1:9042'], url: 'cassandra://127.0.0.1:9042' },
+        image: 'cassandra:5',
+        uptimeMs: 12_000,
+        restarts: {
+          count: 2,
+          lastAt: '2026-01-01T12:00:00Z',
+          sinceLastMs: 12_000,
+          lastExit: { at: '2026-01-01T11:59:59Z', code: 137, oomKilled: true },
+        },
       },
       {
         service: 'kafka',
@@ -96,9 +112,10 @@ describe('the status view', () => {
 
   it('is a table of each service', () => {
     expect(statusTable(result, plain).split('\n')).toEqual([
-      'SERVICE  STATE    READY  ENDPOINT        UPTIME     IMAGE    CHECK',
-      'redis    running  yes    127.0.0.1:6379  1 min 5 s  redis:7  PONG',
-      'kafka    missing  no     127.0.0.1:9092                      not started (pbx up)',
+      'SERVICE    STATE    READY  ENDPOINT        UPTIME     RESTARTS                                 IMAGE        CHECK',
+      'redis      running  yes    127.0.0.1:6379  1 min 5 s  0                                        redis:7      PONG',
+      'cassandra  running  yes    127.0.0.1:9042  12.0 s     2 (12.0 s ago: exit 137, out of memory)  cassandra:5  Cassandra 5.0.4',
+      'kafka      missing  no     127.0.0.1:9092                                                                   not started (pbx up)',
     ]);
   });
 
