@@ -154,7 +154,6 @@ interface ServicesRun {
   signal: AbortSignal;
   emit: (event: StackEvent) => void;
   plan: ReturnType<typeof planActions>;
-  hashes: Map<ServiceName, string>;
   /** Made while the images are looked at and the volumes made; containers wait for it. */
   network: Promise<unknown>;
   /** The containers this run made or restarted, removed or stopped again if it fails. */
@@ -183,9 +182,8 @@ async function startSelected(
     ),
   );
   const specs = managed.map((service) => specFor(config, service, images.get(service)));
-  const hashes = new Map(specs.map((spec) => [spec.name, containerHash(spec)]));
   const plan = planActions(
-    specs.map((spec) => ({ name: spec.name, hash: hashes.get(spec.name)! })),
+    specs.map((spec) => ({ name: spec.name, hash: containerHash(spec) })),
     existing,
   );
   if (docker) await preflightPorts(docker, config, specs, plan);
@@ -200,7 +198,6 @@ async function startSelected(
     docker,
     signal,
     plan,
-    hashes,
     network,
     emit: options.onEvent ?? (() => undefined),
     touched: [],
