@@ -84,11 +84,12 @@ export async function ensureVolumes(docker: Docker, project: string, spec: Servi
 
 /** What every service's container has, whatever its spec: part of the hash that says when to recreate one. */
 const EVERY_CONTAINER = {
-  // The engine starts a service again whenever it ends, except after a stop (`pbx down`, `docker stop`, a forced
-  // removal): a crash, a kill -9 or an OOM kill heals with no pbx command, as a compose stack with this policy.
-  // Not on-failure: a service never ends by itself while it should run, whatever its exit code; and after an engine
-  // restart the stack is back as it was left. The engine waits 100 ms before a restart, doubling while runs end
-  // within 10 s (Kafka refused by ZooKeeper while its old session lives rides that out) up to a minute.
+  // The engine starts a service again whenever it ends by itself: a crash, a kill -9 of its process, an OOM kill heal
+  // with no pbx command, as in a compose stack with this policy. What the engine is told to end stays ended, with
+  // every policy: `pbx down`, `docker stop`, `docker kill`, a forced removal. Not on-failure: a service never ends
+  // by itself while it should run, whatever its exit code; not always: after an engine restart the stack is back as
+  // it was left, a stopped service too. The engine waits 100 ms before a restart, doubling while runs end within
+  // 10 s, up to a minute: Kafka refused by ZooKeeper while its old session lives (NodeExists) rides that out.
   RestartPolicy: { Name: 'unless-stopped' },
   // The engine's init as the first process, passing signals on: a first process ignores a SIGTERM it has no
   // handler for yet, so a stop in a service's first moments waited out the whole grace period (30 s).
