@@ -91,10 +91,11 @@ const EXTERNAL_TIMEOUT_MS = 20_000;
 const POLL_MS = 100;
 const LOOK_MS = 500;
 /**
- * Restarts allowed while pbx waits for a container it keeps, which the engine may be healing: Kafka ends once or twice
- * while ZooKeeper holds its old session. One pbx started has none: its first exit fails the wait.
+ * Restarts allowed while pbx waits for a container it keeps, which the engine may be healing: a Kafka killed while
+ * ZooKeeper holds its old session ended twice more (NodeExists) before it was back. One pbx started has none: its first
+ * exit fails the wait.
  */
-const HEALING_RESTARTS = 3;
+const HEALING_RESTARTS = 5;
 
 class ServiceFailedError extends Error {
   constructor(

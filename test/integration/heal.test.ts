@@ -1,0 +1,246 @@
+// Services that come back by themselves: each killed with -9 is ready again with its data, with no pbx command.
+import { execa } from 'execa';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCassandraClient } from '../../src/clients/cassandra';
+import { createKafka } from '../../src/clients/kafka';
+import { loadConfig } from '../../src/config/load';
+import { replay } from '../../src/replay/replay';
+import type { ServiceName } from '../../src/config/schema';
+import { cassandraEndpoint, kafkaEndpoint } from '../../src/services/endpoints';
+import { fourLetterWord, probeOnce } from '../../src/services/probes';
+import type { StatusResult } from '../../src/stack/status';
+import type { UpResult } from '../../src/stack/up';
+import { generateReviews } from '../support/cli';
+import { watchProduceRequests } from '../support/kafka-wire';
+import { containersOf, freePort, purge, sh, testProject } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+const P = {
+  zookeeper: await freePort(),
+  kafka: await freePort(),
+  cassandra: await freePort(),
+  redis: await freePort(),
+};
+const project = testProject(
+  'itheal',
+  `services:
+  zookeeper: {port: ${P.zookeeper}}
+  kafka: {port: ${P.kafka}}
+  cassandra: {port: ${P.cassandra}}
+  redis: {port: ${P.redis}}
+`,
+);
+const config = loadConfig({ file: project.file });
+const container = (service: ServiceName) => `pbx-${project.name}-${service}`;
+/** Time from each kill to ready again, printed at the end: what the report quotes. */
+const healed: Array<[ServiceName, number]> = [];
+
+beforeAll(async () => {
+  await purge(project.name);
+  const up = await project.pbx(['up']);
+  expect(up.exitCode, up.stderr).toBe(0);
+});
+afterAll(async () => {
+  console.info(`healed after kill -9: ${healed.map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
+  await purge(project.name);
+});
+
+/**
+ * Kills a service's own process with SIGKILL, as a crash or the kernel's OOM killer does. Not `docker kill`: the engine
+ * takes that for a stop and its restart policy starts nothing after it, as after `docker stop`.
+ */
+async function killService(service: ServiceName): Promise<void> {
+  // The container's first process is the engine's init; the service is its child.
+  const init = await sh('docker', ['inspect', '-f', '{{.State.Pid}}', container(service)]);
+  const [child] = (await sh('ps', ['-o', 'pid=', '--ppid', init])).trim().split(/\s+/);
+  process.kill(Number(child), 'SIGKILL');
+}
+
+async function restartCount(service: ServiceName): Promise<number> {
+  return Number(await sh('docker', ['inspect', '-f', '{{.RestartCount}}', container(service)]));
+}
+
+/**
+ * Kills a service's process with SIGKILL and waits, with no pbx command, until the engine has started it again and
+ * pbx's own readiness probe (the one `pbx up` waits on) answers; returns the restarts that took.
+ */
+async function killAndHeal(service: ServiceName, afterKill?: () => Promise<void>): Promise<number> {
+  const before = await restartCount(service);
+  const killedAt = Date.now();
+  await killService(service);
+  await afterKill?.();
+  await waitFor(() => restartCount(service), {
+    until: (count) => count > before,
+    what: `the engine to start ${service} again`,
+    timeout: 30_000,
+  });
+  await waitFor(() => probeOnce(config, service, 'full'), {
+    what: `${service}, killed, to be ready again with no pbx command`,
+    timeout: 180_000,
+    interval: 250,
+  });
+  healed.push([service, Date.now() - killedAt]);
+  return (await restartCount(service)) - before;
+}
+
+/** A topic's records in the order Kafka holds them, read by a client that is not pbx. */
+async function valuesOf(topic: string): Promise<string[]> {
+  const args = ['-b', `127.0.0.1:${P.kafka}`, '-C', '-t', topic, '-o', 'beginning', '-e', '-q'];
+  const { stdout } = await execa('kcat', args, { maxBuffer: 1024 ** 3 });
+  return stdout.split('\n');
+}
+
+/** The end offset of a one-partition topic: 0 while there is none. */
+async function endOffset(topic: string): Promise<number> {
+  const { stdout } = await execa('kcat', ['-b', `127.0.0.1:${P.kafka}`, '-Q', '-t', `${topic}:0:-1`], {
+    reject: false,
+  });
+  return Number(/ offset (\d+)/.exec(stdout)?.[1] ?? 0);
+}
+
+async function cql(statement: string): Promise<string[]> {
+  const client = await createCassandraClient(cassandraEndpoint(config));
+  try {
+    await client.connect();
+    return ((await client.execute(statement)).rows ?? []).map((row) => String(row.values()[0]));
+  } finally {
+    await client.shutdown();
+  }
+}
+
+describe('services heal themselves', () => {
+  it('Redis comes back with a key written before the kill (its append-only file), and status says why', async () => {
+    await sh('redis-cli', ['-p', String(P.redis), 'SET', 'heal', 'kept']);
+    expect(await killAndHeal('redis')).toBe(1);
+    expect(await sh('redis-cli', ['-p', String(P.redis), 'GET', 'heal'])).toBe('kept');
+
+    const status = await project.json<StatusResult>(['status', 'redis']);
+    expect(status.exitCode).toBe(0);
+    const { restarts } = status.doc.services[0]!;
+    expect(restarts).toMatchObject({ count: 1, lastExit: { code: 137, oomKilled: false } });
+    expect(Date.parse(restarts!.lastAt!)).toBeGreaterThan(Date.parse(restarts!.lastExit!.at));
+    const table = await project.pbx(['status', 'redis']);
+    expect(table.stdout).toMatch(/RESTARTS/);
+    expect(table.stdout).toMatch(/ 1 \([\d.]+ m?s ago: exit 137\) /);
+  });
+
+  it('Cassandra comes back with a row written and flushed before the kill', async () => {
+    await cql(
+      "CREATE KEYSPACE IF NOT EXISTS heal WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    );
+    await cql('CREATE TABLE IF NOT EXISTS heal.notes (id text PRIMARY KEY, body text)');
+    await cql("INSERT INTO heal.notes (id, body) VALUES ('n1', 'kept across kill -9')");
+    // Its periodic commit log marks writes as replayable every 100 ms (README, "How pbx up behaves"): a write
+    // acknowledged just before a kill -9 may be lost. What it promises is a write the node has made durable: a flush
+    // writes the table's memtable to disk, which no kill undoes.
+    await sh('docker', ['exec', container('cassandra'), 'nodetool', 'flush', 'heal', 'notes']);
+    await killAndHeal('cassandra');
+    expect(await cql("SELECT body FROM heal.notes WHERE id = 'n1'")).toEqual(['kept across kill -9']);
+  });
+
+  it('ZooKeeper comes back with what Kafka keeps there (a topic made before the kill), and Kafka works again', async () => {
+    const topic = `heal-zk-${randomUUID()}`;
+    const admin = (await createKafka(kafkaEndpoint(config), { clientId: 'heal-test' })).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    } finally {
+      await admin.disconnect();
+    }
+    await killAndHeal('zookeeper');
+    // Kafka's metadata of the topic is ZooKeeper's: the broker proves it with a full round trip, and lists the topic.
+    await waitFor(() => probeOnce(config, 'kafka', 'full'), { what: 'Kafka to work again', timeout: 60_000 });
+    const listed = await sh('kcat', ['-b', `127.0.0.1:${P.kafka}`, '-L', '-t', topic]);
+    expect(listed).toContain(`topic "${topic}" with 2 partitions`);
+  });
+
+  it('Kafka, killed while ZooKeeper still holds its session, comes back with every acknowledged record', async () => {
+    const topic = `heal-kafka-${randomUUID()}`;
+    const values = Array.from({ length: 5000 }, (_, i) => `record ${i}`);
+    const producer = (await createKafka(kafkaEndpoint(config), { clientId: 'heal-test' })).producer();
+    await producer.connect();
+    try {
+      for (let i = 0; i < values.length; i += 500) {
+        const messages = values.slice(i, i + 500).map((value) => ({ value }));
+        await producer.send({ topic, acks: -1, messages }); // acknowledged by all in-sync replicas
+      }
+    } finally {
+      await producer.disconnect();
+    }
+    const restarts = await killAndHeal('kafka', async () => {
+      // The dead broker's registration is still there: its successor fails (NodeExists) until the session expires.
+      expect(await fourLetterWord(`127.0.0.1:${P.zookeeper}`, 'dump')).toMatch(/\/brokers\/ids\/1\b/);
+    });
+    console.info(`kafka took ${restarts} restart(s) to heal`);
+    expect(await valuesOf(topic)).toEqual(values);
+  });
+
+  it('a replay at full speed rides out Kafka killed with -9 and healing: the topic is the file, a batch resent', async () => {
+    const file = join(project.dir, 'large.json');
+    const lines = await generateReviews(file, 300_000, 21);
+    const topic = `heal-replay-${randomUUID()}`;
+    // In this process, where the produce requests are seen as they are written to the broker's connections.
+    const wire = watchProduceRequests(P.kafka);
+    let finished = false;
+    const replaying = replay({
+      config,
+      source: { path: file },
+      topic,
+      pace: { kind: 'max' },
+      signal: new AbortController().signal,
+    }).finally(() => (finished = true));
+    let killedAt = 0;
+    try {
+      await waitFor(() => endOffset(topic), {
+        what: `Kafka to hold the first records of ${topic}`,
+        timeout: 60_000,
+        interval: 20,
+        giveUpIf: () => (finished ? 'the replay ended' : undefined),
+      });
+      await killService('kafka');
+      killedAt = Date.now(); // what is written from now on goes to the broker's next process
+      expect(await replaying).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
+    } finally {
+      wire.stop();
+    }
+    // A batch is known by its partition and sequence number: written before the kill and again after it, it was resent.
+    const firstWritten = new Map<string, number>();
+    let resent = 0;
+    for (const { partition, baseSequence, at, topic: to } of wire.writes) {
+      if (to !== topic) continue;
+      const batch = `${partition}:${baseSequence}`;
+      const first = firstWritten.get(batch);
+      if (first === undefined) firstWritten.set(batch, at);
+      else if (first < killedAt && at >= killedAt) resent++;
+    }
+    expect(resent, 'batches written before the kill and again after it').toBeGreaterThan(0);
+    const held = await valuesOf(topic);
+    expect(held.length).toBe(lines.length);
+    expect(held.findIndex((value, i) => value !== lines[i])).toBe(-1); // in order, none twice, none lost
+  }, 400_000);
+
+  it('pbx up right after a kill keeps the container the engine is starting again, and waits until it is ready', async () => {
+    await killService('redis');
+    const up = await project.json<UpResult>(['up', 'redis']);
+    expect(up.exitCode, up.stderr).toBe(0);
+    expect(up.doc.services.map((s) => [s.service, s.action, s.ready])).toEqual([['redis', 'keep', true]]);
+    expect(await sh('redis-cli', ['-p', String(P.redis), 'GET', 'heal'])).toBe('kept');
+  });
+
+  it('leaves a container stopped with docker kill stopped, as after docker stop', async () => {
+    await sh('docker', ['kill', '-s', 'KILL', container('redis')]);
+    const status = await project.json<StatusResult>(['status', 'redis']);
+    expect(status.doc.services[0]).toMatchObject({ state: 'exited', ready: false, check: 'exited with code 137' });
+    const up = await project.json<UpResult>(['up', 'redis']);
+    expect(up.doc.services.map((s) => [s.service, s.action, s.ready])).toEqual([['redis', 'restart', true]]);
+  });
+
+  it('pbx down right after a kill removes every container, and the engine starts none again', async () => {
+    await Promise.all([killService('kafka'), killService('redis')]);
+    const down = await project.pbx(['down']);
+    expect(down.exitCode, down.stderr).toBe(0);
+    expect(await containersOf(project.name)).toEqual([]);
+  });
+});
