@@ -92,10 +92,10 @@ const POLL_MS = 100;
 const LOOK_MS = 500;
 /**
  * Restarts allowed while pbx waits for a container it keeps, which the engine may be healing: a Kafka killed while
- * ZooKeeper holds its old session ended twice more (NodeExists) before it was back. One pbx started has none: its first
+ * ZooKeeper holds its old session ended up to three times more (NodeExists) before it was back. One pbx started has none: its first
  * exit fails the wait.
  */
-const HEALING_RESTARTS = 5;
+const HEALING_RESTARTS = 8;
 
 class ServiceFailedError extends Error {
   constructor(

@@ -41,6 +41,13 @@ beforeAll(async () => {
   await purge(project.name);
   const up = await project.pbx(['up']);
   expect(up.exitCode, up.stderr).toBe(0);
+  // Cassandra's periodic commit log marks writes as replayable every 100 ms (README, "How pbx up behaves"): a write
+  // acknowledged just before a kill -9 may be lost, one older than that is promised. This row is written before the
+  // Redis test, seconds before Cassandra's kill. (A flush would make it durable at once, but pbx's image has no
+  // nodetool, and Cassandra there no JMX for one.)
+  await cql("CREATE KEYSPACE heal WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
+  await cql('CREATE TABLE heal.notes (id text PRIMARY KEY, body text)');
+  await cql("INSERT INTO heal.notes (id, body) VALUES ('n1', 'kept across kill -9')");
 });
 afterAll(async () => {
   console.info(`healed after kill -9: ${healed.map(([s, ms]) => `${s} ${(ms / 1000).toFixed(1)} s`).join(', ')}`);
@@ -126,16 +133,7 @@ describe('services heal themselves', () => {
     expect(table.stdout).toMatch(/ 1 \([\d.]+ m?s ago: exit 137\) /);
   });
 
-  it('Cassandra comes back with a row written and flushed before the kill', async () => {
-    await cql(
-      "CREATE KEYSPACE IF NOT EXISTS heal WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
-    );
-    await cql('CREATE TABLE IF NOT EXISTS heal.notes (id text PRIMARY KEY, body text)');
-    await cql("INSERT INTO heal.notes (id, body) VALUES ('n1', 'kept across kill -9')");
-    // Its periodic commit log marks writes as replayable every 100 ms (README, "How pbx up behaves"): a write
-    // acknowledged just before a kill -9 may be lost. What it promises is a write the node has made durable: a flush
-    // writes the table's memtable to disk, which no kill undoes.
-    await sh('docker', ['exec', container('cassandra'), 'nodetool', 'flush', 'heal', 'notes']);
+  it('Cassandra comes back with a row its commit log had marked replayable before the kill', async () => {
     await killAndHeal('cassandra');
     expect(await cql("SELECT body FROM heal.notes WHERE id = 'n1'")).toEqual(['kept across kill -9']);
   });
