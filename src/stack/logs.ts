@@ -1,11 +1,13 @@
+import type Docker from 'dockerode';
 import type { Writable } from 'node:stream';
 import { PassThrough } from 'node:stream';
+import { sleep } from '../async';
 import { UserError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import { SERVICE_NAMES, type ServiceName } from '../config/schema';
 import { connectDocker } from '../docker/engine';
 import { isExternal } from '../services/catalog';
-import { containerState, listProjectContainers } from './containers';
+import { containerState, exitCodes, listProjectContainers, type ProjectContainer } from './containers';
 
 export interface LogsOptions {
   config: ResolvedConfig;
@@ -65,30 +67,7 @@ export async function streamLogs(options: LogsOptions): Promise<void> {
       const prefix = prefixed ? `${c.service.padEnd(width)} | ` : '';
       const sink = lineSplitter((line) => options.write(prefix + line));
       if (options.follow) {
-        const stream = await docker.getContainer(c.id).logs({
-          stdout: true,
-          stderr: true,
-          follow: true,
-          ...(options.tail !== undefined ? { tail: options.tail } : {}),
-        });
-        docker.modem.demuxStream(stream, sink, sink);
-        await new Promise<void>((resolve) => {
-          const stop = () => {
-            (stream as unknown as { destroy: () => void }).destroy();
-            resolve();
-          };
-          stream.on('end', resolve);
-          stream.on('close', resolve);
-          options.signal.addEventListener('abort', stop, { once: true });
-        });
-        if (!options.signal.aborted) {
-          const state = await containerState(docker, c.id).catch(() => undefined);
-          options.note(
-            state
-              ? `${c.service} stopped (exit code ${state.exitCode}${state.oomKilled ? ', out of memory' : ''}); its lines end here.`
-              : `${c.service}'s container was removed (pbx down, or pbx up recreating it); its lines end here.`,
-          );
-        }
+        await followRuns(docker, c, sink, options);
       } else {
         const raw = await docker.getContainer(c.id).logs({
           stdout: true,
@@ -103,6 +82,81 @@ export async function streamLogs(options: LogsOptions): Promise<void> {
       sink.end();
     }),
   );
+}
+
+/**
+ * Follows a container's lines across the runs its restart policy starts after a crash, until Ctrl-C or until it
+ * stops for good (a stop, `pbx down`), saying why its lines end or go on.
+ */
+async function followRuns(docker: Docker, c: ProjectContainer, sink: Writable, options: LogsOptions): Promise<void> {
+  let since: string | undefined; // the next run's start; the first attach takes --tail instead
+  let run = (await containerState(docker, c.id).catch(() => undefined))?.startedAt;
+  for (;;) {
+    await followRun(docker, c.id, sink, options, since);
+    if (options.signal.aborted) return;
+    const ended = Date.now();
+    const next = await nextRun(docker, c.id, options.signal);
+    if (options.signal.aborted) return;
+    if (next !== 'removed' && next.running && next.startedAt === run) {
+      since = String(ended / 1000); // the engine closed the stream, not the run: go on from where it stopped
+      continue;
+    }
+    if (next === 'removed') {
+      options.note(`${c.service}'s container was removed (pbx down, or pbx up recreating it); its lines end here.`);
+      return;
+    }
+    if (!next.running) {
+      const why = `exit code ${next.exitCode}${next.oomKilled ? ', out of memory' : ''}`;
+      options.note(`${c.service} stopped (${why}); its lines end here.`);
+      return;
+    }
+    // The restart policy started it again: inspect says 0 for the run that ended; the engine's events say why.
+    const [code] = (await exitCodes(docker, c.id, ended - 60_000).catch(() => [])).slice(-1);
+    const why = code === undefined ? 'it ended' : `exit code ${code}`;
+    options.note(
+      `${c.service} was started again by the engine after ${why} (restart ${next.restartCount}); its lines go on.`,
+    );
+    run = next.startedAt;
+    since = String(Date.parse(next.startedAt) / 1000);
+  }
+}
+
+/** Streams one run's lines until the run ends or Ctrl-C. */
+async function followRun(
+  docker: Docker,
+  id: string,
+  sink: Writable,
+  options: LogsOptions,
+  since: string | undefined,
+): Promise<void> {
+  const from = since !== undefined ? { since } : options.tail !== undefined ? { tail: options.tail } : {};
+  // dockerode's types say number; the engine takes a Unix time with a fraction, as `docker logs --since` sends it.
+  const stream = await docker.getContainer(id).logs({ stdout: true, stderr: true, follow: true, ...(from as object) });
+  docker.modem.demuxStream(stream, sink, sink);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      (stream as unknown as { destroy: () => void }).destroy();
+      resolve();
+    };
+    stream.on('end', resolve);
+    stream.on('close', resolve);
+    options.signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+/** What became of a container whose run ended: started again by its restart policy, stopped, or removed. */
+async function nextRun(
+  docker: Docker,
+  id: string,
+  signal: AbortSignal,
+): Promise<NonNullable<Awaited<ReturnType<typeof containerState>>> | 'removed'> {
+  for (;;) {
+    const state = await containerState(docker, id).catch(() => undefined);
+    if (!state) return 'removed';
+    // Between two runs the engine says restarting, for its back-off (100 ms, doubling while runs stay short).
+    if (!state.restarting || signal.aborted) return state;
+    await sleep(200, signal);
+  }
 }
 
 /** A writable that calls `onLine` for every complete line (and the last partial one at the end). */

@@ -12,10 +12,10 @@ import { cassandraEndpoint, kafkaEndpoint } from '../../src/services/endpoints';
 import { fourLetterWord, probeOnce } from '../../src/services/probes';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
-import { generateReviews } from '../support/cli';
+import { BINARY, generateReviews } from '../support/cli';
 import { watchProduceRequests } from '../support/kafka-wire';
 import { containersOf, freePort, purge, sh, testProject } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { gather, waitFor } from '../support/wait';
 
 const P = {
   zookeeper: await freePort(),
@@ -131,6 +131,30 @@ describe('services heal themselves', () => {
     const table = await project.pbx(['status', 'redis']);
     expect(table.stdout).toMatch(/RESTARTS/);
     expect(table.stdout).toMatch(/ 1 \([\d.]+ m?s ago: exit 137\) /);
+  });
+
+  it('pbx logs -f follows Redis across the run the engine starts after a kill, saying why its lines go on', async () => {
+    const follow = execa(BINARY, ['logs', '-f', 'redis', '--tail', '1', '--config', project.file], { reject: false });
+    const out = gather(follow.stdout);
+    const err = gather(follow.stderr);
+    const running = () => (follow.exitCode === null ? undefined : `pbx logs ended, exit ${follow.exitCode}`);
+    const starts = () => out.text().split('Ready to accept connections').length - 1;
+    await waitFor(() => out.text(), { what: 'pbx logs -f to print the last line', timeout: 30_000, giveUpIf: running });
+    const before = starts();
+    await killAndHeal('redis');
+    await waitFor(starts, {
+      what: "the next run's lines in pbx logs -f",
+      until: (count) => count > before,
+      timeout: 30_000,
+      giveUpIf: running,
+    });
+    follow.kill('SIGINT');
+    const result = await follow;
+    expect(result.exitCode).toBe(0);
+    expect(err.text()).toMatch(
+      /redis was started again by the engine after exit code 137 \(restart \d+\); its lines go on\./,
+    );
+    expect(err.text()).not.toContain('its lines end here');
   });
 
   it('Cassandra comes back with a row its commit log had marked replayable before the kill', async () => {
