@@ -26,7 +26,7 @@ export function LiveScreen({ notes, live }: ScreenProps) {
  * The live region cut to the terminal's height, less a row: a frame as tall as the terminal makes Ink clear the
  * whole screen and its scrollback at every redraw.
  */
-export function fitRows(text: string, rows: number): string[] {
+function fitRows(text: string, rows: number): string[] {
   const lines = text === '' ? [] : text.split('\n');
   const room = Math.max(1, rows - 1);
   if (lines.length <= room) return lines;

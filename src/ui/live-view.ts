@@ -72,13 +72,13 @@ export async function startLiveView<S>(out: Output, spec: ViewSpec<S>): Promise<
  * A pseudo-terminal that reports no size (script, some CI runners) would make Ink wrap every character (no
  * width) or clear the whole screen and its scrollback at every frame (no height): plain lines serve it better.
  */
-export function hasSize(stream: Writable): stream is TerminalStream {
+function hasSize(stream: Writable): stream is TerminalStream {
   const terminal = stream as Partial<TerminalStream>;
   return (terminal.columns ?? 0) > 0 && (terminal.rows ?? 0) > 0;
 }
 
 /** Notes and the live region as lines, the region at most every `plainEveryMs`. */
-export function plainView<S>(out: Output, spec: ViewSpec<S>, now: () => number = Date.now): LiveView<S> {
+function plainView<S>(out: Output, spec: ViewSpec<S>, now: () => number = Date.now): LiveView<S> {
   const write = (text: string) => (spec.to === 'stdout' ? out.line(text) : out.note(text));
   let last = now();
   return {
@@ -93,7 +93,7 @@ export function plainView<S>(out: Output, spec: ViewSpec<S>, now: () => number =
 }
 
 /** --json: the command's one document is all that is written. */
-export function silentView<S>(): LiveView<S> {
+function silentView<S>(): LiveView<S> {
   return { update: () => undefined, note: () => undefined, stop: () => Promise.resolve() };
 }
 

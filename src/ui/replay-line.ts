@@ -47,7 +47,7 @@ export function replayLine(p: ReplayLineProps, style: Styler): string {
 }
 
 /** The props of the live line from the replay's running figures. */
-export function replayLineProps(topic: string, stats: ReplayStats, now = Date.now()): ReplayLineProps {
+function replayLineProps(topic: string, stats: ReplayStats, now = Date.now()): ReplayLineProps {
   return {
     topic,
     sent: stats.sent,
