@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { withTimeout } from '../async';
 import { UserError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
@@ -54,10 +55,18 @@ export async function chooseImage(
   return choice(upstream, `${upstream} cannot be pulled (${refusal}) and pbx's own ${local} is not built`, false);
 }
 
+const REGISTRY_ANSWER_MS = 5000;
+
 /** Why the registry will not give `image` (its manifest asked for, nothing pulled); undefined when it would. */
 async function pullRefusal(docker: Docker, image: string): Promise<string | undefined> {
   try {
-    await docker.getImage(image).distribution();
+    // A registry that drops packets would hold every `pbx up` for the engine's own time-out: a few seconds is
+    // answer enough, and pbx's own image is the way on.
+    await withTimeout(
+      docker.getImage(image).distribution(),
+      REGISTRY_ANSWER_MS,
+      `no answer from its registry within ${REGISTRY_ANSWER_MS / 1000} s`,
+    );
     return undefined;
   } catch (error) {
     return engineMessage(error);
