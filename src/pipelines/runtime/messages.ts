@@ -1,0 +1,160 @@
+// What a pipeline reads from and writes to Kafka, as plain data: a source message made a record, the repartition
+// topic's records and watermark markers, dead letters. Pure: unit-tested without a broker.
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import type { StreamRecord } from '../api';
+import type { Topology } from './topology';
+
+/** Headers pbx puts on the records of its internal topics and on dead letters. */
+export const HEADER = {
+  /** Repartition: the event time (ms) of the record. */
+  time: 'pbx-time',
+  /** Repartition: where the record came from, `topic/partition/offset`. */
+  from: 'pbx-from',
+  /** Repartition: a watermark marker of source partition `topic/partition`; its pbx-time is a time or `end`. */
+  mark: 'pbx-mark',
+  error: 'pbx-error',
+  operator: 'pbx-operator',
+  topic: 'pbx-topic',
+  partition: 'pbx-partition',
+  offset: 'pbx-offset',
+} as const;
+
+/** A record that cannot go on, with the reason and the operator (or stage) it failed at. */
+export class RecordProblem extends Error {
+  constructor(
+    readonly operator: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RecordProblem';
+  }
+}
+
+export function headersOf(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!headers) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const first = Array.isArray(value) ? value[0] : value;
+    out[name] = first === undefined ? '' : first.toString();
+  }
+  return out;
+}
+
+/** A source message as the operators see it: the value parsed, the event time read. Throws RecordProblem. */
+export function sourceRecord(
+  topology: Pick<Topology, 'format' | 'time'>,
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+): { value: unknown; record: StreamRecord } {
+  const timestamp = Number(message.timestamp);
+  const record: StreamRecord = {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key ? message.key.toString() : null,
+    headers: headersOf(message.headers),
+    timestamp,
+    time: timestamp,
+  };
+  const text = message.value ? message.value.toString() : '';
+  let value: unknown = text;
+  if (topology.format === 'json') {
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      const shown = text.length > 60 ? `${text.slice(0, 60)}…` : text;
+      throw new RecordProblem(
+        'source',
+        `the value is not JSON (${(error as Error).message}): ${JSON.stringify(shown)}`,
+      );
+    }
+  }
+  if (topology.time) {
+    let time: unknown;
+    try {
+      time = topology.time(value, record);
+    } catch (error) {
+      throw new RecordProblem('time', `from()'s time function threw: ${(error as Error).message}`);
+    }
+    if (typeof time !== 'number' || !Number.isFinite(time)) {
+      throw new RecordProblem('time', `from()'s time function gave ${JSON.stringify(time)}, not a time in ms`);
+    }
+    record.time = time;
+  }
+  return { value, record };
+}
+
+/** A keyed value on its way to stage B. The Kafka timestamp stays the source's create time (for latency). */
+export function repartitionMessage(value: unknown, key: string, record: StreamRecord): Message {
+  return {
+    key,
+    value: JSON.stringify(value ?? null),
+    timestamp: String(record.timestamp),
+    headers: {
+      [HEADER.time]: String(record.time),
+      [HEADER.from]: `${record.topic}/${record.partition}/${record.offset}`,
+    },
+  };
+}
+
+/** Stage A's progress on one source partition, sent to every repartition partition: stage B's watermark. */
+export function markerMessages(source: string, time: number, partitions: number): Message[] {
+  const value = Number.isFinite(time) ? String(time) : 'end';
+  return Array.from({ length: partitions }, (_, partition) => ({
+    partition,
+    key: null,
+    value: null,
+    headers: { [HEADER.mark]: source, [HEADER.time]: value },
+  }));
+}
+
+export type StageBMessage =
+  | { kind: 'mark'; source: string; time: number }
+  | { kind: 'record'; key: string; value: unknown; record: StreamRecord };
+
+/** A repartition message read back: a marker, or a keyed record with its source coordinates. */
+export function stageBMessage(message: KafkaMessage): StageBMessage {
+  const headers = headersOf(message.headers);
+  const time = headers[HEADER.time];
+  const mark = headers[HEADER.mark];
+  if (mark !== undefined) return { kind: 'mark', source: mark, time: time === 'end' ? Infinity : Number(time) };
+  // Topic names cannot hold '/'.
+  const [topic = '', partition = '0', offset = '0'] = (headers[HEADER.from] ?? '').split('/');
+  const timestamp = Number(message.timestamp);
+  return {
+    kind: 'record',
+    key: message.key?.toString() ?? '',
+    value: JSON.parse(message.value?.toString() ?? 'null'),
+    record: {
+      topic,
+      partition: Number(partition),
+      offset,
+      key: message.key?.toString() ?? null,
+      headers,
+      timestamp,
+      time: Number(time),
+    },
+  };
+}
+
+/** A value as a sink topic gets it: a string as it is, anything else as compact JSON. */
+export function encodeValue(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+}
+
+/** A record that was stopped, for the dead-letter topic: the original bytes, and why, where and at what. */
+export function deadLetter(record: StreamRecord, original: Buffer | string | null, problem: RecordProblem): Message {
+  return {
+    key: record.key,
+    value: original,
+    headers: {
+      [HEADER.error]: problem.message,
+      [HEADER.operator]: problem.operator,
+      [HEADER.topic]: record.topic,
+      [HEADER.partition]: String(record.partition),
+      [HEADER.offset]: record.offset,
+    },
+  };
+}

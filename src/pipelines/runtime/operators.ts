@@ -1,0 +1,104 @@
+// Runs a record through a list of stateless operators. A record's outputs are gathered before any leaves, so an
+// operator that throws part-way (a flatMap's third value) leaves nothing of that record behind: the record is
+// then stopped at, skipped or dead-lettered whole.
+import type { Step, StreamRecord } from '../api';
+import { RecordProblem } from './messages';
+
+/** A value on its way to a sink or the repartition topic, with its key (null: unkeyed). */
+export interface Output {
+  value: unknown;
+  key: string | null;
+  record: StreamRecord;
+}
+
+/** Counts the runtime keeps per operator (by index in the list). */
+export interface OperatorCounts {
+  in(step: number): void;
+  out(step: number, count?: number): void;
+}
+
+/** Looks up the row of a key in a join's table. */
+export type Lookup = (step: Extract<Step, { kind: 'join' }>, key: string | null) => Promise<unknown>;
+
+const isPromise = (value: unknown): value is Promise<unknown> =>
+  typeof (value as Promise<unknown> | undefined)?.then === 'function';
+
+/** The operators of one stage, compiled once. */
+export class Operators {
+  constructor(
+    private readonly steps: Step[],
+    private readonly counts: OperatorCounts,
+    private readonly lookup: Lookup,
+    /** Index of steps[0] in the pipeline (for counts and names). */
+    private readonly offset = 0,
+  ) {}
+
+  /** The outputs of one value; throws RecordProblem. */
+  async run(value: unknown, key: string | null, record: StreamRecord): Promise<Output[]> {
+    const outputs: Output[] = [];
+    await this.push(0, value, key, record, outputs);
+    return outputs;
+  }
+
+  private async push(
+    i: number,
+    value: unknown,
+    key: string | null,
+    record: StreamRecord,
+    into: Output[],
+  ): Promise<void> {
+    if (i === this.steps.length) {
+      into.push({ value, key, record });
+      return;
+    }
+    const step = this.steps[i]!;
+    if (step.kind === 'aggregate') throw new Error('an aggregate is not a stateless operator');
+    const index = this.offset + i;
+    this.counts.in(index);
+    let result: unknown;
+    try {
+      result = step.kind === 'join' ? await this.join(step, value, key) : step.fn(value, record);
+      if (isPromise(result)) result = await result;
+    } catch (error) {
+      throw problemOf(step.label, index, `threw ${error instanceof Error ? error.message : String(error)}`);
+    }
+    switch (step.kind) {
+      case 'map':
+      case 'join':
+        this.counts.out(index);
+        return this.push(i + 1, result, key, record, into);
+      case 'filter':
+        if (!result) return;
+        this.counts.out(index);
+        return this.push(i + 1, value, key, record, into);
+      case 'keyBy':
+        if (result === undefined || result === null) {
+          throw problemOf(step.label, index, `gave the key ${String(result)}`);
+        }
+        this.counts.out(index);
+        return this.push(i + 1, value, typeof result === 'string' ? result : JSON.stringify(result), record, into);
+      case 'flatMap': {
+        if (typeof (result as Iterable<unknown> | null)?.[Symbol.iterator] !== 'function') {
+          throw problemOf(step.label, index, 'returned no iterable (an array, say)');
+        }
+        let count = 0;
+        for (const each of result as Iterable<unknown>) {
+          count++;
+          await this.push(i + 1, each, key, record, into);
+        }
+        this.counts.out(index, count);
+        return;
+      }
+    }
+  }
+
+  private async join(step: Extract<Step, { kind: 'join' }>, value: unknown, key: string | null): Promise<unknown> {
+    return step.fn(value, await this.lookup(step, key));
+  }
+}
+
+/** Operators are named by their label and their place: "filter (operator 2)". */
+function problemOf(label: string, index: number, message: string): RecordProblem {
+  const operator = `${label} (operator ${index + 1})`;
+  return new RecordProblem(operator, `${operator} ${message}`);
+}

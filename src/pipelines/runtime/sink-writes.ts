@@ -1,0 +1,86 @@
+// Cassandra and Redis writes of one batch, before its transaction commits: a sink that is down is retried with
+// backoff (the group membership kept alive meanwhile) and nothing is committed past it; a value a sink cannot
+// take follows --on-error. Past the sink time-out the run ends with exit 3, and resumes later with nothing lost.
+import { sleep } from '../../async';
+import { ExitCode, UserError } from '../../cli/errors';
+import { formatDuration } from '../../cli/output';
+import { SinkDownError, SinkRecordError, type SinkWrite, type SinkWriter } from '../sinks/errors';
+import { RecordProblem } from './messages';
+import type { RunFigures } from './run-figures';
+
+export interface SinkWriteOptions {
+  sinks: Array<SinkWriter | undefined>;
+  sinkTimeoutMs: number;
+  figures: RunFigures;
+  note: (text: string) => void;
+}
+
+/** Writes each sink's share of a batch; `recordFailed` returns true when a refused value stops the run. */
+export async function writeSinks(
+  options: SinkWriteOptions,
+  writes: SinkWrite[][],
+  group: { heartbeat(): Promise<void> },
+  recordFailed: (write: SinkWrite, problem: RecordProblem) => boolean,
+): Promise<void> {
+  for (let i = 0; i < writes.length; i++) {
+    const sink = options.sinks[i];
+    const batch = writes[i]!;
+    if (!sink || batch.length === 0) continue;
+    for (const refused of await writeRetrying(options, sink, batch, group)) {
+      const problem = new RecordProblem(sink.name, `${sink.name} refused it: ${refused.error.message}`);
+      if (recordFailed(refused.error.write, problem)) throw new SinkRefused(refused.error.write, problem);
+    }
+  }
+}
+
+/** A value a sink refused stopped the run (--on-error stop). */
+export class SinkRefused extends Error {
+  constructor(
+    readonly write: SinkWrite,
+    readonly problem: RecordProblem,
+  ) {
+    super(problem.message);
+  }
+}
+
+async function writeRetrying(
+  options: SinkWriteOptions,
+  sink: SinkWriter,
+  batch: SinkWrite[],
+  group: { heartbeat(): Promise<void> },
+): Promise<Array<{ error: SinkRecordError }>> {
+  const since = Date.now();
+  let delay = 200;
+  for (;;) {
+    const started = Date.now();
+    try {
+      await sink.write(batch);
+      options.figures.sinkWrote(sink.name, batch, Date.now() - started);
+      if (delay > 200) options.note(`${sink.name} is back after ${formatDuration(Date.now() - since)}`);
+      options.figures.sinkDown(sink.name, undefined);
+      return [];
+    } catch (error) {
+      if (error instanceof SinkRecordError) return [{ error }];
+      if (!(error instanceof SinkDownError)) throw error;
+      const down = Date.now() - since;
+      options.figures.sinkDown(sink.name, since);
+      if (down >= options.sinkTimeoutMs) {
+        throw new UserError(`${sink.name} has not answered for ${formatDuration(down)}: ${error.message}.`, {
+          code: 'SINK_UNAVAILABLE',
+          exitCode: ExitCode.unhealthy,
+          hint: 'Nothing was committed past the last batch it acknowledged: a later run goes on from there, with nothing lost.',
+          nextSteps: [
+            'Check the service (`pbx status`), then run the pipeline again.',
+            'Wait longer with --sink-timeout.',
+          ],
+          cause: error,
+        });
+      }
+      if (delay === 200)
+        options.note(`${sink.name} is down (${error.message}): retrying, nothing is committed past it`);
+      await group.heartbeat();
+      await sleep(delay);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}

@@ -1,0 +1,373 @@
+// One member of a pipeline's consumer group. Each batch kafkajs hands over (one partition's records) is one
+// transaction: the records go through the operators, Cassandra and Redis writes are awaited, then the Kafka
+// outputs (sink topics, repartition, changelog, dead letters) and the batch's next offset are committed together.
+// A crash at any point leaves the last committed batch as the truth: the next owner of the partition restores
+// state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
+// write the same results again.
+import type { Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { StreamRecord } from '../api';
+import type { OnError } from '../../flow/kafka-sink';
+import type { SinkWrite, SinkWriter } from '../sinks/errors';
+import {
+  encodeValue,
+  deadLetter,
+  markerMessages,
+  RecordProblem,
+  repartitionMessage,
+  sourceRecord,
+  stageBMessage,
+} from './messages';
+import { Operators, type Output } from './operators';
+import type { RunFigures } from './run-figures';
+import { PartitionState } from './state';
+import type { Topology } from './topology';
+import { writeSinks } from './sink-writes';
+
+export interface WorkerOptions {
+  topology: Topology;
+  kafka: Kafka;
+  transactionalId: string;
+  from: 'earliest' | 'latest';
+  /** --until-end: each source partition's end offset at start, by `topic/partition`. */
+  until?: Map<string, bigint>;
+  /** Source partitions holding records at start: stage B's watermark waits for each of them. */
+  sourcePartitions: string[];
+  repartitionPartitions: number;
+  onError: OnError;
+  /** External sinks (Cassandra, Redis), in the order of topology.sinks; undefined for Kafka sinks. */
+  sinks: Array<SinkWriter | undefined>;
+  sinkTimeoutMs: number;
+  figures: RunFigures;
+  note: (text: string) => void;
+}
+
+/** What one batch sends, gathered before the transaction. */
+class BatchOutputs {
+  readonly topics = new Map<string, Message[]>();
+  readonly writes: SinkWrite[][];
+  /** The original bytes of each record, for its dead letter. */
+  constructor(sinks: number) {
+    this.writes = Array.from({ length: sinks }, () => []);
+  }
+  add(topic: string, message: Message): void {
+    const list = this.topics.get(topic);
+    if (list) list.push(message);
+    else this.topics.set(topic, [message]);
+  }
+  topicMessages(): TopicMessages[] {
+    return [...this.topics].map(([topic, messages]) => ({ topic, messages }));
+  }
+}
+
+/** Why a worker stopped before its input ended (the run's error). */
+export class WorkerFailure extends Error {}
+
+export class Worker {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly head: Operators;
+  private readonly tail: Operators;
+  private readonly states = new Map<number, PartitionState>();
+  /** Each source partition's highest event time so far: its marker. */
+  private readonly sourceTimes = new Map<string, number>();
+  private failure: unknown;
+  /** The next offset this worker reads, by `topic/partition`: past transaction markers, which reach no batch. */
+  readonly positions = new Map<string, bigint>();
+  private stopped!: () => void;
+  readonly done: Promise<void> = new Promise((resolve) => (this.stopped = resolve));
+
+  constructor(private readonly options: WorkerOptions) {
+    const { kafka, topology, transactionalId, figures } = options;
+    this.consumer = kafka.consumer({
+      groupId: topology.groupId,
+      readUncommitted: false,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3000,
+    });
+    this.producer = kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 15_000,
+    });
+    const lookup = () => Promise.reject(new Error('joins are not supported yet'));
+    this.head = new Operators(topology.head, figures, lookup);
+    this.tail = new Operators(topology.tail, figures, lookup, topology.head.length + 1);
+  }
+
+  async start(): Promise<void> {
+    const { topology, from } = this.options;
+    // Connecting a transactional producer fences an earlier one of the same id and aborts what it left open.
+    await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: topology.sources, fromBeginning: from === 'earliest' });
+    if (topology.topics.repartition)
+      await this.consumer.subscribe({ topics: [topology.topics.repartition], fromBeginning: true });
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.assigned(payload.memberAssignment));
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      this.positions.set(`${payload.topic}/${payload.partition}`, BigInt(payload.lastOffset) + 1n);
+    });
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.fail(payload.error);
+    });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: (payload) => this.batch(payload),
+    });
+  }
+
+  /** Stops consuming, leaving the group cleanly; what was committed stays committed. */
+  async stop(): Promise<void> {
+    await this.consumer.disconnect().catch(() => undefined);
+    await this.producer.disconnect().catch(() => undefined);
+    this.stopped();
+  }
+
+  /** The error that ended the worker, if one did. */
+  get error(): unknown {
+    return this.failure;
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    // Not awaited here: stopping waits for the batch in progress, which may be the caller.
+    setImmediate(() => void this.stop());
+  }
+
+  /** State of partitions that moved to another member is dropped: it restores from the changelog there. */
+  private assigned(assignment: Record<string, number[]>): void {
+    const repartition = this.options.topology.topics.repartition;
+    const kept = new Set(repartition ? (assignment[repartition] ?? []) : []);
+    for (const partition of this.states.keys()) if (!kept.has(partition)) this.states.delete(partition);
+  }
+
+  private async batch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (this.failure !== undefined || batch.isEmpty()) return;
+    const stageB = batch.topic === this.options.topology.topics.repartition;
+    const outputs = new BatchOutputs(this.options.topology.sinks.length);
+    let next = BigInt(batch.lastOffset()) + 1n;
+    let stop: RecordProblem | undefined;
+    try {
+      const stoppedAt = stageB ? await this.stageB(payload, outputs) : await this.stageA(payload, outputs);
+      if (stoppedAt) [next, stop] = [BigInt(stoppedAt.offset), stoppedAt.problem];
+      await writeSinks(this.options, outputs.writes, payload, (write, problem) =>
+        this.recordFailed(write.record, null, problem, outputs),
+      );
+      await this.commit(batch.topic, batch.partition, next, outputs);
+      payload.resolveOffset(String(next - 1n));
+      this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
+    } catch (error) {
+      // Whatever this batch did to state is not in Kafka: restore it from there next time.
+      if (stageB) this.states.delete(batch.partition);
+      if (isRebalance(error)) throw error;
+      this.fail(error);
+      return;
+    }
+    if (stop) this.fail(stop);
+  }
+
+  /** Source records through the operators, to the sinks or the repartition topic; then the watermark markers. */
+  private async stageA(payload: EachBatchPayload, outputs: BatchOutputs): Promise<StopAt | undefined> {
+    const { batch } = payload;
+    const { topology, figures } = this.options;
+    const source = `${batch.topic}/${batch.partition}`;
+    let time = this.sourceTimes.get(source) ?? -Infinity;
+    let stopAt: StopAt | undefined;
+    for (const message of batch.messages) {
+      figures.read(1);
+      let record: StreamRecord | undefined;
+      try {
+        const read = sourceRecord(topology, batch.topic, batch.partition, message);
+        record = read.record;
+        const results = await this.head.run(read.value, record.key, record);
+        if (topology.topics.repartition) {
+          for (const r of results)
+            outputs.add(topology.topics.repartition, repartitionMessage(r.value, r.key ?? '', r.record));
+        } else this.route(results, outputs);
+        if (record.time > time) time = record.time;
+      } catch (error) {
+        if (!(error instanceof RecordProblem)) throw error;
+        const stopped = this.recordFailed(
+          record ?? placeholder(batch.topic, batch.partition, message.offset),
+          message.value,
+          error,
+          outputs,
+        );
+        if (stopped) {
+          stopAt = { offset: message.offset, problem: error };
+          break;
+        }
+      }
+      if (!payload.isRunning()) break;
+    }
+    this.sourceTimes.set(source, time);
+    if (topology.topics.repartition) {
+      const ended = this.options.until && BigInt(batch.lastOffset()) + 1n >= (this.options.until.get(source) ?? 0n);
+      const mark = ended && !stopAt ? Infinity : time;
+      if (mark > -Infinity)
+        for (const m of markerMessages(source, mark, this.options.repartitionPartitions))
+          outputs.add(topology.topics.repartition, m);
+    }
+    return stopAt;
+  }
+
+  /** Repartitioned records into the keyed aggregate; what closes (or changes) through the operators after it. */
+  private async stageB(payload: EachBatchPayload, outputs: BatchOutputs): Promise<StopAt | undefined> {
+    const { batch } = payload;
+    const { topology, figures } = this.options;
+    const state = await this.state(batch.partition);
+    const step = topology.aggregate!;
+    const index = topology.head.length;
+    let stopAt: StopAt | undefined;
+    let latest = 0;
+    for (const message of batch.messages) {
+      const read = stageBMessage(message);
+      if (read.kind === 'mark') {
+        state.watermarks.mark(read.source, read.time, false);
+        continue;
+      }
+      figures.in(index);
+      latest = Math.max(latest, read.record.timestamp);
+      let problem: RecordProblem | undefined;
+      try {
+        if (!state.aggregates.add(read.key, read.record.time, read.value, read.record)) {
+          problem = new RecordProblem(
+            step.label,
+            `late: event time ${iso(read.record.time)} is past its window's end plus the allowed lateness (${step.lateness} ms); the watermark is ${iso(state.watermarks.current())}`,
+          );
+        }
+      } catch (error) {
+        problem = new RecordProblem(
+          step.label,
+          `${step.label} (operator ${index + 1}) threw ${(error as Error).message}`,
+        );
+      }
+      if (problem && this.recordFailed(read.record, message.value, problem, outputs)) {
+        stopAt = { offset: message.offset, problem };
+        break;
+      }
+    }
+    const emitted = step.window ? state.aggregates.advance(state.watermarks.current()) : state.aggregates.updates();
+    figures.out(index, emitted.length);
+    for (const result of emitted) {
+      const record: StreamRecord = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: batch.lastOffset(),
+        key: result.key,
+        headers: {},
+        timestamp: latest || Date.now(),
+        time: result.time,
+      };
+      try {
+        this.route(await this.tail.run(result.value, result.key, record), outputs);
+      } catch (error) {
+        if (!(error instanceof RecordProblem)) throw error;
+        if (this.recordFailed(record, JSON.stringify(result.value), error, outputs))
+          throw new WorkerFailure(error.message);
+      }
+    }
+    for (const m of state.changelog(batch.partition)) outputs.add(topology.topics.changelog!, m);
+    return stopAt;
+  }
+
+  private async state(partition: number): Promise<PartitionState> {
+    const known = this.states.get(partition);
+    if (known) return known;
+    const { kafka, topology, sourcePartitions } = this.options;
+    const changelog = topology.topics.changelog!;
+    const admin = kafka.admin();
+    await admin.connect();
+    const high = await admin.fetchTopicOffsets(changelog).finally(() => admin.disconnect());
+    const end = BigInt(high.find((o) => o.partition === partition)?.high ?? '0');
+    this.options.note(`restoring the state of partition ${partition} from ${changelog}`);
+    const state = await PartitionState.restore({
+      kafka,
+      changelog,
+      partition,
+      end,
+      step: topology.aggregate!,
+      sources: sourcePartitions,
+    });
+    this.states.set(partition, state);
+    return state;
+  }
+
+  /** Outputs to every sink: Kafka topics in the transaction, Cassandra and Redis writes before it. */
+  private route(results: Output[], outputs: BatchOutputs): void {
+    const { sinks } = this.options.topology;
+    for (const result of results) {
+      for (let i = 0; i < sinks.length; i++) {
+        const sink = sinks[i]!;
+        if (sink.kind === 'kafka') {
+          outputs.add(sink.topic, {
+            key: result.key,
+            value: encodeValue(result.value),
+            timestamp: String(result.record.timestamp),
+          });
+        } else outputs.writes[i]!.push(result);
+      }
+    }
+  }
+
+  /** --on-error for one record; true when it stops the run. */
+  private recordFailed(
+    record: StreamRecord,
+    original: Buffer | string | null,
+    problem: RecordProblem,
+    outputs: BatchOutputs,
+  ): boolean {
+    const { onError, topology, figures } = this.options;
+    figures.error(problem.operator);
+    if (onError === 'stop') return true;
+    if (onError === 'dead-letter') {
+      outputs.add(topology.topics.deadLetter, deadLetter(record, original, problem));
+      figures.deadLetter();
+    }
+    return false;
+  }
+
+  private async commit(topic: string, partition: number, next: bigint, outputs: BatchOutputs): Promise<void> {
+    const transaction = await this.producer.transaction();
+    try {
+      const topicMessages = outputs.topicMessages();
+      if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+      await transaction.sendOffsets({
+        consumerGroupId: this.options.topology.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => undefined);
+      throw error;
+    }
+    for (const [sinkTopic, messages] of outputs.topics) this.options.figures.sent(sinkTopic, messages.length);
+  }
+}
+
+interface StopAt {
+  offset: string;
+  problem: RecordProblem;
+}
+
+function placeholder(topic: string, partition: number, offset: string): StreamRecord {
+  return { topic, partition, offset, key: null, headers: {}, timestamp: 0, time: 0 };
+}
+
+function iso(ms: number): string {
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
+}
+
+const REBALANCE = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'NOT_COORDINATOR_FOR_GROUP',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+]);
+/** kafkajs rejoins the group itself after these: the batch is given up, not the run. */
+function isRebalance(error: unknown): boolean {
+  return REBALANCE.has((error as { type?: string }).type ?? '');
+}
