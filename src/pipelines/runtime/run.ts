@@ -119,7 +119,7 @@ async function runWorker(
     await worker.stop();
     clearInterval(progress);
     options.onProgress?.(totals);
-    await Promise.all(sinks.map((s) => (s ? s.close().catch(() => undefined) : undefined)));
+    await Promise.all(sinks.flatMap((s) => (s ? [s.close().catch(() => undefined)] : [])));
   }
 }
 
