@@ -3,12 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKafkajs } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
 import { pipeline, tumbling } from '../../src/pipelines/api';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { runInProcess } from '../support/cli';
 import { purge, testProject } from '../support/stack';
+import { readTopic } from '../support/topics';
 
 const PORT = 29396;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -67,38 +67,6 @@ function options(spec: RunOptions['spec'], extra: Partial<RunOptions> = {}): Run
   };
 }
 
-/** Every committed record of a topic, read independently of pbx (a fresh group, read_committed). */
-async function readTopic(topic: string): Promise<Array<{ key: string | null; value: string; partition: number }>> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const kafka = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  const remaining = new Map(
-    ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
-  );
-  const records: Array<{ key: string | null; value: string; partition: number }> = [];
-  if (remaining.size === 0) return records;
-  const consumer = kafka.consumer({ groupId: `check-${Date.now()}-${Math.random()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    const end = remaining.get(payload.partition);
-    if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end - 1n) remaining.delete(payload.partition);
-  });
-  await consumer.run({
-    eachMessage: ({ message, partition }) => {
-      records.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? '', partition });
-      return Promise.resolve();
-    },
-  });
-  const deadline = Date.now() + 30_000;
-  while (remaining.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  await consumer.disconnect();
-  return records;
-}
-
 describe('pbx run, stateless', () => {
   it('filters and maps every review once, in the order of its partition', async () => {
     const spec = pipeline('itfilter')
@@ -111,7 +79,7 @@ describe('pbx run, stateless', () => {
     const expected = reviews
       .filter((r) => Number(r.score) >= 3)
       .map((r) => JSON.stringify({ user: r.user_id, product: r.product_id, score: Number(r.score) }));
-    const got = await readTopic('high-scores');
+    const got = await readTopic(BROKER, 'high-scores');
     expect(got.map((r) => r.value).sort()).toEqual([...expected].sort());
   });
 });
@@ -133,7 +101,7 @@ describe('pbx run, windowed', () => {
       reference.set(id, (reference.get(id) ?? 0) + 1);
     }
     const got = new Map<string, number>();
-    for (const { value } of await readTopic('per-hour')) {
+    for (const { value } of await readTopic(BROKER, 'per-hour')) {
       const v = JSON.parse(value) as { key: string; window_start: number; count: number };
       const id = `${v.key}@${v.window_start}`;
       expect(got.has(id), `${id} emitted twice`).toBe(false);

@@ -1,0 +1,201 @@
+// Effectively once, against a real Kafka and the compiled binary: a pipeline killed with -9 at random points and
+// started again, and a replica of three killed while the others run, leave outputs equal to a recomputation done
+// here from the generated file, with nothing missing and nothing twice.
+import { execa, type ResultPromise } from 'execa';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKafkajs } from '../../src/clients/kafka';
+import { BINARY } from '../support/cli';
+import { purge, sh, testProject } from '../support/stack';
+import { readTopic } from '../support/topics';
+import { waitFor } from '../support/wait';
+
+const PORT = 29397;
+const BROKER = `127.0.0.1:${PORT}`;
+const project = testProject('itcrash', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+const DATA = join(project.dir, 'reviews.json');
+const COUNT = 150_000;
+
+interface Review {
+  product_id: string;
+  user_id: string;
+  score: string;
+  time: number;
+}
+let reviews: Review[];
+
+// Seeded, so a failure can be run again at the same kill points.
+let seed = 20261202;
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+
+beforeAll(async () => {
+  await purge(project.name);
+  const up = await project.pbx(['up', 'kafka']);
+  expect(up.exitCode, up.stderr).toBe(0);
+  await execa(BINARY, ['data', 'gen', 'reviews', '--count', String(COUNT), '--seed', '3', '--out', DATA]);
+  const replay = await execa(
+    BINARY,
+    [
+      'replay',
+      DATA,
+      '--topic',
+      'reviews',
+      '--partitions',
+      '3',
+      '--key',
+      'product_id',
+      '--rate',
+      'max',
+      '--config',
+      project.file,
+    ],
+    { reject: false },
+  );
+  expect(replay.exitCode, replay.stderr).toBe(0);
+  reviews = readFileSync(DATA, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Review);
+  mkdirSync(join(project.dir, 'pipelines'));
+  writeFileSync(
+    join(project.dir, 'pipelines', 'clean.ts'),
+    `import { pipeline } from 'pbx';
+export default pipeline('clean')
+  .from('reviews')
+  .filter((r) => Number(r.score) >= 2)
+  .map((r) => ({ user: r.user_id, product: r.product_id, score: Number(r.score) }))
+  .to('clean');
+`,
+  );
+  // The same, slowed down (2 ms every 10 records) so that a replica can be killed while it works.
+  writeFileSync(
+    join(project.dir, 'pipelines', 'slow-clean.ts'),
+    `import { pipeline } from 'pbx';
+let seen = 0;
+export default pipeline('slow-clean')
+  .from('reviews')
+  .filter((r) => Number(r.score) >= 2)
+  .map(async (r) => {
+    if (++seen % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    return { user: r.user_id, product: r.product_id, score: Number(r.score) };
+  })
+  .to('slow-clean');
+`,
+  );
+  writeFileSync(
+    join(project.dir, 'pipelines', 'per-hour.ts'),
+    `import { pipeline, tumbling } from 'pbx';
+export default pipeline('per-hour')
+  .from('reviews', { time: (r) => r.time * 1000 })
+  .keyBy((r) => r.product_id)
+  .window(tumbling('1h'))
+  .count()
+  .to('per-hour');
+`,
+  );
+}, 600_000);
+afterAll(() => purge(project.name));
+
+const run = (name: string, ...flags: string[]): ResultPromise =>
+  execa(BINARY, ['run', name, '--until-end', '--json', '--config', project.file, ...flags], {
+    cwd: project.dir,
+    reject: false,
+  });
+
+/** Records Kafka holds in a topic, uncommitted ones included: how far a run got. */
+async function written(topic: string): Promise<bigint> {
+  const { Kafka, logLevel } = await loadKafkajs();
+  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) return 0n;
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + BigInt(o.high), 0n);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Runs `name` to its end, killed with -9 `kills` times once `watched` has grown past a random share of `expected`. */
+async function runKilled(name: string, watched: string, expected: number, kills: number): Promise<void> {
+  for (let kill = 0; kill < kills; kill++) {
+    const at = BigInt(Math.floor(expected * (0.1 + 0.8 * random())));
+    const child = run(name);
+    const before = await written(watched);
+    await waitFor(async () => (await written(watched)) - before >= at / BigInt(kills) || child.exitCode !== null, {
+      timeoutMs: 120_000,
+      message: `${watched} to grow`,
+    });
+    expect(child.exitCode, 'the run ended before it could be killed: give it more input').toBeNull();
+    child.kill('SIGKILL');
+    await child.catch(() => undefined);
+  }
+  const last = await run(name);
+  expect(last.exitCode, String(last.stdout) + String(last.stderr)).toBe(0);
+}
+
+describe('pbx run after kill -9', () => {
+  it('leaves a filter/map output equal to a recomputation, with no duplicates', async () => {
+    const expected = reviews
+      .filter((r) => Number(r.score) >= 2)
+      .map((r) => JSON.stringify({ user: r.user_id, product: r.product_id, score: Number(r.score) }));
+    await runKilled('clean', 'clean', expected.length, 3);
+    const got = (await readTopic(BROKER, 'clean')).map((r) => r.value);
+    expect(got.length).toBe(expected.length);
+    expect(got.sort()).toEqual(expected.sort());
+  });
+
+  it('leaves per-hour counts equal to a count done here', async () => {
+    const reference = new Map<string, number>();
+    for (const r of reviews) {
+      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
+      reference.set(id, (reference.get(id) ?? 0) + 1);
+    }
+    await runKilled('per-hour', 'pbx-per-hour-repartition', COUNT, 3);
+    const got = new Map<string, number>();
+    for (const { value } of await readTopic(BROKER, 'per-hour')) {
+      const v = JSON.parse(value) as { key: string; window_start: number; count: number };
+      const id = `${v.key}@${v.window_start}`;
+      expect(got.has(id), `${id} written twice`).toBe(false);
+      got.set(id, v.count);
+    }
+    expect(got.size).toBe(reference.size);
+    expect(got).toEqual(reference);
+  });
+});
+
+describe('pbx run --replicas 3', () => {
+  it('splits the partitions between three workers and survives one killed', async () => {
+    const parent = run('slow-clean', '--replicas', '3');
+    // The group's three members, one partition of the three each.
+    const { Kafka, logLevel, AssignerProtocol } = await loadKafkajs();
+    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const assignments = await waitFor(
+      async () => {
+        const group = (await admin.describeGroups(['pbx-slow-clean'])).groups[0]!;
+        const parts = group.members.map(
+          (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment.reviews?.length ?? 0,
+        );
+        return parts.length === 3 && parts.every((n) => n === 1) ? parts : undefined;
+      },
+      { timeout: 60_000, what: 'three members with a partition each' },
+    );
+    await admin.disconnect();
+    expect(assignments).toEqual([1, 1, 1]);
+    const children = (await sh('pgrep', ['-P', String(parent.pid)])).split('\n').filter(Boolean);
+    expect(children.length).toBe(3);
+    process.kill(Number(children[1]), 'SIGKILL');
+    const result = await parent;
+    expect(result.exitCode, String(result.stdout) + String(result.stderr)).toBe(0);
+    const summary = JSON.parse(String(result.stdout)) as { restarts: number };
+    expect(summary.restarts).toBe(1);
+    const expected = reviews
+      .filter((r) => Number(r.score) >= 2)
+      .map((r) => JSON.stringify({ user: r.user_id, product: r.product_id, score: Number(r.score) }));
+    const got = (await readTopic(BROKER, 'slow-clean')).map((r) => r.value);
+    expect(got.length).toBe(expected.length);
+    expect(got.sort()).toEqual(expected.sort());
+  });
+});
