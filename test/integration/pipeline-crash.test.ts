@@ -124,8 +124,8 @@ async function runKilled(name: string, watched: string, expected: number, kills:
     const child = run(name);
     const before = await written(watched);
     await waitFor(async () => (await written(watched)) - before >= at / BigInt(kills) || child.exitCode !== null, {
-      timeoutMs: 120_000,
-      message: `${watched} to grow`,
+      timeout: 120_000,
+      what: `${watched} to grow`,
     });
     expect(child.exitCode, 'the run ended before it could be killed: give it more input').toBeNull();
     child.kill('SIGKILL');
