@@ -4,11 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load';
-import { pipeline, tumbling } from '../../src/pipelines/api';
+import { pipeline, tumbling, SPEC, type HasSpec } from '../../src/pipelines/api';
+import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { runInProcess } from '../support/cli';
 import { purge, testProject } from '../support/stack';
-import { readTopic } from '../support/topics';
+import { produce, readTopic } from '../support/topics';
 
 const PORT = 29396;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -50,9 +51,9 @@ beforeAll(async () => {
 });
 afterAll(() => purge(project.name));
 
-function options(spec: RunOptions['spec'], extra: Partial<RunOptions> = {}): RunOptions {
+function options(built: HasSpec, extra: Partial<RunOptions> = {}): RunOptions {
   return {
-    spec,
+    spec: built[SPEC],
     file: 'test',
     config: loadConfig({ file: project.file }),
     replicas: 1,
@@ -74,7 +75,7 @@ describe('pbx run, stateless', () => {
       .filter((r: Review) => Number(r.score) >= 3)
       .map((r: Review) => ({ user: r.user_id, product: r.product_id, score: Number(r.score) }))
       .to('high-scores');
-    const summary = await runPipeline(options(spec[Symbol.for('pbx.pipeline') as never]));
+    const summary = await runPipeline(options(spec));
     expect(summary.records).toBe(COUNT);
     const expected = reviews
       .filter((r) => Number(r.score) >= 3)
@@ -92,7 +93,7 @@ describe('pbx run, windowed', () => {
       .window(tumbling('1h'))
       .count()
       .to('per-hour');
-    const summary = await runPipeline(options(spec[Symbol.for('pbx.pipeline') as never]));
+    const summary = await runPipeline(options(spec));
     expect(summary.records).toBe(COUNT);
     const reference = new Map<string, number>();
     for (const r of reviews) {
@@ -108,5 +109,81 @@ describe('pbx run, windowed', () => {
       got.set(id, v.count);
     }
     expect(got).toEqual(reference);
+  });
+});
+
+describe('pbx run, records that cannot go on', () => {
+  const HOUR = 3_600_000;
+  it('stops at a record an operator throws on, everything before it committed; --on-error skip goes on past it', async () => {
+    await produce(
+      BROKER,
+      'numbers',
+      Array.from({ length: 100 }, (_, n) => ({ n })),
+    );
+    const build = () =>
+      pipeline('itthrow')
+        .from('numbers')
+        .map((r: { n: number }) => {
+          if (r.n === 42) throw new Error('forty-two is not allowed');
+          return r.n;
+        })
+        .to('numbers-out');
+    const error = await runPipeline(options(build())).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).code).toBe('RECORD_FAILED');
+    expect((error as Error).message).toContain('numbers/0/42');
+    expect((error as Error).message).toContain('forty-two is not allowed');
+    const before = (await readTopic(BROKER, 'numbers-out')).map((r) => Number(r.value));
+    expect(before).toEqual(Array.from({ length: 42 }, (_, n) => n));
+
+    const summary = await runPipeline(options(build(), { onError: 'skip' }));
+    expect(summary.errors).toBe(1);
+    const after = (await readTopic(BROKER, 'numbers-out')).map((r) => Number(r.value));
+    expect(after).toEqual(Array.from({ length: 100 }, (_, n) => n).filter((n) => n !== 42));
+  });
+
+  it('dead-letters a value that is not JSON, a late record and a throw, each with its reason, operator and place', async () => {
+    await produce(BROKER, 'mixed', [
+      { n: 0, t: 0 },
+      { n: 1, t: HOUR },
+      'not json',
+      { n: 3, t: 2 * HOUR },
+      { n: 4, t: 10 * 60_000 },
+      { n: 5, t: 3 * HOUR, boom: true },
+    ]);
+    const built = pipeline('itmixed')
+      .from<{ t: number; boom?: boolean }>('mixed', { time: (r) => r.t })
+      .filter((r) => {
+        if (r.boom) throw new Error('boom');
+        return true;
+      })
+      .keyBy(() => 'all')
+      .window(tumbling('1h'))
+      .count()
+      .to('mixed-counts');
+    const summary = await runPipeline(options(built, { onError: 'dead-letter', deadLetterTopic: 'mixed-dl' }));
+    expect(summary.deadLetters).toBe(3);
+    const counts = (await readTopic(BROKER, 'mixed-counts')).map(
+      (r) => JSON.parse(r.value) as { window_start: number; count: number },
+    );
+    expect(counts.map((c) => [c.window_start, c.count])).toEqual([
+      [0, 1],
+      [HOUR, 1],
+      [2 * HOUR, 1],
+    ]);
+    const letters = await readTopic(BROKER, 'mixed-dl');
+    expect(letters.map((l) => [l.headers['pbx-offset'], l.headers['pbx-operator']])).toEqual([
+      ['2', 'source'],
+      ['4', 'tumbling count'],
+      ['5', 'filter (operator 1)'],
+    ]);
+    expect(letters.every((l) => l.headers['pbx-topic'] === 'mixed' && l.headers['pbx-partition'] === '0')).toBe(true);
+    expect(letters[0]!.value).toBe('not json');
+    expect(letters[0]!.headers['pbx-error']).toContain('not JSON');
+    expect(letters[1]!.headers['pbx-error']).toContain('late');
+    expect(letters[2]!.headers['pbx-error']).toContain('boom');
   });
 });

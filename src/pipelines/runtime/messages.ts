@@ -21,6 +21,8 @@ export const HEADER = {
 
 /** A record that cannot go on, with the reason and the operator (or stage) it failed at. */
 export class RecordProblem extends Error {
+  /** `topic/partition/offset` of the source record, once known. */
+  at?: string;
   constructor(
     readonly operator: string,
     message: string,

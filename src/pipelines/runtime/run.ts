@@ -308,14 +308,17 @@ function failed(error: unknown, options: RunOptions): unknown {
     'Run the same command again: it goes on from the last committed batch, with nothing lost or written twice.';
   if (error instanceof RecordProblem || error instanceof SinkRefused) {
     const problem = error instanceof SinkRefused ? error.problem : error;
-    return new UserError(`${problem.message}. Stopped there (--on-error stop); everything before it is committed.`, {
-      code: 'RECORD_FAILED',
-      nextSteps: [
-        'Fix the pipeline or the data, then run again: it starts at this record.',
-        'Or run with --on-error skip, or --on-error dead-letter to keep such records aside with the reason.',
-      ],
-      cause: error,
-    });
+    return new UserError(
+      `Record ${problem.at ?? '?'}: ${problem.message}. Stopped there (--on-error stop); everything before it is committed.`,
+      {
+        code: 'RECORD_FAILED',
+        nextSteps: [
+          'Fix the pipeline or the data, then run again: it starts at this record.',
+          'Or run with --on-error skip, or --on-error dead-letter to keep such records aside with the reason.',
+        ],
+        cause: error,
+      },
+    );
   }
   const brokers = endpointOf(options.config, 'kafka').addresses.join(',');
   if (isAuthorizationFailure(error)) {

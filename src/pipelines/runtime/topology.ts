@@ -75,3 +75,21 @@ export function describeSink(sink: SinkSpec): string {
       return `redis ${sink.type}`;
   }
 }
+
+/**
+ * Whether a record is too late for its windows, judged in stage A against the largest event time its own source
+ * partition showed before it. Stage B's watermark never passes that time (it is a minimum over the sources'
+ * markers, each sent after the records it covers), so whatever stage B would still take, this takes too, and
+ * the verdict depends only on the partition's order: the same input drops the same records at any rate.
+ */
+export function isLate(step: AggregateStep, time: number, maxBefore: number): boolean {
+  const { window, lateness } = step;
+  if (!window) return false;
+  const newestEnd =
+    window.kind === 'session'
+      ? time + window.gap
+      : Math.floor(time / (window.kind === 'hopping' ? window.advance : window.size)) *
+          (window.kind === 'hopping' ? window.advance : window.size) +
+        window.size;
+  return newestEnd + lateness <= maxBefore;
+}

@@ -20,7 +20,7 @@ import {
 import { Operators, type Output } from './operators';
 import type { RunFigures } from './run-figures';
 import { PartitionState } from './state';
-import type { Topology } from './topology';
+import { isLate, type Topology } from './topology';
 import { writeSinks } from './sink-writes';
 
 export interface WorkerOptions {
@@ -183,9 +183,11 @@ export class Worker {
         const read = sourceRecord(topology, batch.topic, batch.partition, message);
         record = read.record;
         const results = await this.head.run(read.value, record.key, record);
-        if (topology.topics.repartition) {
-          for (const r of results)
-            outputs.add(topology.topics.repartition, repartitionMessage(r.value, r.key ?? '', r.record));
+        if (topology.aggregate) {
+          if (results.length > 0 && isLate(topology.aggregate, record.time, time)) throw this.late(record.time, time);
+          for (const r of results) {
+            outputs.add(topology.topics.repartition!, repartitionMessage(r.value, r.key ?? '', r.record));
+          }
         } else this.route(results, outputs);
         if (record.time > time) time = record.time;
       } catch (error) {
@@ -274,6 +276,14 @@ export class Worker {
     return stopAt;
   }
 
+  private late(time: number, maxBefore: number): RecordProblem {
+    const step = this.options.topology.aggregate!;
+    return new RecordProblem(
+      step.label,
+      `late: its event time ${iso(time)} is before its newest window's end plus the allowed lateness (${step.lateness} ms), and its partition had reached ${iso(maxBefore)}`,
+    );
+  }
+
   private async state(partition: number): Promise<PartitionState> {
     const known = this.states.get(partition);
     if (known) return known;
@@ -321,6 +331,7 @@ export class Worker {
     outputs: BatchOutputs,
   ): boolean {
     const { onError, topology, figures } = this.options;
+    problem.at ??= `${record.topic}/${record.partition}/${record.offset}`;
     figures.error(problem.operator);
     if (onError === 'stop') return true;
     if (onError === 'dead-letter') {
