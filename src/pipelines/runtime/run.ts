@@ -96,6 +96,7 @@ async function runWorker(
   const progress = setInterval(() => options.onProgress?.(totals), 250);
   const worker = new Worker({
     topology,
+    config: options.config,
     kafka,
     // Stable per machine and replica: a restarted worker fences its predecessor and aborts what it left open.
     transactionalId: `${topology.groupId}-${hostname()}-${replica}`,

@@ -20,11 +20,14 @@ import {
 import { Operators, type Output } from './operators';
 import type { RunFigures } from './run-figures';
 import { PartitionState } from './state';
+import { Tables } from './tables';
+import type { ResolvedConfig } from '../../config/load';
 import { isLate, type Topology } from './topology';
 import { writeSinks } from './sink-writes';
 
 export interface WorkerOptions {
   topology: Topology;
+  config: ResolvedConfig;
   kafka: Kafka;
   transactionalId: string;
   from: 'earliest' | 'latest';
@@ -68,6 +71,7 @@ export class Worker {
   private readonly head: Operators;
   private readonly tail: Operators;
   private readonly states = new Map<number, PartitionState>();
+  private readonly tables: Tables;
   /** Each source partition's highest event time so far: its marker. */
   private readonly sourceTimes = new Map<string, number>();
   private failure: unknown;
@@ -90,7 +94,8 @@ export class Worker {
       maxInFlightRequests: 1,
       transactionTimeout: 15_000,
     });
-    const lookup = () => Promise.reject(new Error('joins are not supported yet'));
+    this.tables = new Tables(kafka, options.config);
+    const lookup = this.tables.lookup;
     this.head = new Operators(topology.head, figures, lookup);
     this.tail = new Operators(topology.tail, figures, lookup, topology.head.length + 1);
   }
@@ -122,6 +127,7 @@ export class Worker {
   async stop(): Promise<void> {
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
+    await this.tables.close();
     this.stopped();
   }
 
