@@ -35,10 +35,10 @@ const WATERMARK_KEY = 'watermark';
 
 /** One per (aggregate step, stateful input partition): every key's running aggregate or open windows. */
 export class KeyedAggregates {
+  private readonly due = new EndIndex();
   private readonly kind: WindowKind<unknown>;
   private readonly lateness: number;
   private readonly states = new Map<string, unknown>();
-  private readonly due = new EndIndex();
   /** Keys to write to the changelog at the next `changes()`. */
   private readonly changed = new Set<string>();
   /** Without a window: keys to emit at the next `updates()`. */
@@ -47,7 +47,7 @@ export class KeyedAggregates {
   private watermarkChanged = false;
 
   constructor(step: AggregateStep) {
-    this.kind = windowKind(step);
+    this.kind = windowKind(step, this.due);
     this.lateness = step.window ? step.lateness : 0;
     this.updated = step.window ? undefined : new Set();
   }
@@ -60,7 +60,7 @@ export class KeyedAggregates {
   /** Adds a value of `key` at event time `time`; false when late (every window it falls in has closed). */
   add(key: string, time: number, value: unknown, record: StreamRecord): boolean {
     const before = this.states.get(key);
-    const state = this.kind.add({ key, time, value, record, watermark: this.watermark, due: this.due }, before);
+    const state = this.kind.add(before, key, time, value, record, this.watermark);
     if (state === undefined) return false;
     if (state !== before) this.states.set(key, state);
     this.changed.add(key);
@@ -83,7 +83,7 @@ export class KeyedAggregates {
         const state = this.states.get(key);
         if (state === undefined) continue;
         const count = emitted.length;
-        const left = this.kind.close({ key, end, watermark: this.watermark, due: this.due }, state, emitted);
+        const left = this.kind.close(state, key, end, this.watermark, emitted);
         if (left === undefined) this.states.delete(key);
         if (left === undefined || emitted.length > count) this.changed.add(key);
       }
@@ -150,30 +150,20 @@ export class KeyedAggregates {
 const byEndThenKey = (a: Emitted, b: Emitted): number =>
   a.value.window_end! - b.value.window_end! || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
-/** What a window kind is given to add a value. */
-interface Adding {
-  key: string;
-  time: number;
-  value: unknown;
-  record: StreamRecord;
-  watermark: number;
-  due: EndIndex;
-}
-
-/** What a window kind is given to close a key's windows ending at `end`. */
-interface Closing {
-  key: string;
-  end: number;
-  watermark: number;
-  due: EndIndex;
-}
-
-/** How one kind of window keeps a key's state S. The index of due ends is kept up to date by the kind. */
+/** How one kind of window keeps a key's state S, and schedules the ends at which the state is due to be closed.
+ * Arguments are positional: add runs once a record, and allocates only what the state needs. */
 interface WindowKind<S> {
   /** The key's state with the value folded in (the same object or a new one); undefined when the value is late. */
-  add(adding: Adding, state: S | undefined): S | undefined;
+  add(
+    state: S | undefined,
+    key: string,
+    time: number,
+    value: unknown,
+    record: StreamRecord,
+    watermark: number,
+  ): S | undefined;
   /** Emits and removes the key's window ending at `end` (if any); the state left, undefined when nothing is. */
-  close(closing: Closing, state: S, emitted: Emitted[]): S | undefined;
+  close(state: S, key: string, end: number, watermark: number, emitted: Emitted[]): S | undefined;
   /** Emits every open window of the key (copies: the state goes on). */
   open(key: string, state: S | undefined, emitted: Emitted[]): void;
   /** The ends at which the state is due to be looked at. */
@@ -182,14 +172,14 @@ interface WindowKind<S> {
   decode(json: unknown): S;
 }
 
-function windowKind(step: AggregateStep): WindowKind<unknown> {
+function windowKind(step: AggregateStep, due: EndIndex): WindowKind<unknown> {
   const { aggregation, window, lateness } = step;
   if (!window) return unwindowed(aggregation);
   switch (window.kind) {
     case 'tumbling':
-      return fixedWindows(aggregation, window.size, window.size, lateness);
+      return fixedWindows(aggregation, { size: window.size, advance: window.size, lateness }, due);
     case 'hopping':
-      return fixedWindows(aggregation, window.size, window.advance, lateness);
+      return fixedWindows(aggregation, { size: window.size, advance: window.advance, lateness }, due);
     case 'session':
       if (!aggregation.merge) {
         throw new TypeError(
@@ -197,7 +187,7 @@ function windowKind(step: AggregateStep): WindowKind<unknown> {
             'aggregate needs a merge function: aggregate(init, add, merge).',
         );
       }
-      return sessionWindows(aggregation, aggregation.merge, window.gap, lateness);
+      return sessionWindows(aggregation, aggregation.merge, { gap: window.gap, lateness }, due);
   }
 }
 
@@ -222,14 +212,14 @@ interface Running {
 }
 function unwindowed(aggregation: Aggregation): WindowKind<Running> {
   return {
-    add({ time, value, record }, state) {
+    add(state, _key, time, value, record) {
       const accumulator = aggregation.add(state ? state.accumulator : aggregation.init(), value, record);
       if (!state) return { accumulator, time };
       state.accumulator = accumulator;
       state.time = time;
       return state;
     },
-    close: (_closing, state) => state, // never due: nothing closes
+    close: (state) => state, // never due: nothing closes
     open(key, state, emitted) {
       if (state) emitted.push({ value: { key, [aggregation.field]: copy(state.accumulator) }, key, time: state.time });
     },
@@ -245,15 +235,14 @@ function unwindowed(aggregation: Aggregation): WindowKind<Running> {
 /** Tumbling (advance = size) and hopping windows, aligned to the epoch: window start → accumulator. */
 function fixedWindows(
   aggregation: Aggregation,
-  size: number,
-  advance: number,
-  lateness: number,
+  { size, advance, lateness }: { size: number; advance: number; lateness: number },
+  due: EndIndex,
 ): WindowKind<Map<number, unknown>> {
   // Accumulators of the windows a value falls in, computed before any is stored: an add that throws changes nothing.
   const starts: number[] = [];
   const accumulators: unknown[] = [];
   return {
-    add({ key, time, value, record, watermark, due }, state) {
+    add(state, key, time, value, record, watermark) {
       const newest = Math.floor(time / advance) * advance;
       if (newest + size + lateness <= watermark) return undefined;
       starts.length = accumulators.length = 0;
@@ -271,7 +260,7 @@ function fixedWindows(
       }
       return windows;
     },
-    close({ key, end }, windows, emitted) {
+    close(windows, key, end, _watermark, emitted) {
       const start = end - size;
       if (windows.has(start)) {
         emitted.push(windowResult(aggregation.field, key, start, end, windows.get(start)));
@@ -311,33 +300,41 @@ interface SessionsJson {
 function sessionWindows(
   aggregation: Aggregation,
   merge: NonNullable<Aggregation['merge']>,
-  gap: number,
-  lateness: number,
+  { gap, lateness }: { gap: number; lateness: number },
+  due: EndIndex,
 ): WindowKind<Sessions> {
   return {
-    add({ key, time, value, record, watermark, due }, state) {
+    add(state, key, time, value, record, watermark) {
       const end = time + gap;
       if (end + lateness <= watermark || (state && time < state.closedUntil)) return undefined;
-      const open = state?.open ?? [];
+      const sessions = state ?? { open: [], closedUntil: -Infinity };
+      const open = sessions.open;
       // The sessions [first, last) that [time, end) overlaps: sessions are disjoint and sorted, so are their ends.
       let first = 0;
       while (first < open.length && open[first]!.end <= time) first++;
       let last = first;
       while (last < open.length && open[last]!.start < end) last++;
-      let accumulator = first < last ? open[first]!.accumulator : aggregation.init();
+      if (first === last) {
+        const accumulator = aggregation.add(aggregation.init(), value, record);
+        open.splice(first, 0, { start: time, end, accumulator });
+        due.schedule(end, key);
+        return sessions;
+      }
+      let accumulator = open[first]!.accumulator;
       for (let i = first + 1; i < last; i++) accumulator = merge(accumulator, open[i]!.accumulator);
       accumulator = aggregation.add(accumulator, value, record);
-      const merged: Session = { start: time, end, accumulator };
-      for (let i = first; i < last; i++) {
-        merged.start = Math.min(merged.start, open[i]!.start);
-        merged.end = Math.max(merged.end, open[i]!.end);
-        due.unschedule(open[i]!.end, key);
-      }
-      open.splice(first, last - first, merged);
-      due.schedule(merged.end, key);
-      return state ?? { open, closedUntil: -Infinity };
+      // The first session overlapped becomes the merged one; those it bridges to go.
+      const session = open[first]!;
+      const mergedEnd = Math.max(end, open[last - 1]!.end);
+      for (let i = first; i < last; i++) if (open[i]!.end !== mergedEnd) due.unschedule(open[i]!.end, key);
+      session.start = Math.min(session.start, time);
+      session.end = mergedEnd;
+      session.accumulator = accumulator;
+      if (last - first > 1) open.splice(first + 1, last - first - 1);
+      due.schedule(mergedEnd, key);
+      return sessions;
     },
-    close({ key, end, watermark, due }, state, emitted) {
+    close(state, key, end, watermark, emitted) {
       const i = state.open.findIndex((session) => session.end === end);
       if (i >= 0) {
         const [session] = state.open.splice(i, 1);
