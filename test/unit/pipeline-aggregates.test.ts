@@ -532,6 +532,15 @@ describe('KeyedAggregates', () => {
     expect(sessions.size).toBe(0);
   });
 
+  it('refuses an event time that is not a finite number, changing nothing', () => {
+    const aggregates = new KeyedAggregates(keyed.window(session(100)).count()[SPEC].steps.at(-1) as AggregateStep);
+    for (const time of [NaN, Infinity, -Infinity]) {
+      expect(() => aggregates.add('a', time, {}, recordOf('a', 0, 0))).toThrow(/^session count: the event time/);
+    }
+    expect(aggregates.size).toBe(0);
+    expect(aggregates.changes()).toEqual([]);
+  });
+
   it('refuses to restore a changelog entry that is not one of its own', () => {
     const aggregates = new KeyedAggregates(keyed.count()[SPEC].steps.at(-1) as AggregateStep);
     expect(() => aggregates.restore('offsets', '{}')).toThrow(/"offsets" is not one of an aggregate/);

@@ -47,6 +47,13 @@ describe('Watermarks', () => {
     expect(watermarks.current()).toBe(200);
   });
 
+  it('refuses a marker that is not a time', () => {
+    const watermarks = new Watermarks(['in/0']);
+    expect(() => watermarks.mark('in/0', NaN, false)).toThrow(/in\/0/);
+    watermarks.mark('in/0', 5, false);
+    expect(watermarks.current()).toBe(5);
+  });
+
   it('counts a source it was not given once it marks (a partition added since the start)', () => {
     const watermarks = new Watermarks(['in/0']);
     watermarks.mark('in/0', 100, false);

@@ -46,7 +46,10 @@ export class KeyedAggregates {
   private watermark = -Infinity;
   private watermarkChanged = false;
 
+  private readonly label: string;
+
   constructor(step: AggregateStep) {
+    this.label = step.label;
     this.kind = windowKind(step, this.due);
     this.lateness = step.window ? step.lateness : 0;
     this.updated = step.window ? undefined : new Set();
@@ -57,8 +60,11 @@ export class KeyedAggregates {
     return this.states.size;
   }
 
-  /** Adds a value of `key` at event time `time`; false when late (every window it falls in has closed). */
+  /** Adds a value of `key` at event time `time`; false when late (every window it falls in has closed). Throws a
+   * TypeError on a time that is not a finite number of ms (the source's `time` function's error), changing nothing. */
   add(key: string, time: number, value: unknown, record: StreamRecord): boolean {
+    if (!Number.isFinite(time))
+      throw new TypeError(`${this.label}: the event time ${String(time)} is not a number of ms.`);
     const before = this.states.get(key);
     const state = this.kind.add(before, key, time, value, record, this.watermark);
     if (state === undefined) return false;

@@ -27,6 +27,7 @@ export class Watermarks {
 
   /** A source partition's marker; a source marks idle when it has nothing to read (it then holds nothing back). */
   mark(source: string, time: number, idle: boolean): void {
+    if (Number.isNaN(time)) throw new TypeError(`the marker of ${source} is not a time.`);
     const marker = this.markers.get(source);
     // A marker never goes backwards: batches of one source partition may be marked out of order after a retry.
     if (marker) {
