@@ -228,6 +228,8 @@ export class KeyedStream<T> extends Stream<T> {
   reduce(fn: (a: T, b: T) => T): Stream<AggregateResult<'value', T>> {
     return this.aggregateWith(reduceWith(fn));
   }
+  /** Folds each key's values into an accumulator. The accumulator must survive JSON (numbers, strings, arrays, plain
+   * objects): it is kept in a changelog as JSON, and a restarted worker goes on from what JSON gives back. */
   aggregate<A>(
     init: () => A,
     add: (accumulator: A, value: T, record: StreamRecord) => A,
@@ -265,6 +267,8 @@ export class WindowedStream<T> {
   reduce(fn: (a: T, b: T) => T): Stream<AggregateResult<'value', T>> {
     return this.emit(reduceWith(fn));
   }
+  /** Folds the values of each key and window into an accumulator, which must survive JSON (see KeyedStream.aggregate).
+   * Session windows need `merge`: two sessions of a key become one when a value falls between them. */
   aggregate<A>(
     init: () => A,
     add: (accumulator: A, value: T, record: StreamRecord) => A,
