@@ -101,3 +101,13 @@ describe('Watermarks', () => {
     expect(restored.current()).toBe(100);
   });
 });
+
+describe('Watermarks at the end of the input', () => {
+  it('closes every window once every source marked its end (+Infinity)', () => {
+    const w = new Watermarks(['t/0', 't/1']);
+    w.mark('t/0', Infinity, false);
+    expect(w.current()).toBe(-Infinity);
+    w.mark('t/1', Infinity, false);
+    expect(w.current()).toBe(Infinity);
+  });
+});

@@ -6,7 +6,8 @@
 import { UsageError } from '../../cli/errors';
 import type { PipelineSpec, SinkSpec, Step, StreamRecord } from '../api';
 
-export type AggregateStep = Extract<Step, { kind: 'aggregate' }>;
+export type { AggregateStep } from './aggregates';
+import type { AggregateStep } from './aggregates';
 
 export interface Topology {
   name: string;

@@ -63,14 +63,18 @@ export class Watermarks {
   }
 
   // When every source is idle nothing bounds the watermark from below: it stays where it was (-Infinity here).
+  // Every source at its end (an --until-end run's +Infinity marker) closes every window.
   private minimum(): number {
     let minimum = Infinity;
+    let active = false;
     for (const source of this.sources) {
       const marker = this.markers.get(source);
       if (!marker) return -Infinity;
-      if (!marker.idle) minimum = Math.min(minimum, marker.time);
+      if (marker.idle) continue;
+      active = true;
+      minimum = Math.min(minimum, marker.time);
     }
-    return minimum === Infinity ? -Infinity : minimum;
+    return active ? minimum : -Infinity;
   }
 }
 
