@@ -69,6 +69,7 @@ beforeAll(async () => {
   );
   await cql.execute('CREATE TABLE sinks.hits (key text PRIMARY KEY, n counter)');
   plain = new Redis({ port: P.redis, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  plain.on('error', () => {}); // it reconnects by itself after the container's stop below
   await plain.connect();
 });
 afterAll(async () => {
