@@ -1,9 +1,14 @@
 import type { StreamRecord } from '../api';
 
-/** One value for a sink, with the record it came from (a Redis stream derives its entry's position from it). */
+/** One value for a sink, with the record it came from. */
 export interface SinkWrite {
   value: unknown;
   key: string | null;
+  /**
+   * The record being processed when the value was emitted (for a window, the one whose watermark closed it). A Redis
+   * stream skips values at or before a position its source partition already wrote, so within a partition these must
+   * come in offset order, and a record's values in the same order on a replay.
+   */
   record: StreamRecord;
 }
 
