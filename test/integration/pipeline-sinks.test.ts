@@ -268,6 +268,7 @@ describe('the Redis sink', () => {
       const error = await rejection(sink.write(writesOf(values)));
       expect(error).toBeInstanceOf(SinkDownError);
       expect((error as SinkDownError).retriable).toBe(true);
+      expect((error as SinkDownError).message).toMatch(/^redis json: /);
     } finally {
       await execa('docker', ['start', container]);
     }
@@ -281,15 +282,34 @@ describe('the Redis sink', () => {
 });
 
 describe('the Cassandra sink, its container stopped', () => {
-  it('is a SinkDownError while Cassandra is away', async () => {
+  it('is a SinkDownError while Cassandra is away, and writes again once it is back', async () => {
     const sink = await open(
       openCassandraSink({ kind: 'cassandra', keyspace: 'sinks', table: 'per_hour' }, cassandraEndpoint(config)),
     );
     await sink.write(writesOf(counts.slice(0, 1)));
-    await execa('docker', ['stop', await containerOf('cassandra')]);
-    const started = Date.now();
-    const error = await rejection(sink.write(writesOf(counts)));
-    expect(error).toBeInstanceOf(SinkDownError);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    const container = await containerOf('cassandra');
+    await execa('docker', ['stop', container]);
+    try {
+      const started = Date.now();
+      const error = await rejection(sink.write(writesOf(counts)));
+      expect(error).toBeInstanceOf(SinkDownError);
+      expect((error as SinkDownError).message).toMatch(/^cassandra sinks.per_hour: /);
+      expect(Date.now() - started).toBeLessThan(15_000);
+    } finally {
+      await execa('docker', ['start', container]);
+    }
+    const back = counts.map((c) => ({ ...c, key: `back-${c.key}` }));
+    await waitFor(() => sink.write(writesOf(back)).then(() => true), {
+      what: 'the Cassandra sink to write again once its container runs',
+      timeout: 180_000,
+      interval: 1000,
+    });
+    // The test's own client reconnects on the driver's default schedule, slower than the sink's.
+    const rows = await waitFor(() => cql.execute("SELECT count(*) FROM sinks.per_hour WHERE key = 'back-movie-7'"), {
+      what: "the test's client to read Cassandra again",
+      timeout: 120_000,
+      interval: 1000,
+    });
+    expect(Number(rows.first().get(0))).toBe(10);
   });
 });

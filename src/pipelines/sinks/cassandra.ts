@@ -29,6 +29,9 @@ export async function openCassandraSink(
   const timeoutMs = options.timeoutMs ?? 10_000;
   const client = await createCassandraClient(endpoint, {
     socketOptions: { connectTimeout: Math.min(timeoutMs, 5000), readTimeout: timeoutMs },
+    // The driver's default waits up to 10 minutes between tries at a node that went away: the runtime's retries would
+    // meet NoHostAvailable long after Cassandra is back.
+    policies: { reconnection: new driver.policies.reconnection.ExponentialReconnectionPolicy(500, 5000, true) },
   });
   try {
     await client.connect().catch((error: unknown) => {
