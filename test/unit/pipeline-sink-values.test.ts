@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SinkSpec, StreamRecord } from '../../src/pipelines/api';
 import { convert, insertCql, isWritable, rowOf, type TableShape } from '../../src/pipelines/sinks/cassandra-values';
-import { ValueProblem } from '../../src/pipelines/sinks/errors';
+import { SinkDownError, SinkRecordError, ValueProblem } from '../../src/pipelines/sinks/errors';
 import { commandsFor, positionsKey, STREAM_ADD_LUA, streamPosition } from '../../src/pipelines/sinks/redis-commands';
 
 const t = (name: string, ...args: Array<{ name: string }>) => (args.length ? { name, args } : { name });
@@ -215,5 +215,28 @@ describe('Redis: the commands of a value', () => {
     expect(problem(() => commands(spec('json', { key: () => 'u' }), undefined))).toBe(
       'the value has no JSON form: undefined',
     );
+  });
+});
+
+describe('sink errors', () => {
+  const write = (n: number) => ({ value: n, key: null, record: {} as StreamRecord });
+
+  it('a SinkRecordError names its first failure and how many more, and carries them all', () => {
+    const failures = [1, 2, 3].map((n) => ({ write: write(n), reason: `bad ${n}` }));
+    const error = new SinkRecordError('redis json', failures);
+    expect(error.message).toBe('redis json: bad 1 (and 2 more)');
+    expect([error.write, error.reason, error.failures, error.retriable]).toEqual([
+      failures[0]!.write,
+      'bad 1',
+      failures,
+      false,
+    ]);
+    expect(new SinkRecordError('s', failures.slice(0, 1)).message).toBe('s: bad 1');
+  });
+
+  it('a SinkDownError is retriable and keeps its cause', () => {
+    const cause = new Error('ECONNREFUSED');
+    const error = new SinkDownError('cassandra a.b', 'cannot connect', { cause });
+    expect([error.message, error.retriable, error.cause]).toEqual(['cassandra a.b: cannot connect', true, cause]);
   });
 });
