@@ -11,8 +11,8 @@ export interface CassandraEndpoint {
   tls?: TlsSettings;
 }
 
-/** What differs between pbx's clients: how long they wait, and whether they follow the cluster's schema. */
-export type CassandraClientOptions = Pick<DseClientOptions, 'socketOptions' | 'isMetadataSyncEnabled'>;
+/** What differs between pbx's clients: how long they wait, whether they follow the cluster's schema, how soon they reconnect. */
+export type CassandraClientOptions = Pick<DseClientOptions, 'socketOptions' | 'isMetadataSyncEnabled' | 'policies'>;
 
 /** A cassandra-driver client for an endpoint, not yet connected; the driver loads only when one is made. */
 export async function createCassandraClient(

@@ -8,7 +8,7 @@ export interface RedisEndpoint {
 /** What differs between pbx's clients: how long they wait and whether they retry. */
 export type RedisClientOptions = Pick<
   RedisOptions,
-  'connectTimeout' | 'maxRetriesPerRequest' | 'retryStrategy' | 'enableOfflineQueue'
+  'connectTimeout' | 'commandTimeout' | 'maxRetriesPerRequest' | 'retryStrategy' | 'enableOfflineQueue'
 >;
 
 /** An ioredis client for an endpoint that connects when asked (`connect()`); ioredis loads only when one is made. */
