@@ -1,0 +1,200 @@
+// The project's figures topic: every replica of every pipeline publishes its figures there once a second, keyed by
+// `${pipeline}/${replica}`, and whoever shows them (pbx top on any machine, the parent of `pbx run --replicas N`)
+// reads the latest snapshot of each replica from it.
+import { randomUUID } from 'node:crypto';
+import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { ensureTopics } from '../../clients/topics';
+import { FIGURES_SCHEMA, type Figures, type PipelineFigures } from './figures';
+
+export const FIGURES_TOPIC = 'pbx-figures';
+/** The reader's consumer group: kafkajs has no consumer without one. It commits nothing and is deleted on close. */
+export const FIGURES_READER_GROUP_PREFIX = 'pbx-figures-reader-';
+
+/**
+ * Creates the figures topic when missing. Compacted and deleted: compaction keeps a replica's latest snapshot
+ * whatever the rate, and a retention of ten minutes (one-minute segments, for it to act) keeps the topic small and
+ * forgets replicas long gone. Figures are a view, never data to recover: a lost snapshot is replaced within a second.
+ */
+export async function ensureFiguresTopic(admin: Admin, topic = FIGURES_TOPIC): Promise<void> {
+  await ensureTopics(
+    admin,
+    [
+      {
+        name: topic,
+        namedIn: 'the figures topic of pbx run',
+        partitions: 1,
+        settings: { 'cleanup.policy': 'compact,delete', 'retention.ms': '600000', 'segment.ms': '60000' },
+      },
+    ],
+    { refusedSteps: [`Allow pbx to create the topic ${topic}, or create it yourself.`] },
+  );
+}
+
+/** The key of a replica's figures. */
+export const figuresKey = (f: { pipeline: string; replica: string }) => `${f.pipeline}/${f.replica}`;
+
+export interface PublishFiguresOptions {
+  figures: Figures;
+  /** A plain (not transactional) producer, connected; the caller disconnects it after stop(). */
+  producer: Producer;
+  topic?: string;
+  /** Default 1000. */
+  everyMs?: number;
+  /** Each snapshot, as published (the live view of this replica). */
+  onSnapshot?: (snapshot: PipelineFigures) => void;
+  /** A send that failed: figures never stop a pipeline, the next second sends again. */
+  onError?: (error: unknown) => void;
+}
+
+export interface FiguresPublisher {
+  /** Publishes a last snapshot and a tombstone (the replica left: readers drop it at once), then stops. */
+  stop(): Promise<void>;
+}
+
+/** Takes a snapshot every `everyMs` and publishes it; a send still under way makes the next one wait its turn. */
+export function publishFigures(options: PublishFiguresOptions): FiguresPublisher {
+  const { figures, producer, topic = FIGURES_TOPIC, everyMs = 1000, onSnapshot, onError } = options;
+  let sending: Promise<void> = Promise.resolve();
+  let key: string | undefined;
+  const send = (value: string | null) =>
+    producer.send({ topic, acks: 1, messages: [{ key, value }] }).then(
+      () => undefined,
+      (error: unknown) => onError?.(error),
+    );
+  const tick = (): PipelineFigures => {
+    const snapshot = figures.snapshot(Date.now());
+    key = figuresKey(snapshot);
+    onSnapshot?.(snapshot);
+    sending = sending.then(() => send(JSON.stringify(snapshot)));
+    return snapshot;
+  };
+  const timer = setInterval(tick, everyMs);
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      tick();
+      sending = sending.then(() => send(null));
+      await sending;
+    },
+  };
+}
+
+/** The latest snapshot of each replica, from records of the figures topic (pure). */
+export class FiguresTable {
+  private readonly latest = new Map<string, PipelineFigures>();
+
+  /** A record of the topic: a snapshot replaces the replica's older one; a tombstone removes it. */
+  apply(key: string | null, value: string | null): void {
+    if (key === null) return;
+    if (value === null) {
+      this.latest.delete(key);
+      return;
+    }
+    const snapshot = parseFigures(value);
+    if (!snapshot) return;
+    const held = this.latest.get(key);
+    if (!held || held.time <= snapshot.time) this.latest.set(key, snapshot);
+  }
+
+  /** Every replica heard from within `staleMs` of `now` (one that died stops being heard), by pipeline and replica. */
+  replicas(now: number, staleMs: number, pipeline?: string): PipelineFigures[] {
+    return [...this.latest.values()]
+      .filter((f) => now - f.time <= staleMs && (pipeline === undefined || f.pipeline === pipeline))
+      .sort((a, b) => a.pipeline.localeCompare(b.pipeline) || a.replica.localeCompare(b.replica, 'en', { numeric: true }));
+  }
+}
+
+/** A snapshot of the schema this pbx knows, or undefined (not JSON, another version, another shape). */
+export function parseFigures(value: string): PipelineFigures | undefined {
+  try {
+    const parsed = JSON.parse(value) as Partial<PipelineFigures> | null;
+    if (parsed?.schema !== FIGURES_SCHEMA || typeof parsed.pipeline !== 'string' || typeof parsed.time !== 'number')
+      return undefined;
+    return parsed as PipelineFigures;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ReadFiguresOptions {
+  kafka: Kafka;
+  admin: Admin;
+  topic?: string;
+  /** Only this pipeline's replicas. */
+  pipeline?: string;
+  /** How far back to start reading: a replica publishes every second, so a few seconds find every live one. */
+  lookBackMs?: number;
+  /** A replica not heard from for this long is gone (default 5000). */
+  staleMs?: number;
+}
+
+export interface FiguresReader {
+  /** The latest snapshot of each live replica, by pipeline and replica. */
+  replicas(now?: number): PipelineFigures[];
+  /** Yields replicas() each time a snapshot arrives (coalesced), until close() or the signal. */
+  updates(signal?: AbortSignal): AsyncIterable<PipelineFigures[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Follows the figures topic from `lookBackMs` ago (creating it when missing), keeping each replica's latest snapshot.
+ * Resolves once the reader is placed at its start offsets.
+ */
+export async function readFigures(options: ReadFiguresOptions): Promise<FiguresReader> {
+  const { kafka, admin, topic = FIGURES_TOPIC, pipeline, lookBackMs = 5000, staleMs = 5000 } = options;
+  await ensureFiguresTopic(admin, topic);
+  const starts = await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs);
+  const table = new FiguresTable();
+  const waiting = new Set<() => void>();
+  const groupId = `${FIGURES_READER_GROUP_PREFIX}${randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
+  await consumer.connect();
+  await consumer.subscribe({ topic });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: ({ message }) => {
+      table.apply(message.key?.toString() ?? null, message.value?.toString() ?? null);
+      for (const wake of waiting) wake();
+      waiting.clear();
+      return Promise.resolve();
+    },
+  });
+  // kafkajs needs subscribe → run → seek, in that order.
+  for (const { partition, offset } of starts) consumer.seek({ topic, partition, offset });
+  let closed = false;
+  const replicas = (now = Date.now()) => table.replicas(now, staleMs, pipeline);
+  return {
+    replicas,
+    updates: (signal) => updatesOf(replicas, waiting, () => closed || Boolean(signal?.aborted), signal),
+    close: async () => {
+      closed = true;
+      for (const wake of waiting) wake();
+      await closeReader(consumer, admin, groupId);
+    },
+  };
+}
+
+async function* updatesOf(
+  replicas: () => PipelineFigures[],
+  waiting: Set<() => void>,
+  ended: () => boolean,
+  signal?: AbortSignal,
+): AsyncGenerator<PipelineFigures[]> {
+  const wakeAll = () => {
+    for (const wake of waiting) wake();
+  };
+  signal?.addEventListener('abort', wakeAll, { once: true });
+  try {
+    while (!ended()) {
+      await new Promise<void>((resolve) => waiting.add(resolve));
+      if (!ended()) yield replicas();
+    }
+  } finally {
+    signal?.removeEventListener('abort', wakeAll);
+  }
+}
+
+async function closeReader(consumer: Consumer, admin: Admin, groupId: string): Promise<void> {
+  await consumer.disconnect();
+  await admin.deleteGroups([groupId]).catch(() => undefined);
+}
