@@ -100,7 +100,9 @@ export class FiguresTable {
   replicas(now: number, staleMs: number, pipeline?: string): PipelineFigures[] {
     return [...this.latest.values()]
       .filter((f) => now - f.time <= staleMs && (pipeline === undefined || f.pipeline === pipeline))
-      .sort((a, b) => a.pipeline.localeCompare(b.pipeline) || a.replica.localeCompare(b.replica, 'en', { numeric: true }));
+      .sort(
+        (a, b) => a.pipeline.localeCompare(b.pipeline) || a.replica.localeCompare(b.replica, 'en', { numeric: true }),
+      );
   }
 }
 

@@ -286,7 +286,7 @@ export class Figures {
 
 function partitionsOf(byTopic: Map<string, Map<number, number>>, topic: string): Map<number, number> {
   let partitions = byTopic.get(topic);
-  if (!partitions) byTopic.set(topic, (partitions = new Map()));
+  if (!partitions) byTopic.set(topic, (partitions = new Map<number, number>()));
   return partitions;
 }
 
