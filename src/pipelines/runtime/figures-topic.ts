@@ -47,7 +47,7 @@ export interface PublishFiguresOptions {
 }
 
 export interface FiguresPublisher {
-  /** Publishes a last snapshot and a tombstone (the replica left: readers drop it at once), then stops. */
+  /** Publishes a last snapshot and a tombstone (the replica left: readers drop it at once), then stops; once. */
   stop(): Promise<void>;
 }
 
@@ -68,13 +68,16 @@ export function publishFigures(options: PublishFiguresOptions): FiguresPublisher
     sending = sending.then(() => send(JSON.stringify(snapshot)));
     return snapshot;
   };
-  const timer = setInterval(tick, everyMs);
+  // Figures never keep a process alive: the pipeline's own work does.
+  const timer = setInterval(tick, everyMs).unref();
+  let stopped: Promise<void> | undefined;
   return {
-    stop: async () => {
+    stop: () => {
+      if (stopped) return stopped;
       clearInterval(timer);
       tick();
       sending = sending.then(() => send(null));
-      await sending;
+      return (stopped = sending);
     },
   };
 }
