@@ -5,16 +5,12 @@ import type { Admin, Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, loadKafkajs } from '../../src/clients/kafka';
 import { Figures, type PipelineFigures } from '../../src/pipelines/runtime/figures';
-import {
-  ensureFiguresTopic,
-  FIGURES_READER_GROUP_PREFIX,
-  publishFigures,
-  readFigures,
-} from '../../src/pipelines/runtime/figures-topic';
+import { ensureFiguresTopic, publishFigures, readFigures } from '../../src/pipelines/runtime/figures-topic';
 import { freePort, purge, testProject } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 const PORT = await freePort();
+const endpoint = { brokers: [`127.0.0.1:${PORT}`] };
 const project = testProject('itfigures', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
 let kafka: Kafka;
 let admin: Admin;
@@ -24,7 +20,7 @@ beforeAll(async () => {
   await purge(project.name);
   const up = await project.pbx(['up', 'kafka']);
   expect(up.exitCode, up.stderr).toBe(0);
-  kafka = await createKafka({ brokers: [`127.0.0.1:${PORT}`] }, { clientId: 'pbx-it-figures' });
+  kafka = await createKafka(endpoint, { clientId: 'pbx-it-figures' });
   admin = kafka.admin();
   await admin.connect();
   producer = kafka.producer();
@@ -77,7 +73,8 @@ describe('figures through the figures topic', () => {
         figures.lag('reviews', i, 90, 100);
       });
     }, 100);
-    const reader = await readFigures({ kafka, admin, topic, pipeline: 'reviews' });
+    const groupsBefore = (await admin.listGroups()).groups;
+    const reader = await readFigures({ endpoint, admin, topic, pipeline: 'reviews' });
     try {
       const both = await waitFor(() => reader.replicas(), {
         what: 'both replicas with figures of records read',
@@ -93,6 +90,8 @@ describe('figures through the figures topic', () => {
       expect(both[1]!.operators[0]!.in.total).toBeGreaterThan(both[0]!.operators[0]!.in.total);
       expect(both[0]!.lag).toEqual([{ topic: 'reviews', partition: 0, lag: 10 }]);
       expect(both[0]!.endToEnd.run.p50).toBeGreaterThanOrEqual(20);
+      // It reads with no consumer group: none to list among the cluster's.
+      expect((await admin.listGroups()).groups).toEqual(groupsBefore);
 
       // The updates: each yields the latest of both.
       const updates = reader.updates()[Symbol.asyncIterator]();
@@ -115,9 +114,6 @@ describe('figures through the figures topic', () => {
       await reader.close();
     }
     expect(errors).toEqual([]);
-    // The reader's group commits nothing and is deleted when it closes.
-    const { groups } = await admin.listGroups();
-    expect(groups.filter((g) => g.groupId.startsWith(FIGURES_READER_GROUP_PREFIX))).toEqual([]);
   });
 
   it('a reader that starts later finds the replicas publishing now, not those gone long ago', async () => {
@@ -141,7 +137,7 @@ describe('figures through the figures topic', () => {
         timeout: 10_000,
         until: (high) => Number(high) >= 2,
       });
-      const reader = await readFigures({ kafka, admin, topic });
+      const reader = await readFigures({ endpoint, admin, topic });
       try {
         const seen = await waitFor(() => reader.replicas(), {
           what: 'the live replica',

@@ -1,14 +1,14 @@
 // The project's figures topic: every replica of every pipeline publishes its figures there once a second, keyed by
 // `${pipeline}/${replica}`, and whoever shows them (pbx top on any machine, the parent of `pbx run --replicas N`)
 // reads the latest snapshot of each replica from it.
-import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Producer } from 'kafkajs';
+import { kafkaClientConfig, type KafkaEndpoint } from '../../clients/kafka';
+import { loadFetchInternals, type FetchInternals } from '../../clients/kafkajs-internals';
 import { ensureTopics } from '../../clients/topics';
 import { FIGURES_SCHEMA, type Figures, type PipelineFigures } from './figures';
 
 export const FIGURES_TOPIC = 'pbx-figures';
-/** The reader's consumer group: kafkajs has no consumer without one. It commits nothing and is deleted on close. */
-export const FIGURES_READER_GROUP_PREFIX = 'pbx-figures-reader-';
 
 /**
  * Creates the figures topic when missing. Compacted and deleted: compaction keeps a replica's latest snapshot
@@ -122,7 +122,8 @@ export function parseFigures(value: string): PipelineFigures | undefined {
 }
 
 export interface ReadFiguresOptions {
-  kafka: Kafka;
+  endpoint: KafkaEndpoint;
+  /** Connected; used to create the topic when missing and to find where to start. */
   admin: Admin;
   topic?: string;
   /** Only this pipeline's replicas. */
@@ -141,32 +142,39 @@ export interface FiguresReader {
   close(): Promise<void>;
 }
 
+/** How long a fetch waits at the broker for new records: also how long close() may take. */
+const FETCH_WAIT_MS = 500;
+
 /**
  * Follows the figures topic from `lookBackMs` ago (creating it when missing), keeping each replica's latest snapshot.
- * Resolves once the reader is placed at its start offsets.
+ * It reads the topic's partitions itself, with no consumer group: no group to list among the cluster's, no
+ * rebalance to wait for, nothing committed. Resolves once it is connected and placed.
  */
 export async function readFigures(options: ReadFiguresOptions): Promise<FiguresReader> {
-  const { kafka, admin, topic = FIGURES_TOPIC, pipeline, lookBackMs = 5000, staleMs = 5000 } = options;
+  const { endpoint, admin, topic = FIGURES_TOPIC, pipeline, lookBackMs = 5000, staleMs = 5000 } = options;
   await ensureFiguresTopic(admin, topic);
-  const starts = await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs);
+  const internals = await loadFetchInternals(kafkaClientConfig(endpoint, { clientId: 'pbx-figures-reader' }));
+  await internals.connect();
+  await internals.addTopics([topic]);
+  const startAt = async () =>
+    new Map(
+      (await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs)).map((o) => [o.partition, o.offset]),
+    );
   const table = new FiguresTable();
   const waiting = new Set<() => void>();
-  const groupId = `${FIGURES_READER_GROUP_PREFIX}${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
-  await consumer.connect();
-  await consumer.subscribe({ topic });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: ({ message }) => {
-      table.apply(message.key?.toString() ?? null, message.value?.toString() ?? null);
+  let closed = false;
+  const following = follow({
+    internals,
+    topic,
+    positions: await startAt(),
+    replace: startAt,
+    closed: () => closed,
+    onRecord: (key, value) => table.apply(key, value),
+    onBatch: () => {
       for (const wake of waiting) wake();
       waiting.clear();
-      return Promise.resolve();
     },
   });
-  // kafkajs needs subscribe → run → seek, in that order.
-  for (const { partition, offset } of starts) consumer.seek({ topic, partition, offset });
-  let closed = false;
   const replicas = (now = Date.now()) => table.replicas(now, staleMs, pipeline);
   return {
     replicas,
@@ -174,9 +182,60 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
     close: async () => {
       closed = true;
       for (const wake of waiting) wake();
-      await closeReader(consumer, admin, groupId);
+      await following;
+      await internals.disconnect();
     },
   };
+}
+
+interface Following {
+  internals: FetchInternals;
+  topic: string;
+  /** The next offset to read of each partition. */
+  positions: Map<number, string>;
+  /** Where to start again when the next offset is gone (retention deleted it). */
+  replace: () => Promise<Map<number, string>>;
+  closed: () => boolean;
+  onRecord: (key: string | null, value: string | null) => void;
+  onBatch: () => void;
+}
+
+/** Fetches from each partition's leader until closed; a failure (a leader moved, Kafka away) is retried. */
+async function follow(f: Following): Promise<void> {
+  while (!f.closed()) {
+    try {
+      const leaders = new Map<number, number[]>();
+      for (const { partitionId, leader } of f.internals.partitionsOf(f.topic)) {
+        if (f.positions.has(partitionId)) leaders.set(leader, [...(leaders.get(leader) ?? []), partitionId]);
+      }
+      await Promise.all([...leaders].map(([nodeId, partitions]) => fetchFrom(f, nodeId, partitions)));
+    } catch (error) {
+      if (f.closed()) return;
+      await sleep(FETCH_WAIT_MS);
+      if ((error as Error).name === 'KafkaJSOffsetOutOfRange') f.positions = await f.replace().catch(() => f.positions);
+      await f.internals.refreshMetadata().catch(() => undefined);
+    }
+  }
+}
+
+async function fetchFrom(f: Following, nodeId: number, partitions: number[]): Promise<void> {
+  const answer = await f.internals.fetch({
+    nodeId,
+    topic: f.topic,
+    partitions: partitions.map((partition) => ({ partition, fetchOffset: f.positions.get(partition)! })),
+    maxWaitMs: FETCH_WAIT_MS,
+  });
+  let any = false;
+  for (const { partition, messages } of answer) {
+    const from = BigInt(f.positions.get(partition) ?? 0);
+    for (const message of messages) {
+      if (BigInt(message.offset) < from) continue; // a batch comes whole, from before the offset asked for
+      f.onRecord(message.key?.toString() ?? null, message.value?.toString() ?? null);
+      f.positions.set(partition, String(BigInt(message.offset) + 1n));
+      any = true;
+    }
+  }
+  if (any) f.onBatch();
 }
 
 async function* updatesOf(
@@ -197,9 +256,4 @@ async function* updatesOf(
   } finally {
     signal?.removeEventListener('abort', wakeAll);
   }
-}
-
-async function closeReader(consumer: Consumer, admin: Admin, groupId: string): Promise<void> {
-  await consumer.disconnect();
-  await admin.deleteGroups([groupId]).catch(() => undefined);
 }
