@@ -20,14 +20,18 @@ const MIN_PRODUCE_VERSION = 3;
 const MAX_PRODUCE_VERSION = 8;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 
-/** What batch-producer.ts uses of kafkajs's internals. */
-export interface ProducerInternals {
+/** kafkajs's cluster as pbx's producer and the figures reader use it: connections, and topics' partitions and leaders. */
+export interface ClusterAccess {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   /** Adds the topics to those whose metadata the cluster keeps (they must exist). */
   addTopics(topics: string[]): Promise<void>;
   refreshMetadata(): Promise<void>;
   partitionsOf(topic: string): PartitionMetadata[];
+}
+
+/** What batch-producer.ts uses of kafkajs's internals. */
+export interface ProducerInternals extends ClusterAccess {
   /** A producer id and epoch from the controller, for an idempotent producer. */
   initProducerId(): Promise<{ producerId: string; producerEpoch: number }>;
   /**
@@ -72,7 +76,7 @@ export async function loadProducerInternals(config: KafkaConfig, modules?: Kafka
   const { cluster, checked } = await checkedCluster(config, modules);
   const partitioner = checked.kafkajs.Partitioners.DefaultPartitioner();
   return {
-    ...clusterMetadata(cluster),
+    ...clusterAccess(cluster),
     initProducerId: async () => (await cluster.findControllerBroker()).initProducerId({ transactionTimeout: 60_000 }),
     produce: async (request) =>
       produceOn(await cluster.findBroker({ nodeId: request.nodeId }), checked.produce, request),
@@ -91,12 +95,7 @@ export async function loadProducerInternals(config: KafkaConfig, modules?: Kafka
  * What figures-topic.ts uses to follow a topic with no consumer group: kafkajs's consumer always joins one, which
  * every dashboard would list and which takes a rebalance to start. Loaded and checked as the producer's internals are.
  */
-export interface FetchInternals {
-  connect(): Promise<void>;
-  disconnect(): Promise<void>;
-  addTopics(topics: string[]): Promise<void>;
-  refreshMetadata(): Promise<void>;
-  partitionsOf(topic: string): PartitionMetadata[];
+export interface FetchInternals extends ClusterAccess {
   /** Records of a topic's partitions from the leader `nodeId`, from each one's offset; waits up to maxWaitMs for some. */
   fetch(request: FetchRequest): Promise<FetchedPartition[]>;
 }
@@ -120,7 +119,7 @@ export interface FetchedPartition {
 export async function loadFetchInternals(config: KafkaConfig, modules?: KafkajsModules): Promise<FetchInternals> {
   const { cluster } = await checkedCluster(config, modules);
   return {
-    ...clusterMetadata(cluster),
+    ...clusterAccess(cluster),
     fetch: async ({ nodeId, topic, partitions, maxWaitMs }) => {
       const broker = await cluster.findBroker({ nodeId });
       const answer = await broker.fetch({
@@ -161,13 +160,13 @@ async function checkedCluster(
   return { cluster, checked };
 }
 
-function clusterMetadata(cluster: Cluster) {
+function clusterAccess(cluster: Cluster): ClusterAccess {
   return {
     connect: () => cluster.connect(),
     disconnect: () => cluster.disconnect(),
-    addTopics: (topics: string[]) => cluster.addMultipleTargetTopics(topics),
+    addTopics: (topics) => cluster.addMultipleTargetTopics(topics),
     refreshMetadata: () => cluster.refreshMetadata(),
-    partitionsOf: (topic: string) => cluster.findTopicPartitionMetadata(topic),
+    partitionsOf: (topic) => cluster.findTopicPartitionMetadata(topic),
   };
 }
 

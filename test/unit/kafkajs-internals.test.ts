@@ -103,6 +103,7 @@ describe('the kafkajs internals pbx relies on', () => {
     );
     expect(classifyError(error).bug).toBe(error); // exit 70, "Error (bug in pbx)"
   });
+
   it('stop the figures reader the same way when a broker no longer fetches', async () => {
     const changed = { ...modules, broker: without(modules.broker, 'fetch') };
     const error = await loadFetchInternals({ brokers: ['127.0.0.1:9'] }, changed).catch((e: unknown) => e);
