@@ -191,26 +191,27 @@ describe('a replica’s figures', () => {
 
 describe('the latest figures of each replica', () => {
   const snapshot = (replica: string, time: number, pipeline = 'reviews') =>
-    ({ ...new Figures({ pipeline, replica, operators: [] }).snapshot(time), time }) as PipelineFigures;
-  const put = (table: FiguresTable, f: PipelineFigures) => table.apply(`${f.pipeline}/${f.replica}`, JSON.stringify(f));
+    new Figures({ pipeline, replica, operators: [] }).snapshot(time);
+  const put = (table: FiguresTable, f: PipelineFigures, readAt: number) =>
+    table.apply(`${f.pipeline}/${f.replica}`, JSON.stringify(f), readAt);
 
-  it('keeps each replica’s newest snapshot, drops one that left (a tombstone) or went silent', () => {
+  it('keeps the last snapshot read of each replica, drops one that left (a tombstone) or went silent', () => {
     const table = new FiguresTable();
-    put(table, snapshot('0', 1000));
-    put(table, snapshot('0', 3000));
-    put(table, snapshot('0', 2000)); // older: read out of order
-    put(table, snapshot('10', 3000));
-    put(table, snapshot('2', 3000));
-    put(table, snapshot('1', 500));
-    put(table, snapshot('0', 3000, 'words'));
+    put(table, snapshot('0', 1000), 1000);
+    put(table, snapshot('0', 900), 2000); // a restarted replica on a machine whose clock is behind: still the last
+    put(table, snapshot('10', 3000), 3000);
+    put(table, snapshot('2', 3000), 3000);
+    put(table, snapshot('1', 500), 500);
+    put(table, snapshot('0', 3000, 'words'), 3000);
     expect(table.replicas(4000, 3000).map((f) => `${f.pipeline}/${f.replica}@${f.time}`)).toEqual([
-      'reviews/0@3000',
+      'reviews/0@900',
       'reviews/2@3000',
       'reviews/10@3000',
       'words/0@3000',
     ]);
     expect(table.replicas(4000, 5000, 'reviews').map((f) => f.replica)).toEqual(['0', '1', '2', '10']);
-    table.apply('reviews/2', null);
+    table.apply('reviews/2', null, 4000);
+    table.apply('reviews/10', 'not a snapshot', 4000); // skipped: the last snapshot stays
     expect(table.replicas(4000, 3000, 'reviews').map((f) => f.replica)).toEqual(['0', '10']);
   });
 

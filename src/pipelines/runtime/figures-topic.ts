@@ -82,27 +82,28 @@ export function publishFigures(options: PublishFiguresOptions): FiguresPublisher
   };
 }
 
-/** The latest snapshot of each replica, from records of the figures topic (pure). */
+/**
+ * The latest snapshot of each replica, from records of the figures topic in its order (pure). A replica's records
+ * share a key, hence a partition: the last read is the newest, whatever the clocks of the machines say.
+ */
 export class FiguresTable {
-  private readonly latest = new Map<string, PipelineFigures>();
+  private readonly latest = new Map<string, { figures: PipelineFigures; readAt: number }>();
 
-  /** A record of the topic: a snapshot replaces the replica's older one; a tombstone removes it. */
-  apply(key: string | null, value: string | null): void {
+  /** A record of the topic, read at `readAt`: a snapshot replaces the replica's last one; a tombstone removes it. */
+  apply(key: string | null, value: string | null, readAt: number): void {
     if (key === null) return;
-    if (value === null) {
-      this.latest.delete(key);
-      return;
-    }
-    const snapshot = parseFigures(value);
-    if (!snapshot) return;
-    const held = this.latest.get(key);
-    if (!held || held.time <= snapshot.time) this.latest.set(key, snapshot);
+    const figures = value === null ? undefined : parseFigures(value);
+    if (value === null) this.latest.delete(key);
+    else if (figures) this.latest.set(key, { figures, readAt });
   }
 
-  /** Every replica heard from within `staleMs` of `now` (one that died stops being heard), by pipeline and replica. */
+  /** Every replica read from within `staleMs` of `now` (one that died stops being heard), by pipeline and replica. */
   replicas(now: number, staleMs: number, pipeline?: string): PipelineFigures[] {
     return [...this.latest.values()]
-      .filter((f) => now - f.time <= staleMs && (pipeline === undefined || f.pipeline === pipeline))
+      .filter(
+        ({ figures, readAt }) => now - readAt <= staleMs && (pipeline === undefined || figures.pipeline === pipeline),
+      )
+      .map(({ figures }) => figures)
       .sort(
         (a, b) => a.pipeline.localeCompare(b.pipeline) || a.replica.localeCompare(b.replica, 'en', { numeric: true }),
       );
@@ -130,7 +131,7 @@ export interface ReadFiguresOptions {
   pipeline?: string;
   /** How far back to start reading: a replica publishes every second, so a few seconds find every live one. */
   lookBackMs?: number;
-  /** A replica not heard from for this long is gone (default 5000). */
+  /** A replica not heard from for this long (by this machine's clock) is gone (default 5000). */
   staleMs?: number;
 }
 
@@ -169,7 +170,7 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
     positions: await startAt(),
     replace: startAt,
     closed: () => closed,
-    onRecord: (key, value) => table.apply(key, value),
+    onRecord: (key, value) => table.apply(key, value, Date.now()),
     onBatch: () => {
       for (const wake of waiting) wake();
       waiting.clear();
