@@ -32,6 +32,7 @@ describe('the latency histogram', () => {
     ['uniform 0–5 ms, in µs', (r) => Math.round(r() * 5000) / 1000],
     ['uniform 0–10 min', (r) => r() * 600_000],
     ['exponential, mean 40 ms', (r) => -40 * Math.log(1 - r())],
+    ['uniform 30 min–3 h (beyond 2^31 µs)', (r) => 1_800_000 + r() * 9_000_000],
   ];
 
   it.each(distributions)('gives p50, p95, p99 within 1%% of the exact ones: %s', (_name, draw) => {

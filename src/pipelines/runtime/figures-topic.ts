@@ -42,7 +42,7 @@ export interface PublishFiguresOptions {
   everyMs?: number;
   /** Each snapshot, as published (the live view of this replica). */
   onSnapshot?: (snapshot: PipelineFigures) => void;
-  /** A send that failed: figures never stop a pipeline, the next second sends again. */
+  /** A send (or onSnapshot) that failed: figures never stop a pipeline, the next second sends again. */
   onError?: (error: unknown) => void;
 }
 
@@ -64,7 +64,11 @@ export function publishFigures(options: PublishFiguresOptions): FiguresPublisher
   const tick = (): PipelineFigures => {
     const snapshot = figures.snapshot(Date.now());
     key = figuresKey(snapshot);
-    onSnapshot?.(snapshot);
+    try {
+      onSnapshot?.(snapshot);
+    } catch (error) {
+      onError?.(error); // a view that failed to draw is no reason to stop publishing, nor the pipeline
+    }
     sending = sending.then(() => send(JSON.stringify(snapshot)));
     return snapshot;
   };

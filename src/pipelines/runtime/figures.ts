@@ -105,16 +105,16 @@ class Counter {
   }
 }
 
-/** Two histograms: the one of the current interval, cleared at each snapshot, and the whole run's. */
+/** The current interval's histogram, cleared at each snapshot after it is added to the whole run's. */
 class LatencyCounter {
   private readonly interval = new Histogram();
   private readonly run = new Histogram();
   record(ms: number): void {
     this.interval.record(ms);
-    this.run.record(ms);
   }
   take(): Latency {
     const lastSecond = this.interval.percentiles();
+    this.run.add(this.interval);
     this.interval.clear();
     return { lastSecond, run: this.run.percentiles() };
   }

@@ -23,10 +23,14 @@ export interface Percentiles {
   max: number;
 }
 
-/** The bucket of a whole number of µs (0 ≤ v ≤ MAX_MICROS). */
+/** The bucket of a whole number of µs (0 ≤ v ≤ MAX_MICROS): shifts below 2^31 µs (36 min), divisions above. */
 function bucketOf(v: number): number {
   if (v < LINEAR) return v;
-  const exponent = v < TWO_32 ? 31 - Math.clz32(v) : 63 - Math.clz32(Math.floor(v / TWO_32));
+  if (v < 2 ** 31) {
+    const shift = 31 - Math.clz32(v) - SUB_BITS;
+    return LINEAR + (shift - 1) * SUB + ((v >>> shift) - SUB);
+  }
+  const exponent = v < TWO_32 ? 31 : 63 - Math.clz32(Math.floor(v / TWO_32));
   const shift = exponent - SUB_BITS;
   const sub = Math.floor(v / 2 ** shift); // in [SUB, 2 * SUB)
   return LINEAR + (shift - 1) * SUB + (sub - SUB);
