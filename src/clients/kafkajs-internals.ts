@@ -2,9 +2,9 @@ import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import type { FinishedBatch } from './record-batch';
 import { loadKafkajs } from './kafka';
 
-// The one module that touches kafkajs's private internals, for batch-producer.ts: its cluster (metadata, leaders,
-// connections with TLS and SASL, version negotiation), a connection's request queue, the produce request
-// definitions and the protocol errors. They are not kafkajs's public API, so when loaded they are checked against
+// The one module that touches kafkajs's private internals, for batch-producer.ts and the figures reader: its
+// cluster (metadata, leaders, connections with TLS and SASL, version negotiation), a connection's request queue, the
+// produce request definitions, a broker's fetch and the protocol errors. They are not kafkajs's public API, so when loaded they are checked against
 // the shape pbx relies on (kafkajs 2.2.4, pinned): a kafkajs that differs stops with a list of what moved
 // (module path and property), instead of a TypeError somewhere in a replay. test/unit/kafkajs-internals.test.ts
 // runs the same check on the installed kafkajs.
@@ -20,14 +20,18 @@ const MIN_PRODUCE_VERSION = 3;
 const MAX_PRODUCE_VERSION = 8;
 const OUT_OF_ORDER_SEQUENCE_NUMBER = 45;
 
-/** What batch-producer.ts uses of kafkajs's internals. */
-export interface ProducerInternals {
+/** kafkajs's cluster as pbx's producer and the figures reader use it: connections, and topics' partitions and leaders. */
+export interface ClusterAccess {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   /** Adds the topics to those whose metadata the cluster keeps (they must exist). */
   addTopics(topics: string[]): Promise<void>;
   refreshMetadata(): Promise<void>;
   partitionsOf(topic: string): PartitionMetadata[];
+}
+
+/** What batch-producer.ts uses of kafkajs's internals. */
+export interface ProducerInternals extends ClusterAccess {
   /** A producer id and epoch from the controller, for an idempotent producer. */
   initProducerId(): Promise<{ producerId: string; producerEpoch: number }>;
   /**
@@ -69,6 +73,73 @@ export class KafkajsChangedError extends Error {
  * KafkajsChangedError (a bug: exit 70) listing what moved when they differ. `modules` is for tests.
  */
 export async function loadProducerInternals(config: KafkaConfig, modules?: KafkajsModules): Promise<ProducerInternals> {
+  const { cluster, checked } = await checkedCluster(config, modules);
+  const partitioner = checked.kafkajs.Partitioners.DefaultPartitioner();
+  return {
+    ...clusterAccess(cluster),
+    initProducerId: async () => (await cluster.findControllerBroker()).initProducerId({ transactionTimeout: 60_000 }),
+    produce: async (request) =>
+      produceOn(await cluster.findBroker({ nodeId: request.nodeId }), checked.produce, request),
+    errorFor: (code) => {
+      const error = checked.errors.createErrorFromCode(code);
+      // Out of order means an earlier batch failed and is about to be sent again: retriable here.
+      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) error.retriable = true;
+      return error;
+    },
+    partitionFor: (topic, partitionMetadata, key) =>
+      partitioner({ topic, partitionMetadata, message: { key, value: null } }),
+  };
+}
+
+/**
+ * What figures-topic.ts uses to follow a topic with no consumer group: kafkajs's consumer always joins one, which
+ * every dashboard would list and which takes a rebalance to start. Loaded and checked as the producer's internals are.
+ */
+export interface FetchInternals extends ClusterAccess {
+  /** Records of a topic's partitions from the leader `nodeId`, from each one's offset; waits up to maxWaitMs for some. */
+  fetch(request: FetchRequest): Promise<FetchedPartition[]>;
+}
+
+export interface FetchRequest {
+  nodeId: number;
+  topic: string;
+  partitions: Array<{ partition: number; fetchOffset: string }>;
+  maxWaitMs: number;
+}
+
+/** A partition's answer; its records may start before the offset asked for (a batch is sent whole). */
+export interface FetchedPartition {
+  partition: number;
+  errorCode: number;
+  highWatermark: string;
+  messages: Array<{ offset: string; timestamp: string; key: Buffer | null; value: Buffer | null }>;
+}
+
+/** Loads and checks kafkajs's internals as loadProducerInternals does, for reading a topic without a group. */
+export async function loadFetchInternals(config: KafkaConfig, modules?: KafkajsModules): Promise<FetchInternals> {
+  const { cluster } = await checkedCluster(config, modules);
+  return {
+    ...clusterAccess(cluster),
+    fetch: async ({ nodeId, topic, partitions, maxWaitMs }) => {
+      const broker = await cluster.findBroker({ nodeId });
+      const answer = await broker.fetch({
+        replicaId: -1,
+        isolationLevel: 0, // read uncommitted: figures are written without transactions
+        maxWaitTime: maxWaitMs,
+        minBytes: 1,
+        maxBytes: 4 * 1024 * 1024,
+        topics: [{ topic, partitions: partitions.map((p) => ({ ...p, maxBytes: 1024 * 1024 })) }],
+      });
+      return answer.responses.filter((r) => r.topicName === topic).flatMap((r) => r.partitions);
+    },
+  };
+}
+
+/** A cluster for `config` from checked modules: a KafkajsChangedError lists what moved when they differ. */
+async function checkedCluster(
+  config: KafkaConfig,
+  modules?: KafkajsModules,
+): Promise<{ cluster: Cluster; checked: CheckedModules }> {
   modules ??= await importKafkajsModules();
   const problems = await kafkajsShapeProblems(modules);
   if (problems.length > 0) throw new KafkajsChangedError(problems);
@@ -86,24 +157,16 @@ export async function loadProducerInternals(config: KafkaConfig, modules?: Kafka
     allowAutoTopicCreation: false,
     metadataMaxAge: 300_000,
   });
-  const partitioner = checked.kafkajs.Partitioners.DefaultPartitioner();
+  return { cluster, checked };
+}
+
+function clusterAccess(cluster: Cluster): ClusterAccess {
   return {
     connect: () => cluster.connect(),
     disconnect: () => cluster.disconnect(),
     addTopics: (topics) => cluster.addMultipleTargetTopics(topics),
     refreshMetadata: () => cluster.refreshMetadata(),
     partitionsOf: (topic) => cluster.findTopicPartitionMetadata(topic),
-    initProducerId: async () => (await cluster.findControllerBroker()).initProducerId({ transactionTimeout: 60_000 }),
-    produce: async (request) =>
-      produceOn(await cluster.findBroker({ nodeId: request.nodeId }), checked.produce, request),
-    errorFor: (code) => {
-      const error = checked.errors.createErrorFromCode(code);
-      // Out of order means an earlier batch failed and is about to be sent again: retriable here.
-      if (code === OUT_OF_ORDER_SEQUENCE_NUMBER) error.retriable = true;
-      return error;
-    },
-    partitionFor: (topic, partitionMetadata, key) =>
-      partitioner({ topic, partitionMetadata, message: { key, value: null } }),
   };
 }
 
@@ -307,7 +370,7 @@ function checkConnections(check: (name: ModuleName) => ShapeCheck, m: KafkajsMod
   if (
     !pool.methods('ConnectionPool', m.connectionPool, ['getConnection', 'send']) ||
     !connection.methods('Connection', m.connection, ['isAuthenticated', 'failIfNotConnected', 'nextCorrelationId']) ||
-    !broker.methods('Broker', m.broker, ['initProducerId'])
+    !broker.methods('Broker', m.broker, ['initProducerId', 'fetch'])
   ) {
     return;
   }
@@ -384,13 +447,25 @@ export interface Broker {
   initProducerId(args: { transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
 }
 
+/** What the figures reader calls on a broker: kafkajs's own fetch, which decodes the record batches. */
+interface FetchingBroker {
+  fetch(args: {
+    replicaId: number;
+    isolationLevel: number;
+    maxWaitTime: number;
+    minBytes: number;
+    maxBytes: number;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; fetchOffset: string; maxBytes: number }> }>;
+  }): Promise<{ responses: Array<{ topicName: string; partitions: FetchedPartition[] }> }>;
+}
+
 interface Cluster {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   refreshMetadata(): Promise<void>;
   findTopicPartitionMetadata(topic: string): PartitionMetadata[];
-  findBroker(args: { nodeId: number }): Promise<Broker>;
+  findBroker(args: { nodeId: number }): Promise<Broker & FetchingBroker>;
   findControllerBroker(): Promise<Broker>;
 }
 

@@ -28,6 +28,8 @@ export interface ViewSpec<S> {
   to: 'stdout' | 'stderr';
   /** The live region (a line, a few lines or a table) from the state. */
   render: RenderText<S>;
+  /** Without a terminal, what each plain line says instead of `render` (one line where the terminal shows a table). */
+  plain?: RenderText<S>;
   /** What the terminal shows before the first update. */
   waiting?: string;
   /**
@@ -80,12 +82,13 @@ function hasSize(stream: Writable): stream is TerminalStream {
 /** Notes and the live region as lines, the region at most every `plainEveryMs`. */
 function plainView<S>(out: Output, spec: ViewSpec<S>, now: () => number = Date.now): LiveView<S> {
   const write = (text: string) => (spec.to === 'stdout' ? out.line(text) : out.note(text));
+  const render = spec.plain ?? spec.render;
   let last = now();
   return {
     update: (state) => {
       if (spec.plainEveryMs > 0 && now() - last < spec.plainEveryMs) return;
       last = now();
-      write(spec.render(state, out.style));
+      write(render(state, out.style));
     },
     note: write,
     stop: () => Promise.resolve(),

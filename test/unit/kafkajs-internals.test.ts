@@ -7,6 +7,7 @@ import {
   importKafkajsModules,
   kafkajsShapeProblems,
   KafkajsChangedError,
+  loadFetchInternals,
   loadProducerInternals,
   produceOn,
   produceResponse,
@@ -101,6 +102,13 @@ describe('the kafkajs internals pbx relies on', () => {
         '  - kafkajs/src/broker/index.js: Broker#initProducerId is missing, not a function',
     );
     expect(classifyError(error).bug).toBe(error); // exit 70, "Error (bug in pbx)"
+  });
+
+  it('stop the figures reader the same way when a broker no longer fetches', async () => {
+    const changed = { ...modules, broker: without(modules.broker, 'fetch') };
+    const error = await loadFetchInternals({ brokers: ['127.0.0.1:9'] }, changed).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KafkajsChangedError);
+    expect((error as Error).message).toContain('kafkajs/src/broker/index.js: Broker#fetch is missing, not a function');
   });
 });
 

@@ -63,6 +63,19 @@ describe('startLiveView', () => {
     expect(err.text()).toBe('');
   });
 
+  it('without a terminal, writes what the view’s plain renderer says when it has one (a line for a table)', async () => {
+    const err = capture();
+    const view = await startLiveView(new Output('plain', false, capture().stream, err.stream), {
+      ...counter,
+      render: (n) => `COUNT\n${n}`,
+      plain: (n) => `count ${n}`,
+      plainEveryMs: 0,
+    });
+    view.update(1);
+    await view.stop();
+    expect(err.text()).toBe('count 1\n');
+  });
+
   it('colours plain lines only when the output is coloured (FORCE_COLOR)', async () => {
     const err = capture();
     const view = await startLiveView(new Output('plain', true, capture().stream, err.stream), {

@@ -2,9 +2,11 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stripAnsi } from '../../src/cli/errors';
 import { makeStyler, Output } from '../../src/cli/output';
+import { Figures, type PipelineFigures } from '../../src/pipelines/runtime/figures';
 import { ReplayStats } from '../../src/replay/stats';
 import type { StatusResult } from '../../src/stack/status';
 import { startLiveView } from '../../src/ui/live-view';
+import { lagText, pipelineLine, pipelineTable, pipelineView } from '../../src/ui/pipeline-view';
 import { replayLine, replayProgress } from '../../src/ui/replay-line';
 import { stackProgress } from '../../src/ui/stack-progress';
 import { statusTable, statusWatch } from '../../src/ui/status-view';
@@ -172,5 +174,123 @@ describe('the up view', () => {
     expect(frames).toContain('kafka: not started'); // never began: said so when the view ends
     expect(frames.lastIndexOf('a note')).toBeGreaterThan(frames.lastIndexOf('redis: ready'));
     expect(out.text()).toBe('');
+  });
+});
+
+describe('the pipeline view', () => {
+  /** A replica 12 s into its run: `scale` times the records of replica 0, its sink down since the start. */
+  function replica(id: number, scale: number, options: { down?: boolean } = {}): PipelineFigures {
+    const f = new Figures({
+      pipeline: 'reviews-per-hour',
+      replica: String(id),
+      operators: ['filter', 'keyBy', 'tumbling count'],
+      host: `host-${id}`,
+      pid: 100 + id,
+      startedAt: 0,
+    });
+    f.consumed(1200 * scale);
+    f.operator(0).in(1200 * scale);
+    f.operator(0).out(1000 * scale);
+    f.operator(0).error(3);
+    f.operator(1).in(1000 * scale);
+    f.operator(1).out(1000 * scale);
+    f.operator(2).in(1000 * scale);
+    f.operator(2).out(12 * scale);
+    f.sink('cassandra reviews.per_hour').written(12 * scale, 3.1);
+    for (let i = 1; i <= 100; i++) f.endToEnd(0, i * scale);
+    for (let p = 0; p < 3; p++) f.lag('movie_reviews', p + id * 3, 0, 10 * p * scale);
+    f.state('pbx-reviews-per-hour-repartition', id, 5000);
+    if (options.down) f.sinkDown('cassandra reviews.per_hour', 0);
+    return f.snapshot(12_000);
+  }
+
+  it('shows one replica’s steps, sinks, lag per partition and end-to-end latency, within 80 columns', () => {
+    const lines = pipelineTable([replica(0, 1)], plain).split('\n');
+    expect(lines).toEqual([
+      'reviews-per-hour running · read 100/s · 5,000 keys',
+      'STEP              IN/S  OUT/S  ERRORS/S (TOTAL)',
+      '0 filter          100   83.3   0.25 (3)',
+      '1 keyBy           83.3  83.3   0',
+      '2 tumbling count  83.3  1.00   0',
+      'SINK                        WRITES/S  P50     P99     ERRORS/S (TOTAL)',
+      'cassandra reviews.per_hour  1.00      3.1 ms  3.1 ms  0',
+      'LAG  movie_reviews/0 0 · movie_reviews/1 10 · movie_reviews/2 20',
+      'END TO END  p50 50 ms · p95 95 ms · p99 99 ms',
+    ]);
+  });
+
+  it('sums several replicas, names the worst partition, gives each replica its latency, and says a sink is down', () => {
+    const lines = pipelineTable([replica(0, 1, { down: true }), replica(1, 2)], plain).split('\n');
+    expect(lines).toEqual([
+      'reviews-per-hour retrying · 2 replicas · read 300/s · 10,000 keys',
+      'STEP              IN/S  OUT/S  ERRORS/S (TOTAL)',
+      '0 filter          300   250    0.50 (6)',
+      '1 keyBy           250   250    0',
+      '2 tumbling count  250   3.00   0',
+      'SINK                        WRITES/S  P50     P99     ERRORS/S (TOTAL)',
+      'cassandra reviews.per_hour  3.00      3.1 ms  3.1 ms  0',
+      'retrying: cassandra reviews.per_hour down for 12.0 s; nothing committed past it',
+      'LAG  90 over 6 partitions, most on movie_reviews/5: 40',
+      'REPLICA       READ/S  LAG  END TO END P50/P95/P99    STATUS',
+      '0 host-0:100  100     30   50 ms / 95 ms / 99 ms     retrying',
+      '1 host-1:101  200     60   100 ms / 190 ms / 198 ms  running',
+    ]);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(80);
+  });
+
+  it('cuts long step and sink names to keep within 80 columns', () => {
+    const f = new Figures({ pipeline: 'p', replica: '0', operators: ['x'.repeat(60)], startedAt: 0 });
+    f.sink(`cassandra ${'k'.repeat(40)}.${'t'.repeat(40)}`).written(1_000_000, 12_345);
+    f.operator(0).error(1_000_000);
+    for (const line of pipelineTable([f.snapshot(1000)], plain).split('\n')) {
+      expect(line.length).toBeLessThanOrEqual(80);
+    }
+  });
+
+  it('lists up to four partitions, then sums them and names the one most behind', () => {
+    const lag = (n: number) => Array.from({ length: n }, (_, i) => ({ topic: 't', partition: i, lag: i * 10 }));
+    expect(lagText([])).toBe('no partition assigned');
+    expect(lagText(lag(4))).toBe('t/0 0 · t/1 10 · t/2 20 · t/3 30');
+    expect(lagText(lag(12))).toBe('660 over 12 partitions, most on t/11: 110');
+    expect(lagText(lag(12).map((p) => ({ ...p, lag: 0 })))).toBe('0 over 12 partitions');
+  });
+
+  it('as a plain line: rates, lag, end-to-end latency (the slowest replica’s), a sink being retried', () => {
+    expect(pipelineLine([replica(0, 1)], plain)).toBe(
+      'reviews-per-hour: read 100/s · written 1.00/s · errors 0.25/s · lag 30 · end to end p50/p95/p99 50 ms / 95 ms / 99 ms',
+    );
+    expect(pipelineLine([replica(0, 1), replica(1, 2, { down: true })], plain)).toBe(
+      'reviews-per-hour (2 replicas): read 300/s · written 3.00/s · errors 0.50/s · lag 90 · end to end p50/p95/p99 100 ms / 190 ms / 198 ms (slowest replica) · retrying: cassandra reviews.per_hour down for 12.0 s',
+    );
+  });
+
+  it('without a terminal, writes the plain line every 5 s; on a terminal, draws the table', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const err = capture();
+    const view = await startLiveView(
+      new Output('plain', false, capture().stream, err.stream),
+      pipelineView({ pipeline: 'reviews-per-hour' }),
+    );
+    for (let at = 1000; at <= 10_000; at += 1000) {
+      vi.setSystemTime(at);
+      view.update([replica(0, 1)]);
+    }
+    await view.stop();
+    expect(err.text().split('\n').filter(Boolean)).toEqual([
+      pipelineLine([replica(0, 1)], plain),
+      pipelineLine([replica(0, 1)], plain),
+    ]);
+    vi.useRealTimers();
+
+    const terminal = new FakeTerminal(80, 24);
+    const live = await startLiveView(
+      new Output('tty', false, capture().stream, terminal.stream),
+      pipelineView({ pipeline: 'reviews-per-hour' }),
+    );
+    live.update([replica(0, 1)]);
+    await live.stop();
+    const frames = stripAnsi(terminal.text);
+    expect(frames).toContain('2 tumbling count  83.3  1.00   0');
+    expect(frames).toContain('END TO END  p50 50 ms · p95 95 ms · p99 99 ms');
   });
 });

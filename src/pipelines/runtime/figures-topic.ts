@@ -1,0 +1,264 @@
+// The project's figures topic: every replica of every pipeline publishes its figures there once a second, keyed by
+// `${pipeline}/${replica}`, and whoever shows them (pbx top on any machine, the parent of `pbx run --replicas N`)
+// reads the latest snapshot of each replica from it.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Admin, Producer } from 'kafkajs';
+import { kafkaClientConfig, type KafkaEndpoint } from '../../clients/kafka';
+import { loadFetchInternals, type FetchInternals } from '../../clients/kafkajs-internals';
+import { ensureTopics } from '../../clients/topics';
+import { FIGURES_SCHEMA, type Figures, type PipelineFigures } from './figures';
+
+export const FIGURES_TOPIC = 'pbx-figures';
+
+/**
+ * Creates the figures topic when missing. Compacted and deleted: compaction keeps a replica's latest snapshot
+ * whatever the rate, and a retention of ten minutes (one-minute segments, for it to act) keeps the topic small and
+ * forgets replicas long gone. Figures are a view, never data to recover: a lost snapshot is replaced within a second.
+ */
+export async function ensureFiguresTopic(admin: Admin, topic = FIGURES_TOPIC): Promise<void> {
+  await ensureTopics(
+    admin,
+    [
+      {
+        name: topic,
+        namedIn: 'the figures topic of pbx run',
+        partitions: 1,
+        settings: { 'cleanup.policy': 'compact,delete', 'retention.ms': '600000', 'segment.ms': '60000' },
+      },
+    ],
+    { refusedSteps: [`Allow pbx to create the topic ${topic}, or create it yourself.`] },
+  );
+}
+
+/** The key of a replica's figures. */
+export const figuresKey = (f: { pipeline: string; replica: string }) => `${f.pipeline}/${f.replica}`;
+
+export interface PublishFiguresOptions {
+  figures: Figures;
+  /** A plain (not transactional) producer, connected; the caller disconnects it after stop(). */
+  producer: Producer;
+  topic?: string;
+  /** Default 1000. */
+  everyMs?: number;
+  /** Each snapshot, as published (the live view of this replica). */
+  onSnapshot?: (snapshot: PipelineFigures) => void;
+  /** A send (or onSnapshot) that failed: figures never stop a pipeline, the next second sends again. */
+  onError?: (error: unknown) => void;
+}
+
+export interface FiguresPublisher {
+  /** Publishes a last snapshot and a tombstone (the replica left: readers drop it at once), then stops; once. */
+  stop(): Promise<void>;
+}
+
+/** Takes a snapshot every `everyMs` and publishes it; a send still under way makes the next one wait its turn. */
+export function publishFigures(options: PublishFiguresOptions): FiguresPublisher {
+  const { figures, producer, topic = FIGURES_TOPIC, everyMs = 1000, onSnapshot, onError } = options;
+  let sending: Promise<void> = Promise.resolve();
+  let key: string | undefined;
+  const send = (value: string | null) =>
+    producer.send({ topic, acks: 1, messages: [{ key, value }] }).then(
+      () => undefined,
+      (error: unknown) => onError?.(error),
+    );
+  const tick = (): PipelineFigures => {
+    const snapshot = figures.snapshot(Date.now());
+    key = figuresKey(snapshot);
+    try {
+      onSnapshot?.(snapshot);
+    } catch (error) {
+      onError?.(error); // a view that failed to draw is no reason to stop publishing, nor the pipeline
+    }
+    sending = sending.then(() => send(JSON.stringify(snapshot)));
+    return snapshot;
+  };
+  // Figures never keep a process alive: the pipeline's own work does.
+  const timer = setInterval(tick, everyMs).unref();
+  let stopped: Promise<void> | undefined;
+  return {
+    stop: () => {
+      if (stopped) return stopped;
+      clearInterval(timer);
+      tick();
+      sending = sending.then(() => send(null));
+      return (stopped = sending);
+    },
+  };
+}
+
+/**
+ * The latest snapshot of each replica, from records of the figures topic in its order (pure). A replica's records
+ * share a key, hence a partition: the last read is the newest, whatever the clocks of the machines say.
+ */
+export class FiguresTable {
+  private readonly latest = new Map<string, { figures: PipelineFigures; readAt: number }>();
+
+  /** A record of the topic, read at `readAt`: a snapshot replaces the replica's last one; a tombstone removes it. */
+  apply(key: string | null, value: string | null, readAt: number): void {
+    if (key === null) return;
+    const figures = value === null ? undefined : parseFigures(value);
+    if (value === null) this.latest.delete(key);
+    else if (figures) this.latest.set(key, { figures, readAt });
+  }
+
+  /** Every replica read from within `staleMs` of `now` (one that died stops being heard), by pipeline and replica. */
+  replicas(now: number, staleMs: number, pipeline?: string): PipelineFigures[] {
+    return [...this.latest.values()]
+      .filter(
+        ({ figures, readAt }) => now - readAt <= staleMs && (pipeline === undefined || figures.pipeline === pipeline),
+      )
+      .map(({ figures }) => figures)
+      .sort(
+        (a, b) => a.pipeline.localeCompare(b.pipeline) || a.replica.localeCompare(b.replica, 'en', { numeric: true }),
+      );
+  }
+}
+
+/** A snapshot of the schema this pbx knows, or undefined (not JSON, another version, another shape). */
+export function parseFigures(value: string): PipelineFigures | undefined {
+  try {
+    const parsed = JSON.parse(value) as Partial<PipelineFigures> | null;
+    if (parsed?.schema !== FIGURES_SCHEMA || typeof parsed.pipeline !== 'string' || typeof parsed.time !== 'number')
+      return undefined;
+    return parsed as PipelineFigures;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ReadFiguresOptions {
+  endpoint: KafkaEndpoint;
+  /** Connected; used to create the topic when missing and to find where to start. */
+  admin: Admin;
+  topic?: string;
+  /** Only this pipeline's replicas. */
+  pipeline?: string;
+  /** How far back to start reading: a replica publishes every second, so a few seconds find every live one. */
+  lookBackMs?: number;
+  /** A replica not heard from for this long (by this machine's clock) is gone (default 5000). */
+  staleMs?: number;
+}
+
+export interface FiguresReader {
+  /** The latest snapshot of each live replica, by pipeline and replica. */
+  replicas(now?: number): PipelineFigures[];
+  /** Yields replicas() each time a snapshot arrives (coalesced), until close() or the signal. */
+  updates(signal?: AbortSignal): AsyncIterable<PipelineFigures[]>;
+  close(): Promise<void>;
+}
+
+/** How long a fetch waits at the broker for new records: also how long close() may take. */
+const FETCH_WAIT_MS = 500;
+
+/**
+ * Follows the figures topic from `lookBackMs` ago (creating it when missing), keeping each replica's latest snapshot.
+ * It reads the topic's partitions itself, with no consumer group: no group to list among the cluster's, no
+ * rebalance to wait for, nothing committed. Resolves once it is connected and placed.
+ */
+export async function readFigures(options: ReadFiguresOptions): Promise<FiguresReader> {
+  const { endpoint, admin, topic = FIGURES_TOPIC, pipeline, lookBackMs = 5000, staleMs = 5000 } = options;
+  await ensureFiguresTopic(admin, topic);
+  const internals = await loadFetchInternals(kafkaClientConfig(endpoint, { clientId: 'pbx-figures-reader' }));
+  await internals.connect();
+  await internals.addTopics([topic]);
+  const startAt = async () =>
+    new Map(
+      (await admin.fetchTopicOffsetsByTimestamp(topic, Date.now() - lookBackMs)).map((o) => [o.partition, o.offset]),
+    );
+  const table = new FiguresTable();
+  const waiting = new Set<() => void>();
+  let closed = false;
+  const following = follow({
+    internals,
+    topic,
+    positions: await startAt(),
+    replace: startAt,
+    closed: () => closed,
+    onRecord: (key, value) => table.apply(key, value, Date.now()),
+    onBatch: () => {
+      for (const wake of waiting) wake();
+      waiting.clear();
+    },
+  });
+  const replicas = (now = Date.now()) => table.replicas(now, staleMs, pipeline);
+  return {
+    replicas,
+    updates: (signal) => updatesOf(replicas, waiting, () => closed || Boolean(signal?.aborted), signal),
+    close: async () => {
+      closed = true;
+      for (const wake of waiting) wake();
+      await following;
+      await internals.disconnect();
+    },
+  };
+}
+
+interface Following {
+  internals: FetchInternals;
+  topic: string;
+  /** The next offset to read of each partition. */
+  positions: Map<number, string>;
+  /** Where to start again when the next offset is gone (retention deleted it). */
+  replace: () => Promise<Map<number, string>>;
+  closed: () => boolean;
+  onRecord: (key: string | null, value: string | null) => void;
+  onBatch: () => void;
+}
+
+/** Fetches from each partition's leader until closed; a failure (a leader moved, Kafka away) is retried. */
+async function follow(f: Following): Promise<void> {
+  while (!f.closed()) {
+    try {
+      const leaders = new Map<number, number[]>();
+      for (const { partitionId, leader } of f.internals.partitionsOf(f.topic)) {
+        if (f.positions.has(partitionId)) leaders.set(leader, [...(leaders.get(leader) ?? []), partitionId]);
+      }
+      await Promise.all([...leaders].map(([nodeId, partitions]) => fetchFrom(f, nodeId, partitions)));
+    } catch (error) {
+      if (f.closed()) return;
+      await sleep(FETCH_WAIT_MS);
+      if ((error as Error).name === 'KafkaJSOffsetOutOfRange') f.positions = await f.replace().catch(() => f.positions);
+      await f.internals.refreshMetadata().catch(() => undefined);
+    }
+  }
+}
+
+async function fetchFrom(f: Following, nodeId: number, partitions: number[]): Promise<void> {
+  const answer = await f.internals.fetch({
+    nodeId,
+    topic: f.topic,
+    partitions: partitions.map((partition) => ({ partition, fetchOffset: f.positions.get(partition)! })),
+    maxWaitMs: FETCH_WAIT_MS,
+  });
+  let any = false;
+  for (const { partition, messages } of answer) {
+    const from = BigInt(f.positions.get(partition) ?? 0);
+    for (const message of messages) {
+      if (BigInt(message.offset) < from) continue; // a batch comes whole, from before the offset asked for
+      f.onRecord(message.key?.toString() ?? null, message.value?.toString() ?? null);
+      f.positions.set(partition, String(BigInt(message.offset) + 1n));
+      any = true;
+    }
+  }
+  if (any) f.onBatch();
+}
+
+async function* updatesOf(
+  replicas: () => PipelineFigures[],
+  waiting: Set<() => void>,
+  ended: () => boolean,
+  signal?: AbortSignal,
+): AsyncGenerator<PipelineFigures[]> {
+  const wakeAll = () => {
+    for (const wake of waiting) wake();
+  };
+  signal?.addEventListener('abort', wakeAll, { once: true });
+  try {
+    while (!ended()) {
+      await new Promise<void>((resolve) => waiting.add(resolve));
+      if (!ended()) yield replicas();
+    }
+  } finally {
+    signal?.removeEventListener('abort', wakeAll);
+  }
+}
