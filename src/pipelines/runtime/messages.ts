@@ -26,6 +26,8 @@ export class RecordProblem extends Error {
   constructor(
     readonly operator: string,
     message: string,
+    /** The operator's index among the pipeline's steps; none for a problem before any (the value, its time). */
+    readonly step?: number,
   ) {
     super(message);
     this.name = 'RecordProblem';

@@ -100,5 +100,5 @@ export class Operators {
 /** Operators are named by their label and their place: "filter (operator 2)". */
 function problemOf(label: string, index: number, message: string): RecordProblem {
   const operator = `${label} (operator ${index + 1})`;
-  return new RecordProblem(operator, `${operator} ${message}`);
+  return new RecordProblem(operator, `${operator} ${message}`, index);
 }

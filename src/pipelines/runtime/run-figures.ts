@@ -1,62 +1,71 @@
-// What the runtime reports as it works, in the calls it makes. Backed by figures.ts (rates, latency, publishing).
-import type { SinkWrite } from '../sinks/errors';
+// What the runtime reports as it works, in the calls it makes: each goes to the replica's Figures (rates, latency,
+// lag, published once a second) and to the run's totals (its summary).
+import type { Message } from 'kafkajs';
+import type { SinkWrite } from '../sinks/types';
+import { Figures } from './figures';
 import type { OperatorCounts } from './operators';
 
-export interface RunFigures extends OperatorCounts {
-  /** Source records read. */
-  read(count: number): void;
-  error(operator: string): void;
-  deadLetter(): void;
-  /** Records committed to a Kafka topic (sinks and internal topics). */
-  sent(topic: string, count: number): void;
-  /** A Cassandra or Redis batch acknowledged after `ms`. */
-  sinkWrote(sink: string, batch: SinkWrite[], ms: number): void;
-  /** A sink down since `since` (ms), or back (undefined). */
-  sinkDown(sink: string, since: number | undefined): void;
-  /** A batch committed: the partition's next offset and its high watermark (the lag). */
-  committed(topic: string, partition: number, next: bigint, high: bigint): void;
+/** What a run did, for its summary. */
+export interface RunTotals {
+  records: number;
+  errors: number;
+  deadLetters: number;
+  /** Records committed per Kafka topic, internal ones included. */
+  sent: Record<string, number>;
+  /** Values acknowledged per Cassandra or Redis sink. */
+  wrote: Record<string, number>;
 }
 
-/** Totals of a run, for its summary. */
-export class RunTotals implements RunFigures {
-  records = 0;
-  errors = 0;
-  deadLetters = 0;
-  readonly sentTo = new Map<string, number>();
-  readonly wrote = new Map<string, number>();
-  readonly operators: Array<{ in: number; out: number }> = [];
-  readonly down = new Map<string, number>();
-  readonly lag = new Map<string, bigint>();
+export class RunFigures implements OperatorCounts {
+  readonly totals: RunTotals = { records: 0, errors: 0, deadLetters: 0, sent: {}, wrote: {} };
 
-  private op(step: number) {
-    return (this.operators[step] ??= { in: 0, out: 0 });
-  }
+  constructor(
+    readonly figures: Figures,
+    /** Topics the pipeline's results go to: what reaches them counts in the end-to-end latency. */
+    private readonly sinkTopics: Set<string>,
+  ) {}
+
   in(step: number): void {
-    this.op(step).in++;
+    this.figures.operator(step).in();
   }
   out(step: number, count = 1): void {
-    this.op(step).out += count;
+    this.figures.operator(step).out(count);
   }
+  /** Source records read. */
   read(count: number): void {
-    this.records += count;
+    this.totals.records += count;
+    this.figures.consumed(count);
   }
-  error(): void {
-    this.errors++;
+  /** A record stopped at an operator (its index), or before any (a value that is not JSON, a bad time). */
+  error(step: number | undefined): void {
+    this.totals.errors++;
+    if (step !== undefined) this.figures.operator(step).error();
   }
   deadLetter(): void {
-    this.deadLetters++;
+    this.totals.deadLetters++;
+    this.figures.deadLettered();
   }
-  sent(topic: string, count: number): void {
-    this.sentTo.set(topic, (this.sentTo.get(topic) ?? 0) + count);
+  /** Records committed to a Kafka topic at `ackedAt`. */
+  sent(topic: string, messages: Message[], ackedAt: number): void {
+    this.totals.sent[topic] = (this.totals.sent[topic] ?? 0) + messages.length;
+    if (!this.sinkTopics.has(topic)) return;
+    const sink = this.figures.sink(`topic ${topic}`);
+    for (const m of messages) this.figures.endToEnd(Number(m.timestamp), ackedAt);
+    sink.written(messages.length, 0);
   }
-  sinkWrote(sink: string, batch: SinkWrite[]): void {
-    this.wrote.set(sink, (this.wrote.get(sink) ?? 0) + batch.length);
+  /** A Cassandra or Redis batch acknowledged after `ms`. */
+  sinkWrote(name: string, batch: SinkWrite[], ms: number): void {
+    this.totals.wrote[name] = (this.totals.wrote[name] ?? 0) + batch.length;
+    this.figures.sink(name).written(batch.length, ms);
+    const now = Date.now();
+    for (const write of batch) this.figures.endToEnd(write.record.timestamp, now);
   }
-  sinkDown(sink: string, since: number | undefined): void {
-    if (since === undefined) this.down.delete(sink);
-    else this.down.set(sink, since);
+  sinkDown(name: string, down: boolean): void {
+    if (down) this.figures.sinkDown(name);
+    else this.figures.sinkUp(name);
   }
+  /** A batch committed: the partition's next offset and its high watermark (the lag). */
   committed(topic: string, partition: number, next: bigint, high: bigint): void {
-    this.lag.set(`${topic}/${partition}`, high > next ? high - next : 0n);
+    this.figures.lag(topic, partition, String(next), String(high));
   }
 }

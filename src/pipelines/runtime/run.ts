@@ -13,7 +13,9 @@ import { endpointOf, kafkaEndpoint } from '../../services/endpoints';
 import type { PipelineSpec } from '../api';
 import { RecordProblem } from './messages';
 import { canSpawnReplicas, replicaSettings, runReplicas } from './replicas';
-import { RunTotals } from './run-figures';
+import { Figures, type PipelineFigures } from './figures';
+import { ensureFiguresTopic, publishFigures, readFigures } from './figures-topic';
+import { RunFigures, type RunTotals } from './run-figures';
 import { openSinks } from './sinks';
 import { SinkRefused } from './sink-writes';
 import { describeTopology, topologyOf, type Topology } from './topology';
@@ -32,7 +34,8 @@ export interface RunOptions {
   sinkTimeoutMs: number;
   signal: AbortSignal;
   onNote: (text: string) => void;
-  onProgress?: (totals: RunTotals) => void;
+  /** The latest figures of each replica, about once a second (one replica's, unless --replicas). */
+  onFigures?: (replicas: PipelineFigures[]) => void;
   /** Names this worker among the replicas of one machine (its transactional id). */
   replica?: number;
 }
@@ -70,7 +73,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
     // The parent of replicas prepares and resets once; each replica then finds everything in place.
     const layout = await prepare(admin, topology, { ...options, reset: options.reset && shared.replica === undefined });
     if (options.replicas > 1 && shared.replica === undefined) {
-      return await supervise(options, topology, layout, started);
+      return await supervise(options, topology, admin, layout, started);
     }
     const ends = shared.ends ?? layout.ends;
     return await runWorker(options, topology, kafka, admin, { ...layout, ends }, shared.replica ?? 0, started);
@@ -81,7 +84,7 @@ export async function runPipeline(options: RunOptions): Promise<RunSummary> {
   }
 }
 
-/** One worker in this process, with the sinks it writes to. */
+/** One worker in this process, with the sinks it writes to and its figures published once a second. */
 async function runWorker(
   options: RunOptions,
   topology: Topology,
@@ -91,9 +94,19 @@ async function runWorker(
   replica: number,
   started: number,
 ): Promise<RunSummary> {
-  const totals = new RunTotals();
+  const sinkTopics = new Set(topology.sinks.flatMap((s) => (s.kind === 'kafka' ? [s.topic] : [])));
+  const steps = [...topology.head, ...(topology.aggregate ? [topology.aggregate] : []), ...topology.tail];
+  const figures = new Figures({
+    pipeline: topology.name,
+    replica: String(replica),
+    operators: steps.map((s) => s.label),
+  });
+  const run = new RunFigures(figures, sinkTopics);
   const sinks = await openSinks(topology, options.config);
-  const progress = setInterval(() => options.onProgress?.(totals), 250);
+  await ensureFiguresTopic(admin);
+  const figuresProducer = kafka.producer();
+  await figuresProducer.connect();
+  const publisher = publishFigures({ figures, producer: figuresProducer, onSnapshot: (s) => options.onFigures?.([s]) });
   const worker = new Worker({
     topology,
     config: options.config,
@@ -107,19 +120,20 @@ async function runWorker(
     onError: options.onError,
     sinks,
     sinkTimeoutMs: options.sinkTimeoutMs,
-    figures: totals,
+    figures: run,
     note: options.onNote,
   });
   try {
     await worker.start();
     const stoppedBy = await runUntil(worker, admin, topology, layout.ends, options);
+    figures.stopping();
     await worker.stop();
     if (worker.error !== undefined) throw worker.error as Error;
-    return summary(options, topology, totals, started, stoppedBy);
+    return summary(options, topology, run.totals, started, stoppedBy);
   } finally {
     await worker.stop();
-    clearInterval(progress);
-    options.onProgress?.(totals);
+    await publisher.stop();
+    await figuresProducer.disconnect().catch(() => undefined);
     await Promise.all(sinks.flatMap((s) => (s ? [s.close().catch(() => undefined)] : [])));
   }
 }
@@ -128,6 +142,7 @@ async function runWorker(
 async function supervise(
   options: RunOptions,
   topology: Topology,
+  admin: Admin,
   layout: Layout,
   started: number,
 ): Promise<RunSummary> {
@@ -139,14 +154,23 @@ async function supervise(
       },
     );
   }
+  const reader = await readFigures({ endpoint: kafkaEndpoint(options.config), admin, pipeline: topology.name });
+  const stopReading = new AbortController();
+  void (async () => {
+    for await (const replicas of reader.updates(stopReading.signal)) options.onFigures?.(replicas);
+  })();
   const outcome = await runReplicas({
     replicas: options.replicas,
     argv: process.argv.slice(2),
     ends: options.untilEnd ? layout.ends : undefined,
     signal: options.signal,
     onNote: options.onNote,
+  }).finally(async () => {
+    stopReading.abort();
+    await reader.close();
   });
-  const total = summary(options, topology, new RunTotals(), started, options.signal.aborted ? 'interrupt' : 'end');
+  const empty = { records: 0, errors: 0, deadLetters: 0, sent: {}, wrote: {} };
+  const total = summary(options, topology, empty, started, options.signal.aborted ? 'interrupt' : 'end');
   for (const each of outcome.summaries as RunSummary[]) {
     total.records += each.records;
     total.errors += each.errors;
@@ -295,8 +319,8 @@ function summary(
     records: totals.records,
     errors: totals.errors,
     deadLetters: totals.deadLetters,
-    sent: Object.fromEntries(totals.sentTo),
-    wrote: Object.fromEntries(totals.wrote),
+    sent: { ...totals.sent },
+    wrote: { ...totals.wrote },
     elapsedMs: Date.now() - started,
     stoppedBy,
   };

@@ -4,7 +4,8 @@
 import { sleep } from '../../async';
 import { ExitCode, UserError } from '../../cli/errors';
 import { formatDuration } from '../../cli/output';
-import { SinkDownError, SinkRecordError, type SinkWrite, type SinkWriter } from '../sinks/errors';
+import { SinkDownError, SinkRecordError, type RecordFailure } from '../sinks/errors';
+import type { SinkWrite, SinkWriter } from '../sinks/types';
 import { RecordProblem } from './messages';
 import type { RunFigures } from './run-figures';
 
@@ -27,9 +28,10 @@ export async function writeSinks(
     const batch = writes[i]!;
     if (!sink || batch.length === 0) continue;
     for (const refused of await writeRetrying(options, sink, batch, group)) {
-      const problem = new RecordProblem(sink.name, `${sink.name} refused it: ${refused.error.message}`);
-      if (recordFailed(refused.error.write, problem)) throw new SinkRefused(refused.error.write, problem);
+      const problem = new RecordProblem(sink.name, `${sink.name} refused it: ${refused.reason}`);
+      if (recordFailed(refused.write, problem)) throw new SinkRefused(refused.write, problem);
     }
+    for (const warning of sink.takeWarnings()) options.note(warning);
   }
 }
 
@@ -48,7 +50,7 @@ async function writeRetrying(
   sink: SinkWriter,
   batch: SinkWrite[],
   group: { heartbeat(): Promise<void> },
-): Promise<Array<{ error: SinkRecordError }>> {
+): Promise<RecordFailure[]> {
   const since = Date.now();
   let delay = 200;
   for (;;) {
@@ -57,13 +59,13 @@ async function writeRetrying(
       await sink.write(batch);
       options.figures.sinkWrote(sink.name, batch, Date.now() - started);
       if (delay > 200) options.note(`${sink.name} is back after ${formatDuration(Date.now() - since)}`);
-      options.figures.sinkDown(sink.name, undefined);
+      options.figures.sinkDown(sink.name, false);
       return [];
     } catch (error) {
-      if (error instanceof SinkRecordError) return [{ error }];
+      if (error instanceof SinkRecordError) return error.failures;
       if (!(error instanceof SinkDownError)) throw error;
       const down = Date.now() - since;
-      options.figures.sinkDown(sink.name, since);
+      options.figures.sinkDown(sink.name, true);
       if (down >= options.sinkTimeoutMs) {
         throw new UserError(`${sink.name} has not answered for ${formatDuration(down)}: ${error.message}.`, {
           code: 'SINK_UNAVAILABLE',

@@ -7,7 +7,7 @@
 import type { Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
-import type { SinkWrite, SinkWriter } from '../sinks/errors';
+import type { SinkWrite, SinkWriter } from '../sinks/types';
 import {
   encodeValue,
   deadLetter,
@@ -165,6 +165,12 @@ export class Worker {
       await this.commit(batch.topic, batch.partition, next, outputs);
       payload.resolveOffset(String(next - 1n));
       this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
+      if (stageB)
+        this.options.figures.figures.state(
+          batch.topic,
+          batch.partition,
+          this.states.get(batch.partition)?.aggregates.size ?? 0,
+        );
     } catch (error) {
       // Whatever this batch did to state is not in Kafka: restore it from there next time.
       if (stageB) this.states.delete(batch.partition);
@@ -242,15 +248,21 @@ export class Worker {
       let problem: RecordProblem | undefined;
       try {
         if (!state.aggregates.add(read.key, read.record.time, read.value, read.record)) {
+          const ended =
+            state.watermarks.current() === Infinity
+              ? ': an earlier --until-end run closed every window (run with --reset to compute them again)'
+              : '';
           problem = new RecordProblem(
             step.label,
-            `late: event time ${iso(read.record.time)} is past its window's end plus the allowed lateness (${step.lateness} ms); the watermark is ${iso(state.watermarks.current())}`,
+            `late: event time ${iso(read.record.time)} is past its window's end plus the allowed lateness (${step.lateness} ms); the watermark is ${iso(state.watermarks.current())}${ended}`,
+            index,
           );
         }
       } catch (error) {
         problem = new RecordProblem(
           step.label,
           `${step.label} (operator ${index + 1}) threw ${(error as Error).message}`,
+          index,
         );
       }
       if (problem && this.recordFailed(read.record, message.value, problem, outputs)) {
@@ -287,6 +299,7 @@ export class Worker {
     return new RecordProblem(
       step.label,
       `late: its event time ${iso(time)} is before its newest window's end plus the allowed lateness (${step.lateness} ms), and its partition had reached ${iso(maxBefore)}`,
+      this.options.topology.head.length,
     );
   }
 
@@ -338,7 +351,7 @@ export class Worker {
   ): boolean {
     const { onError, topology, figures } = this.options;
     problem.at ??= `${record.topic}/${record.partition}/${record.offset}`;
-    figures.error(problem.operator);
+    figures.error(problem.step);
     if (onError === 'stop') return true;
     if (onError === 'dead-letter') {
       outputs.add(topology.topics.deadLetter, deadLetter(record, original, problem));
@@ -361,7 +374,8 @@ export class Worker {
       await transaction.abort().catch(() => undefined);
       throw error;
     }
-    for (const [sinkTopic, messages] of outputs.topics) this.options.figures.sent(sinkTopic, messages.length);
+    const ackedAt = Date.now();
+    for (const [sinkTopic, messages] of outputs.topics) this.options.figures.sent(sinkTopic, messages, ackedAt);
   }
 }
 
