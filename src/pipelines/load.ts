@@ -8,7 +8,7 @@ import { UserError } from '../cli/errors';
 import { closest } from '../cli/similar';
 import * as api from './api';
 import { SPEC, type PipelineSpec } from './api';
-import { describeValue, moduleErrorPosition, sourceExcerpt, type SourcePosition } from './module-errors';
+import { ESBUILD_ERROR, describeValue, moduleErrorPosition, sourceExcerpt, type SourcePosition } from './module-errors';
 
 /** The extensions a pipeline module may have, in the order a bare name looks for them. */
 export const MODULE_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'] as const;
@@ -105,10 +105,20 @@ function provideForBun(): void {
 }
 
 // Node (the npm package, tsx in development): a resolve hook maps 'pbx' to a module that re-exports this API
-// from a global, as hooks run on another thread and cannot hand objects over. TypeScript then loads only where
+// from a global, as hooks run on another thread and cannot hand objects over; a module Node reads as CommonJS
+// (tsx does, outside a "type": "module" package) finds it in require's cache. TypeScript then loads only where
 // Node strips types (22.18 and later); JavaScript modules load everywhere.
 async function provideForNode(): Promise<void> {
-  const { register } = await import('node:module');
+  const { default: Module, register } = await import('node:module');
+  const cjs = Module as unknown as {
+    _resolveFilename: (request: string, ...rest: unknown[]) => string;
+    _cache: Record<string, unknown>;
+  };
+  const resolveFilename = cjs._resolveFilename;
+  cjs._resolveFilename = function (request, ...rest) {
+    return request === 'pbx' ? 'pbx' : resolveFilename.call(this, request, ...rest);
+  };
+  cjs._cache.pbx = { id: 'pbx', filename: 'pbx', loaded: true, exports: api };
   const key = 'pbx.api';
   (globalThis as Record<symbol, unknown>)[Symbol.for(key)] = api;
   const source = [
@@ -158,7 +168,7 @@ function describeFailure(error: unknown): { kind: string; message: string; nextS
   if (missing !== undefined && missing !== 'pbx') {
     return {
       kind: 'cannot import',
-      message,
+      message: message.split('\n')[0]!,
       nextSteps: [
         missing.startsWith('pbx/')
           ? "Import pbx's API from 'pbx' itself: `import { pipeline } from 'pbx'`."
@@ -166,6 +176,8 @@ function describeFailure(error: unknown): { kind: string; message: string; nextS
       ],
     };
   }
+  const transform = ESBUILD_ERROR.exec(message);
+  if (transform) return { kind: 'syntax error', message: transform[4]!, nextSteps: [CHECK_AGAIN] };
   const syntax = e.constructor?.name === 'BuildMessage' || (e.name === 'SyntaxError' && !/export named/i.test(message));
   if (syntax) return { kind: 'syntax error', message, nextSteps: [CHECK_AGAIN] };
   if (/export named|does not provide an export/i.test(message)) {

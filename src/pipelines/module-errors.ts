@@ -28,6 +28,8 @@ export function moduleErrorPosition(error: unknown, context: ModuleContext): Sou
     return { file: at.file, line: at.line, column: Math.max(1, at.column ?? 1) };
   }
   const message = typeof e.message === 'string' ? e.message : '';
+  const transform = ESBUILD_ERROR.exec(message);
+  if (transform) return { file: transform[1]!, line: Number(transform[2]), column: Number(transform[3]) + 1 };
   const token = importedName(message);
   if (token !== undefined && context.text !== undefined) {
     const found = findToken(context.text, token);
@@ -40,6 +42,9 @@ export function moduleErrorPosition(error: unknown, context: ModuleContext): Sou
   if (error instanceof SyntaxError && !('Bun' in globalThis)) return nodeSyntaxPosition(context.file);
   return undefined;
 }
+
+/** esbuild's error text (tsx in development): `/a/b.ts:5:8: ERROR: Unexpected ";"`, its column 0-based. */
+export const ESBUILD_ERROR = /^(\/.+?):(\d+):(\d+): ERROR: (.*)$/m;
 
 /** What an import that failed names: a package not found, or a name a module does not export. */
 function importedName(message: string): { text: string; quoted: boolean } | undefined {

@@ -4,7 +4,7 @@ import type { PipelineSpec, SinkSpec, Step, WindowSpec } from './api';
 export interface Topology {
   pipeline: string;
   file: string;
-  source: { topics: string[]; format: 'json' | 'text'; eventTime: 'time function' | 'kafka timestamp' };
+  source: { topics: string[]; format: 'json' | 'text'; eventTime: 'time function' | 'Kafka timestamp' };
   steps: Array<{
     kind: Step['kind'];
     label: string;
@@ -28,7 +28,7 @@ export function topologyOf(spec: PipelineSpec, file: string): Topology {
     source: {
       topics: source.topics,
       format: source.format,
-      eventTime: source.time ? 'time function' : 'kafka timestamp',
+      eventTime: source.time ? 'time function' : 'Kafka timestamp',
     },
     steps: spec.steps.map(stepOf),
     sinks: spec.sinks.map(sinkName),
