@@ -1,4 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// A pipeline module imports pbx's API as 'pbx' (the binary provides it): tests that load one find it here.
+const resolve = {
+  alias: [{ find: /^pbx$/, replacement: fileURLToPath(new URL('src/pipelines/api.ts', import.meta.url)) }],
+};
 
 // Three suites: unit (pure logic, no services), integration (a real Docker engine and real services),
 // e2e (the compiled dist/pbx). scripts/test.sh prepares what the last two need.
@@ -6,6 +12,7 @@ export default defineConfig({
   test: {
     projects: [
       {
+        resolve,
         test: {
           name: 'unit',
           include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts', 'test/commands/**/*.test.ts'],
@@ -15,6 +22,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
@@ -25,6 +33,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

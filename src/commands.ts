@@ -21,6 +21,7 @@ const COMMANDS: Record<string, Loader> = {
   init: () => import('./commands/init'),
   logs: () => import('./commands/logs'),
   replay: () => import('./commands/replay'),
+  run: () => import('./commands/run'),
   status: () => import('./commands/status'),
   up: () => import('./commands/up'),
 };

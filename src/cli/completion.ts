@@ -4,8 +4,11 @@ import type { Command } from '@oclif/core';
 import { IMAGES } from '../images/catalog';
 import { SERVICES } from '../services/catalog';
 
-/** What a word takes: one of some words, a Kafka topic (asked of the stack), a file, or nothing known. */
-export type Values = { words: string[] } | 'topics' | 'files' | 'none';
+/**
+ * What a word takes: one of some words, a Kafka topic (asked of the stack), a pipeline of the project (asked of
+ * pbx: `pbx completion pipelines`), a file, or nothing known.
+ */
+export type Values = { words: string[] } | 'topics' | 'pipelines' | 'files' | 'none';
 
 export interface CompletionFlag {
   /** `--topic`, and `-t` when it has a short name. */
@@ -30,6 +33,7 @@ const ARGUMENT_VALUES: Record<string, () => Values> = {
   shell: () => ({ words: Object.keys(SCRIPTS) }),
   services: () => ({ words: Object.keys(SERVICES) }),
   images: () => ({ words: Object.keys(IMAGES) }),
+  pipeline: () => 'pipelines',
   file: () => 'files',
   dir: () => 'files',
 };
@@ -90,8 +94,8 @@ export function bashScript(commands: CompletionCommand[]): string {
   const topics = [...new Set(commands.filter((c) => c.words.length > 1).map((c) => c.words[0]!))];
   const known = [...new Set([...commands.map((c) => c.words.join(' ')), ...topics])];
   const bashValues = (values: Values) =>
-    values === 'topics'
-      ? 'COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" completion topics 2>/dev/null)" -- "$cur"))'
+    values === 'topics' || values === 'pipelines'
+      ? `COMPREPLY=($(compgen -W "$("\${COMP_WORDS[0]}" completion ${values} 2>/dev/null)" -- "$cur"))`
       : values === 'files'
         ? 'COMPREPLY=($(compgen -f -- "$cur"))'
         : values === 'none'
@@ -154,8 +158,8 @@ export function fishScript(commands: CompletionCommand[]): string {
   lines.push('complete -c pbx -f');
   const seen = (words: string[]) => words.map((w) => `__fish_seen_subcommand_from ${w}`).join('; and ');
   const fishValues = (values: Values) =>
-    values === 'topics'
-      ? ` -x -a ${quote('(pbx completion topics 2>/dev/null)')}`
+    values === 'topics' || values === 'pipelines'
+      ? ` -x -a ${quote(`(pbx completion ${values} 2>/dev/null)`)}`
       : values === 'files'
         ? ' -r -F'
         : values === 'none'

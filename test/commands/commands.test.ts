@@ -44,6 +44,36 @@ describe('pbx init', () => {
   });
 });
 
+describe('pbx run', () => {
+  it('--check loads the example pbx init writes and prints its stages, as JSON when asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-run-'));
+    await runInProcess(['init', dir]);
+    const config = join(dir, 'pbx.yaml');
+    const json = await runInProcess(['run', 'example', '--check', '--json', '--config', config]);
+    expect(json.exitCode).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ pipeline: 'example', sinks: ['topic good-reviews-per-day'] });
+    const text = await runInProcess(['run', join(dir, 'pipelines/example.ts'), '--check']);
+    expect(text.stdout).toContain(`Pipeline example (${join(dir, 'pipelines/example.ts')}) loads and checks:`);
+    expect(text.stdout).toContain('  to        topic good-reviews-per-day');
+  });
+
+  it('refuses flags that do not fit together or a duration without a unit, exit 2, before loading', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-run-'));
+    await runInProcess(['init', dir]);
+    const config = join(dir, 'pbx.yaml');
+    const cases: Array<[string[], string]> = [
+      [['--sink-timeout', '60'], '--sink-timeout: expected a duration such as 30s, 5m or 500ms, got 60.'],
+      [['--on-error', 'dead-letter'], '--on-error dead-letter needs --dead-letter-topic.'],
+      [['--dead-letter-topic', 'bad'], '--dead-letter-topic is for --on-error dead-letter'],
+      [['--on-error', 'dead-letter', '--dead-letter-topic', 'events'], 'must not be a topic the pipeline reads'],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runInProcess(['run', 'example', '--check', '--config', config, ...flags]);
+      expect([result.exitCode, result.stderr]).toEqual([2, expect.stringContaining(message)]);
+    }
+  });
+});
+
 describe('pbx config', () => {
   it('reports a bad file with its line and column, exit 1, as JSON when asked', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'pbx-cfg-')), 'pbx.yaml');

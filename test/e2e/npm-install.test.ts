@@ -1,7 +1,7 @@
 // What a user without the repository gets: the packed tarball, installed globally with npm, runs as `pbx` under
 // node (a bundle of pbx and its libraries: the tarball has no dependencies to fetch, so no registry is asked).
 import { execa } from 'execa';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,5 +36,18 @@ describe('npm pack, then npm install -g of the tarball', () => {
     const reviews = stdout.split('\n').map((line) => JSON.parse(line) as { user_id: string });
     expect(reviews).toHaveLength(3);
     expect(reviews[0]).toHaveProperty('user_id');
+  });
+
+  it('loads a pipeline module in JavaScript with pbx’s API; TypeScript where Node strips types, else says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-npm-project-'));
+    mkdirSync(join(dir, 'pipelines'));
+    const module = "import { pipeline } from 'pbx';\nexport default pipeline('clean').from('in').to('out');\n";
+    writeFileSync(join(dir, 'pipelines/clean.mjs'), module);
+    writeFileSync(join(dir, 'pipelines/typed.ts'), module.replace("'in'", "'in' as string"));
+    const js = await execa(pbx, ['run', 'clean', '--check', '--json'], { cwd: dir });
+    expect(JSON.parse(js.stdout)).toMatchObject({ pipeline: 'clean', sinks: ['topic out'] });
+    const ts = await execa(pbx, ['run', 'typed', '--check', '--json'], { cwd: dir, reject: false });
+    if ((process.features as { typescript?: unknown }).typescript) expect(ts.exitCode).toBe(0);
+    else expect(JSON.parse(ts.stdout).error).toMatchObject({ code: 'PIPELINE_NEEDS_TYPESCRIPT', exitCode: 1 });
   });
 });

@@ -39,6 +39,7 @@ describe('completionCommands, from the registered commands', () => {
     expect(find('up').args).toEqual({ words: Object.keys(SERVICES) });
     expect(find('data gen').args).toEqual({ words: ['reviews'] });
     expect(find('completion').args).toEqual({ words: ['bash', 'zsh', 'fish'] });
+    expect(find('run').args).toBe('pipelines');
   });
 });
 
@@ -103,5 +104,14 @@ describe('bash, sourcing the script', () => {
     });
     expect(await complete(pbx, 'replay', 'x.json', '-t', 'mo')).toEqual(['movie_reviews']);
     expect(await complete(pbx, 'replay', '--dead-letter-topic', '')).toEqual(['movie_reviews', 'metrics']);
+  });
+
+  it('completes pbx run with the project’s pipelines, as the same pbx lists them', async () => {
+    const pbx = join(mkdtempSync(join(tmpdir(), 'pbx-completion-')), 'pbx');
+    writeFileSync(pbx, '#!/bin/sh\n[ "$*" = "completion pipelines" ] && printf "clean\\nreviews-per-hour\\n"\n', {
+      mode: 0o755,
+    });
+    expect(await complete(pbx, 'run', 're')).toEqual(['reviews-per-hour']);
+    expect(fishScript(commands)).toContain("-n '__fish_seen_subcommand_from run' -x -a '(pbx completion pipelines");
   });
 });
