@@ -57,9 +57,42 @@ class BatchOutputs {
     if (list) list.push(message);
     else this.topics.set(topic, [message]);
   }
-  topicMessages(): TopicMessages[] {
-    return [...this.topics].map(([topic, messages]) => ({ topic, messages }));
+  /**
+   * The messages in sends of at most SEND_BYTES each (kafkajs puts a partition's messages of one send in one record
+   * batch, which the broker refuses above the topic's max.message.bytes, 1 MB by default); in order per partition.
+   */
+  *sends(): Generator<TopicMessages[]> {
+    let send = new Map<string, Message[]>();
+    let bytes = 0;
+    for (const [topic, messages] of this.topics) {
+      for (const message of messages) {
+        const size = sizeOf(message);
+        if (bytes > 0 && bytes + size > SEND_BYTES) {
+          yield [...send].map(([t, m]) => ({ topic: t, messages: m }));
+          send = new Map();
+          bytes = 0;
+        }
+        const list = send.get(topic);
+        if (list) list.push(message);
+        else send.set(topic, [message]);
+        bytes += size;
+      }
+    }
+    if (bytes > 0) yield [...send].map(([t, m]) => ({ topic: t, messages: m }));
   }
+}
+
+/** What a send of a batch may hold: replay's figure, well under the broker's default limit of 1 MB per batch. */
+const SEND_BYTES = 512 * 1024;
+
+/** A message's size in a record batch, about (its overhead of varints and attributes counted as 16 bytes). */
+function sizeOf(message: Message): number {
+  let size =
+    16 +
+    (message.key?.length ?? 0) +
+    (typeof message.value === 'string' || Buffer.isBuffer(message.value) ? message.value.length : 0);
+  for (const [name, value] of Object.entries(message.headers ?? {})) size += name.length + String(value).length + 2;
+  return size;
 }
 
 /** Why a worker stopped before its input ended (the run's error). */
@@ -312,7 +345,7 @@ export class Worker {
     await admin.connect();
     const high = await admin.fetchTopicOffsets(changelog).finally(() => admin.disconnect());
     const end = BigInt(high.find((o) => o.partition === partition)?.high ?? '0');
-    this.options.note(`restoring the state of partition ${partition} from ${changelog}`);
+    if (end > 0n) this.options.note(`Restoring the state of partition ${partition} from ${changelog}.`);
     const state = await PartitionState.restore({
       kafka,
       changelog,
@@ -363,8 +396,7 @@ export class Worker {
   private async commit(topic: string, partition: number, next: bigint, outputs: BatchOutputs): Promise<void> {
     const transaction = await this.producer.transaction();
     try {
-      const topicMessages = outputs.topicMessages();
-      if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+      for (const topicMessages of outputs.sends()) await transaction.sendBatch({ topicMessages, acks: -1 });
       await transaction.sendOffsets({
         consumerGroupId: this.options.topology.groupId,
         topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
