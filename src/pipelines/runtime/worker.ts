@@ -108,6 +108,7 @@ export class Worker {
   /** Each source partition's highest event time so far: its marker. */
   private readonly sourceTimes = new Map<string, number>();
   private failure: unknown;
+  private sinceHeartbeat = 0;
   /** The next offset this worker reads, by `topic/partition`: past transaction markers, which reach no batch. */
   readonly positions = new Map<string, bigint>();
   private stopped!: () => void;
@@ -118,8 +119,9 @@ export class Worker {
     this.consumer = kafka.consumer({
       groupId: topology.groupId,
       readUncommitted: false,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3000,
+      // A worker killed without leaving holds its partitions this long: a restart or the others take over after it.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1000,
     });
     this.producer = kafka.producer({
       transactionalId,
@@ -249,6 +251,8 @@ export class Worker {
         }
       }
       if (!payload.isRunning()) break;
+      // A long batch keeps the worker in its group (kafkajs sends at most one heartbeat per interval).
+      if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
     this.sourceTimes.set(source, time);
     if (topology.topics.repartition) {
