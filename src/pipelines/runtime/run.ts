@@ -102,7 +102,11 @@ async function runWorker(
     operators: steps.map((s) => s.label),
   });
   const run = new RunFigures(figures, sinkTopics);
-  const sinks = await openSinks(topology, options.config);
+  const sinks = await openSinks(topology, options.config, {
+    sinkTimeoutMs: options.sinkTimeoutMs,
+    figures: run,
+    note: options.onNote,
+  });
   await ensureFiguresTopic(admin);
   const figuresProducer = kafka.producer();
   await figuresProducer.connect();

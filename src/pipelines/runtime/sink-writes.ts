@@ -51,23 +51,43 @@ async function writeRetrying(
   batch: SinkWrite[],
   group: { heartbeat(): Promise<void> },
 ): Promise<RecordFailure[]> {
-  const since = Date.now();
-  let delay = 200;
-  for (;;) {
+  return whileDown(options, sink.name, group, async () => {
     const started = Date.now();
     try {
       await sink.write(batch);
-      options.figures.sinkWrote(sink.name, batch, Date.now() - started);
-      if (delay > 200) options.note(`${sink.name} is back after ${formatDuration(Date.now() - since)}`);
-      options.figures.sinkDown(sink.name, false);
-      return [];
     } catch (error) {
       if (error instanceof SinkRecordError) return error.failures;
+      throw error;
+    }
+    options.figures.sinkWrote(sink.name, batch, Date.now() - started);
+    return [];
+  });
+}
+
+/**
+ * Runs `attempt` again with backoff for as long as it fails with SinkDownError, up to --sink-timeout (then exit 3),
+ * keeping the group membership alive meanwhile and saying when the sink went down and when it came back.
+ */
+export async function whileDown<T>(
+  options: Pick<SinkWriteOptions, 'sinkTimeoutMs' | 'figures' | 'note'>,
+  name: string,
+  group: { heartbeat(): Promise<void> } | undefined,
+  attempt: () => Promise<T>,
+): Promise<T> {
+  const since = Date.now();
+  let delay = 200;
+  for (;;) {
+    try {
+      const result = await attempt();
+      if (delay > 200) options.note(`${name} is back after ${formatDuration(Date.now() - since)}.`);
+      options.figures.sinkDown(name, false);
+      return result;
+    } catch (error) {
       if (!(error instanceof SinkDownError)) throw error;
       const down = Date.now() - since;
-      options.figures.sinkDown(sink.name, true);
+      options.figures.sinkDown(name, true);
       if (down >= options.sinkTimeoutMs) {
-        throw new UserError(`${sink.name} has not answered for ${formatDuration(down)}: ${error.message}.`, {
+        throw new UserError(`${name} has not answered for ${formatDuration(down)}: ${error.message}.`, {
           code: 'SINK_UNAVAILABLE',
           exitCode: ExitCode.unhealthy,
           hint: 'Nothing was committed past the last batch it acknowledged: a later run goes on from there, with nothing lost.',
@@ -78,9 +98,8 @@ async function writeRetrying(
           cause: error,
         });
       }
-      if (delay === 200)
-        options.note(`${sink.name} is down (${error.message}): retrying, nothing is committed past it`);
-      await group.heartbeat();
+      if (delay === 200) options.note(`${name} is down (${error.message}): retrying; nothing is committed past it.`);
+      await group?.heartbeat();
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
     }

@@ -5,16 +5,28 @@ import { cassandraEndpoint, redisEndpoint } from '../../services/endpoints';
 import { openCassandraSink } from '../sinks/cassandra';
 import { openRedisSink } from '../sinks/redis';
 import type { SinkWriter } from '../sinks/types';
-import type { Topology } from './topology';
+import { whileDown, type SinkWriteOptions } from './sink-writes';
+import { describeSink, type Topology } from './topology';
 
 /** One writer per sink of the topology, in its order; undefined for Kafka sinks. Closes what opened on a failure. */
-export async function openSinks(topology: Topology, config: ResolvedConfig): Promise<Array<SinkWriter | undefined>> {
+export async function openSinks(
+  topology: Topology,
+  config: ResolvedConfig,
+  retry: Pick<SinkWriteOptions, 'sinkTimeoutMs' | 'figures' | 'note'>,
+): Promise<Array<SinkWriter | undefined>> {
   const opened: Array<SinkWriter | undefined> = [];
   try {
     for (const sink of topology.sinks) {
+      // A sink that is down at the start is waited for as one that goes down later.
       if (sink.kind === 'kafka') opened.push(undefined);
-      else if (sink.kind === 'cassandra') opened.push(await openCassandraSink(sink, cassandraEndpoint(config)));
-      else opened.push(await openRedisSink(sink, redisEndpoint(config)));
+      else if (sink.kind === 'cassandra') {
+        const name = describeSink(sink);
+        opened.push(await whileDown(retry, name, undefined, () => openCassandraSink(sink, cassandraEndpoint(config))));
+      } else {
+        opened.push(
+          await whileDown(retry, describeSink(sink), undefined, () => openRedisSink(sink, redisEndpoint(config))),
+        );
+      }
     }
     return opened;
   } catch (error) {
