@@ -1,0 +1,327 @@
+// `pbx run` against its peers on the same broker, the same machine and the same input topics:
+//   filter/map (reviews → filter → projection → topic) on --records reviews, and a word count (sentences → words →
+//   count per word → topic) on --records sentences, each input loaded once with pbx replay into 3 partitions;
+//   against a Kafka Streams application of the same topologies (kstreams/, exactly_once_v2) and a plain kafkajs loop
+//   (kafkajs-loop.ts: at-least-once, and with --transactional one transaction per batch).
+// Each contender runs from its start until it has processed all of its input (each stops by itself, as
+// `pbx run --until-end` does), into an output topic of its own; then the output is read back (read_committed) and
+// checked: filter/map's records against the reference (count and content), the word count's last count per word
+// against a count done here. The contenders take turns in a different order each round; the headline is the median.
+// Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/pipeline/run.ts [--records 1000000] [--rounds 3]
+//   [--pipelines filter-map,word-count] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
+// Needs: a provisioned engine with pbx/kafka, Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
+// A contender that fails (pbx until its runtime lands) is reported with its error and left out of later rounds.
+// Prints Markdown tables.
+import { execa } from 'execa';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { containerCpuMs, containerId } from '../container-cpu';
+import {
+  checkFilterMap,
+  checkWordCount,
+  filterMapReference,
+  MIN_SCORE,
+  wordCountReference,
+  type Verdict,
+} from './check';
+
+const { values: options } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '3' },
+    pipelines: { type: 'string', default: 'filter-map,word-count' },
+    contenders: { type: 'string', default: 'kstreams,kafkajs,kafkajs-tx,pbx' },
+    mode: { type: 'string', default: 'throughput' },
+  },
+});
+const RECORDS = Number(options.records);
+const ROUNDS = Number(options.rounds);
+const root = resolve(import.meta.dirname, '../..');
+const pbx = resolve(root, 'dist/pbx');
+const work = resolve(root, 'bench/results/pipeline');
+mkdirSync(resolve(work, 'pipelines'), { recursive: true });
+const PORT = 39393;
+const BROKER = `127.0.0.1:${PORT}`;
+const config = resolve(work, 'pbx.yaml');
+writeFileSync(config, `name: benchpipeline\nimages: local\nservices:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+const PARTITIONS = 3;
+
+const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const stamp = Date.now();
+let seq = 0;
+const unique = (name: string) => `${name}-${stamp}-${seq++}`;
+
+type PipelineName = 'filter-map' | 'word-count';
+interface Job {
+  pipeline: PipelineName;
+  input: string;
+  output: string;
+  /** Consumer group / application id: new for every run, so each starts at the beginning of its input. */
+  id: string;
+}
+interface Measured {
+  ms: number;
+  peakMiB: number;
+  cpuMs: number;
+  brokerCpuMs?: number;
+}
+interface Contender {
+  name: string;
+  guarantee: string;
+  run: (job: Job) => Promise<Measured>;
+}
+
+let brokerId = '';
+
+/** Runs a command under /usr/bin/time: wall time, peak resident memory, CPU; and the broker's CPU meanwhile. */
+async function measure(command: string, args: string[], cwd = root): Promise<Measured> {
+  const report = resolve(work, 'time.txt');
+  const brokerBefore = containerCpuMs(brokerId);
+  const started = performance.now();
+  const result = await execa('/usr/bin/time', ['-f', '%M %U %S', '-o', report, command, ...args], {
+    cwd,
+    reject: false,
+    all: true,
+  });
+  const ms = performance.now() - started;
+  if (result.exitCode !== 0)
+    throw new Error(`exit ${result.exitCode}: ${String(result.all).trim().split('\n').slice(-6).join(' / ')}`);
+  const brokerAfter = containerCpuMs(brokerId);
+  const [peakKiB, user, system] = readFileSync(report, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return {
+    ms,
+    peakMiB: peakKiB! / 1024,
+    cpuMs: (user! + system!) * 1000,
+    brokerCpuMs: brokerBefore !== undefined && brokerAfter !== undefined ? brokerAfter - brokerBefore : undefined,
+  };
+}
+
+async function createTopic(name: string): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: PARTITIONS }] });
+  await admin.disconnect();
+}
+
+/** The Kafka Streams jar, built with Maven when missing (offline first: after one online resolve it needs no network). */
+async function kstreamsJar(): Promise<string> {
+  const project = resolve(import.meta.dirname, 'kstreams');
+  const jar = resolve(project, 'target/kstreams-bench.jar');
+  if (!existsSync(jar)) {
+    log('building the Kafka Streams application');
+    const offline = await execa('mvn', ['-q', '-o', 'package'], { cwd: project, reject: false });
+    if (offline.exitCode !== 0) await execa('mvn', ['-q', 'package'], { cwd: project });
+  }
+  return jar;
+}
+
+/** The pbx contender's pipeline modules, written against src/pipelines/api.ts, reading and writing the job's topics. */
+function pipelineModule(job: Job): string {
+  const [from, to] = [JSON.stringify(job.input), JSON.stringify(job.output)];
+  return job.pipeline === 'filter-map'
+    ? `import { pipeline } from 'pbx';
+
+export default pipeline('filter-map')
+  .from(${from})
+  .filter((r) => Number(r.score) >= ${MIN_SCORE})
+  .map((r) => ({ product_id: r.product_id, score: r.score, user_id: r.user_id }))
+  .to(${to});
+`
+    : `import { pipeline } from 'pbx';
+
+export default pipeline('word-count')
+  .from<{ id: number; text: string }>(${from})
+  .flatMap((s) => s.text.split(' '))
+  .keyBy((word) => word)
+  .count()
+  .to(${to});
+`;
+}
+
+async function contenders(wanted: string[]): Promise<Contender[]> {
+  const tsx = resolve(root, 'node_modules/.bin/tsx');
+  const loop = resolve(import.meta.dirname, 'kafkajs-loop.ts');
+  const all: Record<string, () => Contender | Promise<Contender>> = {
+    pbx: () => ({
+      name: 'pbx run --until-end',
+      guarantee: 'effectively once (transactions)',
+      run: (job) => {
+        writeFileSync(resolve(work, 'pipelines', `${job.pipeline}.ts`), pipelineModule(job));
+        return measure(pbx, ['run', job.pipeline, '--until-end', '--json', '--reset'], work);
+      },
+    }),
+    kstreams: async () => {
+      const jar = await kstreamsJar();
+      const pom = readFileSync(resolve(import.meta.dirname, 'kstreams/pom.xml'), 'utf8');
+      return {
+        name: `Kafka Streams ${/<kafka.version>([\d.]+)</.exec(pom)?.[1]}`,
+        guarantee: 'exactly_once_v2',
+        run: (job) =>
+          measure('java', ['-cp', jar, 'pbx.bench.StreamsBench', job.pipeline, BROKER, job.input, job.output, job.id]),
+      };
+    },
+    kafkajs: () => ({
+      name: 'kafkajs loop',
+      guarantee: 'at-least-once (not like for like)',
+      run: (job) => measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id]),
+    }),
+    'kafkajs-tx': () => ({
+      name: 'kafkajs loop, a transaction per batch',
+      guarantee: 'transactions; word count state in memory only',
+      run: (job) => measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id, '--transactional']),
+    }),
+  };
+  const list: Contender[] = [];
+  for (const name of wanted) {
+    if (!all[name]) throw new Error(`unknown contender ${name}: one of ${Object.keys(all).join(', ')}`);
+    list.push(await all[name]());
+  }
+  return list;
+}
+
+interface Input {
+  pipeline: PipelineName;
+  topic: string;
+  check: (output: string) => Promise<Verdict>;
+}
+
+/** Generates a dataset once per count (deterministic, seed 1), loads it into a new 3-partition topic, and computes
+ * the reference its pipeline's output is checked against. */
+async function loadInput(pipeline: PipelineName): Promise<Input> {
+  const dataset = pipeline === 'filter-map' ? 'reviews' : 'sentences';
+  const file = resolve(work, `${dataset}-${RECORDS}.json`);
+  if (!existsSync(file)) {
+    log(`generating ${RECORDS} ${dataset}`);
+    await execa(pbx, ['data', 'gen', dataset, '--count', String(RECORDS), '--seed', '1', '--out', file]);
+  }
+  const topic = unique(dataset);
+  log(`loading ${dataset} into ${topic}`);
+  await execa(pbx, [
+    'replay',
+    file,
+    '--topic',
+    topic,
+    '--rate',
+    'max',
+    '--partitions',
+    String(PARTITIONS),
+    '--config',
+    config,
+  ]);
+  if (pipeline === 'filter-map') {
+    const expected = await filterMapReference(file);
+    return { pipeline, topic, check: (output) => checkFilterMap(BROKER, output, expected) };
+  }
+  const expected = await wordCountReference(file);
+  return { pipeline, topic, check: (output) => checkWordCount(BROKER, output, expected) };
+}
+
+type Run = Measured & Verdict;
+interface Outcome {
+  runs: Run[];
+  failure?: string;
+}
+
+/** Rounds of every contender on one input, in alternating order; a contender that fails is left out after it. */
+async function rounds(input: Input, list: Contender[]): Promise<Map<Contender, Outcome>> {
+  const outcomes = new Map(list.map((c): [Contender, Outcome] => [c, { runs: [] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const contender of round % 2 === 0 ? list : [...list].reverse()) {
+      const outcome = outcomes.get(contender)!;
+      if (outcome.failure) continue;
+      const output = unique(`${input.pipeline}-out`);
+      await createTopic(output);
+      const job = { pipeline: input.pipeline, input: input.topic, output, id: unique(`bench-${input.pipeline}`) };
+      try {
+        const measured = await contender.run(job);
+        const verdict = await input.check(output);
+        log(`${input.pipeline}, round ${round + 1}, ${contender.name}: ${seconds(measured.ms)} s; ${verdict.what}`);
+        outcome.runs.push({ ...measured, ...verdict });
+      } catch (error) {
+        outcome.failure = (error as Error).message;
+        log(`${input.pipeline}, ${contender.name} failed, left out: ${outcome.failure}`);
+      }
+    }
+  }
+  return outcomes;
+}
+
+function report(pipeline: PipelineName, outcomes: Map<Contender, Outcome>): void {
+  const what =
+    pipeline === 'filter-map'
+      ? `filter/map: ${RECORDS} reviews → filter (score >= ${MIN_SCORE}) → {product_id, score, user_id} → topic`
+      : `word count: ${RECORDS} sentences → words → count per word → topic`;
+  console.log(`\n### ${what}, ${PARTITIONS} partitions\n`);
+  console.log(
+    `Medians of ${ROUNDS} rounds, input records per second from each contender's start to all input processed; "÷ Kafka Streams" is the median of the rounds' own ratios.\n`,
+  );
+  console.log(
+    '| contender | guarantee | records/s | wall s | output checked | peak RSS MiB | CPU s | broker CPU s | ÷ Kafka Streams |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const streams = [...outcomes].find(([c]) => c.name.startsWith('Kafka Streams'))?.[1].runs;
+  for (const [contender, { runs, failure }] of outcomes) {
+    if (runs.length === 0) {
+      console.log(`| ${contender.name} | ${contender.guarantee} | failed: ${failure} | | | | | | |`);
+      continue;
+    }
+    const ms = median(runs.map((r) => r.ms));
+    const good = runs.filter((r) => r.ok).length;
+    const checked =
+      good === runs.length ? `${runs[0]!.what}: ${good}/${runs.length}` : runs.map((r) => r.what).join('; ');
+    const ratio = streams?.length === runs.length ? median(runs.map((r, i) => streams[i]!.ms / r.ms)).toFixed(2) : '';
+    const broker = runs.every((r) => r.brokerCpuMs !== undefined)
+      ? seconds(median(runs.map((r) => r.brokerCpuMs!)))
+      : 'n/a';
+    console.log(
+      `| ${contender.name} | ${contender.guarantee} | ${Math.round((RECORDS * 1000) / ms)} | ${seconds(ms)} | ${checked} | ${median(runs.map((r) => r.peakMiB)).toFixed(0)} | ${seconds(median(runs.map((r) => r.cpuMs)))} | ${broker} | ${ratio} |`,
+    );
+    if (failure) console.log(`| ${contender.name}, later rounds | | failed: ${failure} | | | | | | |`);
+  }
+  for (const [contender, { runs }] of outcomes)
+    log(`${pipeline}, ${contender.name}: ${runs.map((r) => seconds(r.ms)).join(', ')} s`);
+}
+
+async function throughput(): Promise<void> {
+  const list = await contenders(options.contenders.split(','));
+  for (const pipeline of options.pipelines.split(',') as PipelineName[]) {
+    if (pipeline !== 'filter-map' && pipeline !== 'word-count') throw new Error(`unknown pipeline ${String(pipeline)}`);
+    report(pipeline, await rounds(await loadInput(pipeline), list));
+  }
+}
+
+// TODO(issue 22, once `pbx run` lands): the windowed count into Cassandra at a steady 1,000 records/s. Plan: the
+// stack with Cassandra too (pbx.yaml services cassandra), a keyspace and table reviews.per_hour (key, window_start,
+// window_end, count), the contract's module (reviews → keyBy(product_id) → tumbling('1h') → count() →
+// cassandra('reviews.per_hour')) started with `pbx run` while `pbx replay --rate 1000` sends 60 s of reviews; the
+// figures: records/s, and end-to-end latency p50/p95/p99 (a record's create time to the sink's acknowledgement) from
+// the run's figures (the pbx-figures topic or the --json summary, whichever the runtime gives); goal p99 < 50 ms.
+// pbx only: no peer. Until then the mode says so and measures nothing.
+function latency(): Promise<void> {
+  return Promise.reject(
+    new Error('--mode latency is pending: it needs pbx run (issue 22) and the latency figures it publishes.'),
+  );
+}
+
+// TODO(issue 22, once `pbx run` lands): memory with 10,000 and 1,000,000 distinct keys of state. Plan: for each K,
+// a file of 2,000,000 records {"k": "key-<i mod K>"} loaded like the inputs above, the module
+// pipeline('state-memory').from(topic).keyBy((r) => r.k).count().to(output) run with --until-end under /usr/bin/time
+// (measure(): peak RSS), and the output checked to hold K keys each counted 2,000,000 / K times. pbx only.
+function memory(): Promise<void> {
+  return Promise.reject(new Error('--mode memory is pending: it needs pbx run (issue 22).'));
+}
+
+log('starting Kafka (KRaft)');
+await execa(pbx, ['up', 'kafka', '--config', config]);
+brokerId = await containerId('pbx-benchpipeline-kafka');
+try {
+  const modes: Record<string, () => Promise<void>> = { throughput, latency, memory };
+  if (!modes[options.mode]) throw new Error(`unknown --mode ${options.mode}: throughput, latency or memory`);
+  await modes[options.mode]!();
+} finally {
+  await execa(pbx, ['down', '--volumes', '--config', config], { reject: false });
+}
