@@ -14,6 +14,7 @@
 // Prints Markdown tables.
 import { execa } from 'execa';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { containerCpuMs, containerId } from '../container-cpu';
@@ -40,10 +41,14 @@ const ROUNDS = Number(options.rounds);
 const root = resolve(import.meta.dirname, '../..');
 const pbx = resolve(root, 'dist/pbx');
 const work = resolve(root, 'bench/results/pipeline');
-mkdirSync(resolve(work, 'pipelines'), { recursive: true });
+mkdirSync(work, { recursive: true });
+// The pbx project the stack and `pbx run` use: outside the repository, whose type check would take its pipeline
+// modules for its own (they import 'pbx', which only the binary resolves).
+const project = resolve(tmpdir(), 'pbx-bench-pipeline');
+mkdirSync(resolve(project, 'pipelines'), { recursive: true });
 const PORT = 39393;
 const BROKER = `127.0.0.1:${PORT}`;
-const config = resolve(work, 'pbx.yaml');
+const config = resolve(project, 'pbx.yaml');
 writeFileSync(config, `name: benchpipeline\nimages: local\nservices:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
 const PARTITIONS = 3;
 
@@ -64,6 +69,8 @@ interface Job {
 }
 interface Measured {
   ms: number;
+  /** What the contender printed (its own figures). */
+  stdout: string;
   peakMiB: number;
   cpuMs: number;
   brokerCpuMs?: number;
@@ -87,16 +94,24 @@ async function measure(command: string, args: string[], cwd = root): Promise<Mea
     all: true,
   });
   const ms = performance.now() - started;
-  if (result.exitCode !== 0)
-    throw new Error(`exit ${result.exitCode}: ${String(result.all).trim().split('\n').slice(-6).join(' / ')}`);
+  if (result.exitCode !== 0) throw new Error(`exit ${result.exitCode}: ${gist(String(result.all))}`);
   const brokerAfter = containerCpuMs(brokerId);
   const [peakKiB, user, system] = readFileSync(report, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
   return {
     ms,
+    stdout: result.stdout.trim(),
     peakMiB: peakKiB! / 1024,
     cpuMs: (user! + system!) * 1000,
     brokerCpuMs: brokerBefore !== undefined && brokerAfter !== undefined ? brokerAfter - brokerBefore : undefined,
   };
+}
+
+/** The line of a failed run's output that says why: pbx's error message, Java's last cause, else the last line. */
+function gist(output: string): string {
+  const lines = output.trim().split('\n');
+  const message = lines.find((l) => /"message":/.test(l))?.replace(/^\s*"message":\s*/, '');
+  const cause = lines.findLast((l) => /^Caused by:|Exception/.test(l));
+  return (message ?? cause ?? lines.at(-1) ?? '').trim().replace(/\|/g, '\\|').slice(0, 300);
 }
 
 async function createTopic(name: string): Promise<void> {
@@ -109,12 +124,12 @@ async function createTopic(name: string): Promise<void> {
 
 /** The Kafka Streams jar, built with Maven when missing (offline first: after one online resolve it needs no network). */
 async function kstreamsJar(): Promise<string> {
-  const project = resolve(import.meta.dirname, 'kstreams');
-  const jar = resolve(project, 'target/kstreams-bench.jar');
+  const maven = resolve(import.meta.dirname, 'kstreams');
+  const jar = resolve(maven, 'target/kstreams-bench.jar');
   if (!existsSync(jar)) {
     log('building the Kafka Streams application');
-    const offline = await execa('mvn', ['-q', '-o', 'package'], { cwd: project, reject: false });
-    if (offline.exitCode !== 0) await execa('mvn', ['-q', 'package'], { cwd: project });
+    const offline = await execa('mvn', ['-q', '-o', 'package'], { cwd: maven, reject: false });
+    if (offline.exitCode !== 0) await execa('mvn', ['-q', 'package'], { cwd: maven });
   }
   return jar;
 }
@@ -150,8 +165,8 @@ async function contenders(wanted: string[]): Promise<Contender[]> {
       name: 'pbx run --until-end',
       guarantee: 'effectively once (transactions)',
       run: (job) => {
-        writeFileSync(resolve(work, 'pipelines', `${job.pipeline}.ts`), pipelineModule(job));
-        return measure(pbx, ['run', job.pipeline, '--until-end', '--json', '--reset'], work);
+        writeFileSync(resolve(project, 'pipelines', `${job.pipeline}.ts`), pipelineModule(job));
+        return measure(pbx, ['run', job.pipeline, '--until-end', '--json', '--reset'], project);
       },
     }),
     kstreams: async () => {
@@ -239,7 +254,9 @@ async function rounds(input: Input, list: Contender[]): Promise<Map<Contender, O
       try {
         const measured = await contender.run(job);
         const verdict = await input.check(output);
-        log(`${input.pipeline}, round ${round + 1}, ${contender.name}: ${seconds(measured.ms)} s; ${verdict.what}`);
+        log(
+          `${input.pipeline}, round ${round + 1}, ${contender.name}: ${seconds(measured.ms)} s (${measured.stdout}); ${verdict.what}`,
+        );
         outcome.runs.push({ ...measured, ...verdict });
       } catch (error) {
         outcome.failure = (error as Error).message;
