@@ -82,8 +82,8 @@ export async function checkFilterMap(broker: string, topic: string, expected: Ma
   return { ok: false, what: `${count} records (reference ${want}): ${missing} missing, ${extra} extra or repeated` };
 }
 
-/** The word count's output: the last count of each word (its key) equals the reference's count. */
-export async function checkWordCount(broker: string, topic: string, expected: Map<string, number>): Promise<Verdict> {
+/** A count per key's output (the word count's): the last count of each key equals the reference's count. */
+export async function checkCounts(broker: string, topic: string, expected: Map<string, number>): Promise<Verdict> {
   const last = new Map<string, number>();
   let updates = 0;
   await readTopic(broker, topic, (key, value) => {
@@ -91,10 +91,10 @@ export async function checkWordCount(broker: string, topic: string, expected: Ma
     last.set(key, (JSON.parse(value) as { count: number }).count);
   });
   let wrong = 0;
-  for (const [word, n] of expected) if (last.get(word) !== n) wrong++;
-  const unknown = [...last.keys()].filter((word) => !expected.has(word)).length;
+  for (const [key, n] of expected) if (last.get(key) !== n) wrong++;
+  const unknown = [...last.keys()].filter((key) => !expected.has(key)).length;
   const detail = `${updates} updates`;
-  if (wrong === 0 && unknown === 0) return { ok: true, what: `${last.size} words, every count right`, detail };
-  const what = `${last.size} words (reference ${expected.size}): ${wrong} wrong or missing, ${unknown} unknown`;
+  if (wrong === 0 && unknown === 0) return { ok: true, what: `${last.size} keys, every count right`, detail };
+  const what = `${last.size} keys (reference ${expected.size}): ${wrong} wrong or missing, ${unknown} unknown`;
   return { ok: false, what, detail };
 }

@@ -3,10 +3,13 @@
 //   count per word → topic) on --records sentences, each input loaded once with pbx replay into 3 partitions;
 //   against a Kafka Streams application of the same topologies (kstreams/, exactly_once_v2) and a plain kafkajs loop
 //   (kafkajs-loop.ts: at-least-once, and with --transactional one transaction per batch).
-// Each contender runs from its start until it has processed all of its input (each stops by itself, as
+// Each contender first runs once untimed on the input's first 10,000 records (a fresh broker's first transactions
+// and cold JIT), then in rounds: from its start until it has processed all of its input (each stops by itself, as
 // `pbx run --until-end` does), into an output topic of its own; then the output is read back (read_committed) and
 // checked: filter/map's records against the reference (count and content), the word count's last count per word
 // against a count done here. The contenders take turns in a different order each round; the headline is the median.
+// Each run's output is kept in bench/results/pipeline/logs/ (PBX_BENCH_DEBUG=1: Kafka Streams' committed offsets).
+// --mode memory: pbx's peak memory with 10,000 and 1,000,000 keys of state (pbx only). --mode latency: pending.
 // Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/pipeline/run.ts [--records 1000000] [--rounds 3]
 //   [--pipelines filter-map,word-count] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
 // Needs: a provisioned engine with pbx/kafka, Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
@@ -18,14 +21,7 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { containerCpuMs, containerId } from '../container-cpu';
-import {
-  checkFilterMap,
-  checkWordCount,
-  filterMapReference,
-  MIN_SCORE,
-  wordCountReference,
-  type Verdict,
-} from './check';
+import { checkFilterMap, checkCounts, filterMapReference, MIN_SCORE, wordCountReference, type Verdict } from './check';
 
 const { values: options } = parseArgs({
   options: {
@@ -41,7 +37,7 @@ const ROUNDS = Number(options.rounds);
 const root = resolve(import.meta.dirname, '../..');
 const pbx = resolve(root, 'dist/pbx');
 const work = resolve(root, 'bench/results/pipeline');
-mkdirSync(work, { recursive: true });
+mkdirSync(resolve(work, 'logs'), { recursive: true });
 // The pbx project the stack and `pbx run` use: outside the repository, whose type check would take its pipeline
 // modules for its own (they import 'pbx', which only the binary resolves).
 const project = resolve(tmpdir(), 'pbx-bench-pipeline');
@@ -51,6 +47,9 @@ const BROKER = `127.0.0.1:${PORT}`;
 const config = resolve(project, 'pbx.yaml');
 writeFileSync(config, `name: benchpipeline\nimages: local\nservices:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
 const PARTITIONS = 3;
+// A fresh broker's first transactions create its transaction log (50 partitions), and its JIT is cold: each
+// contender first runs untimed on this many records, so that no timed run pays for that.
+const WARM_UP = 10_000;
 
 const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
@@ -84,17 +83,21 @@ interface Contender {
 
 let brokerId = '';
 
-/** Runs a command under /usr/bin/time: wall time, peak resident memory, CPU; and the broker's CPU meanwhile. */
-async function measure(command: string, args: string[], cwd = root): Promise<Measured> {
+/**
+ * Runs a command under /usr/bin/time: wall time, peak resident memory, CPU; and the broker's CPU meanwhile. Its
+ * output goes to bench/results/pipeline/logs/<log>.log.
+ */
+async function measure(command: string, args: string[], at: { log: string; cwd?: string }): Promise<Measured> {
   const report = resolve(work, 'time.txt');
   const brokerBefore = containerCpuMs(brokerId);
   const started = performance.now();
   const result = await execa('/usr/bin/time', ['-f', '%M %U %S', '-o', report, command, ...args], {
-    cwd,
+    cwd: at.cwd ?? root,
     reject: false,
     all: true,
   });
   const ms = performance.now() - started;
+  writeFileSync(resolve(work, 'logs', `${at.log}.log`), String(result.all));
   if (result.exitCode !== 0) throw new Error(`exit ${result.exitCode}: ${gist(String(result.all))}`);
   const brokerAfter = containerCpuMs(brokerId);
   const [peakKiB, user, system] = readFileSync(report, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
@@ -167,7 +170,10 @@ async function contenders(wanted: string[]): Promise<Contender[]> {
       guarantee: () => 'effectively once (transactions)',
       run: (job) => {
         writeFileSync(resolve(project, 'pipelines', `${job.pipeline}.ts`), pipelineModule(job));
-        return measure(pbx, ['run', job.pipeline, '--until-end', '--json', '--reset'], project);
+        return measure(pbx, ['run', job.pipeline, '--until-end', '--json', '--reset'], {
+          log: `pbx-${job.id}`,
+          cwd: project,
+        });
       },
     }),
     kstreams: async () => {
@@ -177,13 +183,16 @@ async function contenders(wanted: string[]): Promise<Contender[]> {
         name: `Kafka Streams ${/<kafka.version>([\d.]+)</.exec(pom)?.[1]}`,
         guarantee: () => 'exactly_once_v2',
         run: (job) =>
-          measure('java', ['-cp', jar, 'pbx.bench.StreamsBench', job.pipeline, BROKER, job.input, job.output, job.id]),
+          measure('java', ['-cp', jar, 'pbx.bench.StreamsBench', job.pipeline, BROKER, job.input, job.output, job.id], {
+            log: `kstreams-${job.id}`,
+          }),
       };
     },
     kafkajs: () => ({
       name: 'kafkajs loop',
       guarantee: () => 'at-least-once (not like for like)',
-      run: (job) => measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id]),
+      run: (job) =>
+        measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id], { log: `kafkajs-${job.id}` }),
     }),
     'kafkajs-tx': () => ({
       name: 'kafkajs loop, a transaction per batch',
@@ -191,7 +200,10 @@ async function contenders(wanted: string[]): Promise<Contender[]> {
         pipeline === 'filter-map'
           ? 'a transaction per batch, read_committed (like for like)'
           : 'a transaction per batch, but its state only in memory (not like for like)',
-      run: (job) => measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id, '--transactional']),
+      run: (job) =>
+        measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id, '--transactional'], {
+          log: `kafkajs-tx-${job.id}`,
+        }),
     }),
   };
   const list: Contender[] = [];
@@ -205,7 +217,16 @@ async function contenders(wanted: string[]): Promise<Contender[]> {
 interface Input {
   pipeline: PipelineName;
   topic: string;
+  /** The first WARM_UP records of the same file, for each contender's untimed first run. */
+  warmUp: string;
   check: (output: string) => Promise<Verdict>;
+}
+
+/** Loads a file into a new topic of 3 partitions (round-robin: the records have no key), as fast as pbx replay goes. */
+async function load(file: string, topic: string, limit?: number): Promise<void> {
+  log(`loading ${file} into ${topic}`);
+  const args = ['--topic', topic, '--rate', 'max', '--partitions', String(PARTITIONS), '--config', config];
+  await execa(pbx, ['replay', file, ...args, ...(limit ? ['--limit', String(limit)] : [])]);
 }
 
 /** Generates a dataset once per count (deterministic, seed 1), loads it into a new 3-partition topic, and computes
@@ -218,25 +239,15 @@ async function loadInput(pipeline: PipelineName): Promise<Input> {
     await execa(pbx, ['data', 'gen', dataset, '--count', String(RECORDS), '--seed', '1', '--out', file]);
   }
   const topic = unique(dataset);
-  log(`loading ${dataset} into ${topic}`);
-  await execa(pbx, [
-    'replay',
-    file,
-    '--topic',
-    topic,
-    '--rate',
-    'max',
-    '--partitions',
-    String(PARTITIONS),
-    '--config',
-    config,
-  ]);
+  await load(file, topic);
+  const warmUp = unique(`${dataset}-warm-up`);
+  await load(file, warmUp, WARM_UP);
   if (pipeline === 'filter-map') {
     const expected = await filterMapReference(file);
-    return { pipeline, topic, check: (output) => checkFilterMap(BROKER, output, expected) };
+    return { pipeline, topic, warmUp, check: (output) => checkFilterMap(BROKER, output, expected) };
   }
   const expected = await wordCountReference(file);
-  return { pipeline, topic, check: (output) => checkWordCount(BROKER, output, expected) };
+  return { pipeline, topic, warmUp, check: (output) => checkCounts(BROKER, output, expected) };
 }
 
 type Run = Measured & Verdict;
@@ -248,6 +259,15 @@ interface Outcome {
 /** Rounds of every contender on one input, in alternating order; a contender that fails is left out after it. */
 async function rounds(input: Input, list: Contender[]): Promise<Map<Contender, Outcome>> {
   const outcomes = new Map(list.map((c): [Contender, Outcome] => [c, { runs: [] }]));
+  for (const contender of list) {
+    const output = unique(`${input.pipeline}-warm-up-out`);
+    await createTopic(output);
+    const job = { pipeline: input.pipeline, input: input.warmUp, output, id: unique(`warm-up-${input.pipeline}`) };
+    await contender.run(job).catch((error: Error) => {
+      outcomes.get(contender)!.failure = error.message;
+      log(`${input.pipeline}, ${contender.name} failed its warm-up, left out: ${error.message}`);
+    });
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const contender of round % 2 === 0 ? list : [...list].reverse()) {
       const outcome = outcomes.get(contender)!;
@@ -328,12 +348,38 @@ function latency(): Promise<void> {
   );
 }
 
-// TODO(issue 22, once `pbx run` lands): memory with 10,000 and 1,000,000 distinct keys of state. Plan: for each K,
-// a file of 2,000,000 records {"k": "key-<i mod K>"} loaded like the inputs above, the module
-// pipeline('state-memory').from(topic).keyBy((r) => r.k).count().to(output) run with --until-end under /usr/bin/time
-// (measure(): peak RSS), and the output checked to hold K keys each counted 2,000,000 / K times. pbx only.
-function memory(): Promise<void> {
-  return Promise.reject(new Error('--mode memory is pending: it needs pbx run (issue 22).'));
+/**
+ * State memory, pbx only: its peak resident memory while it keeps a count per key over 10,000 and 1,000,000 distinct
+ * keys ({"k": "key-<i mod K>"}, --records of them or K if more), the output checked like the word count's.
+ */
+async function memory(): Promise<void> {
+  console.log(`\n### State memory: a count per key, ${PARTITIONS} partitions, pbx run --until-end\n`);
+  console.log('| distinct keys | records | peak RSS MiB | wall s | output checked |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const keys of [10_000, 1_000_000]) {
+    const records = Math.max(RECORDS, keys);
+    const file = resolve(work, `keys-${keys}-${records}.json`);
+    if (!existsSync(file))
+      writeFileSync(file, Array.from({ length: records }, (_, i) => `{"k":"key-${i % keys}"}\n`).join(''));
+    const expected = new Map<string, number>();
+    for (let i = 0; i < keys; i++) expected.set(`key-${i}`, Math.floor(records / keys) + (i < records % keys ? 1 : 0));
+    const input = unique(`keys-${keys}`);
+    await load(file, input);
+    const output = unique('state-memory-out');
+    await createTopic(output);
+    const module = `import { pipeline } from 'pbx';\n\nexport default pipeline('state-memory')\n  .from<{ k: string }>(${JSON.stringify(input)})\n  .keyBy((r) => r.k)\n  .count()\n  .to(${JSON.stringify(output)});\n`;
+    writeFileSync(resolve(project, 'pipelines', 'state-memory.ts'), module);
+    try {
+      const run = await measure(pbx, ['run', 'state-memory', '--until-end', '--json', '--reset'], {
+        log: `pbx-${output}`,
+        cwd: project,
+      });
+      const verdict = await checkCounts(BROKER, output, expected);
+      console.log(`| ${keys} | ${records} | ${run.peakMiB.toFixed(0)} | ${seconds(run.ms)} | ${verdict.what} |`);
+    } catch (error) {
+      console.log(`| ${keys} | ${records} | failed: ${(error as Error).message} | | |`);
+    }
+  }
 }
 
 log('starting Kafka (KRaft)');

@@ -37,6 +37,9 @@ import org.apache.kafka.streams.kstream.Produced;
 public final class StreamsBench {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String TEXT = "text";
+  /** PBX_BENCH_DEBUG=1: the committed offsets and the ends awaited, once a second, on stderr. */
+  private static final boolean DEBUG = System.getenv("PBX_BENCH_DEBUG") != null;
+  private static int polls;
 
   public static void main(String[] args) throws Exception {
     if (args.length != 5) {
@@ -174,6 +177,7 @@ public final class StreamsBench {
         if (needed > 0 && (at == null || at.offset() < needed)) done = false;
       }
       if (done) return;
+      if (DEBUG && ++polls % 10 == 0) System.err.println("committed " + committed + " ends " + ends);
       Thread.sleep(100);
     }
   }
