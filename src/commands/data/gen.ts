@@ -5,6 +5,9 @@ import type { Writable } from 'node:stream';
 import { PbxCommand, jsonFlag } from '../../cli/base-command';
 import { UserError, UsageError } from '../../cli/errors';
 import { generateReviews } from '../../datagen/reviews';
+import { generateSentences } from '../../datagen/sentences';
+
+const GENERATORS = { reviews: generateReviews, sentences: generateSentences };
 
 export interface GenResult {
   dataset: string;
@@ -15,15 +18,21 @@ export interface GenResult {
 }
 
 export default class DataGen extends PbxCommand {
-  static override summary = 'Generate a deterministic dataset (the peachbox movie reviews).';
+  static override summary =
+    'Generate a deterministic dataset (the peachbox movie reviews, or sentences to count words in).';
   static override description =
-    'Writes one JSON object per line in the peachbox movie-reviews format, sorted by a whole-day `time`, with a few very popular movies and prolific users and a long tail, review text with HTML entities as in the original. The same --count and --seed always give the same bytes. Streams: any count uses flat memory.';
+    'Writes one JSON object per line. reviews: the peachbox movie-reviews format, sorted by a whole-day `time`, with a few very popular movies and prolific users and a long tail, review text with HTML entities as in the original. sentences: {"id": n, "text": "..."}, 4 to 16 lower-case words separated by single spaces, drawn from a vocabulary of 50,000 with Zipf\'s law (a few words in most sentences, most words rare). The same --count and --seed always give the same bytes. Streams: any count uses flat memory.';
   static override examples = [
     '<%= config.bin %> data gen reviews --count 10000 --seed 42 --out data/reviews.json',
     '<%= config.bin %> data gen reviews --count 5 | jq .',
+    '<%= config.bin %> data gen sentences --count 1000000 --seed 1 --out data/sentences.json',
   ];
   static override args = {
-    dataset: Args.string({ description: 'Which dataset: reviews.', required: true, options: ['reviews'] }),
+    dataset: Args.string({
+      description: 'Which dataset: reviews or sentences.',
+      required: true,
+      options: Object.keys(GENERATORS),
+    }),
   };
   static override flags = {
     ...jsonFlag,
@@ -39,7 +48,8 @@ export default class DataGen extends PbxCommand {
     let bytes = 0;
     try {
       const target: Writable = flags.out ? (await open(flags.out, 'w')).createWriteStream() : process.stdout;
-      for (const line of generateReviews({ count: flags.count, seed: flags.seed })) {
+      const generate = GENERATORS[args.dataset as keyof typeof GENERATORS];
+      for (const line of generate({ count: flags.count, seed: flags.seed })) {
         bytes += Buffer.byteLength(line) + 1;
         if (!target.write(`${line}\n`)) await once(target, 'drain');
       }

@@ -1,0 +1,394 @@
+// `pbx run` against its peers on the same broker, the same machine and the same input topics:
+//   filter/map (reviews → filter → projection → topic) on --records reviews, and a word count (sentences → words →
+//   count per word → topic) on --records sentences, each input loaded once with pbx replay into 3 partitions;
+//   against a Kafka Streams application of the same topologies (kstreams/, exactly_once_v2) and a plain kafkajs loop
+//   (kafkajs-loop.ts: at-least-once, and with --transactional one transaction per batch).
+// Each contender first runs once untimed on the input's first 10,000 records (a fresh broker's first transactions
+// and cold JIT), then in rounds: from its start until it has processed all of its input (each stops by itself, as
+// `pbx run --until-end` does), into an output topic of its own; then the output is read back (read_committed) and
+// checked: filter/map's records against the reference (count and content), the word count's last count per word
+// against a count done here. The contenders take turns in a different order each round; the headline is the median.
+// Each run's output is kept in bench/results/pipeline/logs/ (PBX_BENCH_DEBUG=1: Kafka Streams' committed offsets).
+// --mode memory: pbx's peak memory with 10,000 and 1,000,000 keys of state (pbx only). --mode latency: pending.
+// Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/pipeline/run.ts [--records 1000000] [--rounds 3]
+//   [--pipelines filter-map,word-count] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
+// Needs: a provisioned engine with pbx/kafka, Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
+// A contender that fails (pbx until its runtime lands) is reported with its error and left out of later rounds.
+// Prints Markdown tables.
+import { execa } from 'execa';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { containerCpuMs, containerId } from '../container-cpu';
+import { checkFilterMap, checkCounts, filterMapReference, MIN_SCORE, wordCountReference, type Verdict } from './check';
+
+const { values: options } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    rounds: { type: 'string', default: '3' },
+    pipelines: { type: 'string', default: 'filter-map,word-count' },
+    contenders: { type: 'string', default: 'kstreams,kafkajs,kafkajs-tx,pbx' },
+    mode: { type: 'string', default: 'throughput' },
+  },
+});
+const RECORDS = Number(options.records);
+const ROUNDS = Number(options.rounds);
+const root = resolve(import.meta.dirname, '../..');
+const pbx = resolve(root, 'dist/pbx');
+const work = resolve(root, 'bench/results/pipeline');
+mkdirSync(resolve(work, 'logs'), { recursive: true });
+// The pbx project the stack and `pbx run` use: outside the repository, whose type check would take its pipeline
+// modules for its own (they import 'pbx', which only the binary resolves).
+const project = resolve(tmpdir(), 'pbx-bench-pipeline');
+mkdirSync(resolve(project, 'pipelines'), { recursive: true });
+const PORT = 39393;
+const BROKER = `127.0.0.1:${PORT}`;
+const config = resolve(project, 'pbx.yaml');
+writeFileSync(config, `name: benchpipeline\nimages: local\nservices:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+const PARTITIONS = 3;
+// A fresh broker's first transactions create its transaction log (50 partitions), and its JIT is cold: each
+// contender first runs untimed on this many records, so that no timed run pays for that.
+const WARM_UP = 10_000;
+
+const log = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const stamp = Date.now();
+let seq = 0;
+const unique = (name: string) => `${name}-${stamp}-${seq++}`;
+
+type PipelineName = 'filter-map' | 'word-count';
+interface Job {
+  pipeline: PipelineName;
+  input: string;
+  output: string;
+  /** Consumer group / application id: new for every run, so each starts at the beginning of its input. */
+  id: string;
+}
+interface Measured {
+  ms: number;
+  /** What the contender printed (its own figures). */
+  stdout: string;
+  peakMiB: number;
+  cpuMs: number;
+  brokerCpuMs?: number;
+}
+interface Contender {
+  name: string;
+  /** What it guarantees, per pipeline (the same words for both but for the transactional loop). */
+  guarantee: (pipeline: PipelineName) => string;
+  run: (job: Job) => Promise<Measured>;
+}
+
+let brokerId = '';
+
+/**
+ * Runs a command under /usr/bin/time: wall time, peak resident memory, CPU; and the broker's CPU meanwhile. Its
+ * output goes to bench/results/pipeline/logs/<log>.log.
+ */
+async function measure(command: string, args: string[], at: { log: string; cwd?: string }): Promise<Measured> {
+  const report = resolve(work, 'time.txt');
+  const brokerBefore = containerCpuMs(brokerId);
+  const started = performance.now();
+  const result = await execa('/usr/bin/time', ['-f', '%M %U %S', '-o', report, command, ...args], {
+    cwd: at.cwd ?? root,
+    reject: false,
+    all: true,
+  });
+  const ms = performance.now() - started;
+  writeFileSync(resolve(work, 'logs', `${at.log}.log`), String(result.all));
+  if (result.exitCode !== 0) throw new Error(`exit ${result.exitCode}: ${gist(String(result.all))}`);
+  const brokerAfter = containerCpuMs(brokerId);
+  const [peakKiB, user, system] = readFileSync(report, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return {
+    ms,
+    stdout: result.stdout.trim(),
+    peakMiB: peakKiB! / 1024,
+    cpuMs: (user! + system!) * 1000,
+    brokerCpuMs: brokerBefore !== undefined && brokerAfter !== undefined ? brokerAfter - brokerBefore : undefined,
+  };
+}
+
+/** The line of a failed run's output that says why: pbx's error message, Java's last cause, else the last line. */
+function gist(output: string): string {
+  const lines = output.trim().split('\n');
+  const message = lines.find((l) => /"message":/.test(l))?.replace(/^\s*"message":\s*/, '');
+  const cause = lines.findLast((l) => /^Caused by:|Exception/.test(l));
+  return (message ?? cause ?? lines.at(-1) ?? '').trim().replace(/\|/g, '\\|').slice(0, 300);
+}
+
+async function createTopic(name: string): Promise<void> {
+  const { Kafka, logLevel } = await import('kafkajs');
+  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: name, numPartitions: PARTITIONS }] });
+  await admin.disconnect();
+}
+
+/** The Kafka Streams jar, built with Maven when missing (offline first: after one online resolve it needs no network). */
+async function kstreamsJar(): Promise<string> {
+  const maven = resolve(import.meta.dirname, 'kstreams');
+  const jar = resolve(maven, 'target/kstreams-bench.jar');
+  if (!existsSync(jar)) {
+    log('building the Kafka Streams application');
+    const offline = await execa('mvn', ['-q', '-o', 'package'], { cwd: maven, reject: false });
+    if (offline.exitCode !== 0) await execa('mvn', ['-q', 'package'], { cwd: maven });
+  }
+  return jar;
+}
+
+/** The pbx contender's pipeline modules, written against src/pipelines/api.ts, reading and writing the job's topics. */
+function pipelineModule(job: Job): string {
+  const [from, to] = [JSON.stringify(job.input), JSON.stringify(job.output)];
+  return job.pipeline === 'filter-map'
+    ? `import { pipeline } from 'pbx';
+
+export default pipeline('filter-map')
+  .from(${from})
+  .filter((r) => Number(r.score) >= ${MIN_SCORE})
+  .map((r) => ({ product_id: r.product_id, score: r.score, user_id: r.user_id }))
+  .to(${to});
+`
+    : `import { pipeline } from 'pbx';
+
+export default pipeline('word-count')
+  .from<{ id: number; text: string }>(${from})
+  .flatMap((s) => s.text.split(' '))
+  .keyBy((word) => word)
+  .count()
+  .to(${to});
+`;
+}
+
+async function contenders(wanted: string[]): Promise<Contender[]> {
+  const tsx = resolve(root, 'node_modules/.bin/tsx');
+  const loop = resolve(import.meta.dirname, 'kafkajs-loop.ts');
+  const all: Record<string, () => Contender | Promise<Contender>> = {
+    pbx: () => ({
+      name: 'pbx run --until-end',
+      guarantee: () => 'effectively once (transactions)',
+      run: (job) => {
+        writeFileSync(resolve(project, 'pipelines', `${job.pipeline}.ts`), pipelineModule(job));
+        return measure(pbx, ['run', job.pipeline, '--until-end', '--json', '--reset'], {
+          log: `pbx-${job.id}`,
+          cwd: project,
+        });
+      },
+    }),
+    kstreams: async () => {
+      const jar = await kstreamsJar();
+      const pom = readFileSync(resolve(import.meta.dirname, 'kstreams/pom.xml'), 'utf8');
+      return {
+        name: `Kafka Streams ${/<kafka.version>([\d.]+)</.exec(pom)?.[1]}`,
+        guarantee: () => 'exactly_once_v2',
+        run: (job) =>
+          measure('java', ['-cp', jar, 'pbx.bench.StreamsBench', job.pipeline, BROKER, job.input, job.output, job.id], {
+            log: `kstreams-${job.id}`,
+          }),
+      };
+    },
+    kafkajs: () => ({
+      name: 'kafkajs loop',
+      guarantee: () => 'at-least-once (not like for like)',
+      run: (job) =>
+        measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id], { log: `kafkajs-${job.id}` }),
+    }),
+    'kafkajs-tx': () => ({
+      name: 'kafkajs loop, a transaction per batch',
+      guarantee: (pipeline) =>
+        pipeline === 'filter-map'
+          ? 'a transaction per batch, read_committed (like for like)'
+          : 'a transaction per batch, but its state only in memory (not like for like)',
+      run: (job) =>
+        measure(tsx, [loop, job.pipeline, BROKER, job.input, job.output, job.id, '--transactional'], {
+          log: `kafkajs-tx-${job.id}`,
+        }),
+    }),
+  };
+  const list: Contender[] = [];
+  for (const name of wanted) {
+    if (!all[name]) throw new Error(`unknown contender ${name}: one of ${Object.keys(all).join(', ')}`);
+    list.push(await all[name]());
+  }
+  return list;
+}
+
+interface Input {
+  pipeline: PipelineName;
+  topic: string;
+  /** The first WARM_UP records of the same file, for each contender's untimed first run. */
+  warmUp: string;
+  check: (output: string) => Promise<Verdict>;
+}
+
+/** Loads a file into a new topic of 3 partitions (round-robin: the records have no key), as fast as pbx replay goes. */
+async function load(file: string, topic: string, limit?: number): Promise<void> {
+  log(`loading ${file} into ${topic}`);
+  const args = ['--topic', topic, '--rate', 'max', '--partitions', String(PARTITIONS), '--config', config];
+  await execa(pbx, ['replay', file, ...args, ...(limit ? ['--limit', String(limit)] : [])]);
+}
+
+/** Generates a dataset once per count (deterministic, seed 1), loads it into a new 3-partition topic, and computes
+ * the reference its pipeline's output is checked against. */
+async function loadInput(pipeline: PipelineName): Promise<Input> {
+  const dataset = pipeline === 'filter-map' ? 'reviews' : 'sentences';
+  const file = resolve(work, `${dataset}-${RECORDS}.json`);
+  if (!existsSync(file)) {
+    log(`generating ${RECORDS} ${dataset}`);
+    await execa(pbx, ['data', 'gen', dataset, '--count', String(RECORDS), '--seed', '1', '--out', file]);
+  }
+  const topic = unique(dataset);
+  await load(file, topic);
+  const warmUp = unique(`${dataset}-warm-up`);
+  await load(file, warmUp, WARM_UP);
+  if (pipeline === 'filter-map') {
+    const expected = await filterMapReference(file);
+    return { pipeline, topic, warmUp, check: (output) => checkFilterMap(BROKER, output, expected) };
+  }
+  const expected = await wordCountReference(file);
+  return { pipeline, topic, warmUp, check: (output) => checkCounts(BROKER, output, expected) };
+}
+
+type Run = Measured & Verdict;
+interface Outcome {
+  runs: Run[];
+  failure?: string;
+}
+
+/** Rounds of every contender on one input, in alternating order; a contender that fails is left out after it. */
+async function rounds(input: Input, list: Contender[]): Promise<Map<Contender, Outcome>> {
+  const outcomes = new Map(list.map((c): [Contender, Outcome] => [c, { runs: [] }]));
+  for (const contender of list) {
+    const output = unique(`${input.pipeline}-warm-up-out`);
+    await createTopic(output);
+    const job = { pipeline: input.pipeline, input: input.warmUp, output, id: unique(`warm-up-${input.pipeline}`) };
+    await contender.run(job).catch((error: Error) => {
+      outcomes.get(contender)!.failure = error.message;
+      log(`${input.pipeline}, ${contender.name} failed its warm-up, left out: ${error.message}`);
+    });
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const contender of round % 2 === 0 ? list : [...list].reverse()) {
+      const outcome = outcomes.get(contender)!;
+      if (outcome.failure) continue;
+      const output = unique(`${input.pipeline}-out`);
+      await createTopic(output);
+      const job = { pipeline: input.pipeline, input: input.topic, output, id: unique(`bench-${input.pipeline}`) };
+      try {
+        const measured = await contender.run(job);
+        const verdict = await input.check(output);
+        log(
+          `${input.pipeline}, round ${round + 1}, ${contender.name}: ${seconds(measured.ms)} s (${measured.stdout}); ${verdict.what}${verdict.detail ? ` (${verdict.detail})` : ''}`,
+        );
+        outcome.runs.push({ ...measured, ...verdict });
+      } catch (error) {
+        outcome.failure = (error as Error).message;
+        log(`${input.pipeline}, ${contender.name} failed, left out: ${outcome.failure}`);
+      }
+    }
+  }
+  return outcomes;
+}
+
+function report(pipeline: PipelineName, outcomes: Map<Contender, Outcome>): void {
+  const what =
+    pipeline === 'filter-map'
+      ? `filter/map: ${RECORDS} reviews → filter (score >= ${MIN_SCORE}) → {product_id, score, user_id} → topic`
+      : `word count: ${RECORDS} sentences → words → count per word → topic`;
+  console.log(`\n### ${what}, ${PARTITIONS} partitions\n`);
+  console.log(
+    `Medians of ${ROUNDS} rounds, input records per second from each contender's start to all input processed; "÷ Kafka Streams" is the median of the rounds' own ratios.\n`,
+  );
+  console.log(
+    '| contender | guarantee | records/s | wall s | output checked | peak RSS MiB | CPU s | broker CPU s | ÷ Kafka Streams |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const streams = [...outcomes].find(([c]) => c.name.startsWith('Kafka Streams'))?.[1].runs;
+  for (const [contender, { runs, failure }] of outcomes) {
+    if (runs.length === 0) {
+      console.log(`| ${contender.name} | ${contender.guarantee(pipeline)} | failed: ${failure} | | | | | | |`);
+      continue;
+    }
+    const ms = median(runs.map((r) => r.ms));
+    const good = runs.filter((r) => r.ok).length;
+    const checked =
+      good === runs.length ? `${runs[0]!.what}: ${good}/${runs.length}` : runs.map((r) => r.what).join('; ');
+    const ratio = streams?.length === runs.length ? median(runs.map((r, i) => streams[i]!.ms / r.ms)).toFixed(2) : '';
+    const broker = runs.every((r) => r.brokerCpuMs !== undefined)
+      ? seconds(median(runs.map((r) => r.brokerCpuMs!)))
+      : 'n/a';
+    console.log(
+      `| ${contender.name} | ${contender.guarantee(pipeline)} | ${Math.round((RECORDS * 1000) / ms)} | ${seconds(ms)} | ${checked} | ${median(runs.map((r) => r.peakMiB)).toFixed(0)} | ${seconds(median(runs.map((r) => r.cpuMs)))} | ${broker} | ${ratio} |`,
+    );
+    if (failure) console.log(`| ${contender.name}, later rounds | | failed: ${failure} | | | | | | |`);
+  }
+  for (const [contender, { runs }] of outcomes)
+    log(`${pipeline}, ${contender.name}: ${runs.map((r) => seconds(r.ms)).join(', ')} s`);
+}
+
+async function throughput(): Promise<void> {
+  const list = await contenders(options.contenders.split(','));
+  for (const pipeline of options.pipelines.split(',') as PipelineName[]) {
+    if (pipeline !== 'filter-map' && pipeline !== 'word-count') throw new Error(`unknown pipeline ${String(pipeline)}`);
+    report(pipeline, await rounds(await loadInput(pipeline), list));
+  }
+}
+
+// TODO(issue 22, once `pbx run` lands): the windowed count into Cassandra at a steady 1,000 records/s. Plan: the
+// stack with Cassandra too (pbx.yaml services cassandra), a keyspace and table reviews.per_hour (key, window_start,
+// window_end, count), the contract's module (reviews → keyBy(product_id) → tumbling('1h') → count() →
+// cassandra('reviews.per_hour')) started with `pbx run` while `pbx replay --rate 1000` sends 60 s of reviews; the
+// figures: records/s, and end-to-end latency p50/p95/p99 (a record's create time to the sink's acknowledgement) from
+// the run's figures (the pbx-figures topic or the --json summary, whichever the runtime gives); goal p99 < 50 ms.
+// pbx only: no peer. Until then the mode says so and measures nothing.
+function latency(): Promise<void> {
+  return Promise.reject(
+    new Error('--mode latency is pending: it needs pbx run (issue 22) and the latency figures it publishes.'),
+  );
+}
+
+/**
+ * State memory, pbx only: its peak resident memory while it keeps a count per key over 10,000 and 1,000,000 distinct
+ * keys ({"k": "key-<i mod K>"}, --records of them or K if more), the output checked like the word count's.
+ */
+async function memory(): Promise<void> {
+  console.log(`\n### State memory: a count per key, ${PARTITIONS} partitions, pbx run --until-end\n`);
+  console.log('| distinct keys | records | peak RSS MiB | wall s | output checked |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const keys of [10_000, 1_000_000]) {
+    const records = Math.max(RECORDS, keys);
+    const file = resolve(work, `keys-${keys}-${records}.json`);
+    if (!existsSync(file))
+      writeFileSync(file, Array.from({ length: records }, (_, i) => `{"k":"key-${i % keys}"}\n`).join(''));
+    const expected = new Map<string, number>();
+    for (let i = 0; i < keys; i++) expected.set(`key-${i}`, Math.floor(records / keys) + (i < records % keys ? 1 : 0));
+    const input = unique(`keys-${keys}`);
+    await load(file, input);
+    const output = unique('state-memory-out');
+    await createTopic(output);
+    const module = `import { pipeline } from 'pbx';\n\nexport default pipeline('state-memory')\n  .from<{ k: string }>(${JSON.stringify(input)})\n  .keyBy((r) => r.k)\n  .count()\n  .to(${JSON.stringify(output)});\n`;
+    writeFileSync(resolve(project, 'pipelines', 'state-memory.ts'), module);
+    try {
+      const run = await measure(pbx, ['run', 'state-memory', '--until-end', '--json', '--reset'], {
+        log: `pbx-${output}`,
+        cwd: project,
+      });
+      const verdict = await checkCounts(BROKER, output, expected);
+      console.log(`| ${keys} | ${records} | ${run.peakMiB.toFixed(0)} | ${seconds(run.ms)} | ${verdict.what} |`);
+    } catch (error) {
+      console.log(`| ${keys} | ${records} | failed: ${(error as Error).message} | | |`);
+    }
+  }
+}
+
+log('starting Kafka (KRaft)');
+await execa(pbx, ['up', 'kafka', '--config', config]);
+brokerId = await containerId('pbx-benchpipeline-kafka');
+try {
+  const modes: Record<string, () => Promise<void>> = { throughput, latency, memory };
+  if (!modes[options.mode]) throw new Error(`unknown --mode ${options.mode}: throughput, latency or memory`);
+  await modes[options.mode]!();
+} finally {
+  await execa(pbx, ['down', '--volumes', '--config', config], { reject: false });
+}
