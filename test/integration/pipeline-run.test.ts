@@ -112,6 +112,30 @@ describe('pbx run, windowed', () => {
   });
 });
 
+describe('pbx run, keyed', () => {
+  it('counts words over all time, the last count of each word equal to a count done here', async () => {
+    const sentences = Array.from({ length: 3000 }, (_, i) => ({ text: `w${i % 7} w${i % 13} w${i % 7} x${i % 101}` }));
+    await produce(BROKER, 'sentences', sentences);
+    const built = pipeline('itwords')
+      .from('sentences')
+      .flatMap((s: { text: string }) => s.text.split(' '))
+      .keyBy((word: string) => word)
+      .count()
+      .to('word-counts');
+    const summary = await runPipeline(options(built));
+    expect(summary.records).toBe(3000);
+    const reference = new Map<string, number>();
+    for (const s of sentences) for (const w of s.text.split(' ')) reference.set(w, (reference.get(w) ?? 0) + 1);
+    const last = new Map<string, number>();
+    for (const r of await readTopic(BROKER, 'word-counts')) {
+      const v = JSON.parse(r.value) as { key: string; count: number };
+      expect(r.key).toBe(v.key);
+      last.set(v.key, v.count);
+    }
+    expect(last).toEqual(reference);
+  });
+});
+
 describe('pbx run, records that cannot go on', () => {
   const HOUR = 3_600_000;
   it('stops at a record an operator throws on, everything before it committed; --on-error skip goes on past it', async () => {

@@ -19,6 +19,7 @@ import {
 } from './messages';
 import { Operators, type Output } from './operators';
 import type { RunFigures } from './run-figures';
+import { Combiner, combinable, mergingStep } from './combiner';
 import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
@@ -223,6 +224,8 @@ export class Worker {
     const source = `${batch.topic}/${batch.partition}`;
     let time = this.sourceTimes.get(source) ?? -Infinity;
     let stopAt: StopAt | undefined;
+    const { repartition } = topology.topics;
+    const combiner = combinable(topology.aggregate) ? new Combiner(topology.aggregate.aggregation) : undefined;
     for (const message of batch.messages) {
       figures.read(1);
       let record: StreamRecord | undefined;
@@ -232,9 +235,8 @@ export class Worker {
         const results = await this.head.run(read.value, record.key, record);
         if (topology.aggregate) {
           if (results.length > 0 && isLate(topology.aggregate, record.time, time)) throw this.late(record.time, time);
-          for (const r of results) {
-            outputs.add(topology.topics.repartition!, repartitionMessage(r.value, r.key ?? '', r.record));
-          }
+          if (combiner) this.combine(combiner, results);
+          else for (const r of results) outputs.add(repartition!, repartitionMessage(r.value, r.key ?? '', r.record));
         } else this.route(results, outputs);
         if (record.time > time) time = record.time;
       } catch (error) {
@@ -255,6 +257,8 @@ export class Worker {
       if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
     this.sourceTimes.set(source, time);
+    for (const p of combiner?.drain() ?? [])
+      outputs.add(repartition!, repartitionMessage(p.accumulator, p.key, p.record));
     if (topology.topics.repartition) {
       const ended = this.options.until && BigInt(batch.lastOffset()) + 1n >= (this.options.until.get(source) ?? 0n);
       const mark = ended && !stopAt ? Infinity : time;
@@ -331,6 +335,21 @@ export class Worker {
     return stopAt;
   }
 
+  /** A record's values folded into the batch's partials; all of them or, when one throws, none. */
+  private combine(combiner: Combiner, results: Output[]): void {
+    const step = this.options.topology.aggregate!;
+    const index = this.options.topology.head.length;
+    try {
+      combiner.add(results.map((r) => ({ key: r.key ?? '', value: r.value, record: r.record })));
+    } catch (error) {
+      throw new RecordProblem(
+        step.label,
+        `${step.label} (operator ${index + 1}) threw ${(error as Error).message}`,
+        index,
+      );
+    }
+  }
+
   private late(time: number, maxBefore: number): RecordProblem {
     const step = this.options.topology.aggregate!;
     return new RecordProblem(
@@ -355,7 +374,7 @@ export class Worker {
       changelog,
       partition,
       end,
-      step: topology.aggregate!,
+      step: combinable(topology.aggregate) ? mergingStep(topology.aggregate) : topology.aggregate!,
       sources: sourcePartitions,
     });
     this.states.set(partition, state);
