@@ -23,6 +23,7 @@ export class PartitionState {
     kafka: Kafka;
     changelog: string;
     partition: number;
+    from: bigint;
     end: bigint;
     step: AggregateStep;
     sources: string[];
@@ -32,7 +33,7 @@ export class PartitionState {
     await readPartitions(
       options.kafka,
       options.changelog,
-      [{ partition: options.partition, from: 0n, end: options.end }],
+      [{ partition: options.partition, from: options.from, end: options.end }],
       (_, message) => {
         const key = message.key?.toString() ?? '';
         const value = message.value ? message.value.toString() : null;

@@ -366,13 +366,16 @@ export class Worker {
     const changelog = topology.topics.changelog!;
     const admin = kafka.admin();
     await admin.connect();
-    const high = await admin.fetchTopicOffsets(changelog).finally(() => admin.disconnect());
-    const end = BigInt(high.find((o) => o.partition === partition)?.high ?? '0');
-    if (end > 0n) this.options.note(`Restoring the state of partition ${partition} from ${changelog}.`);
+    const offsets = await admin.fetchTopicOffsets(changelog).finally(() => admin.disconnect());
+    const found = offsets.find((o) => o.partition === partition);
+    // From the first offset Kafka still holds: --reset deletes the records before the end.
+    const [from, end] = [BigInt(found?.low ?? '0'), BigInt(found?.high ?? '0')];
+    if (end > from) this.options.note(`Restoring the state of partition ${partition} from ${changelog}.`);
     const state = await PartitionState.restore({
       kafka,
       changelog,
       partition,
+      from,
       end,
       step: combinable(topology.aggregate) ? mergingStep(topology.aggregate) : topology.aggregate!,
       sources: sourcePartitions,
