@@ -20,6 +20,9 @@ export interface OperatorCounts {
 /** Looks up the row of a key in a join's table. */
 export type Lookup = (step: Extract<Step, { kind: 'join' }>, key: string | null) => Promise<unknown>;
 
+/** A record's path still under way: a promise only when an operator returned one. */
+type Pending = void | Promise<void>;
+
 const isPromise = (value: unknown): value is Promise<unknown> =>
   typeof (value as Promise<unknown> | undefined)?.then === 'function';
 
@@ -33,20 +36,17 @@ export class Operators {
     private readonly offset = 0,
   ) {}
 
-  /** The outputs of one value; throws RecordProblem. */
-  async run(value: unknown, key: string | null, record: StreamRecord): Promise<Output[]> {
+  /**
+   * The outputs of one value; throws (or rejects with) RecordProblem. Synchronous operators run without a promise
+   * per record: only an operator that returns one makes the rest of that record's path wait for it.
+   */
+  run(value: unknown, key: string | null, record: StreamRecord): Output[] | Promise<Output[]> {
     const outputs: Output[] = [];
-    await this.push(0, value, key, record, outputs);
-    return outputs;
+    const pending = this.push(0, value, key, record, outputs);
+    return pending ? pending.then(() => outputs) : outputs;
   }
 
-  private async push(
-    i: number,
-    value: unknown,
-    key: string | null,
-    record: StreamRecord,
-    into: Output[],
-  ): Promise<void> {
+  private push(i: number, value: unknown, key: string | null, record: StreamRecord, into: Output[]): Pending {
     if (i === this.steps.length) {
       into.push({ value, key, record });
       return;
@@ -55,13 +55,34 @@ export class Operators {
     if (step.kind === 'aggregate') throw new Error('an aggregate is not a stateless operator');
     const index = this.offset + i;
     this.counts.in(index);
+    const threw = (error: unknown) =>
+      problemOf(step.label, index, `threw ${error instanceof Error ? error.message : String(error)}`);
     let result: unknown;
     try {
-      result = step.kind === 'join' ? await this.join(step, value, key) : step.fn(value, record);
-      if (isPromise(result)) result = await result;
+      result = step.kind === 'join' ? this.join(step, value, key) : step.fn(value, record);
     } catch (error) {
-      throw problemOf(step.label, index, `threw ${error instanceof Error ? error.message : String(error)}`);
+      throw threw(error);
     }
+    if (!isPromise(result)) return this.next(step, i, index, result, value, key, record, into);
+    return result.then(
+      (settled) => this.next(step, i, index, settled, value, key, record, into),
+      (error: unknown) => {
+        throw threw(error);
+      },
+    );
+  }
+
+  /** What a step's result means for the record: on to the next step, dropped, or several values on. */
+  private next(
+    step: Exclude<Step, { kind: 'aggregate' }>,
+    i: number,
+    index: number,
+    result: unknown,
+    value: unknown,
+    key: string | null,
+    record: StreamRecord,
+    into: Output[],
+  ): Pending {
     switch (step.kind) {
       case 'map':
       case 'join':
@@ -72,24 +93,37 @@ export class Operators {
         this.counts.out(index);
         return this.push(i + 1, value, key, record, into);
       case 'keyBy':
-        if (result === undefined || result === null) {
+        if (result === undefined || result === null)
           throw problemOf(step.label, index, `gave the key ${String(result)}`);
-        }
         this.counts.out(index);
         return this.push(i + 1, value, typeof result === 'string' ? result : JSON.stringify(result), record, into);
       case 'flatMap': {
         if (typeof (result as Iterable<unknown> | null)?.[Symbol.iterator] !== 'function') {
           throw problemOf(step.label, index, 'returned no iterable (an array, say)');
         }
-        let count = 0;
-        for (const each of result as Iterable<unknown>) {
-          count++;
-          await this.push(i + 1, each, key, record, into);
+        const values = Array.isArray(result) ? (result as unknown[]) : [...(result as Iterable<unknown>)];
+        this.counts.out(index, values.length);
+        for (let k = 0; k < values.length; k++) {
+          const pending = this.push(i + 1, values[k], key, record, into);
+          if (pending) return this.rest(pending, values, k + 1, i, key, record, into);
         }
-        this.counts.out(index, count);
         return;
       }
     }
+  }
+
+  /** A flatMap's values after one that had to wait: one at a time, in order. */
+  private async rest(
+    pending: Promise<void>,
+    values: unknown[],
+    from: number,
+    i: number,
+    key: string | null,
+    record: StreamRecord,
+    into: Output[],
+  ): Promise<void> {
+    await pending;
+    for (let k = from; k < values.length; k++) await this.push(i + 1, values[k], key, record, into);
   }
 
   private async join(step: Extract<Step, { kind: 'join' }>, value: unknown, key: string | null): Promise<unknown> {

@@ -232,7 +232,8 @@ export class Worker {
       try {
         const read = sourceRecord(topology, batch.topic, batch.partition, message);
         record = read.record;
-        const results = await this.head.run(read.value, record.key, record);
+        const ran = this.head.run(read.value, record.key, record);
+        const results = Array.isArray(ran) ? ran : await ran;
         if (topology.aggregate) {
           if (results.length > 0 && isLate(topology.aggregate, record.time, time)) throw this.late(record.time, time);
           if (combiner) this.combine(combiner, results);
@@ -324,7 +325,8 @@ export class Worker {
         time: result.time,
       };
       try {
-        this.route(await this.tail.run(result.value, result.key, record), outputs);
+        const ran = this.tail.run(result.value, result.key, record);
+        this.route(Array.isArray(ran) ? ran : await ran, outputs);
       } catch (error) {
         if (!(error instanceof RecordProblem)) throw error;
         if (this.recordFailed(record, JSON.stringify(result.value), error, outputs))
