@@ -165,9 +165,39 @@ describe('pbx run after kill -9', () => {
   });
 });
 
+describe('pbx run interrupted', () => {
+  it('commits what it did on Ctrl-C and leaves its group at once; the next run goes on with nothing twice', async () => {
+    const child = execa(BINARY, ['run', 'slow-clean', '--config', project.file], { cwd: project.dir, reject: false });
+    await waitFor(() => written('slow-clean'), {
+      what: 'slow-clean to grow',
+      timeout: 120_000,
+      until: (n) => n > 1000n,
+    });
+    child.kill('SIGINT');
+    const stopped = await child;
+    expect(stopped.exitCode, String(stopped.stderr)).toBe(130);
+    expect(String(stopped.stderr)).toContain('committed what it had done');
+    const { Kafka, logLevel } = await loadKafkajs();
+    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const group = (await admin.describeGroups(['pbx-slow-clean'])).groups[0]!;
+    await admin.disconnect();
+    expect(group.members).toEqual([]);
+    const last = await run('slow-clean');
+    expect(last.exitCode, String(last.stderr)).toBe(0);
+    const expected = reviews
+      .filter((r) => Number(r.score) >= 2)
+      .map((r) => JSON.stringify({ user: r.user_id, product: r.product_id, score: Number(r.score) }));
+    // --reset recomputed into the same topic: after the first run's records, each of them once more.
+    const got = (await readTopic(BROKER, 'slow-clean')).map((r) => r.value);
+    expect(got.length).toBe(2 * expected.length);
+    expect(got.sort()).toEqual([...expected, ...expected].sort());
+  });
+});
+
 describe('pbx run --replicas 3', () => {
   it('splits the partitions between three workers and survives one killed', async () => {
-    const parent = run('slow-clean', '--replicas', '3');
+    const parent = run('slow-clean', '--replicas', '3', '--reset');
     // The group's three members, one partition of the three each.
     const { Kafka, logLevel, AssignerProtocol } = await loadKafkajs();
     const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
@@ -194,8 +224,9 @@ describe('pbx run --replicas 3', () => {
     const expected = reviews
       .filter((r) => Number(r.score) >= 2)
       .map((r) => JSON.stringify({ user: r.user_id, product: r.product_id, score: Number(r.score) }));
+    // --reset recomputed into the same topic: after the first run's records, each of them once more.
     const got = (await readTopic(BROKER, 'slow-clean')).map((r) => r.value);
-    expect(got.length).toBe(expected.length);
-    expect(got.sort()).toEqual(expected.sort());
+    expect(got.length).toBe(2 * expected.length);
+    expect(got.sort()).toEqual([...expected, ...expected].sort());
   });
 });
