@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import { withTimeout } from '../async';
+import { readPartitions } from '../clients/read-partitions';
 
 /** Header carried by every record of a checkpointed replay: `<run id>:<pass>:<source index>`. */
 export const REPLAY_HEADER = 'pbx-replay';
@@ -31,36 +30,10 @@ export async function deliveredAfter(
     .filter((t) => t.end > t.from);
   if (tails.length === 0) return found;
 
-  const groupId = `pbx-replay-resume-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 100 });
   const prefix = `${runId}:`;
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const remaining = new Set(tails.map((t) => t.partition));
-    const done = new Promise<void>((resolve) => {
-      void consumer.run({
-        autoCommit: false,
-        eachBatch: ({ batch }) => {
-          const tail = tails.find((t) => t.partition === batch.partition);
-          if (!tail) return Promise.resolve();
-          for (const message of batch.messages) {
-            if (BigInt(message.offset) >= tail.end) break;
-            const header = message.headers?.[REPLAY_HEADER]?.toString();
-            if (header?.startsWith(prefix)) found.add(header.slice(prefix.length));
-          }
-          if (BigInt(batch.lastOffset()) + 1n >= tail.end) remaining.delete(batch.partition);
-          if (remaining.size === 0) resolve();
-          return Promise.resolve();
-        },
-      });
-    });
-    // kafkajs needs subscribe → run → seek, in that order.
-    for (const tail of tails) consumer.seek({ topic, partition: tail.partition, offset: String(tail.from) });
-    await withTimeout(done, 60_000, `could not read back the end of ${topic} within 60 s`);
-  } finally {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-  }
+  await readPartitions(kafka, topic, tails, (_, message) => {
+    const header = message.headers?.[REPLAY_HEADER]?.toString();
+    if (header?.startsWith(prefix)) found.add(header.slice(prefix.length));
+  });
   return found;
 }

@@ -6,7 +6,8 @@ import { openCassandraSink } from '../sinks/cassandra';
 import { openRedisSink } from '../sinks/redis';
 import type { SinkWriter } from '../sinks/types';
 import { whileDown, type SinkWriteOptions } from './sink-writes';
-import { describeSink, type Topology } from './topology';
+import { sinkName } from '../shape';
+import type { Topology } from './topology';
 
 /** One writer per sink of the topology, in its order; undefined for Kafka sinks. Closes what opened on a failure. */
 export async function openSinks(
@@ -20,11 +21,11 @@ export async function openSinks(
       // A sink that is down at the start is waited for as one that goes down later.
       if (sink.kind === 'kafka') opened.push(undefined);
       else if (sink.kind === 'cassandra') {
-        const name = describeSink(sink);
+        const name = sinkName(sink);
         opened.push(await whileDown(retry, name, undefined, () => openCassandraSink(sink, cassandraEndpoint(config))));
       } else {
         opened.push(
-          await whileDown(retry, describeSink(sink), undefined, () => openRedisSink(sink, redisEndpoint(config))),
+          await whileDown(retry, sinkName(sink), undefined, () => openRedisSink(sink, redisEndpoint(config))),
         );
       }
     }

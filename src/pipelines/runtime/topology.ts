@@ -5,6 +5,7 @@
 // the same number. Both stages run in every worker, over one consumer of the pipeline's group.
 import { UsageError } from '../../cli/errors';
 import type { PipelineSpec, SinkSpec, Step, StreamRecord } from '../api';
+import { sinkName } from '../shape';
 
 export type { AggregateStep } from './aggregates';
 import type { AggregateStep } from './aggregates';
@@ -57,24 +58,13 @@ export function topologyOf(spec: PipelineSpec, deadLetterTopic?: string): Topolo
   };
 }
 
-/** One line per stage, for `--check` and the live view's title: "movie_reviews → filter → keyBy ⇒ tumbling count → cassandra reviews.per_hour". */
+/** The pipeline in one line, for its summary: "movie_reviews → filter → keyBy ⇒ tumbling count → cassandra reviews.per_hour". */
 export function describeTopology(topology: Topology): string {
-  const sinks = topology.sinks.map(describeSink).join(' + ');
+  const sinks = topology.sinks.map(sinkName).join(' + ');
   const head = [topology.sources.join(', '), ...topology.head.map((s) => s.label)];
   if (!topology.aggregate) return [...head, sinks].join(' → ');
   const tail = [topology.aggregate.label, ...topology.tail.map((s) => s.label), sinks];
   return `${head.join(' → ')} ⇒ ${tail.join(' → ')}`;
-}
-
-export function describeSink(sink: SinkSpec): string {
-  switch (sink.kind) {
-    case 'kafka':
-      return `topic ${sink.topic}`;
-    case 'cassandra':
-      return `cassandra ${sink.keyspace}.${sink.table}`;
-    case 'redis':
-      return `redis ${sink.type}`;
-  }
 }
 
 /**
