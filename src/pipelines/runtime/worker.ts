@@ -123,6 +123,10 @@ export class Worker {
       // A worker killed without leaving holds its partitions this long: a restart or the others take over after it.
       sessionTimeout: 10_000,
       heartbeatInterval: 1000,
+      // A batch is a transaction: larger ones spread its round trips over more records, and a keyed aggregate's
+      // updates coalesce over more of them (kafkajs's default is 1 MB per partition).
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 16 * 1024 * 1024,
     });
     this.producer = kafka.producer({
       transactionalId,
