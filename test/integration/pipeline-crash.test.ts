@@ -188,10 +188,9 @@ describe('pbx run interrupted', () => {
     const expected = reviews
       .filter((r) => Number(r.score) >= 2)
       .map((r) => JSON.stringify({ user: r.user_id, product: r.product_id, score: Number(r.score) }));
-    // --reset recomputed into the same topic: after the first run's records, each of them once more.
     const got = (await readTopic(BROKER, 'slow-clean')).map((r) => r.value);
-    expect(got.length).toBe(2 * expected.length);
-    expect(got.sort()).toEqual([...expected, ...expected].sort());
+    expect(got.length).toBe(expected.length);
+    expect(got.sort()).toEqual(expected.sort());
   });
 });
 

@@ -231,6 +231,11 @@ export class Worker {
     const { repartition } = topology.topics;
     const combiner = combinable(topology.aggregate) ? new Combiner(topology.aggregate.aggregation) : undefined;
     for (const message of batch.messages) {
+      // Stopping (Ctrl-C, SIGTERM): the batch ends here, and its offset is this record's, so the next run starts at it.
+      if (!payload.isRunning()) {
+        stopAt = { offset: message.offset };
+        break;
+      }
       figures.read(1);
       let record: StreamRecord | undefined;
       try {
@@ -257,7 +262,6 @@ export class Worker {
           break;
         }
       }
-      if (!payload.isRunning()) break;
       // A long batch keeps the worker in its group (kafkajs sends at most one heartbeat per interval).
       if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
@@ -443,9 +447,10 @@ export class Worker {
   }
 }
 
+/** Where a batch stopped short: the first record not done, and the problem that stopped it (none: a stop asked for). */
 interface StopAt {
   offset: string;
-  problem: RecordProblem;
+  problem?: RecordProblem;
 }
 
 function placeholder(topic: string, partition: number, offset: string): StreamRecord {
