@@ -9,6 +9,7 @@ import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { runInProcess } from '../support/cli';
 import { purge, testProject } from '../support/stack';
+import { waitFor } from '../support/wait';
 import { produce, readTopic } from '../support/topics';
 
 const PORT = 29396;
@@ -109,6 +110,41 @@ describe('pbx run, windowed', () => {
       got.set(id, v.count);
     }
     expect(got).toEqual(reference);
+  });
+});
+
+describe('pbx run, a live run then --until-end', () => {
+  it('closes, at the end, the windows a live run that had read everything left open', async () => {
+    const build = () =>
+      pipeline('itlive')
+        .from('reviews', { time: (r: Review) => r.time * 1000 })
+        .keyBy((r: Review) => r.product_id)
+        .window(tumbling('1h'))
+        .count()
+        .to('live-per-hour');
+    const stop = new AbortController();
+    let read = 0;
+    const live = runPipeline(
+      options(build(), {
+        untilEnd: false,
+        signal: stop.signal,
+        onFigures: ([f]) => (read = f?.consumed.total ?? read),
+      }),
+    );
+    await waitFor(() => read, { what: 'the live run to read every review', timeout: 60_000, until: (n) => n >= COUNT });
+    // A few more seconds for its last batches to commit.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    stop.abort();
+    expect((await live).stoppedBy).toBe('interrupt');
+    const summary = await runPipeline(options(build()));
+    expect(summary.records).toBe(0);
+    const windows = new Set<string>();
+    for (const r of reviews) windows.add(`${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`);
+    const got = (await readTopic(BROKER, 'live-per-hour')).map(
+      (r) => JSON.parse(r.value) as { key: string; window_start: number },
+    );
+    expect(new Set(got.map((v) => `${v.key}@${v.window_start}`))).toEqual(windows);
+    expect(got.length).toBe(windows.size);
   });
 });
 

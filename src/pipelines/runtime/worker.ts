@@ -4,7 +4,8 @@
 // A crash at any point leaves the last committed batch as the truth: the next owner of the partition restores
 // state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
 // write the same results again.
-import type { Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
+import { sleep } from '../../async';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
 import type { SinkWrite, SinkWriter } from '../sinks/types';
@@ -133,6 +134,8 @@ export class Worker {
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 15_000,
+      // A transaction waits on the previous one's end for a few ms: kafkajs's 200 ms first retry is most of a batch's latency.
+      retry: { initialRetryTime: 20, maxRetryTime: 1000, retries: 10 },
     });
     this.tables = new Tables(kafka, options.config);
     const lookup = this.tables.lookup;
@@ -144,6 +147,7 @@ export class Worker {
     const { topology, from } = this.options;
     // Connecting a transactional producer fences an earlier one of the same id and aborts what it left open.
     await this.producer.connect();
+    await this.markEnded();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: topology.sources, fromBeginning: from === 'earliest' });
     if (topology.topics.repartition)
@@ -430,21 +434,68 @@ export class Worker {
   }
 
   private async commit(topic: string, partition: number, next: bigint, outputs: BatchOutputs): Promise<void> {
-    const transaction = await this.producer.transaction();
-    try {
+    const offsets = [{ topic, partitions: [{ partition, offset: String(next) }] }];
+    await this.transact(async (transaction) => {
       for (const topicMessages of outputs.sends()) await transaction.sendBatch({ topicMessages, acks: -1 });
-      await transaction.sendOffsets({
-        consumerGroupId: this.options.topology.groupId,
-        topics: [{ topic, partitions: [{ partition, offset: String(next) }] }],
-      });
-      await transaction.commit();
-    } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      throw error;
-    }
+      await transaction.sendOffsets({ consumerGroupId: this.options.topology.groupId, topics: offsets });
+    });
     const ackedAt = Date.now();
     for (const [sinkTopic, messages] of outputs.topics) this.options.figures.sent(sinkTopic, messages, ackedAt);
   }
+
+  /**
+   * One transaction, committed, or aborted when it fails. Kafka refuses a transaction's first request with
+   * CONCURRENT_TRANSACTIONS while it still completes the previous one (kafkajs does not retry sendOffsets on it):
+   * the transaction is then aborted and done again after a short wait, as Java's producer does (KAFKA-5477).
+   */
+  private async transact(work: (transaction: Transaction) => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const transaction = await this.producer.transaction();
+      try {
+        await work(transaction);
+        await transaction.commit();
+        return;
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        if (!hasType(error, 'CONCURRENT_TRANSACTIONS') || attempt >= 50) throw error;
+        await sleep(20);
+      }
+    }
+  }
+
+  /**
+   * --until-end: a source partition the group had read to its end before this run sends no batch, so its end is
+   * marked here, before anything is read; stage B's windows close once every source is at its end.
+   */
+  private async markEnded(): Promise<void> {
+    const { topology, until, kafka } = this.options;
+    if (!until || !topology.topics.repartition) return;
+    const admin = kafka.admin();
+    await admin.connect();
+    const committed = await admin
+      .fetchOffsets({ groupId: topology.groupId, topics: topology.sources })
+      .finally(() => admin.disconnect());
+    const ended = committed.flatMap(({ topic, partitions }) =>
+      partitions
+        .filter((p) => BigInt(p.offset) >= (until.get(`${topic}/${p.partition}`) ?? 0n) && BigInt(p.offset) > 0n)
+        .map((p) => `${topic}/${p.partition}`),
+    );
+    if (ended.length === 0) return;
+    const repartition = topology.topics.repartition;
+    await this.transact(async (transaction) => {
+      const messages = ended.flatMap((source) => markerMessages(source, Infinity, this.options.repartitionPartitions));
+      await transaction.send({ topic: repartition, messages, acks: -1 });
+    });
+  }
+}
+
+/** Whether a kafkajs error, or one it wraps, has this protocol error type. */
+function hasType(error: unknown, type: string): boolean {
+  for (let e = error as { type?: string; originalError?: unknown; cause?: unknown } | undefined; e;) {
+    if (e.type === type) return true;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return false;
 }
 
 /** Where a batch stopped short: the first record not done, and the problem that stopped it (none: a stop asked for). */
