@@ -125,7 +125,7 @@ export function checkWindows(
   scope: 'all' | 'closed',
 ): Verdict {
   const startOf = (key: string) => Number(key.slice(key.lastIndexOf('@') + 1));
-  const latest = Math.max(...[...found.keys()].map(startOf));
+  const latest = [...found.keys()].reduce((max, key) => Math.max(max, startOf(key)), -Infinity);
   const wanted = scope === 'all' ? expected : new Map([...expected].filter(([key]) => startOf(key) <= latest));
   let wrong = 0;
   for (const [key, n] of wanted) if (found.get(key) !== n) wrong++;

@@ -405,13 +405,14 @@ async function liveRun(file: string, job: LiveJob, admin: Admin, endpoint: Kafka
     const empty = (await admin.fetchTopicOffsets(job.input)).filter((p) => p.high === '0');
     if (empty.length > 0) throw new Error(`the first ${job.seed} records left ${empty.length} partition(s) empty`);
   }
+  // Following the figures first creates their topic, and reads the run's first snapshot.
+  const watch = await watchFigures(endpoint, admin, job.name);
   const run = execa(pbx, ['run', job.name, '--json', '--config', config], {
     cwd: project,
     reject: false,
     all: true,
     env: { CI: '1' },
   });
-  const watch = await watchFigures(endpoint, admin, job.name);
   const gone = () => (run.exitCode === null ? undefined : `pbx run ended with exit ${run.exitCode}`);
   try {
     await waitFor(async () => (await admin.describeGroups([`pbx-${job.name}`])).groups[0]?.state, {
