@@ -14,7 +14,7 @@
 //   `pbx replay --rate 1000` with 60,000 reviews, their records/s and end-to-end latency read from the figures they
 //   publish: the windowed count into Cassandra (then checked against a count done here), and filter/map topic → topic.
 // Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/pipeline/run.ts [--records 1000000] [--rounds 3]
-//   [--pipelines filter-map,word-count] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
+//   [--pipelines filter-map,word-count (latency: windowed-count,filter-map)] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
 // Needs: a provisioned engine with pbx/kafka (and pbx/cassandra for --mode latency), Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
 // A contender that fails (pbx until its runtime lands) is reported with its error and left out of later rounds.
 // Prints Markdown tables.
@@ -49,7 +49,7 @@ const { values: options } = parseArgs({
   options: {
     records: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '3' },
-    pipelines: { type: 'string', default: 'filter-map,word-count' },
+    pipelines: { type: 'string' },
     contenders: { type: 'string', default: 'kstreams,kafkajs,kafkajs-tx,pbx' },
     mode: { type: 'string', default: 'throughput' },
   },
@@ -357,7 +357,7 @@ function report(pipeline: PipelineName, outcomes: Map<Contender, Outcome>): void
 
 async function throughput(): Promise<void> {
   const list = await contenders(options.contenders.split(','));
-  for (const pipeline of options.pipelines.split(',') as PipelineName[]) {
+  for (const pipeline of (options.pipelines ?? 'filter-map,word-count').split(',') as PipelineName[]) {
     if (pipeline !== 'filter-map' && pipeline !== 'word-count') throw new Error(`unknown pipeline ${String(pipeline)}`);
     report(pipeline, await rounds(await loadInput(pipeline), list));
   }
@@ -525,10 +525,12 @@ async function latency(): Promise<void> {
   try {
     const failed = (what: string) => (error: Error) =>
       `| ${what} | failed: ${error.message.slice(0, 300).replace(/\|/g, '\\|')} |${' |'.repeat(9)}`;
-    const rows = [
-      await windowedCount(file, admin, endpoint, cql).catch(failed('windowed count into Cassandra')),
-      await liveFilterMap(file, admin, endpoint).catch(failed('filter/map topic → topic')),
-    ];
+    const wanted = (options.pipelines ?? 'windowed-count,filter-map').split(',');
+    const rows: string[] = [];
+    if (wanted.includes('windowed-count'))
+      rows.push(await windowedCount(file, admin, endpoint, cql).catch(failed('windowed count into Cassandra')));
+    if (wanted.includes('filter-map'))
+      rows.push(await liveFilterMap(file, admin, endpoint).catch(failed('filter/map topic → topic')));
     console.log(
       `\n### End-to-end latency at a steady ${LIVE.rate} records/s, ${PARTITIONS} partitions, pbx run (live)\n`,
     );
