@@ -98,3 +98,42 @@ export async function checkCounts(broker: string, topic: string, expected: Map<s
   const what = `${last.size} keys (reference ${expected.size}): ${wrong} wrong or missing, ${unknown} unknown`;
   return { ok: false, what, detail };
 }
+
+/** The windowed count's key: a product and its hour's start, ms since 1970. */
+export const windowKey = (key: string, windowStart: number) => `${key}@${windowStart}`;
+const HOUR = 3_600_000;
+
+/** What the windowed count must write for a reviews file: reviews per product and hour of their event time. */
+export async function hourlyCountReference(file: string): Promise<Map<string, number>> {
+  const expected = new Map<string, number>();
+  await eachLine(file, (line) => {
+    const review = JSON.parse(line) as Projection & { time: number };
+    if (Number(review.score) < MIN_SCORE) return;
+    add(expected, windowKey(review.product_id, Math.floor((review.time * 1000) / HOUR) * HOUR));
+  });
+  return expected;
+}
+
+/**
+ * Per-hour counts read back against the reference: every window of it (`all`), or those a live run closed so far
+ * (`closed`): the reference's windows up to the latest found, since a window is written once, when the watermark
+ * passes its end, and the input's event times never go back.
+ */
+export function checkWindows(
+  found: Map<string, number>,
+  expected: Map<string, number>,
+  scope: 'all' | 'closed',
+): Verdict {
+  const startOf = (key: string) => Number(key.slice(key.lastIndexOf('@') + 1));
+  const latest = [...found.keys()].reduce((max, key) => Math.max(max, startOf(key)), -Infinity);
+  const wanted = scope === 'all' ? expected : new Map([...expected].filter(([key]) => startOf(key) <= latest));
+  let wrong = 0;
+  for (const [key, n] of wanted) if (found.get(key) !== n) wrong++;
+  const unknown = [...found.keys()].filter((key) => !wanted.has(key)).length;
+  const upTo = scope === 'closed' && found.size > 0 ? ` up to ${new Date(latest).toISOString().slice(0, 13)}h` : '';
+  if (wrong === 0 && unknown === 0) return { ok: true, what: `${found.size} windows${upTo}, every count right` };
+  return {
+    ok: false,
+    what: `${found.size} windows${upTo} (reference ${wanted.size}): ${wrong} wrong or missing, ${unknown} unknown`,
+  };
+}

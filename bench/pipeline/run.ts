@@ -9,10 +9,13 @@
 // checked: filter/map's records against the reference (count and content), the word count's last count per word
 // against a count done here. The contenders take turns in a different order each round; the headline is the median.
 // Each run's output is kept in bench/results/pipeline/logs/ (PBX_BENCH_DEBUG=1: Kafka Streams' committed offsets).
-// --mode memory: pbx's peak memory with 10,000 and 1,000,000 keys of state (pbx only). --mode latency: pending.
+// --mode memory: pbx's peak memory with 10,000 and 1,000,000 keys of state (pbx only).
+// --mode latency (pbx only; the stack gets Cassandra too): live runs (`pbx run <name>`, no --until-end) fed by
+//   `pbx replay --rate 1000` with 60,000 reviews, their records/s and end-to-end latency read from the figures they
+//   publish: the windowed count into Cassandra (then checked against a count done here), and filter/map topic → topic.
 // Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/pipeline/run.ts [--records 1000000] [--rounds 3]
-//   [--pipelines filter-map,word-count] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
-// Needs: a provisioned engine with pbx/kafka, Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
+//   [--pipelines filter-map,word-count (latency: windowed-count,filter-map)] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
+// Needs: a provisioned engine with pbx/kafka (and pbx/cassandra for --mode latency), Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
 // A contender that fails (pbx until its runtime lands) is reported with its error and left out of later rounds.
 // Prints Markdown tables.
 import { execa } from 'execa';
@@ -20,14 +23,33 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Client } from 'cassandra-driver';
+import type { Admin } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createCassandraClient } from '../../src/clients/cassandra';
+import { createKafka, type KafkaEndpoint } from '../../src/clients/kafka';
+import { loadConfig } from '../../src/config/load';
+import { cassandraEndpoint, kafkaEndpoint } from '../../src/services/endpoints';
+import { waitFor } from '../../test/support/wait';
 import { containerCpuMs, containerId } from '../container-cpu';
-import { checkFilterMap, checkCounts, filterMapReference, MIN_SCORE, wordCountReference, type Verdict } from './check';
+import {
+  checkCounts,
+  checkFilterMap,
+  checkWindows,
+  filterMapReference,
+  hourlyCountReference,
+  MIN_SCORE,
+  windowKey,
+  wordCountReference,
+  type Verdict,
+} from './check';
+import { describeP99s, latencyFigures, watchFigures, type LatencyFigures } from './latency';
 
 const { values: options } = parseArgs({
   options: {
     records: { type: 'string', default: '1000000' },
     rounds: { type: 'string', default: '3' },
-    pipelines: { type: 'string', default: 'filter-map,word-count' },
+    pipelines: { type: 'string' },
     contenders: { type: 'string', default: 'kstreams,kafkajs,kafkajs-tx,pbx' },
     mode: { type: 'string', default: 'throughput' },
   },
@@ -44,8 +66,14 @@ const project = resolve(tmpdir(), 'pbx-bench-pipeline');
 mkdirSync(resolve(project, 'pipelines'), { recursive: true });
 const PORT = 39393;
 const BROKER = `127.0.0.1:${PORT}`;
+const CASSANDRA_PORT = 39442;
 const config = resolve(project, 'pbx.yaml');
-writeFileSync(config, `name: benchpipeline\nimages: local\nservices:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+// Cassandra only for --mode latency: the other modes' stack stays one Kafka.
+const services = options.mode === 'latency' ? ['kafka', 'cassandra'] : ['kafka'];
+writeFileSync(
+  config,
+  `name: benchpipeline\nimages: local\nservices:\n  kafka: {port: ${PORT}, mode: kraft}\n${services.includes('cassandra') ? `  cassandra: {port: ${CASSANDRA_PORT}}\n` : ''}`,
+);
 const PARTITIONS = 3;
 // A fresh broker's first transactions create its transaction log (50 partitions), and its JIT is cold: each
 // contender first runs untimed on this many records, so that no timed run pays for that.
@@ -329,23 +357,195 @@ function report(pipeline: PipelineName, outcomes: Map<Contender, Outcome>): void
 
 async function throughput(): Promise<void> {
   const list = await contenders(options.contenders.split(','));
-  for (const pipeline of options.pipelines.split(',') as PipelineName[]) {
+  for (const pipeline of (options.pipelines ?? 'filter-map,word-count').split(',') as PipelineName[]) {
     if (pipeline !== 'filter-map' && pipeline !== 'word-count') throw new Error(`unknown pipeline ${String(pipeline)}`);
     report(pipeline, await rounds(await loadInput(pipeline), list));
   }
 }
 
-// TODO(issue 22, once `pbx run` lands): the windowed count into Cassandra at a steady 1,000 records/s. Plan: the
-// stack with Cassandra too (pbx.yaml services cassandra), a keyspace and table reviews.per_hour (key, window_start,
-// window_end, count), the contract's module (reviews → keyBy(product_id) → tumbling('1h') → count() →
-// cassandra('reviews.per_hour')) started with `pbx run` while `pbx replay --rate 1000` sends 60 s of reviews; the
-// figures: records/s, and end-to-end latency p50/p95/p99 (a record's create time to the sink's acknowledgement) from
-// the run's figures (the pbx-figures topic or the --json summary, whichever the runtime gives); goal p99 < 50 ms.
-// pbx only: no peer. Until then the mode says so and measures nothing.
-function latency(): Promise<void> {
-  return Promise.reject(
-    new Error('--mode latency is pending: it needs pbx run (issue 22) and the latency figures it publishes.'),
+// --mode latency: live runs at a steady rate, pbx only (no peer). Each pipeline is started live (`pbx run <name>`, no
+// --until-end), and once it reads, `pbx replay --rate 1000 --key product_id` sends it 60,000 reviews; meanwhile the
+// figures it publishes once a second (end-to-end latency: a record's Kafka create time to its sink's acknowledgement)
+// are read with the runtime's own reader; once it has read everything it is stopped with SIGINT (exit 130).
+const LIVE = { rate: 1000, records: 60_000, goalMs: 50 };
+// A partition empty when a run starts does not hold its watermark back (README, "Event time"): started on an empty
+// topic, a run could close a window on one partition's records before another partition's first records of it
+// arrive, and find those late. The windowed count's run therefore starts once the first records fill every partition.
+const SEED = 60;
+const PER_HOUR_TABLE =
+  'CREATE TABLE IF NOT EXISTS reviews.per_hour (key text, window_start timestamp, window_end timestamp, count bigint, PRIMARY KEY (key, window_start))';
+
+interface LiveJob {
+  name: string;
+  module: string;
+  input: string;
+  /** Records replayed before the run starts. */
+  seed: number;
+}
+interface Live {
+  figures: LatencyFigures;
+  /** Records sent (the seed included), and the rate the timed replay achieved. */
+  sent: number;
+  replayRate: number;
+  /** How `pbx run` ended after SIGINT: 130 when it committed and left. */
+  exit: number | string | undefined;
+}
+
+/** Runs a pipeline live while the replay feeds it at LIVE.rate, follows its figures, stops it once it read all. */
+async function liveRun(file: string, job: LiveJob, admin: Admin, endpoint: KafkaEndpoint): Promise<Live> {
+  writeFileSync(resolve(project, 'pipelines', `${job.name}.ts`), job.module);
+  await createTopic(job.input);
+  const replay = (from: number, limit: number) =>
+    execa(pbx, [
+      ...['replay', file, '--topic', job.input, '--rate', String(LIVE.rate), '--key', 'product_id'],
+      ...['--from', String(from), '--limit', String(limit), '--json', '--config', config],
+    ]);
+  if (job.seed > 0) {
+    await replay(0, job.seed);
+    const empty = (await admin.fetchTopicOffsets(job.input)).filter((p) => p.high === '0');
+    if (empty.length > 0) throw new Error(`the first ${job.seed} records left ${empty.length} partition(s) empty`);
+  }
+  // Following the figures first creates their topic, and reads the run's first snapshot.
+  const watch = await watchFigures(endpoint, admin, job.name);
+  const run = execa(pbx, ['run', job.name, '--json', '--config', config], {
+    cwd: project,
+    reject: false,
+    all: true,
+    env: { CI: '1' },
+  });
+  const gone = () => (run.exitCode === null ? undefined : `pbx run ended with exit ${run.exitCode}`);
+  try {
+    await waitFor(async () => (await admin.describeGroups([`pbx-${job.name}`])).groups[0]?.state, {
+      ...{ what: `the group pbx-${job.name} to be stable`, timeout: 120_000, interval: 250, giveUpIf: gone },
+      until: (state) => state === 'Stable',
+    });
+    await waitFor(() => watch.latest()?.consumed.total ?? -1, {
+      ...{ what: `pbx run to read the first ${job.seed} records`, timeout: 60_000, giveUpIf: gone },
+      until: (read) => read >= job.seed,
+    });
+    log(`${job.name}: replaying ${LIVE.records - job.seed} reviews at ${LIVE.rate}/s`);
+    const from = Date.now();
+    const summary = JSON.parse((await replay(job.seed, LIVE.records - job.seed)).stdout) as {
+      sent: number;
+      achievedRate: number;
+    };
+    const to = Date.now();
+    await waitFor(() => watch.latest()?.consumed.total ?? 0, {
+      ...{ what: `pbx run to read all ${LIVE.records} records`, timeout: 60_000, giveUpIf: gone },
+      until: (read) => read >= LIVE.records,
+    });
+    await sleep(3000); // the last windows' writes, and the snapshots after them
+    watch.latest();
+    const figures = latencyFigures([...watch.snapshots], from, to);
+    run.kill('SIGINT');
+    const result = await run;
+    const sent = job.seed + summary.sent;
+    return { figures, sent, replayRate: summary.achievedRate, exit: result.exitCode ?? result.signal };
+  } finally {
+    const hung = setTimeout(() => run.kill('SIGKILL'), run.exitCode === null && !run.killed ? 0 : 60_000);
+    writeFileSync(resolve(work, 'logs', `pbx-live-${job.input}.log`), String((await run).all));
+    clearTimeout(hung);
+    await watch.stop();
+  }
+}
+
+/** reviews.per_hour as `${key}@${window_start}` → count. */
+async function perHourRows(cql: Client): Promise<Map<string, number>> {
+  const rows = await cql.execute('SELECT key, window_start, count FROM reviews.per_hour', [], { fetchSize: 1_000_000 });
+  return new Map(
+    rows.rows.map((row) => [
+      windowKey(row.get('key') as string, (row.get('window_start') as Date).getTime()),
+      Number(row.get('count')),
+    ]),
   );
+}
+
+/** The contract's windowed count into Cassandra, live; checked after Ctrl-C, then after a --until-end run. */
+async function windowedCount(file: string, admin: Admin, endpoint: KafkaEndpoint, cql: Client): Promise<string> {
+  await cql.execute(
+    "CREATE KEYSPACE IF NOT EXISTS reviews WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+  );
+  await cql.execute(PER_HOUR_TABLE);
+  const input = unique('reviews-live');
+  const module = `import { pipeline, cassandra, tumbling } from 'pbx';
+
+export default pipeline('reviews-per-hour')
+  .from(${JSON.stringify(input)}, { time: (r) => r.time * 1000 })
+  .filter((r) => Number(r.score) >= ${MIN_SCORE})
+  .keyBy((r) => r.product_id)
+  .window(tumbling('1h'))
+  .count()
+  .to(cassandra('reviews.per_hour'));
+`;
+  const expected = await hourlyCountReference(file);
+  const live = await liveRun(file, { name: 'reviews-per-hour', module, input, seed: SEED }, admin, endpoint);
+  const closed = checkWindows(await perHourRows(cql), expected, 'closed');
+  log(`windowed count after Ctrl-C: ${closed.what}`);
+  const end = await execa(pbx, ['run', 'reviews-per-hour', '--until-end', '--json', '--config', config], {
+    ...{ cwd: project, reject: false, all: true, env: { CI: '1' } },
+  });
+  writeFileSync(resolve(work, 'logs', `pbx-until-end-${input}.log`), String(end.all));
+  const all: Verdict =
+    end.exitCode === 0
+      ? checkWindows(await perHourRows(cql), expected, 'all')
+      : { ok: false, what: `--until-end failed, exit ${end.exitCode}: ${gist(String(end.all))}` };
+  log(`windowed count after --until-end: ${all.what}`);
+  const checked = `after Ctrl-C: ${closed.what}; after a --until-end run: ${all.what} (reference: ${LIVE.records} reviews)`;
+  return liveRow("reviews → keyBy(product_id) → tumbling('1h') count → cassandra('reviews.per_hour')", live, checked);
+}
+
+/** filter/map topic → topic, live: the figure comparable to "a record's create time to its sink's acknowledgement". */
+async function liveFilterMap(file: string, admin: Admin, endpoint: KafkaEndpoint): Promise<string> {
+  const input = unique('reviews-live-fm');
+  const output = unique('filter-map-live-out');
+  await createTopic(output);
+  const module = pipelineModule({ pipeline: 'filter-map', input, output, id: input });
+  const live = await liveRun(file, { name: 'filter-map', module, input, seed: 0 }, admin, endpoint);
+  const verdict = await checkFilterMap(BROKER, output, await filterMapReference(file));
+  log(`filter/map live: ${verdict.what}`);
+  return liveRow(`reviews → filter (score >= ${MIN_SCORE}) → {product_id, score, user_id} → topic`, live, verdict.what);
+}
+
+function liveRow(pipeline: string, live: Live, checked: string): string {
+  const { run, readPerSecond, lastSecondP99s } = live.figures;
+  const ms = (n: number) => n.toFixed(1);
+  return `| ${pipeline} | ${live.sent} at ${Math.round(live.replayRate)}/s | ${Math.round(readPerSecond)} | ${run.count} | ${ms(run.p50)} | ${ms(run.p95)} | ${ms(run.p99)} | ${ms(run.max)} | ${describeP99s(lastSecondP99s, LIVE.goalMs)} | ${live.exit} | ${checked.replace(/\|/g, '\\|')} |`;
+}
+
+async function latency(): Promise<void> {
+  const file = resolve(work, `reviews-${LIVE.records}.json`);
+  if (!existsSync(file))
+    await execa(pbx, ['data', 'gen', 'reviews', '--count', String(LIVE.records), '--seed', '1', '--out', file]);
+  const resolved = loadConfig({ file: config });
+  const endpoint = kafkaEndpoint(resolved);
+  const admin = (await createKafka(endpoint, { clientId: 'pbx-bench' })).admin();
+  await admin.connect();
+  const cql = await createCassandraClient(cassandraEndpoint(resolved));
+  await cql.connect();
+  try {
+    const failed = (what: string) => (error: Error) =>
+      `| ${what} | failed: ${error.message.slice(0, 300).replace(/\|/g, '\\|')} |${' |'.repeat(9)}`;
+    const wanted = (options.pipelines ?? 'windowed-count,filter-map').split(',');
+    const rows: string[] = [];
+    if (wanted.includes('windowed-count'))
+      rows.push(await windowedCount(file, admin, endpoint, cql).catch(failed('windowed count into Cassandra')));
+    if (wanted.includes('filter-map'))
+      rows.push(await liveFilterMap(file, admin, endpoint).catch(failed('filter/map topic → topic')));
+    console.log(
+      `\n### End-to-end latency at a steady ${LIVE.rate} records/s, ${PARTITIONS} partitions, pbx run (live)\n`,
+    );
+    console.log(
+      `${LIVE.records} reviews (pbx data gen reviews --seed 1) sent by pbx replay --rate ${LIVE.rate} --key product_id; latency in ms from each result's Kafka create time to its sink's acknowledgement, over the run (the figures pbx run publishes); each second's p99: median / p90 / largest.\n`,
+    );
+    console.log(
+      "| pipeline | sent | read records/s (median second) | results acknowledged | p50 | p95 | p99 | max | each second's p99 | exit on SIGINT | checked |",
+    );
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const row of rows) console.log(row);
+  } finally {
+    await cql.shutdown();
+    await admin.disconnect();
+  }
 }
 
 /**
@@ -382,8 +582,8 @@ async function memory(): Promise<void> {
   }
 }
 
-log('starting Kafka (KRaft)');
-await execa(pbx, ['up', 'kafka', '--config', config]);
+log(`starting ${services.join(' and ')}`);
+await execa(pbx, ['up', ...services, '--config', config]);
 brokerId = await containerId('pbx-benchpipeline-kafka');
 try {
   const modes: Record<string, () => Promise<void>> = { throughput, latency, memory };
