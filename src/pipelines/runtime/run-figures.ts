@@ -45,13 +45,13 @@ export class RunFigures implements OperatorCounts {
     this.totals.deadLetters++;
     this.figures.deadLettered();
   }
-  /** Records committed to a Kafka topic at `ackedAt`. */
-  sent(topic: string, messages: Message[], ackedAt: number): void {
+  /** Records committed to a Kafka topic at `ackedAt`, by a transaction that took `ms`. */
+  sent(topic: string, messages: Message[], ackedAt: number, ms: number): void {
     this.totals.sent[topic] = (this.totals.sent[topic] ?? 0) + messages.length;
     if (!this.sinkTopics.has(topic)) return;
     const sink = this.figures.sink(`topic ${topic}`);
     for (const m of messages) this.figures.endToEnd(Number(m.timestamp), ackedAt);
-    sink.written(messages.length, 0);
+    sink.written(messages.length, ms);
   }
   /** A Cassandra or Redis batch acknowledged after `ms`. */
   sinkWrote(name: string, batch: SinkWrite[], ms: number): void {

@@ -97,9 +97,6 @@ function sizeOf(message: Message): number {
   return size;
 }
 
-/** Why a worker stopped before its input ended (the run's error). */
-export class WorkerFailure extends Error {}
-
 export class Worker {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
@@ -341,8 +338,7 @@ export class Worker {
         this.route(Array.isArray(ran) ? ran : await ran, outputs);
       } catch (error) {
         if (!(error instanceof RecordProblem)) throw error;
-        if (this.recordFailed(record, JSON.stringify(result.value), error, outputs))
-          throw new WorkerFailure(error.message);
+        if (this.recordFailed(record, JSON.stringify(result.value), error, outputs)) throw error; // --on-error stop: the run's RECORD_FAILED, nothing of this batch committed
       }
     }
     for (const m of state.changelog(batch.partition)) outputs.add(topology.topics.changelog!, m);
@@ -435,12 +431,15 @@ export class Worker {
 
   private async commit(topic: string, partition: number, next: bigint, outputs: BatchOutputs): Promise<void> {
     const offsets = [{ topic, partitions: [{ partition, offset: String(next) }] }];
+    const started = Date.now();
     await this.transact(async (transaction) => {
       for (const topicMessages of outputs.sends()) await transaction.sendBatch({ topicMessages, acks: -1 });
       await transaction.sendOffsets({ consumerGroupId: this.options.topology.groupId, topics: offsets });
     });
     const ackedAt = Date.now();
-    for (const [sinkTopic, messages] of outputs.topics) this.options.figures.sent(sinkTopic, messages, ackedAt);
+    for (const [sinkTopic, messages] of outputs.topics) {
+      this.options.figures.sent(sinkTopic, messages, ackedAt, ackedAt - started);
+    }
   }
 
   /**
