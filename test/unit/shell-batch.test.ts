@@ -99,7 +99,7 @@ describe('runBatch when the command misbehaves', () => {
     );
     expect(Date.now() - started).toBeLessThan(5000);
     expect(error.reason).toBe('timeout');
-    expect(error.message).toMatch(/did not finish after 500 ms \(all 1 lines written, stdin closed\)/);
+    expect(error.message).toMatch(/did not finish after 500 ms \(1 line written, stdin closed\)/);
     expect(processesWith(seconds)).toEqual([]);
   });
 });
