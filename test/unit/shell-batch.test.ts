@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CommandFailed, decodeLine, encodeLine, runBatch, type CommandOptions } from '../../src/pipelines/shell';
 import { processesWith, uniqueSeconds } from '../support/processes';
+import { waitFor } from '../support/wait';
 
 const options = (command: string, more: Partial<CommandOptions> = {}): CommandOptions => ({
   command,
@@ -100,6 +101,111 @@ describe('runBatch when the command misbehaves', () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(error.reason).toBe('timeout');
     expect(error.message).toMatch(/did not finish after 500 ms \(1 line written, stdin closed\)/);
+    expect(processesWith(seconds)).toEqual([]);
+  });
+});
+
+describe('runBatch stops a command that', () => {
+  it('prints binary output: a NUL byte or invalid UTF-8', async () => {
+    const seconds = uniqueSeconds();
+    const nul = await failure(runBatch(options(`printf 'ok\\n\\000\\n'; sleep ${seconds}`), []));
+    expect(nul.reason).toBe('binary-output');
+    expect(nul.message).toMatch(/printed binary output \(a NUL byte in output line 2\).*encode binary data/);
+    expect(processesWith(seconds)).toEqual([]);
+    const latin1 = await failure(runBatch(options("printf 'caf\\351\\n'"), []));
+    expect(latin1.reason).toBe('binary-output');
+    expect(latin1.message).toContain('invalid UTF-8 in output line 1');
+  });
+
+  it('prints a line longer than maxLineBytes, at the limit, not at the end of the line', async () => {
+    const seconds = uniqueSeconds();
+    // An endless line: only stopping at the limit ends it.
+    const error = await failure(runBatch(options(`yes ${seconds} | tr -d '\\n'`, { maxLineBytes: 100_000 }), []));
+    expect(error.reason).toBe('line-too-long');
+    expect(error.message).toContain('printed a line longer than 100000 bytes (output line 1), so it was stopped there');
+    expect(processesWith(seconds)).toEqual([]);
+  });
+
+  it('never reads its stdin: the write waits (back-pressure) until the timeout, reason no-input', async () => {
+    const seconds = uniqueSeconds();
+    let pulled = 0;
+    function* lines() {
+      for (let i = 0; i < 100_000; i++, pulled++) yield String(i).padEnd(100, 'x');
+    }
+    const error = await failure(runBatch(options(`sleep ${seconds}`, { timeoutMs: 500 }), lines()));
+    expect(error.reason).toBe('no-input');
+    expect(error.message).toMatch(
+      /stopped reading its input, or never read it: its stdin was full and took nothing for the last \d+ ms before the timeout \(500 ms; \d+ lines given\)/,
+    );
+    // Lines are taken only as stdin takes them: its buffer's worth and a write's, not the 10 MB batch.
+    expect(pulled).toBeLessThan(10_000);
+    expect(processesWith(seconds)).toEqual([]);
+  });
+
+  it('stops reading its stdin halfway: no-input too', async () => {
+    const seconds = uniqueSeconds();
+    const lines = Array.from({ length: 100_000 }, (_, i) => String(i).padEnd(100, 'x'));
+    const error = await failure(
+      runBatch(options(`head -c 1000000 >/dev/null; sleep ${seconds}`, { timeoutMs: 500 }), lines),
+    );
+    expect(error.reason).toBe('no-input');
+    expect(processesWith(seconds)).toEqual([]);
+  });
+
+  it('reads its stdin slower than the timeout allows: a timeout while it is being fed', async () => {
+    const lines = Array.from({ length: 20_000 }, (_, i) => String(i).padEnd(1000, 'x'));
+    // sh's read takes a byte at a time: about 2 MB/s, never still for long, far from the 20 MB in 2 s.
+    const error = await failure(runBatch(options('while read l; do :; done', { timeoutMs: 2000 }), lines));
+    expect(error.reason).toBe('timeout');
+    expect(error.message).toMatch(/was still being fed its input after 2 s \(\d+ lines given\), so it was stopped/);
+  });
+
+  it('is aborted (Ctrl-C): the abort reason, and the whole pipeline gone', async () => {
+    const seconds = uniqueSeconds();
+    const abort = new AbortController();
+    const batch = runBatch(options(`sleep ${seconds} | sleep ${seconds}`), ['a'], abort.signal);
+    await waitFor(() => processesWith(seconds).length === 3, { what: 'the pipeline to run', timeout: 5000 });
+    abort.abort(new Error('Ctrl-C'));
+    await expect(batch).rejects.toThrow('Ctrl-C');
+    expect(processesWith(seconds)).toEqual([]);
+    await expect(runBatch(options('cat'), ['a'], abort.signal)).rejects.toThrow('Ctrl-C');
+  });
+
+  it('started a background process: the batch succeeds and the process is killed with its group', async () => {
+    const seconds = uniqueSeconds();
+    await expect(runBatch(options(`sleep ${seconds} >/dev/null 2>&1 & echo started`), [])).resolves.toEqual([
+      'started',
+    ]);
+    await waitFor(() => processesWith(seconds), { what: 'no sleep left', timeout: 5000, until: (p) => p.length === 0 });
+  });
+});
+
+describe('runBatch reports', () => {
+  it('a command killed by a signal, itself or within the shell', async () => {
+    const itself = await failure(runBatch(options('kill -9 $$'), []));
+    expect(itself.reason).toBe('signal');
+    expect(itself.signal).toBe('SIGKILL');
+    const within = await failure(runBatch(options("sh -c 'kill -9 $$'; exit $?"), []));
+    expect(within.reason).toBe('signal');
+    expect(within.exitCode).toBe(137);
+    expect(within.message).toContain('exited with code 137 (128 + SIGKILL');
+  });
+
+  it('a command that cannot be started', async () => {
+    const error = await failure(runBatch(options('cat', { cwd: '/no/such/directory' }), ['a']));
+    expect(error.reason).toBe('spawn');
+    expect(error.message).toMatch(
+      /could not be started in \/no\/such\/directory: .*check that the working directory exists/,
+    );
+  });
+
+  it('an error of the lines given, with the process stopped', async () => {
+    const seconds = uniqueSeconds();
+    function* lines() {
+      yield 'a';
+      throw new Error('a record could not be encoded');
+    }
+    await expect(runBatch(options(`cat; sleep ${seconds}`), lines())).rejects.toThrow('could not be encoded');
     expect(processesWith(seconds)).toEqual([]);
   });
 });

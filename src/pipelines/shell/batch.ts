@@ -39,7 +39,10 @@ export async function settleBatch<T>(
   if (onAbort) options.signal?.removeEventListener('abort', onAbort);
   if (ending.kind === 'done') return ending.value;
   // Where the batch stood at the timeout, before stopping changes it.
-  const state = { linesWritten: proc.linesWritten, waitingToWrite: proc.waitingToWrite, drains: proc.drains };
+  const state = {
+    linesWritten: proc.linesWritten,
+    stalledMs: proc.waitingSince === undefined ? undefined : Date.now() - proc.waitingSince,
+  };
   await proc.stop();
   switch (ending.kind) {
     case 'failed':

@@ -122,10 +122,8 @@ export interface TimeoutState {
   command: string;
   timeoutMs: number;
   linesWritten: number;
-  /** A write waits for the command to read (its stdin is full). */
-  waitingToWrite: boolean;
-  /** How often the command read after stdin was full. */
-  drains: number;
+  /** How long a write has waited for the command to read (its stdin full); undefined when none waits. */
+  stalledMs?: number;
   /** long-running: the marker line awaited. */
   marker?: string;
   stderrTail: string;
@@ -136,15 +134,16 @@ export function timeoutFailure(state: TimeoutState): CommandFailed {
   const { command, stderrTail } = state;
   const shown = shownCommand(command);
   const after = `after ${formatMs(state.timeoutMs)}`;
-  if (state.waitingToWrite && state.drains === 0) {
+  // Stdin full for most of the batch's time: the command is not reading, not merely slow.
+  if (state.stalledMs !== undefined && state.stalledMs >= state.timeoutMs / 2) {
     return new CommandFailed(
-      `the command ${shown} did not read its input: ${after} its stdin was still full (${lineCount(state.linesWritten)} written so far), so it was stopped; a shell operator's command must read every line of its stdin, or exit`,
+      `the command ${shown} stopped reading its input, or never read it: its stdin was full and took nothing for the last ${formatMs(state.stalledMs)} before the timeout (${formatMs(state.timeoutMs)}; ${lineCount(state.linesWritten)} given), so it was stopped; a shell operator's command must read its stdin to the end, or exit`,
       { reason: 'no-input', command, stderrTail },
     );
   }
-  if (state.waitingToWrite) {
+  if (state.stalledMs !== undefined) {
     return new CommandFailed(
-      `the command ${shown} was still reading its input ${after} (${lineCount(state.linesWritten)} written so far), so it was stopped: it is slower than the timeout allows; raise the timeout or give it smaller batches`,
+      `the command ${shown} was still being fed its input ${after} (${lineCount(state.linesWritten)} given), so it was stopped: it reads slower than the timeout allows; raise the timeout or give it smaller batches`,
       { reason: 'timeout', command, stderrTail },
     );
   }

@@ -30,7 +30,7 @@ export interface ProcessExit {
 
 /** Between SIGTERM to the group and SIGKILL: long enough to flush, short enough not to hold up a failing batch. */
 const TERM_GRACE_MS = 300;
-/** Input is handed to stdin in pieces of about this many characters: what pbx holds of a batch beyond the pipe. */
+/** Input is handed to stdin in pieces of about this many characters: what pbx holds of a batch beyond its stdin's buffer. */
 const WRITE_CHUNK_CHARS = 64 * 1024;
 
 /** Process groups still running, killed if pbx exits without stopping them (they are out of its own group). */
@@ -69,9 +69,8 @@ export class ShellProcess {
   readonly failed: Promise<CommandFailed>;
   /** Lines handed to stdin (they may still sit in the pipe). */
   linesWritten = 0;
-  /** Whether a write waits for the command to read (stdin full), and how often it did read after such a wait. */
-  waitingToWrite = false;
-  drains = 0;
+  /** Since when a write waits for the command to read (its stdin is full); undefined when none waits. */
+  waitingSince?: number;
   private readonly output: OutputLines;
   private setFailed!: (failure: CommandFailed) => void;
 
@@ -144,18 +143,15 @@ export class ShellProcess {
   private async writePiece(piece: string): Promise<void> {
     const stdin = this.child.stdin!;
     if (stdin.write(piece)) return;
-    this.waitingToWrite = true;
-    const drained = await new Promise<boolean>((resolve) => {
-      const done = (value: boolean) => () => {
-        stdin.off('drain', onDrain).off('close', onClose);
-        resolve(value);
+    this.waitingSince = Date.now();
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stdin.off('drain', done).off('close', done);
+        resolve();
       };
-      const onDrain = done(true);
-      const onClose = done(false);
-      stdin.once('drain', onDrain).once('close', onClose);
+      stdin.once('drain', done).once('close', done);
     });
-    this.waitingToWrite = false;
-    if (drained) this.drains++;
+    this.waitingSince = undefined;
   }
 
   /** No more input: the command sees the end of its stdin. */
