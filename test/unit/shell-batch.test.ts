@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CommandFailed, decodeLine, encodeLine, runBatch, type CommandOptions } from '../../src/pipelines/shell';
+import { CommandFailed, runBatch, type CommandOptions } from '../../src/pipelines/shell';
 import { processesWith, uniqueSeconds } from '../support/processes';
 import { waitFor } from '../support/wait';
 
@@ -19,26 +22,6 @@ async function failure(promise: Promise<unknown>): Promise<CommandFailed> {
   expect(error).toBeInstanceOf(CommandFailed);
   return error as CommandFailed;
 }
-
-describe('encodeLine and decodeLine', () => {
-  it('write a string as it is, a string with a newline and anything else as JSON', () => {
-    expect(encodeLine('the cat sat')).toBe('the cat sat');
-    expect(encodeLine('two\nlines')).toBe('"two\\nlines"');
-    expect(encodeLine({ word: 'cat', n: 2 })).toBe('{"word":"cat","n":2}');
-    expect(encodeLine(42)).toBe('42');
-    expect(encodeLine(null)).toBe('null');
-    expect(encodeLine(undefined)).toBe('null');
-  });
-
-  it('read a line as JSON where it parses, else as the string', () => {
-    expect(decodeLine('{"word":"cat"}')).toEqual({ word: 'cat' });
-    expect(decodeLine('3')).toBe(3);
-    expect(decodeLine('"two\\nlines"')).toBe('two\nlines');
-    expect(decodeLine('      3 cat')).toBe('      3 cat');
-    expect(decodeLine('')).toBe('');
-    expect(decodeLine('true story')).toBe('true story');
-  });
-});
 
 describe('runBatch', () => {
   it('feeds the lines to a fresh sh -c and returns the lines it printed', async () => {
@@ -207,5 +190,36 @@ describe('runBatch reports', () => {
     }
     await expect(runBatch(options(`cat; sleep ${seconds}`), lines())).rejects.toThrow('could not be encoded');
     expect(processesWith(seconds)).toEqual([]);
+  });
+});
+
+describe('runBatch with a command slower than its input', () => {
+  it('holds a bounded part of the batch: lines are taken as stdin takes them, not all at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-shell-'));
+    const progress = join(dir, 'progress');
+    try {
+      // 4 MB through a reader that writes down every line it has read (sh's read: about 2 MB/s).
+      const total = 4000;
+      const line = (i: number) => String(i).padEnd(999, 'x');
+      let pulledBytes = 0;
+      let mostAhead = 0;
+      function* lines() {
+        for (let i = 0; i < total; i++) {
+          const readBytes = i === 0 ? 0 : (statSync(progress, { throwIfNoEntry: false })?.size ?? 0);
+          mostAhead = Math.max(mostAhead, pulledBytes - readBytes);
+          pulledBytes += 1000;
+          yield line(i);
+        }
+      }
+      const command = 'while read l; do printf "%s\\n" "$l" >> "$PROGRESS"; done; echo done';
+      await expect(runBatch(options(command, { env: { PROGRESS: progress } }), lines())).resolves.toEqual(['done']);
+      expect(statSync(progress).size).toBe(total * 1000);
+      // What was taken from the batch but not yet read by the command: stdin's socket buffer (about 200 KB here)
+      // and a write or two of 64 KiB, never the 4 MB.
+      expect(mostAhead).toBeGreaterThan(64 * 1024);
+      expect(mostAhead).toBeLessThan(1024 * 1024);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

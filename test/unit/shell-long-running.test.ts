@@ -121,4 +121,33 @@ describe('LongRunningCommand', () => {
     await command.close();
     expect(processesWith(seconds)).toEqual([]);
   });
+
+  it("counts lines printed after a marker as the next batch's", async () => {
+    const command = longRunning('while read l; do echo "$l"; [ "$l" = pbx:batch-end ] && echo late; done');
+    await expect(command.feed(['a'])).resolves.toEqual(['a']);
+    await expect(command.feed(['b'])).resolves.toEqual(['late', 'b']);
+  });
+
+  it('names a command that is not found', async () => {
+    const error = await failure(longRunning('grpe x').feed(['a']));
+    expect(error.reason).toBe('not-found');
+    expect(error.message).toMatch(/^the command `grpe` was not found \(sh exit 127\)/);
+  });
+
+  it('stops a command that prints binary output during a batch', async () => {
+    const seconds = uniqueSeconds();
+    const command = longRunning(`while read l; do printf '\\000\\n'; done; sleep ${seconds}`);
+    const error = await failure(command.feed(['a']));
+    expect(error.reason).toBe('binary-output');
+    expect(processesWith(seconds)).toEqual([]);
+  });
+
+  it('stops a command that never reads its stdin: no-input', async () => {
+    const seconds = uniqueSeconds();
+    const command = longRunning(`sleep ${seconds}`, { timeoutMs: 500 });
+    const lines = Array.from({ length: 100_000 }, (_, i) => String(i).padEnd(100, 'x'));
+    const error = await failure(command.feed(lines));
+    expect(error.reason).toBe('no-input');
+    expect(processesWith(seconds)).toEqual([]);
+  });
 });

@@ -22,7 +22,10 @@ interface FedBatch {
 export class LongRunningCommand {
   private readonly marker: string;
   private proc?: ShellProcess;
+  /** The batch whose output is being read, until its marker comes back. */
   private batch?: FedBatch;
+  /** A feed() is under way (its batch, or its stopping after a failure). */
+  private busy = false;
   /** Lines printed after a batch's marker: the start of the next batch's output. */
   private early: string[] = [];
   private closed = false;
@@ -38,7 +41,7 @@ export class LongRunningCommand {
 
   /** Writes one batch and resolves with its output lines; rejects with CommandFailed, or the signal's reason. */
   async feed(lines: Iterable<string>, signal?: AbortSignal): Promise<string[]> {
-    if (this.batch) throw new Error('LongRunningCommand.feed() was called before the previous batch completed');
+    if (this.busy) throw new Error('LongRunningCommand.feed() was called before the previous batch completed');
     if (this.closed) throw new Error('LongRunningCommand.feed() was called after close()');
     signal?.throwIfAborted();
     const proc = this.running();
@@ -46,6 +49,7 @@ export class LongRunningCommand {
     const batch: FedBatch = { output: this.early, markerSeen: () => marker.resolve() };
     this.early = [];
     this.batch = batch;
+    this.busy = true;
     const { command, okExitCodes } = this.options;
     const ended = proc.closed.then((exit) => {
       throw proc.failure ?? endedInBatchFailure(command, exit, okExitCodes, proc.stderr.text());
@@ -64,6 +68,7 @@ export class LongRunningCommand {
       throw error;
     } finally {
       this.batch = undefined;
+      this.busy = false;
     }
   }
 
@@ -74,7 +79,7 @@ export class LongRunningCommand {
     this.proc = undefined;
     if (!proc) return;
     proc.endInput();
-    if (this.batch || !(await settlesWithin(proc.closed, this.options.timeoutMs))) await proc.stop();
+    if (this.busy || !(await settlesWithin(proc.closed, this.options.timeoutMs))) await proc.stop();
     else proc.reapGroup();
   }
 
@@ -85,12 +90,15 @@ export class LongRunningCommand {
     const proc = new ShellProcess(this.options, (line) => {
       if (this.proc !== proc) return;
       if (!this.batch) this.early.push(line);
-      else if (line === this.marker) this.batch.markerSeen();
-      else this.batch.output.push(line);
+      else if (line === this.marker) {
+        // Lines after the marker are the next batch's.
+        this.batch.markerSeen();
+        this.batch = undefined;
+      } else this.batch.output.push(line);
     });
     void proc.closed.then(() => {
       // Exited between batches: the next feed() starts another process; what it printed since is dropped.
-      if (this.proc === proc && !this.batch) {
+      if (this.proc === proc && !this.busy) {
         this.proc = undefined;
         this.early = [];
       }

@@ -115,10 +115,11 @@ export class ShellProcess {
     return this.child.pid;
   }
 
-  /** Whether stdin can take more (the command has not exited or closed it). */
+  /** Whether the command runs and its stdin can take more. */
   get writable(): boolean {
     const stdin = this.child.stdin!;
-    return !stdin.destroyed && !stdin.writableEnded;
+    const exited = this.child.exitCode !== null || this.child.signalCode !== null;
+    return !exited && !stdin.destroyed && !stdin.writableEnded;
   }
 
   /**
