@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CommandFailed, runBatch, type CommandOptions } from '../../src/pipelines/shell';
-import { processesWith, uniqueSeconds } from '../support/processes';
+import { runBatch, type CommandOptions } from '../../src/pipelines/shell';
+import { commandFailure, processesWith, uniqueSeconds } from '../support/shell';
 import { waitFor } from '../support/wait';
 
 const options = (command: string, more: Partial<CommandOptions> = {}): CommandOptions => ({
@@ -12,16 +12,6 @@ const options = (command: string, more: Partial<CommandOptions> = {}): CommandOp
   timeoutMs: 10_000,
   ...more,
 });
-
-/** Runs the batch expecting it to fail, and returns its CommandFailed. */
-async function failure(promise: Promise<unknown>): Promise<CommandFailed> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CommandFailed);
-  return error as CommandFailed;
-}
 
 describe('runBatch', () => {
   it('feeds the lines to a fresh sh -c and returns the lines it printed', async () => {
@@ -41,7 +31,7 @@ describe('runBatch', () => {
   });
 
   it('names a command that is not found (sh exit 127)', async () => {
-    const error = await failure(runBatch(options('grpe x'), ['a', 'b']));
+    const error = await commandFailure(runBatch(options('grpe x'), ['a', 'b']));
     expect(error.reason).toBe('not-found');
     expect(error.exitCode).toBe(127);
     expect(error.message).toMatch(/^the command `grpe` was not found \(sh exit 127\).*: check its name and PATH$/);
@@ -49,17 +39,17 @@ describe('runBatch', () => {
   });
 
   it('fails on an exit code that is not ok, with its stderr tail, and counts the ok ones as success', async () => {
-    const error = await failure(runBatch(options('grep zebra'), ['cat', 'dog']));
+    const error = await commandFailure(runBatch(options('grep zebra'), ['cat', 'dog']));
     expect(error.reason).toBe('exit');
     expect(error.exitCode).toBe(1);
     expect(error.message).toContain('add it to okExitCodes');
     await expect(runBatch(options('grep zebra', { okExitCodes: [0, 1] }), ['cat', 'dog'])).resolves.toEqual([]);
-    const said = await failure(runBatch(options('echo "bad input at line 2" >&2; exit 3'), []));
+    const said = await commandFailure(runBatch(options('echo "bad input at line 2" >&2; exit 3'), []));
     expect(said.message).toContain('exited with code 3 ("bad input at line 2")');
   });
 
   it('keeps the last 2 KiB of stderr', async () => {
-    const error = await failure(runBatch(options('seq 1 5000 >&2; exit 2'), []));
+    const error = await commandFailure(runBatch(options('seq 1 5000 >&2; exit 2'), []));
     expect(Buffer.byteLength(error.stderrTail)).toBe(2048);
     expect(error.stderrTail.endsWith('4999\n5000\n')).toBe(true);
   });
@@ -70,7 +60,7 @@ describe('runBatch when the command misbehaves', () => {
 
   it('takes an ok exit before all input was read as success: head -1 did not need the rest', async () => {
     await expect(runBatch(options('head -1'), many(50_000))).resolves.toEqual([many(1)[0]]);
-    const error = await failure(runBatch(options('head -1; exit 4'), many(50_000)));
+    const error = await commandFailure(runBatch(options('head -1; exit 4'), many(50_000)));
     expect(error.reason).toBe('exit');
     expect(error.exitCode).toBe(4);
   });
@@ -78,7 +68,7 @@ describe('runBatch when the command misbehaves', () => {
   it('stops every process of a pipeline that hangs, at the timeout', async () => {
     const seconds = uniqueSeconds();
     const started = Date.now();
-    const error = await failure(
+    const error = await commandFailure(
       runBatch(options(`cat | sleep ${seconds} | sleep ${seconds}`, { timeoutMs: 500 }), ['a']),
     );
     expect(Date.now() - started).toBeLessThan(5000);
@@ -91,11 +81,11 @@ describe('runBatch when the command misbehaves', () => {
 describe('runBatch stops a command that', () => {
   it('prints binary output: a NUL byte or invalid UTF-8', async () => {
     const seconds = uniqueSeconds();
-    const nul = await failure(runBatch(options(`printf 'ok\\n\\000\\n'; sleep ${seconds}`), []));
+    const nul = await commandFailure(runBatch(options(`printf 'ok\\n\\000\\n'; sleep ${seconds}`), []));
     expect(nul.reason).toBe('binary-output');
     expect(nul.message).toMatch(/printed binary output \(a NUL byte in output line 2\).*encode binary data/);
     expect(processesWith(seconds)).toEqual([]);
-    const latin1 = await failure(runBatch(options("printf 'caf\\351\\n'"), []));
+    const latin1 = await commandFailure(runBatch(options("printf 'caf\\351\\n'"), []));
     expect(latin1.reason).toBe('binary-output');
     expect(latin1.message).toContain('invalid UTF-8 in output line 1');
   });
@@ -103,7 +93,9 @@ describe('runBatch stops a command that', () => {
   it('prints a line longer than maxLineBytes, at the limit, not at the end of the line', async () => {
     const seconds = uniqueSeconds();
     // An endless line: only stopping at the limit ends it.
-    const error = await failure(runBatch(options(`yes ${seconds} | tr -d '\\n'`, { maxLineBytes: 100_000 }), []));
+    const error = await commandFailure(
+      runBatch(options(`yes ${seconds} | tr -d '\\n'`, { maxLineBytes: 100_000 }), []),
+    );
     expect(error.reason).toBe('line-too-long');
     expect(error.message).toContain('printed a line longer than 100000 bytes (output line 1), so it was stopped there');
     expect(processesWith(seconds)).toEqual([]);
@@ -115,7 +107,7 @@ describe('runBatch stops a command that', () => {
     function* lines() {
       for (let i = 0; i < 100_000; i++, pulled++) yield String(i).padEnd(100, 'x');
     }
-    const error = await failure(runBatch(options(`sleep ${seconds}`, { timeoutMs: 500 }), lines()));
+    const error = await commandFailure(runBatch(options(`sleep ${seconds}`, { timeoutMs: 500 }), lines()));
     expect(error.reason).toBe('no-input');
     expect(error.message).toMatch(
       /stopped reading its input, or never read it: its stdin was full and took nothing for the last \d+ ms before the timeout \(500 ms; \d+ lines given\)/,
@@ -128,7 +120,7 @@ describe('runBatch stops a command that', () => {
   it('stops reading its stdin halfway: no-input too', async () => {
     const seconds = uniqueSeconds();
     const lines = Array.from({ length: 100_000 }, (_, i) => String(i).padEnd(100, 'x'));
-    const error = await failure(
+    const error = await commandFailure(
       runBatch(options(`head -c 1000000 >/dev/null; sleep ${seconds}`, { timeoutMs: 500 }), lines),
     );
     expect(error.reason).toBe('no-input');
@@ -138,7 +130,7 @@ describe('runBatch stops a command that', () => {
   it('reads its stdin slower than the timeout allows: a timeout while it is being fed', async () => {
     const lines = Array.from({ length: 20_000 }, (_, i) => String(i).padEnd(1000, 'x'));
     // sh's read takes a byte at a time: about 2 MB/s, never still for long, far from the 20 MB in 2 s.
-    const error = await failure(runBatch(options('while read l; do :; done', { timeoutMs: 2000 }), lines));
+    const error = await commandFailure(runBatch(options('while read l; do :; done', { timeoutMs: 2000 }), lines));
     expect(error.reason).toBe('timeout');
     expect(error.message).toMatch(/was still being fed its input after 2 s \(\d+ lines given\), so it was stopped/);
   });
@@ -165,17 +157,17 @@ describe('runBatch stops a command that', () => {
 
 describe('runBatch reports', () => {
   it('a command killed by a signal, itself or within the shell', async () => {
-    const itself = await failure(runBatch(options('kill -9 $$'), []));
+    const itself = await commandFailure(runBatch(options('kill -9 $$'), []));
     expect(itself.reason).toBe('signal');
     expect(itself.signal).toBe('SIGKILL');
-    const within = await failure(runBatch(options("sh -c 'kill -9 $$'; exit $?"), []));
+    const within = await commandFailure(runBatch(options("sh -c 'kill -9 $$'; exit $?"), []));
     expect(within.reason).toBe('signal');
     expect(within.exitCode).toBe(137);
     expect(within.message).toContain('exited with code 137 (128 + SIGKILL');
   });
 
   it('a command that cannot be started', async () => {
-    const error = await failure(runBatch(options('cat', { cwd: '/no/such/directory' }), ['a']));
+    const error = await commandFailure(runBatch(options('cat', { cwd: '/no/such/directory' }), ['a']));
     expect(error.reason).toBe('spawn');
     expect(error.message).toMatch(
       /could not be started in \/no\/such\/directory: .*check that the working directory exists/,

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { CommandFailed, LongRunningCommand, type CommandOptions } from '../../src/pipelines/shell';
-import { processesWith, uniqueSeconds } from '../support/processes';
+import { LongRunningCommand, type CommandOptions } from '../../src/pipelines/shell';
+import { commandFailure, processesWith, uniqueSeconds } from '../support/shell';
 import { waitFor } from '../support/wait';
 
 const commands: LongRunningCommand[] = [];
@@ -13,15 +13,6 @@ function longRunning(command: string, more: Partial<CommandOptions> = {}): LongR
   const started = new LongRunningCommand({ command, okExitCodes: [0], timeoutMs: 10_000, ...more });
   commands.push(started);
   return started;
-}
-
-async function failure(promise: Promise<unknown>): Promise<CommandFailed> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CommandFailed);
-  return error as CommandFailed;
 }
 
 const gone = (pid: number) => {
@@ -59,7 +50,7 @@ describe('LongRunningCommand', () => {
   it('fails the batch that a dying process was fed, and starts another for the next', async () => {
     const command = longRunning('while read l; do [ "$l" = die ] && { echo "dying" >&2; exit 3; }; echo "$l"; done');
     await expect(command.feed(['a'])).resolves.toEqual(['a']);
-    const error = await failure(command.feed(['b', 'die', 'c']));
+    const error = await commandFailure(command.feed(['b', 'die', 'c']));
     expect(error.reason).toBe('exit');
     expect(error.exitCode).toBe(3);
     expect(error.stderrTail).toBe('dying\n');
@@ -68,7 +59,7 @@ describe('LongRunningCommand', () => {
 
   it('fails a batch whose process exits with an ok code before its marker', async () => {
     const command = longRunning('read l; echo "$l"');
-    const error = await failure(command.feed(['a', 'b']));
+    const error = await commandFailure(command.feed(['a', 'b']));
     expect(error.reason).toBe('exit');
     expect(error.message).toMatch(/exited \(code 0\) before it printed its batch's marker/);
   });
@@ -85,7 +76,7 @@ describe('LongRunningCommand', () => {
 
   it('reports a process killed during a batch', async () => {
     const command = longRunning('while read l; do [ "$l" = boom ] && kill -9 $$; echo "$l"; done');
-    const error = await failure(command.feed(['a', 'boom']));
+    const error = await commandFailure(command.feed(['a', 'boom']));
     expect(error.reason).toBe('signal');
     expect(error.signal).toBe('SIGKILL');
   });
@@ -93,7 +84,7 @@ describe('LongRunningCommand', () => {
   it('times out when the marker never comes back, and leaves no process', async () => {
     const seconds = uniqueSeconds();
     const command = longRunning(`grep --line-buffered -v batch-end; sleep ${seconds}`, { timeoutMs: 500 });
-    const error = await failure(command.feed(['a']));
+    const error = await commandFailure(command.feed(['a']));
     expect(error.reason).toBe('timeout');
     expect(error.message).toContain('did not print the marker line "pbx:batch-end" within 500 ms of its batch');
     expect(error.message).toContain('flush its output');
@@ -129,7 +120,7 @@ describe('LongRunningCommand', () => {
   });
 
   it('names a command that is not found', async () => {
-    const error = await failure(longRunning('grpe x').feed(['a']));
+    const error = await commandFailure(longRunning('grpe x').feed(['a']));
     expect(error.reason).toBe('not-found');
     expect(error.message).toMatch(/^the command `grpe` was not found \(sh exit 127\)/);
   });
@@ -137,7 +128,7 @@ describe('LongRunningCommand', () => {
   it('stops a command that prints binary output during a batch', async () => {
     const seconds = uniqueSeconds();
     const command = longRunning(`while read l; do printf '\\000\\n'; done; sleep ${seconds}`);
-    const error = await failure(command.feed(['a']));
+    const error = await commandFailure(command.feed(['a']));
     expect(error.reason).toBe('binary-output');
     expect(processesWith(seconds)).toEqual([]);
   });
@@ -146,7 +137,7 @@ describe('LongRunningCommand', () => {
     const seconds = uniqueSeconds();
     const command = longRunning(`sleep ${seconds}`, { timeoutMs: 500 });
     const lines = Array.from({ length: 100_000 }, (_, i) => String(i).padEnd(100, 'x'));
-    const error = await failure(command.feed(lines));
+    const error = await commandFailure(command.feed(lines));
     expect(error.reason).toBe('no-input');
     expect(processesWith(seconds)).toEqual([]);
   });
