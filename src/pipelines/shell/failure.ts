@@ -71,7 +71,7 @@ export function exitFailure(
   if (okExitCodes.includes(code)) return undefined;
   if (code === 127) {
     const name = /([^\s:]+): (?:command )?not found/.exec(stderrTail)?.[1] ?? command.trim().split(/\s+/)[0] ?? '';
-    return new CommandFailed(`the command \`${name}\` was not found (sh exit 127)${said}: check its name and PATH`, {
+    return new CommandFailed(`the command \`${name}\` was not found (sh exit 127): check its name and PATH`, {
       reason: 'not-found',
       command,
       exitCode: code,
@@ -137,7 +137,7 @@ export function timeoutFailure(state: TimeoutState): CommandFailed {
   // Stdin full for most of the batch's time: the command is not reading, not merely slow.
   if (state.stalledMs !== undefined && state.stalledMs >= state.timeoutMs / 2) {
     return new CommandFailed(
-      `the command ${shown} stopped reading its input, or never read it: its stdin was full and took nothing for the last ${formatMs(state.stalledMs)} before the timeout (${formatMs(state.timeoutMs)}; ${lineCount(state.linesWritten)} given), so it was stopped; a shell operator's command must read its stdin to the end, or exit`,
+      `the command ${shown} stopped reading its input, or never read it: its stdin had been full for ${formatMs(state.stalledMs)} when the batch's ${formatMs(state.timeoutMs)} were up (${lineCount(state.linesWritten)} given), so it was stopped; a shell operator's command must read its stdin to the end, or exit`,
       { reason: 'no-input', command, stderrTail },
     );
   }
@@ -149,7 +149,7 @@ export function timeoutFailure(state: TimeoutState): CommandFailed {
   }
   if (state.marker !== undefined) {
     return new CommandFailed(
-      `the command ${shown} did not print the marker line "${state.marker}" within ${formatMs(state.timeoutMs)} of its batch, so it was stopped: a long-running command must print the marker when it reads it, and flush its output (grep --line-buffered, sed -u, awk's fflush(), stdbuf -oL)`,
+      `the command ${shown} did not print the marker line "${state.marker}" within ${formatMs(state.timeoutMs)} of its batch, so it was stopped: a long-running command must print the marker line, unchanged, when it reads it, and flush its output (grep --line-buffered, sed -u, awk's fflush(), stdbuf -oL)`,
       { reason: 'timeout', command, stderrTail },
     );
   }
