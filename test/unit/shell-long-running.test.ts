@@ -141,4 +141,13 @@ describe('LongRunningCommand', () => {
     expect(error.reason).toBe('no-input');
     expect(processesWith(seconds)).toEqual([]);
   });
+
+  it('close() lets the command end by itself, and kills what it left in the background', async () => {
+    const seconds = uniqueSeconds();
+    const command = longRunning(`sleep ${seconds} >/dev/null 2>&1 & while read l; do echo "$l"; done`);
+    await expect(command.feed(['a'])).resolves.toEqual(['a']);
+    expect(processesWith(seconds)).toHaveLength(2); // sh, and the sleep it started
+    await command.close();
+    await waitFor(() => processesWith(seconds), { what: 'no sleep left', timeout: 5000, until: (p) => p.length === 0 });
+  });
 });

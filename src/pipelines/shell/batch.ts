@@ -84,7 +84,6 @@ export async function runBatch(
   const written = proc.write(lines).then(() => proc.endInput());
   const exited = Promise.race([failureOf(written), proc.closed]);
   const exit = await settleBatch(proc, exited, { timeoutMs: options.timeoutMs, signal });
-  proc.reapGroup();
   const failure = proc.exitFailure(exit);
   if (failure) throw failure;
   return output;

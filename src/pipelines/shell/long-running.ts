@@ -80,7 +80,6 @@ export class LongRunningCommand {
     if (!proc) return;
     proc.endInput();
     if (this.busy || !(await settlesWithin(proc.closed, this.options.timeoutMs))) await proc.stop();
-    else proc.reapGroup();
   }
 
   /** The process, started when there is none (the first batch, or after one that failed or exited). */

@@ -91,7 +91,11 @@ export class ShellProcess {
     if (pid !== undefined) watchGroup(pid);
     this.closed = new Promise((resolve) => {
       this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        if (pid !== undefined) liveGroups.delete(pid);
+        if (pid !== undefined) {
+          // What is left of the group once the shell exited (a command it left in the background) goes too.
+          signalGroup(pid, 'SIGKILL');
+          liveGroups.delete(pid);
+        }
         const problem = this.output.end();
         if (problem) this.fail(outputFailure(options.command, problem, this.stderr.text()));
         resolve({ code, signal });
@@ -177,11 +181,6 @@ export class ShellProcess {
     await settlesWithin(this.closed, TERM_GRACE_MS);
     signalGroup(pid, 'SIGKILL');
     await settlesWithin(this.closed, 5000);
-  }
-
-  /** Kills what is left of the group after the shell exited by itself (a command it started in the background). */
-  reapGroup(): void {
-    if (this.child.pid !== undefined) signalGroup(this.child.pid, 'SIGKILL');
   }
 
   private fail(failure: CommandFailed): void {
