@@ -151,6 +151,10 @@ describe('runBatch stops a command that', () => {
     await expect(runBatch(options(`sleep ${seconds} >/dev/null 2>&1 & echo started`), [])).resolves.toEqual([
       'started',
     ]);
+    // One that holds stdout open does not hold the batch up either.
+    await expect(runBatch(options(`sleep ${seconds} & echo started`, { timeoutMs: 5000 }), [])).resolves.toEqual([
+      'started',
+    ]);
     await waitFor(() => processesWith(seconds), { what: 'no sleep left', timeout: 5000, until: (p) => p.length === 0 });
   });
 });

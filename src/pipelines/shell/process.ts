@@ -88,14 +88,17 @@ export class ShellProcess {
       detached: true,
     });
     const pid = this.child.pid;
-    if (pid !== undefined) watchGroup(pid);
+    if (pid !== undefined) {
+      watchGroup(pid);
+      // The command is done when its shell exits: what is left of the group (a process it left in the background,
+      // which may hold stdout open) goes too; output already in the pipe is still read.
+      this.child.once('exit', () => {
+        signalGroup(pid, 'SIGKILL');
+        liveGroups.delete(pid);
+      });
+    }
     this.closed = new Promise((resolve) => {
       this.child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
-        if (pid !== undefined) {
-          // What is left of the group once the shell exited (a command it left in the background) goes too.
-          signalGroup(pid, 'SIGKILL');
-          liveGroups.delete(pid);
-        }
         const problem = this.output.end();
         if (problem) this.fail(outputFailure(options.command, problem, this.stderr.text()));
         resolve({ code, signal });
