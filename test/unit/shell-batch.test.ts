@@ -176,6 +176,8 @@ describe('runBatch reports', () => {
     expect(error.message).toMatch(
       /could not be started in \/no\/such\/directory: .*check that the working directory exists/,
     );
+    const nul = await commandFailure(runBatch(options('echo a\0b'), []));
+    expect(nul.reason).toBe('spawn');
   });
 
   it('an error of the lines given, with the process stopped', async () => {

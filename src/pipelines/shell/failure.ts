@@ -112,7 +112,7 @@ export function outputFailure(command: string, problem: OutputProblem, stderrTai
 export function spawnFailure(command: string, error: Error, cwd: string | undefined): CommandFailed {
   const where = cwd ? ` in ${cwd}` : '';
   return new CommandFailed(
-    `the command ${shownCommand(command)} could not be started${where}: ${error.message}; check that the working directory exists and /bin/sh runs`,
+    `the command ${shownCommand(command)} could not be started${where}: ${error.message}; check that the working directory exists, that /bin/sh runs and that the command holds no NUL byte`,
     { reason: 'spawn', command, stderrTail: '' },
   );
 }

@@ -54,6 +54,21 @@ function watchGroup(pid: number): void {
   });
 }
 
+/** `/bin/sh -c command` in a process group of its own; a spawn that throws (a NUL byte in the command) fails as one. */
+function spawnInGroup(options: CommandOptions): ChildProcess {
+  try {
+    return spawn('/bin/sh', ['-c', options.command], {
+      cwd: options.cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // setsid: killing -pid reaches every process of the command.
+      detached: true,
+    });
+  } catch (error) {
+    throw spawnFailure(options.command, error as Error, options.cwd);
+  }
+}
+
 /**
  * A running command: lines written in, lines read out, its failure (if any) kept. The owner decides what a batch
  * is (runBatch: the whole run; LongRunningCommand: up to a marker) and calls stop() on any failure.
@@ -80,13 +95,7 @@ export class ShellProcess {
   ) {
     this.failed = new Promise((resolve) => (this.setFailed = resolve));
     this.output = new OutputLines(options.maxLineBytes ?? MAX_LINE_BYTES, onLine);
-    this.child = spawn('/bin/sh', ['-c', options.command], {
-      cwd: options.cwd,
-      env: { ...process.env, ...options.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-      // A process group of its own (setsid): killing -pid reaches every process of the command.
-      detached: true,
-    });
+    this.child = spawnInGroup(options);
     const pid = this.child.pid;
     if (pid !== undefined) {
       watchGroup(pid);
