@@ -135,6 +135,14 @@ describe('runBatch stops a command that', () => {
     expect(error.message).toMatch(/was still being fed its input after 2 s \(\d+ lines given\), so it was stopped/);
   });
 
+  it('prints more than maxOutputBytes for one batch', async () => {
+    const seconds = uniqueSeconds();
+    const error = await commandFailure(runBatch(options(`yes ${seconds}`, { maxOutputBytes: 1_000_000 }), []));
+    expect(error.reason).toBe('output-too-large');
+    expect(error.message).toMatch(/printed more than 1000000 bytes for one batch \(\d+ lines\), so it was stopped/);
+    expect(processesWith(seconds)).toEqual([]);
+  });
+
   it('is aborted (Ctrl-C): the abort reason, and the whole pipeline gone', async () => {
     const seconds = uniqueSeconds();
     const abort = new AbortController();

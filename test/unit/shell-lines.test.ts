@@ -25,7 +25,7 @@ describe('encodeLine and decodeLine', () => {
 describe('OutputLines', () => {
   const reader = (maxLineBytes = 10) => {
     const lines: string[] = [];
-    return { lines, output: new OutputLines(maxLineBytes, (line) => lines.push(line)) };
+    return { lines, output: new OutputLines({ maxLineBytes, maxOutputBytes: 30 }, (line) => lines.push(line)) };
   };
 
   it('splits chunks into lines wherever the chunks end, a character cut in two included', () => {
@@ -63,6 +63,19 @@ describe('OutputLines', () => {
       line: 2,
       what: 'invalid UTF-8',
     });
+  });
+
+  it('reports more output than maxOutputBytes for a batch, counted again from the start of each', () => {
+    const { lines, output } = reader(100);
+    expect(output.push(Buffer.from('0123456789\n0123456789\n'))).toBeUndefined();
+    output.startBatch();
+    expect(output.push(Buffer.from('0123456789\n0123456789\n'))).toBeUndefined();
+    expect(output.push(Buffer.from('0123456789\n'))).toEqual({
+      reason: 'output-too-large',
+      line: 5,
+      maxOutputBytes: 30,
+    });
+    expect(lines).toHaveLength(4);
   });
 });
 

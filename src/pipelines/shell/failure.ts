@@ -4,7 +4,15 @@ import { constants } from 'node:os';
 import type { OutputProblem } from './lines';
 
 export type FailureReason =
-  'not-found' | 'exit' | 'signal' | 'timeout' | 'no-input' | 'binary-output' | 'line-too-long' | 'spawn';
+  | 'not-found'
+  | 'exit'
+  | 'signal'
+  | 'timeout'
+  | 'no-input'
+  | 'binary-output'
+  | 'line-too-long'
+  | 'output-too-large'
+  | 'spawn';
 
 /** How much of a command's stderr a failure keeps: its last 2 KiB. */
 export const STDERR_TAIL_BYTES = 2048;
@@ -100,6 +108,12 @@ export function outputFailure(command: string, problem: OutputProblem, stderrTai
     return new CommandFailed(
       `the command ${shown} printed binary output (${problem.what} in output line ${problem.line}): a shell operator's output is text, one record a line; encode binary data (base64, hex) before printing it`,
       { reason: 'binary-output', command, stderrTail },
+    );
+  }
+  if (problem.reason === 'output-too-large') {
+    return new CommandFailed(
+      `the command ${shown} printed more than ${problem.maxOutputBytes} bytes for one batch (${problem.line - 1} lines), so it was stopped: a batch's output is held until the batch completes; give it smaller batches (a shorter window), or raise maxOutputBytes`,
+      { reason: 'output-too-large', command, stderrTail },
     );
   }
   return new CommandFailed(

@@ -4,6 +4,8 @@ import { encodeValue } from '../runtime/messages';
 
 /** The default longest output line: a longer one fails the batch ('line-too-long'). */
 export const MAX_LINE_BYTES = 1024 * 1024;
+/** The default most output of one batch: a batch's lines are held until it completes, so `yes` must not run on. */
+export const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 /** A record as one input line: a string as it is (as JSON when it holds a newline, to stay one line), anything else compact JSON. */
 export function encodeLine(value: unknown): string {
@@ -23,26 +25,39 @@ export function decodeLine(line: string): unknown {
 /** Why a command's output is not lines of text. */
 export type OutputProblem =
   | { reason: 'binary-output'; line: number; what: 'a NUL byte' | 'invalid UTF-8' }
-  | { reason: 'line-too-long'; line: number; maxLineBytes: number };
+  | { reason: 'line-too-long'; line: number; maxLineBytes: number }
+  | { reason: 'output-too-large'; line: number; maxOutputBytes: number };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Splits a command's stdout into lines as chunks come. It holds at most one partial line, never more than
- * maxLineBytes of it: push() reports a problem as soon as a chunk shows one, and the caller stops the command.
+ * maxLineBytes of it, and counts the batch's bytes up to maxOutputBytes: push() reports a problem as soon as a chunk
+ * shows one, and the caller stops the command.
  */
 export class OutputLines {
   private partial: Buffer[] = [];
   private partialBytes = 0;
   /** Lines seen, for messages ("line 12"). */
   private count = 0;
+  /** Bytes of the current batch's output. */
+  private batchBytes = 0;
 
   constructor(
-    private readonly maxLineBytes: number,
+    private readonly limits: { maxLineBytes: number; maxOutputBytes: number },
     private readonly onLine: (line: string) => void,
   ) {}
 
+  /** A new batch's output starts (long-running: after a marker). */
+  startBatch(): void {
+    this.batchBytes = 0;
+  }
+
   push(chunk: Buffer): OutputProblem | undefined {
+    this.batchBytes += chunk.length;
+    if (this.batchBytes > this.limits.maxOutputBytes) {
+      return { reason: 'output-too-large', line: this.count + 1, maxOutputBytes: this.limits.maxOutputBytes };
+    }
     let start = 0;
     for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
       const problem = this.take(chunk.subarray(start, newline), true);
@@ -60,8 +75,9 @@ export class OutputLines {
   private take(piece: Buffer, complete: boolean): OutputProblem | undefined {
     const line = this.count + 1;
     if (piece.includes(0)) return { reason: 'binary-output', line, what: 'a NUL byte' };
-    if (this.partialBytes + piece.length > this.maxLineBytes) {
-      return { reason: 'line-too-long', line, maxLineBytes: this.maxLineBytes };
+    const { maxLineBytes } = this.limits;
+    if (this.partialBytes + piece.length > maxLineBytes) {
+      return { reason: 'line-too-long', line, maxLineBytes };
     }
     if (!complete) {
       this.partial.push(piece);

@@ -93,6 +93,7 @@ export class LongRunningCommand {
         // Lines after the marker are the next batch's.
         this.batch.markerSeen();
         this.batch = undefined;
+        proc.startBatch();
       } else this.batch.output.push(line);
     });
     void proc.closed.then(() => {

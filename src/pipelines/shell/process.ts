@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { settlesWithin } from '../../async';
 import { CommandFailed, exitFailure, outputFailure, spawnFailure, STDERR_TAIL_BYTES } from './failure';
-import { ByteTail, MAX_LINE_BYTES, OutputLines } from './lines';
+import { ByteTail, MAX_LINE_BYTES, MAX_OUTPUT_BYTES, OutputLines } from './lines';
 
 /** How a shell operator's command runs. */
 export interface CommandOptions {
@@ -20,6 +20,8 @@ export interface CommandOptions {
   marker?: string;
   /** A longer output line fails the batch ('line-too-long'); default 1 MiB. */
   maxLineBytes?: number;
+  /** More output for one batch fails it ('output-too-large'): it is held until the batch completes; default 256 MiB. */
+  maxOutputBytes?: number;
 }
 
 /** How a process ended: its exit code, or the signal that ended it. */
@@ -94,7 +96,11 @@ export class ShellProcess {
     onLine: (line: string) => void,
   ) {
     this.failed = new Promise((resolve) => (this.setFailed = resolve));
-    this.output = new OutputLines(options.maxLineBytes ?? MAX_LINE_BYTES, onLine);
+    const limits = {
+      maxLineBytes: options.maxLineBytes ?? MAX_LINE_BYTES,
+      maxOutputBytes: options.maxOutputBytes ?? MAX_OUTPUT_BYTES,
+    };
+    this.output = new OutputLines(limits, onLine);
     this.child = spawnInGroup(options);
     const pid = this.child.pid;
     if (pid !== undefined) {
@@ -125,6 +131,11 @@ export class ShellProcess {
         void this.stop();
       }
     });
+  }
+
+  /** Long-running: the next batch's output starts here (maxOutputBytes counts per batch). */
+  startBatch(): void {
+    this.output.startBatch();
   }
 
   get pid(): number | undefined {
