@@ -142,16 +142,20 @@ export class ShellProcess {
     return this.child.pid;
   }
 
+  /** Whether the shell has exited (its group was killed then). */
+  get exited(): boolean {
+    return this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
   /** Whether the command runs and its stdin can take more. */
   get writable(): boolean {
     const stdin = this.child.stdin!;
-    const exited = this.child.exitCode !== null || this.child.signalCode !== null;
-    return !exited && !stdin.destroyed && !stdin.writableEnded;
+    return !this.exited && !stdin.destroyed && !stdin.writableEnded;
   }
 
   /**
-   * Writes the lines to stdin, a piece at a time, each after the command has read the one before (back-pressure):
-   * pbx holds about one piece of the input, the pipe the rest. Lines are taken from the iterable only as they are
+   * Writes the lines to stdin, a piece at a time, each once stdin took the one before (back-pressure): pbx holds
+   * about one piece of the input, stdin's buffer the rest. Lines are taken from the iterable only as they are
    * written. Stops early, without error, when stdin closes (the command exited or closed its input).
    */
   async write(lines: Iterable<string>): Promise<void> {
@@ -200,6 +204,10 @@ export class ShellProcess {
     const pid = this.child.pid;
     this.child.stdin!.destroy();
     if (pid === undefined) return;
+    if (this.exited) {
+      await settlesWithin(this.closed, 5000);
+      return;
+    }
     signalGroup(pid, 'SIGTERM');
     await settlesWithin(this.closed, TERM_GRACE_MS);
     signalGroup(pid, 'SIGKILL');
