@@ -121,7 +121,7 @@ describe('runBatch stops a command that', () => {
     const seconds = uniqueSeconds();
     const lines = Array.from({ length: 100_000 }, (_, i) => String(i).padEnd(100, 'x'));
     const error = await commandFailure(
-      runBatch(options(`head -c 1000000 >/dev/null; sleep ${seconds}`, { timeoutMs: 500 }), lines),
+      runBatch(options(`head -c 1000000 >/dev/null; sleep ${seconds}`, { timeoutMs: 2000 }), lines),
     );
     expect(error.reason).toBe('no-input');
     expect(processesWith(seconds)).toEqual([]);
