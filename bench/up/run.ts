@@ -282,23 +282,24 @@ async function bench(): Promise<Results> {
     ...INTERVALS.map(composeContender),
   ];
   for (const c of contenders) await c.down();
-  const runs: Run[] = [];
+  const commit = (await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: root })).stdout;
+  const tools = contenders.map(({ tool, short }) => ({ tool, short }));
+  const results: Results = { commit, composeVersion, rounds: 0, tools, runs: [], extra };
+  mkdirSync(resultsDir, { recursive: true });
+  const file = join(resultsDir, `${new Date().toISOString()}-${commit}.json`);
+  log(`every run: ${file}`);
   for (let round = 0; round <= ROUNDS; round++) {
     // Round 0 warms the engine, the page cache and every image up for all tools; its runs are not counted.
     for (const c of round % 2 === 1 ? contenders : [...contenders].reverse()) {
       const run = await c.run(round);
       const limit = `${(run.limit.totalMs / 1000).toFixed(2)} s (${run.limit.service})`;
       log(`round ${round}: ${c.tool} ${run.seconds.toFixed(2)} s, limit ${limit}`);
-      if (round > 0) runs.push(run);
+      if (round > 0) results.runs.push(run);
     }
+    // Kept round by round: a bench stopped early (the Docker lock is held 15 minutes at most) still reports.
+    results.rounds = round;
+    writeFileSync(file, JSON.stringify(results, null, 2));
   }
-  const commit = (await execa('git', ['rev-parse', '--short', 'HEAD'], { cwd: root })).stdout;
-  const tools = contenders.map(({ tool, short }) => ({ tool, short }));
-  const results: Results = { commit, composeVersion, rounds: ROUNDS, tools, runs, extra };
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${new Date().toISOString()}-${commit}.json`);
-  writeFileSync(file, JSON.stringify(results, null, 2));
-  log(`every run: ${file}`);
   return results;
 }
 
