@@ -18,6 +18,8 @@ const STARTED_LINE: Record<ServiceName, RegExp> = {
 
 export interface OwnStart {
   service: ServiceName;
+  /** When the engine started its container (epoch ms). */
+  containerStartedAt: number;
   /** Container start → the service's "started" line. */
   toStartedLineMs: number;
   /** One answer to pbx's readiness proof on the running service. */
@@ -44,7 +46,13 @@ export async function ownStarts(config: ResolvedConfig, containers: Map<ServiceN
     await probeOnce(config, service, 'full');
     const requestMs = performance.now() - asked;
     const toStartedLineMs = parseTime(line.slice(0, line.indexOf(' '))) - startedAt;
-    starts.push({ service, toStartedLineMs, requestMs, totalMs: toStartedLineMs + requestMs });
+    starts.push({
+      service,
+      containerStartedAt: startedAt,
+      toStartedLineMs,
+      requestMs,
+      totalMs: toStartedLineMs + requestMs,
+    });
   }
   return starts;
 }

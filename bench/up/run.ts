@@ -51,6 +51,8 @@ const specs = SERVICES.map((s) => specFor(config, s));
 interface Run {
   tool: string;
   round: number;
+  /** When the tool's command began (epoch ms). */
+  commandAt: number;
   seconds: number;
   starts: OwnStart[];
   limit: OwnStart;
@@ -94,13 +96,14 @@ const extra = { restart: [] as number[], statusMs: [] as number[] };
 const pbxCommand = (...args: string[]) => execa(pbx, [...args, '--config', pbxConfig]);
 
 async function pbxRun(round: number): Promise<Run> {
+  const commandAt = Date.now();
   const started = performance.now();
   const { stdout } = await pbxCommand('up', '--json');
   const seconds = (performance.now() - started) / 1000;
   const up = JSON.parse(stdout) as UpResult;
   const readyMs = Object.fromEntries(up.services.map((s) => [s.service, s.readyMs]));
   const lines = await fullIds('label=pbx.project=benchup', '{{.ID}} {{.Label "pbx.service"}}');
-  const run = { tool: 'pbx up', round, seconds, readyMs, ...(await measured(containersOf(lines))) };
+  const run = { tool: 'pbx up', round, commandAt, seconds, readyMs, ...(await measured(containersOf(lines))) };
   const counted = round > 0; // the warm-up round's are not
   for (let i = 0; i < 10; i++) {
     const asked = performance.now();
@@ -142,7 +145,7 @@ function composeContender(intervals: CheckIntervals): Contender {
         `label=com.docker.compose.project=${project}`,
         '{{.ID}} {{.Label "com.docker.compose.service"}}',
       );
-      const run = { tool, round, seconds, ...(await measured(containersOf(lines))) };
+      const run = { tool, round, commandAt: started, seconds, ...(await measured(containersOf(lines))) };
       await compose('down', '--volumes', '--timeout', '10');
       return run;
     },
@@ -244,11 +247,35 @@ function headline(runs: Run[], contenders: Results['tools']) {
   }
 }
 
+/**
+ * Where each tool's time over the limit goes: before the slowest service's container started (the command, the
+ * engine's work, the order of starts), and after the slowest service's own start ended (how soon readiness is seen).
+ */
+function breakdown(runs: Run[], contenders: Results['tools']) {
+  const timed = runs.filter((r) => r.commandAt !== undefined);
+  if (timed.length === 0) return; // a results file from before these were kept
+  console.log(
+    '\nThe slowest service in each run: when its container started, its own start, and the wait after it (median s).\n',
+  );
+  console.log("| tool | command → its container started | its own start | its own start's end → all ready |");
+  console.log('| --- | --- | --- | --- |');
+  for (const c of contenders) {
+    const own = timed.filter((r) => r.tool === c.tool);
+    const before = own.map((r) => (r.limit.containerStartedAt - r.commandAt) / 1000);
+    const after = own.map((r, i) => r.seconds - before[i]! - r.limit.totalMs / 1000);
+    const limits = own.map((r) => r.limit.totalMs / 1000);
+    console.log(
+      `| ${c.short} | ${[before, limits, after].map((xs) => `${median(xs).toFixed(2)} (${range(xs, 2)})`).join(' | ')} |`,
+    );
+  }
+}
+
 function report({ runs, tools: contenders, composeVersion, rounds, extra, commit }: Results) {
   const of = (tool: string) => runs.filter((r) => r.tool === tool);
   const cell = (xs: number[]) => (xs.every(Number.isFinite) ? median(xs).toFixed(0) : 'n/a');
   console.log(`\nAt ${commit}: ${rounds} rounds after one warm-up round; docker-compose ${composeVersion}.\n`);
   headline(runs, contenders);
+  breakdown(runs, contenders);
   console.log(
     '\nEach service\'s own start: container start → its "started" line, + one request of pbx\'s proof (median ms).\n',
   );
