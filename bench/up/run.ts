@@ -1,10 +1,11 @@
 // Time from "start the stack" to "every service ready", for the four-service stack from present images and fresh
 // volumes: `pbx up` against docker-compose running the same stack like for like (compose.ts), with its health checks
-// every 2 s, and every 0.5 s but Kafka's every 2 s (each of its checks starts two JVMs). Beside each run, the stack's physical limit in that run (limit.ts): the slowest service's
-// own start, from its container's start to its "started" log line plus one answered request; a tool's overhead is its
-// time over that limit. One warm-up round first, not counted; then the tools take turns in the other order each round.
-// Usage: npm run build && npx tsx bench/up/run.ts [--rounds 7] [--intervals 2000,500/2000]
-//   --intervals: the compose contenders' check intervals in ms, each ALL or ALL/KAFKA;
+// every 2 s and every 1 s (shorter intervals cost the stack more CPU than they save: docs/benchmarks.md). Beside each
+// run, the stack's physical limit in that run (limit.ts): the slowest service's own start, from its container's start
+// to its "started" log line plus one answered request; a tool's overhead is its time over that limit. One warm-up
+// round first, not counted; then the tools take turns in the other order each round.
+// Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/up/run.ts [--rounds 7] [--intervals 2000,1000]
+//   --intervals: the compose contenders' check intervals in ms, each ALL or ALL/KAFKA (Kafka's own);
 //   --report FILE prints the tables again from a results file of an earlier run.
 //   (prints Markdown tables and writes every run to bench/results/up/; installs Debian's docker-compose if missing)
 import { execa } from 'execa';
@@ -24,7 +25,7 @@ import { ownStarts, physicalLimit, type OwnStart } from './limit';
 const { values: options } = parseArgs({
   options: {
     rounds: { type: 'string', default: '7' },
-    intervals: { type: 'string', default: '2000,500/2000' },
+    intervals: { type: 'string', default: '2000,1000' },
     report: { type: 'string' },
   },
 });
