@@ -282,8 +282,17 @@ export class Worker {
       // A long batch keeps the worker in its group (kafkajs sends at most one heartbeat per interval).
       if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
-    if (this.head.batched)
-      this.emitA(await this.throughShells(this.head, pending, fed, payload, outputs), outputs, combiner);
+    if (this.head.batched) {
+      for (const output of await this.throughShells(this.head, pending, fed, payload, outputs)) {
+        try {
+          this.emitA([output], outputs, combiner);
+        } catch (error) {
+          // An aggregate's fold throwing on a command's output (a sum of what is not a number).
+          if (!(error instanceof RecordProblem)) throw error;
+          if (this.recordFailed(output.record, encodeValue(output.value), error, outputs)) throw error;
+        }
+      }
+    }
     this.sourceTimes.set(source, time);
     const { repartition } = topology.topics;
     for (const p of combiner?.drain() ?? [])
