@@ -4,7 +4,17 @@
 // that prints a value when the pipeline has no --to.
 import { createHash } from 'node:crypto';
 import { UsageError } from '../cli/errors';
-import { SPEC, cassandra, pipeline, toMs, topic, tumbling, type PipelineSpec, type SinkSpec } from './api';
+import {
+  SPEC,
+  cassandra,
+  pipeline,
+  toMs,
+  topic,
+  tumbling,
+  type PipelineSpec,
+  type ShellOptions,
+  type SinkSpec,
+} from './api';
 import type { KeyedStream, Stream } from './api';
 
 /** The flags that are operators: their order on the command line is the pipeline's order. */
@@ -33,10 +43,15 @@ export interface CommandLinePipeline {
 export type PrintLine = (line: string) => void | Promise<void>;
 
 /** One stage of a command-line pipeline, once its flags are read. */
+interface ShellFlags {
+  kind: 'shell';
+  command: string;
+  okExitCodes?: number[];
+  longRunning: boolean;
+  timeout?: string;
+}
 type Operator =
-  | { kind: 'shell'; command: string; okExitCodes?: number[]; longRunning: boolean; timeout?: string }
-  | { kind: 'key-by'; path: string }
-  | { kind: 'window'; size: number; text: string };
+  ShellFlags | { kind: 'key-by'; path: string } | { kind: 'window'; size: number; text: string; shell: ShellFlags };
 
 /** The step the prints happen in, when the pipeline has no --to (see README: printing a stream). */
 export const PRINT_LABEL = 'print';
@@ -55,15 +70,18 @@ export function commandLineSpec(cl: CommandLinePipeline, print?: PrintLine): Pip
     if (op.kind === 'key-by') {
       keyed = stream.keyBy(keyOf(op.path), `key-by ${op.path}`);
       stream = keyed;
-      continue;
-    }
-    if (op.kind === 'window') {
+    } else if (op.kind === 'window') {
       if (!keyed || stream !== keyed)
         throw new UsageError(`--window ${op.text} comes right after --key-by: a window is of one key's records.`);
-      // A window is only a stage with the command its records go through (operatorsOf checks there is one).
-      throw new UsageError('--window needs the shell operators of pbx run (issue 23 §1), which this build lacks.');
+      // operatorsOf saw a --shell right after it: the window's records are that command's batch.
+      const shell = op.shell;
+      stream = keyed.window(tumbling(op.size)).shell(shell.command, shellOptions(shell));
+      keyed = undefined;
+    } else {
+      // On a keyed stream this is the keyed shell: one process per key partition.
+      stream = stream.shell(op.command, shellOptions(op));
+      keyed = undefined;
     }
-    throw new UsageError(`--shell ${JSON.stringify(op.command)}: shell operators are not in this build yet.`);
   }
   const sinks = cl.to.map(sinkOf);
   if (sinks.length > 0) return stream.to(...sinks)[SPEC];
@@ -104,39 +122,57 @@ function checkedName(name: string): string {
   return name;
 }
 
-/** The flags read into stages: --ok-exit, --long-running and --shell-timeout belong to the --shell before them. */
+/**
+ * The flags read into stages: --ok-exit, --long-running and --shell-timeout belong to the --shell before them, and
+ * the --shell after a --window is that window's command.
+ */
 function operatorsOf(tokens: OperatorToken[]): Operator[] {
   const operators: Operator[] = [];
+  let window: { size: number; text: string } | undefined;
   for (const token of tokens) {
     const last = operators.at(-1);
+    const lastShell = last?.kind === 'window' ? last.shell : last;
+    if (window && token.flag !== 'shell')
+      throw new UsageError(
+        `--window ${window.text} needs a --shell after it: the command each window's records go through.`,
+      );
     switch (token.flag) {
-      case 'shell':
+      case 'shell': {
         if (token.value.trim() === '') throw new UsageError('--shell needs a command, got "".');
-        operators.push({ kind: 'shell', command: token.value, longRunning: false });
+        const shell: ShellFlags = { kind: 'shell', command: token.value, longRunning: false };
+        operators.push(window ? { kind: 'window', ...window, shell } : shell);
+        window = undefined;
         break;
+      }
       case 'key-by':
         if (token.value.trim() === '')
           throw new UsageError('--key-by needs a field (a dotted path), or . for the value.');
         operators.push({ kind: 'key-by', path: token.value.trim() });
         break;
       case 'window':
-        operators.push({ kind: 'window', size: windowSize(token.value), text: token.value });
+        window = { size: windowSize(token.value), text: token.value };
         break;
       default:
-        if (last?.kind !== 'shell')
+        if (lastShell?.kind !== 'shell')
           throw new UsageError(`--${token.flag} belongs to a --shell: give it right after the command it is for.`);
-        if (token.flag === 'ok-exit') last.okExitCodes = exitCodes(token.value);
-        else if (token.flag === 'long-running') last.longRunning = true;
-        else last.timeout = durationText('--shell-timeout', token.value);
+        if (token.flag === 'ok-exit') lastShell.okExitCodes = exitCodes(token.value);
+        else if (token.flag === 'long-running') lastShell.longRunning = true;
+        else lastShell.timeout = durationText('--shell-timeout', token.value);
     }
   }
-  operators.forEach((op, i) => {
-    if (op.kind === 'window' && operators[i + 1]?.kind !== 'shell')
-      throw new UsageError(
-        `--window ${op.text} needs a --shell after it: the command each window's records go through.`,
-      );
-  });
+  if (window)
+    throw new UsageError(
+      `--window ${window.text} needs a --shell after it: the command each window's records go through.`,
+    );
   return operators;
+}
+
+function shellOptions(shell: ShellFlags): ShellOptions {
+  return {
+    ...(shell.okExitCodes ? { okExitCodes: shell.okExitCodes } : {}),
+    ...(shell.longRunning ? { mode: 'long-running' as const } : {}),
+    ...(shell.timeout ? { timeout: shell.timeout } : {}),
+  };
 }
 
 /** `--key-by user.id`: that field of a JSON object; `--key-by .`: the whole value (a text line, a shell's word). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { UserError } from '../../src/cli/errors';
-import { SPEC, pipeline, type PipelineSpec, type StreamRecord } from '../../src/pipelines/api';
+import { SPEC, pipeline, tumbling, type PipelineSpec, type StreamRecord } from '../../src/pipelines/api';
 import {
   PRINT_LABEL,
   commandLineSpec,
@@ -48,6 +48,58 @@ describe('commandLineSpec', () => {
       { kind: 'kafka', topic: 'out' },
       { kind: 'cassandra', keyspace: 'shop', table: 'by_user' },
     ]);
+  });
+
+  it('--shell, --key-by, --window: the steps a module gets from .shell, .keyBy, .window(tumbling).shell', () => {
+    const spec = commandLineSpec({
+      ...base,
+      group: 'wc',
+      operators: [
+        op('shell', "tr ' ' '\\n'"),
+        op('shell', "grep -v '^$'"),
+        op('ok-exit', '0,1'),
+        op('shell-timeout', '5s'),
+        op('key-by', '.'),
+        op('shell', 'sort | uniq -c'),
+        op('long-running'),
+      ],
+    });
+    const module = pipeline('wc')
+      .from('sentences', { format: 'text' })
+      .shell("tr ' ' '\\n'")
+      .shell("grep -v '^$'", { okExitCodes: [0, 1], timeout: '5s' })
+      .keyBy((w) => w, 'key-by .')
+      .shell('sort | uniq -c', { mode: 'long-running' })
+      .to('words')[SPEC];
+    expect(shape(spec)).toEqual(shape(module));
+    expect(spec.steps.map((s) => (s.kind === 'shell' ? s.scope : s.kind))).toEqual([
+      'stream',
+      'stream',
+      'keyBy',
+      'keyed',
+    ]);
+
+    const windowed = commandLineSpec({
+      ...base,
+      group: 'wc',
+      operators: [op('key-by', 'word'), op('window', '1d'), op('shell', 'wc -l'), op('ok-exit', '0')],
+    });
+    const windowModule = pipeline('wc')
+      .from('sentences', { format: 'text' })
+      .keyBy((w) => w, 'key-by word')
+      .window(tumbling('1d'))
+      .shell('wc -l', { okExitCodes: [0] })
+      .to('words')[SPEC];
+    expect(shape(windowed)).toEqual(shape(windowModule));
+  });
+
+  it('refuses a --window that is not right after --key-by', () => {
+    const after = (...operators: OperatorToken[]) => thrown(() => commandLineSpec({ ...base, operators })).message;
+    expect(after(op('window', '1m'), op('shell', 'wc -l'))).toContain('comes right after --key-by');
+    expect(after(op('key-by', '.'), op('shell', 'x'), op('window', '1m'), op('shell', 'y'))).toContain(
+      'comes right after --key-by',
+    );
+    expect(after(op('key-by', '.'), op('window', '1m'), op('key-by', 'x'))).toContain('needs a --shell after it');
   });
 
   it('without --to prints each value as a line in its last step and passes nothing on', async () => {
