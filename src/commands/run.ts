@@ -36,7 +36,7 @@ A record an operator throws on, a value that is not the JSON expected, a shell c
     '<%= config.bin %> run reviews-per-hour --until-end --json',
     '<%= config.bin %> run pipelines/clean.ts --replicas 3 --start latest',
     '<%= config.bin %> run clean --on-error dead-letter --dead-letter-topic clean-rejects',
-    `<%= config.bin %> run --from sentences --shell "tr ' ' '\\n'" --shell "grep -v '^$'" --to words`,
+    `<%= config.bin %> run --from sentences --shell "tr ' ' '\\n'" --shell "grep -v '^$'" --ok-exit 0,1 --to words`,
     '<%= config.bin %> run --from access-log --shell "grep \' 404 \'" --ok-exit 0,1',
     '<%= config.bin %> run --from words --key-by . --window 1m --shell "sort | uniq -c" --to word-counts --until-end',
     '<%= config.bin %> run --from orders --format json --key-by customer.id --to orders-by-customer --group by-customer',
