@@ -25,7 +25,7 @@ export const commandLineFlags = {
     multiple: true,
   }),
   'long-running': Flags.boolean({
-    description: 'The --shell before it runs as one process for the run, fed batch by batch (after each --shell).',
+    description: 'The --shell before it runs as one process for the whole run, fed batch by batch.',
   }),
   'shell-timeout': Flags.string({
     description: 'Longest a batch may take in the --shell before it (default 30s).',
