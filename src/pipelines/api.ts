@@ -62,7 +62,48 @@ export type Step =
       aggregation: Aggregation;
       label: string;
     }
-  | { kind: 'join'; table: TableSpec; fn: (value: unknown, row: unknown) => unknown; label: string };
+  | { kind: 'join'; table: TableSpec; fn: (value: unknown, row: unknown) => unknown; label: string }
+  | ShellStep;
+
+/** How a shell command runs as an operator (see `Stream.shell`). */
+export interface ShellOptions {
+  /** 'batch' (default): a fresh process for each batch; 'long-running': one process for the run (per partition), fed
+   * batch by batch, the marker line written after each batch and awaited in its output. */
+  mode?: 'batch' | 'long-running';
+  /** Exit codes that mean success (default [0]); grep exits 1 when nothing matched: [0, 1]. */
+  okExitCodes?: number[];
+  /** Added to pbx's own environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+  /** Longest a batch may take, from its first line written to its output complete (default '30s'). */
+  timeout?: Duration;
+  /** long-running: the line written after each batch, which the command must print back (default 'pbx:batch-end'). */
+  marker?: string;
+  /** A field of the (JSON object) output lines to key them by; without it outputs carry the key null. */
+  key?: string;
+}
+
+export interface ResolvedShellOptions {
+  mode: 'batch' | 'long-running';
+  okExitCodes: number[];
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs: number;
+  marker: string;
+  key?: string;
+}
+
+/** A shell command over batches of records: 'stream' runs where it is; 'keyed' and 'window' after the repartition. */
+export interface ShellStep {
+  kind: 'shell';
+  command: string;
+  options: ResolvedShellOptions;
+  scope: 'stream' | 'keyed' | 'window';
+  window?: WindowSpec;
+  /** ms; windows only. */
+  lateness: number;
+  label: string;
+}
 
 /** A table to join with, looked up by the record's key. */
 export type TableSpec =
@@ -104,6 +145,38 @@ export interface HasSpec {
 export type AggregateResult<F extends string, A> = { key: string; window_start?: number; window_end?: number } & {
   [K in F]: A;
 };
+
+/** Shell options with their defaults; throws (at load time) on what is not valid. */
+export function resolveShellOptions(command: string, options: ShellOptions = {}): ResolvedShellOptions {
+  if (typeof command !== 'string' || command.trim() === '') throw new TypeError('shell(): name a command to run.');
+  const mode = options.mode ?? 'batch';
+  if (mode !== 'batch' && mode !== 'long-running')
+    throw new TypeError(`shell(): mode ${JSON.stringify(mode)}: expected 'batch' or 'long-running'.`);
+  const okExitCodes = options.okExitCodes ?? [0];
+  if (!Array.isArray(okExitCodes) || !okExitCodes.every((c) => Number.isInteger(c) && c >= 0 && c <= 255))
+    throw new TypeError('shell(): okExitCodes must be exit codes (integers 0 to 255).');
+  const timeoutMs = positive(toMs(options.timeout ?? '30s', 'shell timeout'), 'shell timeout');
+  const marker = options.marker ?? 'pbx:batch-end';
+  if (marker === '' || marker.includes('\n')) throw new TypeError('shell(): the marker must be one non-empty line.');
+  return {
+    mode,
+    okExitCodes,
+    timeoutMs,
+    marker,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.key ? { key: options.key } : {}),
+  };
+}
+
+function shellStep(
+  command: string,
+  options: ShellOptions | undefined,
+  label: string | undefined,
+  scope: ShellStep['scope'],
+): ShellStep {
+  return { kind: 'shell', command, options: resolveShellOptions(command, options), scope, lateness: 0, label: label ?? command };
+}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -203,6 +276,14 @@ export class Stream<T> implements HasSpec {
   keyBy(fn: Operator<T, unknown>, label = 'keyBy'): KeyedStream<T> {
     return new KeyedStream<T>({ ...this[SPEC], steps: [...this[SPEC].steps, { kind: 'keyBy', fn, label } as Step] });
   }
+  /**
+   * Runs a shell command (under /bin/sh -c) over each batch of records: one record a line on its stdin (a string as it
+   * is, anything else as compact JSON), each line it prints a record (JSON where it parses, else the string). The
+   * batch's offsets are committed only once its output is complete; a failure follows --on-error for the whole batch.
+   */
+  shell(command: string, options?: ShellOptions, label?: string): Stream<unknown> {
+    return this.with(shellStep(command, options, label, 'stream'));
+  }
   /** Joins each record with the row of its key in a table (absent: undefined). */
   join<R, U>(with_: TableSpec, fn: (value: T, row: R | undefined) => U, label = 'join'): Stream<U> {
     return this.with({ kind: 'join', table: with_, fn: fn as (value: unknown, row: unknown) => unknown, label });
@@ -236,6 +317,11 @@ export class KeyedStream<T> extends Stream<T> {
   ): Stream<AggregateResult<'value', A>> {
     return this.aggregateWith({ field: 'value', init, add: add as Aggregation['add'] });
   }
+  /** A shell command per key partition: after the repartition, one process (per batch, or long-running) per
+   * partition, so a command sees every record of its keys. */
+  override shell(command: string, options?: ShellOptions, label?: string): Stream<unknown> {
+    return this.with(shellStep(command, options, label, 'keyed'));
+  }
   protected aggregateWith<U>(aggregation: Aggregation, window?: WindowSpec, lateness = 0): Stream<U> {
     return this.with({ kind: 'aggregate', aggregation, window, lateness, label: aggregation.field });
   }
@@ -260,6 +346,16 @@ export class WindowedStream<T> {
   }
   count(): Stream<AggregateResult<'count', number>> {
     return this.emit(COUNT);
+  }
+  /** A shell command over each window: when a window closes (event time, as aggregates), the window's records of one
+   * key partition are its batch (kept in state until then, restored after a restart). */
+  shell(command: string, options?: ShellOptions, label?: string): Stream<unknown> {
+    const step: ShellStep = {
+      ...shellStep(command, options, label, 'window'),
+      window: this.window,
+      lateness: this.lateness,
+    };
+    return new Stream<unknown>({ ...this.spec, steps: [...this.spec.steps, step] });
   }
   sum(fn: Operator<T, number>): Stream<AggregateResult<'sum', number>> {
     return this.emit(sumOf(fn));

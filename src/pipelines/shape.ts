@@ -13,9 +13,13 @@ export interface PipelineShape {
     window?: WindowSpec;
     lateness?: number;
     table?: string;
+    /** Shell steps: the command, how it runs, and where (stream: in its stage; keyed, window: per key partition). */
+    command?: string;
+    mode?: 'batch' | 'long-running';
+    scope?: 'stream' | 'keyed' | 'window';
   }>;
   sinks: string[];
-  /** Keyed state (an aggregate after keyBy): the runtime repartitions by key and keeps a changelog. */
+  /** Keyed state (an aggregate or a window shell after keyBy): the runtime repartitions by key and keeps a changelog. */
   stateful: boolean;
 }
 
@@ -32,7 +36,7 @@ export function shapeOf(spec: PipelineSpec, file: string): PipelineShape {
     },
     steps: spec.steps.map(stepOf),
     sinks: spec.sinks.map(sinkName),
-    stateful: spec.steps.some((step) => step.kind === 'aggregate'),
+    stateful: spec.steps.some((step) => step.kind === 'aggregate' || (step.kind === 'shell' && step.scope === 'window')),
   };
 }
 
@@ -47,6 +51,15 @@ function stepOf(step: Step): PipelineShape['steps'][number] {
       };
     case 'join':
       return { kind: step.kind, label: step.label, table: tableName(step.table) };
+    case 'shell':
+      return {
+        kind: step.kind,
+        label: step.label,
+        command: step.command,
+        mode: step.options.mode,
+        scope: step.scope,
+        ...(step.window ? { window: step.window, lateness: step.lateness } : {}),
+      };
     default:
       return { kind: step.kind, label: step.label };
   }
@@ -97,6 +110,15 @@ export function windowName(window: WindowSpec): string {
   }
 }
 
+/** A shell step for people: "`sort | uniq -c` per batch, per key partition, over tumbling 1 d, lateness 0 ms". */
+function shellLine(step: PipelineShape['steps'][number]): string {
+  const named = step.label === step.command ? '' : ` (${step.label})`;
+  const parts = [`\`${step.command}\`${named}`, step.mode === 'long-running' ? 'long-running' : 'per batch'];
+  if (step.scope !== 'stream') parts.push('per key partition');
+  if (step.window) parts.push(`over ${windowName(step.window)}, lateness ${formatMs(step.lateness ?? 0)}`);
+  return parts.join(', ');
+}
+
 /** The topology as lines of text, one per stage, in the order records flow. */
 export function shapeLines(topology: PipelineShape): string[] {
   const { source } = topology;
@@ -105,6 +127,10 @@ export function shapeLines(topology: PipelineShape): string[] {
     row('from', `${source.topics.join(', ')} (${source.format}; event time from the ${source.eventTime})`),
   ];
   for (const step of topology.steps) {
+    if (step.command !== undefined) {
+      lines.push(row(step.kind, shellLine(step)));
+      continue;
+    }
     const what = step.field ?? (step.label === step.kind ? '' : step.label);
     const window = step.window ? ` over ${windowName(step.window)}, lateness ${formatMs(step.lateness ?? 0)}` : '';
     const table = step.table ? ` with ${step.table}` : '';

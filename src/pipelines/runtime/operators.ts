@@ -13,7 +13,7 @@ export interface Output {
 
 /** Counts the runtime keeps per operator (by index in the list). */
 export interface OperatorCounts {
-  in(step: number): void;
+  in(step: number, count?: number): void;
   out(step: number, count?: number): void;
 }
 
@@ -52,7 +52,7 @@ export class Operators {
       return;
     }
     const step = this.steps[i]!;
-    if (step.kind === 'aggregate') throw new Error('an aggregate is not a stateless operator');
+    if (step.kind === 'aggregate' || step.kind === 'shell') throw new Error(`${step.kind} is not a per-record operator`);
     const index = this.offset + i;
     this.counts.in(index);
     const threw = (error: unknown) =>
@@ -74,7 +74,7 @@ export class Operators {
 
   /** What a step's result means for the record: on to the next step, dropped, or several values on. */
   private next(
-    step: Exclude<Step, { kind: 'aggregate' }>,
+    step: Exclude<Step, { kind: 'aggregate' | 'shell' }>,
     i: number,
     index: number,
     result: unknown,

@@ -25,8 +25,8 @@ export class RunFigures implements OperatorCounts {
     private readonly sinkTopics: Set<string>,
   ) {}
 
-  in(step: number): void {
-    this.figures.operator(step).in();
+  in(step: number, count = 1): void {
+    this.figures.operator(step).in(count);
   }
   out(step: number, count = 1): void {
     this.figures.operator(step).out(count);

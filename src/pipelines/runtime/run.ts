@@ -12,6 +12,7 @@ import type { OnError } from '../../flow/kafka-sink';
 import { endpointOf, kafkaEndpoint } from '../../services/endpoints';
 import type { PipelineSpec } from '../api';
 import { RecordProblem } from './messages';
+import { BatchFailed } from './shell-operators';
 import { canSpawnReplicas, replicaSettings, runReplicas } from './replicas';
 import { Figures, type PipelineFigures } from './figures';
 import { ensureFiguresTopic, publishFigures, readFigures } from './figures-topic';
@@ -95,7 +96,7 @@ async function runWorker(
   started: number,
 ): Promise<RunSummary> {
   const sinkTopics = new Set(topology.sinks.flatMap((s) => (s.kind === 'kafka' ? [s.topic] : [])));
-  const steps = [...topology.head, ...(topology.aggregate ? [topology.aggregate] : []), ...topology.tail];
+  const steps = [...topology.head, ...(topology.keyed ? [topology.keyed] : []), ...topology.tail];
   const figures = new Figures({
     pipeline: topology.name,
     replica: String(replica),
@@ -333,6 +334,19 @@ function failed(error: unknown, options: RunOptions): unknown {
   if (error instanceof UserError) return error;
   const resume =
     'Run the same command again: it goes on from the last committed batch, with nothing lost or written twice.';
+  if (error instanceof BatchFailed) {
+    return new UserError(
+      `Batch ${error.at ?? '?'}: ${error.message}. Stopped there (--on-error stop); nothing of this batch is committed, everything before it is.`,
+      {
+        code: 'RECORD_FAILED',
+        nextSteps: [
+          'Fix the command or the data, then run again: it starts at this batch.',
+          'Or run with --on-error skip, or --on-error dead-letter to keep the batch\'s records aside with the reason.',
+        ],
+        cause: error,
+      },
+    );
+  }
   if (error instanceof RecordProblem || error instanceof SinkRefused) {
     const problem = error instanceof SinkRefused ? error.problem : error;
     return new UserError(

@@ -2,9 +2,13 @@
 // sinks. A keyed aggregate needs every record of a key in one place: stage A (source → operators up to the
 // aggregate) writes to the repartition topic keyed by the key; stage B (repartition → aggregate → the operators
 // after it → sinks) keeps the state of each repartition partition, logged to the changelog topic's partition of
-// the same number. Both stages run in every worker, over one consumer of the pipeline's group.
+// the same number. Both stages run in every worker, over one consumer of the pipeline's group. A keyed or window
+// shell starts stage B as an aggregate does: a keyed shell runs over each repartition batch (one process per
+// repartition partition), a window shell keeps each window's records as keyed state (a collecting aggregate, logged
+// to the changelog) and runs over a window's records of the partition when it closes. A stream shell runs in the
+// stage it is in, over the batch that stage is working on.
 import { UsageError } from '../../cli/errors';
-import type { PipelineSpec, SinkSpec, Step, StreamRecord } from '../api';
+import type { PipelineSpec, ShellStep, SinkSpec, Step, StreamRecord } from '../api';
 import { sinkName } from '../shape';
 
 export type { AggregateStep } from './aggregates';
@@ -16,10 +20,13 @@ export interface Topology {
   sources: string[];
   format: 'json' | 'text';
   time?: (value: unknown, record: StreamRecord) => number;
-  /** Stage A's operators: all of them when there is no aggregate. */
+  /** Stage A's operators: all of them when nothing is keyed. */
   head: Step[];
+  /** Stage B's first step: a keyed aggregate, or a keyed or window shell. */
+  keyed?: AggregateStep | ShellStep;
+  /** The keyed state stage B keeps: the aggregate, or a window shell's records per key and window. */
   aggregate?: AggregateStep;
-  /** The operators after the aggregate (stage B). */
+  /** The operators after the keyed step (stage B). */
   tail: Step[];
   sinks: SinkSpec[];
   /** Internal topics; repartition and changelog only with an aggregate. */
@@ -31,9 +38,9 @@ export function topologyOf(spec: PipelineSpec, deadLetterTopic?: string): Topolo
   const { name, source } = spec;
   if (!source) throw new UsageError(`Pipeline ${name} reads nothing: it never calls from().`);
   if (spec.sinks.length === 0) throw new UsageError(`Pipeline ${name} writes nowhere: it never calls to().`);
-  const at = spec.steps.findIndex((step) => step.kind === 'aggregate');
+  const at = spec.steps.findIndex(isKeyed);
   const tail = at < 0 ? [] : spec.steps.slice(at + 1);
-  const second = tail.find((step) => step.kind === 'aggregate' || step.kind === 'keyBy');
+  const second = tail.find((step) => isKeyed(step) || step.kind === 'keyBy');
   if (second) {
     throw new UsageError(
       `Pipeline ${name} aggregates twice (${second.label} after ${spec.steps[at]!.label}): one keyed aggregate per pipeline.`,
@@ -41,6 +48,8 @@ export function topologyOf(spec: PipelineSpec, deadLetterTopic?: string): Topolo
     );
   }
   const prefix = `pbx-${name}`;
+  const keyed = at < 0 ? undefined : (spec.steps[at] as AggregateStep | ShellStep);
+  const aggregate = keyed?.kind === 'shell' ? windowRecords(keyed) : keyed;
   return {
     name,
     groupId: prefix,
@@ -48,12 +57,42 @@ export function topologyOf(spec: PipelineSpec, deadLetterTopic?: string): Topolo
     format: source.format,
     time: source.time,
     head: at < 0 ? spec.steps : spec.steps.slice(0, at),
-    aggregate: at < 0 ? undefined : (spec.steps[at] as AggregateStep),
+    keyed,
+    aggregate,
     tail,
     sinks: spec.sinks,
     topics: {
-      ...(at < 0 ? {} : { repartition: `${prefix}-repartition`, changelog: `${prefix}-changelog` }),
+      ...(keyed ? { repartition: `${prefix}-repartition` } : {}),
+      ...(aggregate ? { changelog: `${prefix}-changelog` } : {}),
       deadLetter: deadLetterTopic ?? `${prefix}-dead-letters`,
+    },
+  };
+}
+
+/** Steps that need every record of a key in one place: stage B's first step. */
+function isKeyed(step: Step): step is AggregateStep | ShellStep {
+  return step.kind === 'aggregate' || (step.kind === 'shell' && step.scope !== 'stream');
+}
+
+/**
+ * A window shell's state: each key's records per window, as an aggregate that collects them (in arrival order),
+ * so that the windows close, restore and log to the changelog as an aggregate's do. Undefined for a keyed shell.
+ */
+export function windowRecords(step: ShellStep): AggregateStep | undefined {
+  if (step.scope !== 'window' || !step.window) return undefined;
+  return {
+    kind: 'aggregate',
+    window: step.window,
+    lateness: step.lateness,
+    label: step.label,
+    aggregation: {
+      field: 'value',
+      init: () => [],
+      add: (records, value) => {
+        (records as unknown[]).push(value);
+        return records;
+      },
+      merge: (a, b) => [...(a as unknown[]), ...(b as unknown[])],
     },
   };
 }
@@ -62,8 +101,8 @@ export function topologyOf(spec: PipelineSpec, deadLetterTopic?: string): Topolo
 export function describeTopology(topology: Topology): string {
   const sinks = topology.sinks.map(sinkName).join(' + ');
   const head = [topology.sources.join(', '), ...topology.head.map((s) => s.label)];
-  if (!topology.aggregate) return [...head, sinks].join(' → ');
-  const tail = [topology.aggregate.label, ...topology.tail.map((s) => s.label), sinks];
+  if (!topology.keyed) return [...head, sinks].join(' → ');
+  const tail = [topology.keyed.label, ...topology.tail.map((s) => s.label), sinks];
   return `${head.join(' → ')} ⇒ ${tail.join(' → ')}`;
 }
 

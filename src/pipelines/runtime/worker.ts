@@ -18,7 +18,9 @@ import {
   sourceRecord,
   stageBMessage,
 } from './messages';
-import { Operators, type Output } from './operators';
+import type { Output } from './operators';
+import type { Emitted } from './aggregates';
+import { BatchFailed, StageOperators } from './shell-operators';
 import type { RunFigures } from './run-figures';
 import { Combiner, combinable, mergingStep } from './combiner';
 import { PartitionState } from './state';
@@ -100,8 +102,9 @@ function sizeOf(message: Message): number {
 export class Worker {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
-  private readonly head: Operators;
-  private readonly tail: Operators;
+  private readonly head: StageOperators;
+  /** Stage B's steps: the operators after an aggregate, or a keyed or window shell and the operators after it. */
+  private readonly tail: StageOperators;
   private readonly states = new Map<number, PartitionState>();
   private readonly tables: Tables;
   /** Each source partition's highest event time so far: its marker. */
@@ -136,8 +139,11 @@ export class Worker {
     });
     this.tables = new Tables(kafka, options.config);
     const lookup = this.tables.lookup;
-    this.head = new Operators(topology.head, figures, lookup);
-    this.tail = new Operators(topology.tail, figures, lookup, topology.head.length + 1);
+    this.head = new StageOperators(topology.head, figures, lookup);
+    this.tail =
+      topology.keyed?.kind === 'shell'
+        ? new StageOperators([topology.keyed, ...topology.tail], figures, lookup, topology.head.length)
+        : new StageOperators(topology.tail, figures, lookup, topology.head.length + 1);
   }
 
   async start(): Promise<void> {
@@ -168,6 +174,7 @@ export class Worker {
   async stop(): Promise<void> {
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
+    await Promise.all([this.head.close(), this.tail.close()]);
     await this.tables.close();
     this.stopped();
   }
@@ -183,11 +190,15 @@ export class Worker {
     setImmediate(() => void this.stop());
   }
 
-  /** State of partitions that moved to another member is dropped: it restores from the changelog there. */
+  /** State of partitions that moved to another member is dropped: it restores from the changelog there. Their
+   * long-running commands end: the next owner starts its own. */
   private assigned(assignment: Record<string, number[]>): void {
     const repartition = this.options.topology.topics.repartition;
     const kept = new Set(repartition ? (assignment[repartition] ?? []) : []);
     for (const partition of this.states.keys()) if (!kept.has(partition)) this.states.delete(partition);
+    const owned = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
+    void this.head.close(owned);
+    void this.tail.close(owned);
   }
 
   private async batch(payload: EachBatchPayload): Promise<void> {
@@ -229,8 +240,10 @@ export class Worker {
     const source = `${batch.topic}/${batch.partition}`;
     let time = this.sourceTimes.get(source) ?? -Infinity;
     let stopAt: StopAt | undefined;
-    const { repartition } = topology.topics;
     const combiner = combinable(topology.aggregate) ? new Combiner(topology.aggregate.aggregation) : undefined;
+    // With a shell step in stage A, outputs wait for the batch's end: `fed` holds the records they came from.
+    const pending: Output[] = [];
+    const fed: Fed[] = [];
     for (const message of batch.messages) {
       // Stopping (Ctrl-C, SIGTERM): the batch ends here, and its offset is this record's, so the next run starts at it.
       if (!payload.isRunning()) {
@@ -242,13 +255,16 @@ export class Worker {
       try {
         const read = sourceRecord(topology, batch.topic, batch.partition, message);
         record = read.record;
-        const ran = this.head.run(read.value, record.key, record);
+        const ran = this.head.first.run(read.value, record.key, record);
         const results = Array.isArray(ran) ? ran : await ran;
-        if (topology.aggregate) {
-          if (results.length > 0 && isLate(topology.aggregate, record.time, time)) throw this.late(record.time, time);
-          if (combiner) this.combine(combiner, results);
-          else for (const r of results) outputs.add(repartition!, repartitionMessage(r.value, r.key ?? '', r.record));
-        } else this.route(results, outputs);
+        if (this.head.batched) {
+          for (const r of results) pending.push(r);
+          fed.push({ record, original: message.value });
+        } else {
+          if (topology.aggregate && results.length > 0 && isLate(topology.aggregate, record.time, time))
+            throw this.late(record.time, time);
+          this.emitA(results, outputs, combiner);
+        }
         if (record.time > time) time = record.time;
       } catch (error) {
         if (!(error instanceof RecordProblem)) throw error;
@@ -266,26 +282,50 @@ export class Worker {
       // A long batch keeps the worker in its group (kafkajs sends at most one heartbeat per interval).
       if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
+    if (this.head.batched) this.emitA(await this.throughShells(this.head, pending, fed, payload, outputs), outputs, combiner);
     this.sourceTimes.set(source, time);
+    const { repartition } = topology.topics;
     for (const p of combiner?.drain() ?? [])
       outputs.add(repartition!, repartitionMessage(p.accumulator, p.key, p.record));
-    if (topology.topics.repartition) {
+    if (repartition) {
       const ended = this.options.until && BigInt(batch.lastOffset()) + 1n >= (this.options.until.get(source) ?? 0n);
       const mark = ended && !stopAt ? Infinity : time;
       if (mark > -Infinity)
-        for (const m of markerMessages(source, mark, this.options.repartitionPartitions))
-          outputs.add(topology.topics.repartition, m);
+        for (const m of markerMessages(source, mark, this.options.repartitionPartitions)) outputs.add(repartition, m);
     }
     return stopAt;
   }
 
-  /** Repartitioned records into the keyed aggregate; what closes (or changes) through the operators after it. */
+  /** Stage A's outputs: to the sinks, or (keyed) folded into the combiner or on to the repartition topic. */
+  private emitA(results: Output[], outputs: BatchOutputs, combiner: Combiner | undefined): void {
+    const { repartition } = this.options.topology.topics;
+    if (!repartition) this.route(results, outputs);
+    else if (combiner) this.combine(combiner, results);
+    else for (const r of results) outputs.add(repartition, repartitionMessage(r.value, r.key ?? '', r.record));
+  }
+
+  /** Repartitioned records into the keyed step; what it emits through the operators after it. */
   private async stageB(payload: EachBatchPayload, outputs: BatchOutputs): Promise<StopAt | undefined> {
     const { batch } = payload;
     const { topology, figures } = this.options;
+    if (!topology.aggregate) {
+      // A keyed shell: the batch's records (in the partition's order) are its batch; nothing is kept.
+      const pending: Output[] = [];
+      const fed: Fed[] = [];
+      for (const message of batch.messages) {
+        const read = stageBMessage(message);
+        if (read.kind === 'mark') continue;
+        pending.push({ value: read.value, key: read.key, record: read.record });
+        fed.push({ record: read.record, original: message.value });
+      }
+      this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
+      return undefined;
+    }
     const state = await this.state(batch.partition);
-    const step = topology.aggregate!;
+    const step = topology.aggregate;
     const index = topology.head.length;
+    // A window shell counts its records in when it is fed them.
+    const counted = topology.keyed?.kind === 'aggregate';
     let stopAt: StopAt | undefined;
     let latest = 0;
     for (const message of batch.messages) {
@@ -294,7 +334,7 @@ export class Worker {
         state.watermarks.mark(read.source, read.time, false);
         continue;
       }
-      figures.in(index);
+      if (counted) figures.in(index);
       latest = Math.max(latest, read.record.timestamp);
       let problem: RecordProblem | undefined;
       try {
@@ -322,27 +362,106 @@ export class Worker {
       }
     }
     const emitted = step.window ? state.aggregates.advance(state.watermarks.current()) : state.aggregates.updates();
-    figures.out(index, emitted.length);
+    const record = (result: Emitted): StreamRecord => ({
+      topic: batch.topic,
+      partition: batch.partition,
+      offset: batch.lastOffset(),
+      key: result.key,
+      headers: {},
+      timestamp: latest || Date.now(),
+      time: result.time,
+    });
+    if (counted) {
+      figures.out(index, emitted.length);
+      await this.afterAggregate(emitted, record, payload, outputs);
+    } else await this.closedWindows(emitted, record, payload, outputs);
+    for (const m of state.changelog(batch.partition)) outputs.add(topology.topics.changelog!, m);
+    return stopAt;
+  }
+
+  /** An aggregate's results through the operators after it. */
+  private async afterAggregate(
+    emitted: Emitted[],
+    recordOf: (result: Emitted) => StreamRecord,
+    payload: EachBatchPayload,
+    outputs: BatchOutputs,
+  ): Promise<void> {
+    const pending: Output[] = [];
+    const fed: Fed[] = [];
     for (const result of emitted) {
-      const record: StreamRecord = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: batch.lastOffset(),
-        key: result.key,
-        headers: {},
-        timestamp: latest || Date.now(),
-        time: result.time,
-      };
+      const record = recordOf(result);
       try {
-        const ran = this.tail.run(result.value, result.key, record);
-        this.route(Array.isArray(ran) ? ran : await ran, outputs);
+        const ran = this.tail.first.run(result.value, result.key, record);
+        const results = Array.isArray(ran) ? ran : await ran;
+        if (!this.tail.batched) this.route(results, outputs);
+        else {
+          for (const r of results) pending.push(r);
+          fed.push({ record, original: JSON.stringify(result.value) });
+        }
       } catch (error) {
         if (!(error instanceof RecordProblem)) throw error;
         if (this.recordFailed(record, JSON.stringify(result.value), error, outputs)) throw error; // --on-error stop: the run's RECORD_FAILED, nothing of this batch committed
       }
     }
-    for (const m of state.changelog(batch.partition)) outputs.add(topology.topics.changelog!, m);
-    return stopAt;
+    if (this.tail.batched) this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
+  }
+
+  /** A window shell's closed windows: each window's records of this partition (every key's) are one batch. */
+  private async closedWindows(
+    emitted: Emitted[],
+    recordOf: (result: Emitted) => StreamRecord,
+    payload: EachBatchPayload,
+    outputs: BatchOutputs,
+  ): Promise<void> {
+    // Emitted in order of (window end, key): a window's keys are together.
+    for (let i = 0; i < emitted.length; ) {
+      const { window_start: start, window_end: end } = emitted[i]!.value;
+      const pending: Output[] = [];
+      const fed: Fed[] = [];
+      for (; i < emitted.length && emitted[i]!.value.window_start === start && emitted[i]!.value.window_end === end; i++) {
+        const result = emitted[i]!;
+        const record = recordOf(result);
+        for (const value of result.value.value as unknown[]) {
+          pending.push({ value, key: result.key, record });
+          fed.push({ record, original: encodeValue(value) });
+        }
+      }
+      this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
+    }
+  }
+
+  /**
+   * A batch's outputs through a stage's shell steps. When a command fails the batch, --on-error applies to every
+   * record it was fed: stop throws (nothing of the batch is committed), skip and dead-letter go on without its output.
+   */
+  private async throughShells(
+    stage: StageOperators,
+    pending: Output[],
+    fed: Fed[],
+    payload: EachBatchPayload,
+    outputs: BatchOutputs,
+  ): Promise<Output[]> {
+    const { batch } = payload;
+    const origin = { topic: batch.topic, partition: batch.partition, offset: batch.lastOffset() };
+    // A command may take longer than the session timeout: the worker stays in its group meanwhile.
+    const heartbeat = setInterval(() => void payload.heartbeat().catch(() => undefined), 1000);
+    try {
+      return await stage.finish(pending, origin, (output, problem) =>
+        this.recordFailed(output.record, encodeValue(output.value), problem, outputs),
+      );
+    } catch (error) {
+      if (!(error instanceof BatchFailed)) throw error;
+      error.at = `${batch.topic}/${batch.partition} offsets ${batch.firstOffset() ?? '?'}–${batch.lastOffset()}`;
+      if (this.options.onError === 'stop') {
+        this.options.figures.error(error.step);
+        throw error;
+      }
+      const problem = new BatchFailed(error.operator, `${error.message} (batch ${error.at})`, error.step!);
+      for (const { record, original } of fed) this.recordFailed(record, original, problem, outputs);
+      return [];
+    } finally {
+      clearInterval(heartbeat);
+    }
   }
 
   /** A record's values folded into the batch's partials; all of them or, when one throws, none. */
@@ -495,6 +614,12 @@ function hasType(error: unknown, type: string): boolean {
     e = (e.originalError ?? e.cause) as typeof e;
   }
   return false;
+}
+
+/** A record fed (through the operators before it) to a shell step, and what to dead-letter of it. */
+interface Fed {
+  record: StreamRecord;
+  original: Buffer | string | null;
 }
 
 /** Where a batch stopped short: the first record not done, and the problem that stopped it (none: a stop asked for). */

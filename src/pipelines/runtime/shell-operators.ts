@@ -1,0 +1,190 @@
+// Shell steps at run time. A shell step is batch-level: the per-record operators before it run on every record of
+// the stage's batch, their outputs are fed to the command as one batch, its lines decoded, and the per-record
+// operators after it run on each of them. A stage's steps are cut at its shell steps into segments:
+//   first (per record) → shell → after (per record) → shell → after …
+// The worker commits a batch only once `finish` resolved, so a batch's offsets never pass output not yet complete.
+import type { ShellStep, Step, StreamRecord } from '../api';
+import {
+  CommandFailed,
+  decodeLine,
+  encodeLine,
+  LongRunningCommand,
+  runBatch,
+  type CommandOptions,
+} from '../shell';
+import { RecordProblem } from './messages';
+import { Operators, type Lookup, type OperatorCounts, type Output } from './operators';
+
+/** A shell command that failed a batch: --on-error applies to every record of the batch. */
+export class BatchFailed extends RecordProblem {
+  constructor(operator: string, message: string, step: number) {
+    super(operator, message, step);
+    this.name = 'BatchFailed';
+  }
+}
+
+/** One shell step's processes: a fresh one per batch, or one long-running command per partition it works on. */
+export class ShellOperator {
+  private readonly running = new Map<string, LongRunningCommand>();
+  private readonly options: CommandOptions;
+  readonly name: string;
+
+  constructor(
+    readonly step: ShellStep,
+    /** The step's index in the pipeline. */
+    readonly index: number,
+  ) {
+    const { okExitCodes, env, cwd, timeoutMs, marker } = step.options;
+    this.options = { command: step.command, okExitCodes, timeoutMs, marker, ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) };
+    this.name = `shell ${JSON.stringify(step.label)} (operator ${index + 1})`;
+  }
+
+  /** The command's output for a batch of values, decoded; rejects with BatchFailed, naming the command and why. */
+  async run(values: unknown[], partition: string): Promise<unknown[]> {
+    const lines = values.map(encodeLine);
+    try {
+      const output =
+        this.step.options.mode === 'long-running'
+          ? await this.command(partition).feed(lines)
+          : await runBatch(this.options, lines);
+      return output.map(decodeLine);
+    } catch (error) {
+      // A long-running command that failed a batch is not trusted with the next: a fresh one starts then.
+      await this.close(partition);
+      throw new BatchFailed(this.name, `${this.name} ${failureOf(error)}`, this.index);
+    }
+  }
+
+  /** Closes the long-running commands of `partition`, or of every partition not kept, or all. */
+  async close(partition?: string, keep?: Set<string>): Promise<void> {
+    const closing: Promise<void>[] = [];
+    for (const [key, command] of this.running) {
+      if (partition !== undefined ? key !== partition : keep?.has(key)) continue;
+      this.running.delete(key);
+      closing.push(command.close().catch(() => undefined));
+    }
+    await Promise.all(closing);
+  }
+
+  private command(partition: string): LongRunningCommand {
+    let command = this.running.get(partition);
+    if (!command) {
+      command = new LongRunningCommand(this.options);
+      this.running.set(partition, command);
+    }
+    return command;
+  }
+}
+
+/** What a failed command says to the user: its exit, signal or reason, and the tail of its stderr. */
+export function failureOf(error: unknown): string {
+  if (!(error instanceof CommandFailed)) return `failed: ${error instanceof Error ? error.message : String(error)}`;
+  const why =
+    error.reason === 'exit'
+      ? `exited with code ${error.exitCode ?? '?'}`
+      : error.reason === 'signal'
+        ? `was killed by ${error.signal ?? 'a signal'}`
+        : `failed (${error.reason}): ${error.message}`;
+  const stderr = error.stderrTail.trim();
+  return stderr ? `${why}; its stderr ends: ${stderr}` : `${why}; its stderr was empty`;
+}
+
+/** Where a batch came from: its partition (for long-running commands) and last offset, as its outputs' record says. */
+export interface BatchOrigin {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** A stage's operators, shell steps among them. */
+export class StageOperators {
+  /** The per-record operators before the first shell step: all of them when there is none. */
+  readonly first: Operators;
+  private readonly segments: Array<{ shell: ShellOperator; after: Operators }> = [];
+
+  constructor(
+    steps: Step[],
+    private readonly counts: OperatorCounts,
+    lookup: Lookup,
+    /** Index of steps[0] in the pipeline. */
+    offset = 0,
+  ) {
+    const cuts = steps.flatMap((step, i) => (step.kind === 'shell' ? [i] : []));
+    this.first = new Operators(steps.slice(0, cuts[0] ?? steps.length), counts, lookup, offset);
+    cuts.forEach((at, k) => {
+      const end = cuts[k + 1] ?? steps.length;
+      this.segments.push({
+        shell: new ShellOperator(steps[at] as ShellStep, offset + at),
+        after: new Operators(steps.slice(at + 1, end), counts, lookup, offset + at + 1),
+      });
+    });
+  }
+
+  /** Whether a batch's outputs of `first` must go through `finish`. */
+  get batched(): boolean {
+    return this.segments.length > 0;
+  }
+
+  /**
+   * The first segment's outputs of a batch through every shell step and the operators after it. A shell step that
+   * fails rejects with BatchFailed; an operator after one that fails on an output calls `failed`, and rejects with
+   * its problem when that returns true (--on-error stop).
+   */
+  async finish(
+    outputs: Output[],
+    origin: BatchOrigin,
+    failed: (output: Output, problem: RecordProblem) => boolean,
+  ): Promise<Output[]> {
+    let current = outputs;
+    for (const { shell, after } of this.segments) {
+      // An empty batch starts no process.
+      if (current.length === 0) return current;
+      this.counts.in(shell.index, current.length);
+      const values = await shell.run(
+        current.map((o) => o.value),
+        `${origin.topic}/${origin.partition}`,
+      );
+      this.counts.out(shell.index, values.length);
+      const record = batchRecord(current, origin);
+      const next: Output[] = [];
+      for (const value of values) {
+        const key = keyOf(value, shell.step.options.key);
+        const output: Output = { value, key, record };
+        try {
+          const ran = after.run(value, key, record);
+          next.push(...(Array.isArray(ran) ? ran : await ran));
+        } catch (error) {
+          if (!(error instanceof RecordProblem)) throw error;
+          if (failed(output, error)) throw error;
+        }
+      }
+      current = next;
+    }
+    return current;
+  }
+
+  /** Ends the long-running commands of partitions not in `keep` (`topic/partition`), or all of them. */
+  async close(keep?: Set<string>): Promise<void> {
+    await Promise.all(this.segments.map(({ shell }) => shell.close(undefined, keep ?? new Set())));
+  }
+}
+
+/** The record a shell's outputs carry: the batch's partition and last offset, its newest create and event times. */
+function batchRecord(inputs: Output[], origin: BatchOrigin): StreamRecord {
+  let timestamp = 0;
+  let time = -Infinity;
+  for (const { record } of inputs) {
+    if (record.timestamp > timestamp) timestamp = record.timestamp;
+    if (record.time > time) time = record.time;
+  }
+  const { topic, partition, offset } = origin;
+  return { topic, partition, offset, key: null, headers: {}, timestamp, time };
+}
+
+/** options.key: the output's field of that name as its key; null when there is none. */
+function keyOf(value: unknown, field: string | undefined): string | null {
+  if (field === undefined || value === null || typeof value !== 'object') return null;
+  const key = (value as Record<string, unknown>)[field];
+  if (key === undefined || key === null) return null;
+  return typeof key === 'string' ? key : JSON.stringify(key);
+}

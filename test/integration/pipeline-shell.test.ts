@@ -1,0 +1,306 @@
+// Shell commands as pipeline operators against a real Kafka: each output checked against a result computed here,
+// independently of the command and of pbx's operators.
+import { execa, type ResultPromise } from 'execa';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadKafkajs } from '../../src/clients/kafka';
+import { loadConfig } from '../../src/config/load';
+import { UserError } from '../../src/cli/errors';
+import { pipeline, tumbling, SPEC, type HasSpec } from '../../src/pipelines/api';
+import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
+import { BINARY, runInProcess } from '../support/cli';
+import { purge, sh, testProject } from '../support/stack';
+import { readTopic } from '../support/topics';
+import { waitFor } from '../support/wait';
+
+const PORT = 29431;
+const BROKER = `127.0.0.1:${PORT}`;
+const project = testProject('itshell', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+const DATA = join(project.dir, 'sentences.json');
+const COUNT = 3000;
+
+interface Sentence {
+  id: number;
+  text: string;
+}
+let sentences: Sentence[];
+let words: string[];
+
+/** Replays a generated file of sentences into `topic` (3 partitions, keyed by id). */
+async function replaySentences(file: string, count: number, seed: number, topic: string): Promise<Sentence[]> {
+  const gen = await runInProcess(['data', 'gen', 'sentences', '--count', String(count), '--seed', String(seed), '--out', file]);
+  expect(gen.exitCode, gen.stderr).toBe(0);
+  const replay = await project.pbx(['replay', file, '--topic', topic, '--partitions', '3', '--key', 'id', '--rate', 'max']);
+  expect(replay.exitCode, replay.stderr).toBe(0);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Sentence);
+}
+
+beforeAll(async () => {
+  await purge(project.name);
+  const up = await project.pbx(['up', 'kafka']);
+  expect(up.exitCode, up.stderr).toBe(0);
+  sentences = await replaySentences(DATA, COUNT, 5, 'sentences');
+  words = sentences.flatMap((s) => s.text.split(' '));
+}, 300_000);
+afterAll(() => purge(project.name));
+
+function options(built: HasSpec, extra: Partial<RunOptions> = {}): RunOptions {
+  return {
+    spec: built[SPEC],
+    file: 'test',
+    config: loadConfig({ file: project.file }),
+    replicas: 1,
+    from: 'earliest',
+    untilEnd: true,
+    reset: false,
+    onError: 'stop',
+    sinkTimeoutMs: 60_000,
+    signal: new AbortController().signal,
+    onNote: () => undefined,
+    ...extra,
+  };
+}
+
+const values = async (topic: string) => (await readTopic(BROKER, topic)).map((r) => r.value);
+const failure = (run: Promise<unknown>) =>
+  run.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+
+/** Word → count, from `uniq -c`'s lines ("   12 word"), added up over the lines of a word. */
+function uniqCounts(lines: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const line of lines) {
+    const [count, word] = line.trim().split(/\s+/);
+    counts.set(word!, (counts.get(word!) ?? 0) + Number(count));
+  }
+  return counts;
+}
+function countOf(list: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const w of list) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+describe('shell per batch', () => {
+  it('splits sentences into words with tr, as a split done here does', async () => {
+    const spec = pipeline('itsplit')
+      .from('sentences')
+      .map((s: Sentence) => s.text)
+      .shell("tr ' ' '\\n'")
+      .to('split-words');
+    const summary = await runPipeline(options(spec));
+    expect(summary.records).toBe(COUNT);
+    expect((await values('split-words')).sort()).toEqual([...words].sort());
+  });
+
+  it('takes the exit codes it is told are success: grep with [0, 1] that matches nothing, or some', async () => {
+    const none = pipeline('itgrepnone')
+      .from('sentences')
+      .map((s: Sentence) => s.text)
+      .shell('grep zzzzzz', { okExitCodes: [0, 1] })
+      .to('grep-none');
+    expect((await runPipeline(options(none))).records).toBe(COUNT);
+    expect(await values('grep-none')).toEqual([]);
+    const some = pipeline('itgrepsome')
+      .from('sentences')
+      .map((s: Sentence) => s.text)
+      .shell("grep -w 'ka'", { okExitCodes: [0, 1] })
+      .to('grep-some');
+    await runPipeline(options(some));
+    const expected = sentences.map((s) => s.text).filter((t) => t.split(' ').includes('ka'));
+    expect(expected.length).toBeGreaterThan(0);
+    expect((await values('grep-some')).sort()).toEqual(expected.sort());
+  });
+});
+
+describe('shell failures', () => {
+  const failing = (name: string, command = 'echo "no good" >&2; exit 3', okExitCodes?: number[]) =>
+    pipeline(name)
+      .from('sentences')
+      .map((s: Sentence) => s.text)
+      .shell(command, okExitCodes ? { okExitCodes } : {})
+      .to(`${name}-out`);
+
+  it('--on-error stop names the command, its exit, its stderr and the batch, and commits nothing of it', async () => {
+    const error = await failure(runPipeline(options(failing('itstop'))));
+    expect(error).toBeInstanceOf(UserError);
+    expect((error as UserError).code).toBe('RECORD_FAILED');
+    const message = (error as Error).message;
+    expect(message).toContain('exited with code 3');
+    expect(message).toContain('no good');
+    expect(message).toMatch(/Batch sentences\/\d offsets \d+–\d+/);
+    expect(await values('itstop-out')).toEqual([]);
+    const { Kafka, logLevel } = await loadKafkajs();
+    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const committed = await admin.fetchOffsets({ groupId: 'pbx-itstop', topics: ['sentences'] });
+    await admin.disconnect();
+    // Partitions done before the failing one may be committed (their batches failed too: none is).
+    for (const p of committed[0]!.partitions) expect(p.offset).toBe('-1');
+  });
+
+  it('grep that matches nothing without [0, 1] fails the batch', async () => {
+    const error = await failure(runPipeline(options(failing('itgrepstop', 'grep zzzzzz'))));
+    expect((error as Error).message).toContain('exited with code 1');
+  });
+
+  it('--on-error skip skips every record of a failed batch and goes on', async () => {
+    const summary = await runPipeline(options(failing('itskip'), { onError: 'skip' }));
+    expect(summary.records).toBe(COUNT);
+    expect(summary.errors).toBe(COUNT);
+    expect(await values('itskip-out')).toEqual([]);
+  });
+
+  it('--on-error dead-letter keeps every record of a failed batch aside, with the stderr tail and the batch', async () => {
+    const summary = await runPipeline(
+      options(failing('itdead'), { onError: 'dead-letter', deadLetterTopic: 'itdead-letters' }),
+    );
+    expect(summary.deadLetters).toBe(COUNT);
+    const letters = await readTopic(BROKER, 'itdead-letters');
+    expect(letters.length).toBe(COUNT);
+    expect(letters.map((l) => (JSON.parse(l.value) as Sentence).id).sort((a, b) => a - b)).toEqual(
+      sentences.map((s) => s.id).sort((a, b) => a - b),
+    );
+    expect(letters[0]!.headers['pbx-error']).toContain('no good');
+    expect(letters[0]!.headers['pbx-error']).toMatch(/batch sentences\/\d offsets \d+–\d+/);
+  });
+});
+
+describe('shell long-running', () => {
+  it('feeds one process batch by batch, its output awaited up to the marker', async () => {
+    const spec = pipeline('itlong')
+      .from('sentences')
+      .map((s: Sentence) => s.text)
+      .shell("sed -u 's/ /\\n/g'", { mode: 'long-running' })
+      .to('long-words');
+    expect((await runPipeline(options(spec))).records).toBe(COUNT);
+    expect((await values('long-words')).sort()).toEqual([...words].sort());
+  });
+});
+
+describe('shell per key partition', () => {
+  it('after keyBy, runs one process per repartition partition: every record of a key meets the same one', async () => {
+    // Each line comes back behind the pid of the shell that read it; the marker as it is.
+    const echo = 'while IFS= read -r l; do if [ "$l" = pbx:batch-end ]; then echo "$l"; else echo "$$ $l"; fi; done';
+    const spec = pipeline('itkeyed')
+      .from('sentences')
+      .flatMap((s: Sentence) => s.text.split(' '))
+      .keyBy((w: string) => w)
+      .shell(echo, { mode: 'long-running' })
+      .to('keyed-words');
+    await runPipeline(options(spec));
+    const got = await values('keyed-words');
+    const pids = new Map<string, Set<string>>();
+    for (const line of got) {
+      const [pid, word] = line.split(' ');
+      pids.set(word!, (pids.get(word!) ?? new Set()).add(pid!));
+    }
+    expect(countOf(got.map((l) => l.split(' ')[1]!))).toEqual(countOf(words));
+    for (const [word, seen] of pids) expect(seen.size, word).toBe(1);
+    expect(new Set(got.map((l) => l.split(' ')[0])).size).toBeLessThanOrEqual(3);
+  });
+
+  it('counts per batch of a key partition add up to a count done here', async () => {
+    const spec = pipeline('itkeyedcount')
+      .from('sentences')
+      .flatMap((s: Sentence) => s.text.split(' '))
+      .keyBy((w: string) => w)
+      .shell('sort | uniq -c')
+      .to('keyed-counts');
+    await runPipeline(options(spec));
+    expect(uniqCounts(await values('keyed-counts'))).toEqual(countOf(words));
+  });
+});
+
+describe('shell over windows', () => {
+  it("feeds a window's records per key partition when it closes: sort | uniq -c per day equals a count done here", async () => {
+    const spec = pipeline('itwindow')
+      // Event time one second per sentence id: every sentence on the first day of 1970.
+      .from('sentences', { time: (s: Sentence) => s.id * 1000 })
+      .flatMap((s: Sentence) => s.text.split(' '))
+      .keyBy((w: string) => w)
+      .window(tumbling('1d'))
+      .shell('sort | uniq -c')
+      .to('window-counts');
+    await runPipeline(options(spec));
+    const lines = await values('window-counts');
+    const counts = uniqCounts(lines);
+    expect(counts).toEqual(countOf(words));
+    // One line per word: a word's records are all in one partition's window, fed at once.
+    expect(lines.length).toBe(counts.size);
+  });
+});
+
+describe('shell long-running, pbx killed with -9', () => {
+  const TOKEN = 'pbx-shell-crash-token';
+  const BIG = 60_000;
+  let big: Sentence[];
+
+  beforeAll(async () => {
+    big = await replaySentences(join(project.dir, 'big.json'), BIG, 9, 'big');
+    mkdirSync(join(project.dir, 'pipelines'), { recursive: true });
+    // sed -u answers each line at once, so the marker comes back; the -e with the token names its processes.
+    writeFileSync(
+      join(project.dir, 'pipelines', 'long-split.ts'),
+      `import { pipeline } from 'pbx';
+export default pipeline('long-split')
+  .from('big')
+  .map((s) => s.text)
+  .shell("sed -u -e 's/ /\\\\n/g' -e '/${TOKEN}/d'", { mode: 'long-running' })
+  .to('big-words');
+`,
+    );
+  }, 300_000);
+
+  const run = (): ResultPromise =>
+    execa(BINARY, ['run', 'long-split', '--until-end', '--json', '--config', project.file], {
+      cwd: project.dir,
+      reject: false,
+    });
+
+  async function written(topic: string): Promise<bigint> {
+    const { Kafka, logLevel } = await loadKafkajs();
+    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(topic)) return 0n;
+      return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + BigInt(o.high), 0n);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  const leftover = () =>
+    sh('pgrep', ['-f', TOKEN]).then(
+      (out) => out.split('\n').filter(Boolean),
+      () => [],
+    );
+
+  it('resumes with output equal to a recomputation, and leaves no process behind', async () => {
+    const expected = big.flatMap((s) => s.text.split(' '));
+    for (const share of [0.2, 0.5]) {
+      const child = run();
+      const before = await written('big-words');
+      await waitFor(
+        async () => (await written('big-words')) - before >= BigInt(Math.floor(expected.length * share * 0.5)) || child.exitCode !== null,
+        { timeout: 120_000, what: 'big-words to grow' },
+      );
+      expect(child.exitCode, 'the run ended before it could be killed: give it more input').toBeNull();
+      expect((await leftover()).length).toBeGreaterThan(0);
+      child.kill('SIGKILL');
+      await child.catch(() => undefined);
+      await waitFor(leftover, { what: 'the killed run’s commands to end', timeout: 10_000, until: (l) => l.length === 0 });
+    }
+    const last = await run();
+    expect(last.exitCode, String(last.stdout) + String(last.stderr)).toBe(0);
+    expect(await leftover()).toEqual([]);
+    const got = await values('big-words');
+    expect(got.length).toBe(expected.length);
+    expect(got.sort()).toEqual(expected.sort());
+  });
+});

@@ -1,0 +1,243 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/cli/errors';
+import { pipeline, resolveShellOptions, SPEC, tumbling, type StreamRecord } from '../../src/pipelines/api';
+import { shapeLines, shapeOf } from '../../src/pipelines/shape';
+import { RecordProblem } from '../../src/pipelines/runtime/messages';
+import { BatchFailed, StageOperators } from '../../src/pipelines/runtime/shell-operators';
+import { describeTopology, topologyOf } from '../../src/pipelines/runtime/topology';
+import { KeyedAggregates } from '../../src/pipelines/runtime/aggregates';
+
+const record = (offset: number, time = 0): StreamRecord => ({
+  topic: 't',
+  partition: 0,
+  offset: String(offset),
+  key: null,
+  headers: {},
+  timestamp: 1000 + offset,
+  time,
+});
+const counts = () => {
+  const seen: Array<{ in: number; out: number }> = [];
+  const at = (step: number) => (seen[step] ??= { in: 0, out: 0 });
+  return {
+    seen,
+    in: (step: number, n = 1) => void (at(step).in += n),
+    out: (step: number, n = 1) => void (at(step).out += n),
+  };
+};
+const lookup = () => Promise.resolve(undefined);
+const origin = { topic: 't', partition: 0, offset: '9' };
+
+describe('.shell() options', () => {
+  it('has defaults: per batch, exit 0 only, 30 s, the marker pbx:batch-end', () => {
+    expect(resolveShellOptions('cat')).toEqual({
+      mode: 'batch',
+      okExitCodes: [0],
+      timeoutMs: 30_000,
+      marker: 'pbx:batch-end',
+    });
+    expect(resolveShellOptions('grep x', { okExitCodes: [0, 1], timeout: '2m', env: { A: '1' }, cwd: '/tmp' })).toEqual({
+      mode: 'batch',
+      okExitCodes: [0, 1],
+      timeoutMs: 120_000,
+      marker: 'pbx:batch-end',
+      env: { A: '1' },
+      cwd: '/tmp',
+    });
+  });
+
+  it('refuses what cannot run, when the module loads', () => {
+    expect(() => resolveShellOptions('  ')).toThrow(/name a command/);
+    expect(() => resolveShellOptions('cat', { mode: 'forever' as never })).toThrow(/mode/);
+    expect(() => resolveShellOptions('cat', { okExitCodes: [300] })).toThrow(/exit codes/);
+    expect(() => resolveShellOptions('cat', { timeout: 0 })).toThrow(/more than 0/);
+    expect(() => resolveShellOptions('cat', { marker: 'a\nb' })).toThrow(/one non-empty line/);
+  });
+});
+
+describe('topology of shell steps', () => {
+  it('runs a stream shell in the stage it is in: one stage without a keyed step', () => {
+    const spec = pipeline('p')
+      .from('s')
+      .map((s: { text: string }) => s.text)
+      .shell("tr ' ' '\\n'")
+      .to('w')[SPEC];
+    const topology = topologyOf(spec);
+    expect(topology.head.map((s) => s.kind)).toEqual(['map', 'shell']);
+    expect(topology.keyed).toBeUndefined();
+    expect(topology.topics).toEqual({ deadLetter: 'pbx-p-dead-letters' });
+    expect(describeTopology(topology)).toBe("s → map → tr ' ' '\\n' → topic w");
+  });
+
+  it('starts stage B with a keyed shell: a repartition topic, no changelog, the operators after it in the tail', () => {
+    const spec = pipeline('p')
+      .from('s')
+      .keyBy((w: string) => w)
+      .shell('sort | uniq -c', {}, 'count')
+      .map((line) => line)
+      .to('w')[SPEC];
+    const topology = topologyOf(spec);
+    expect(topology.head.map((s) => s.kind)).toEqual(['keyBy']);
+    expect(topology.keyed).toMatchObject({ kind: 'shell', scope: 'keyed' });
+    expect(topology.aggregate).toBeUndefined();
+    expect(topology.tail.map((s) => s.kind)).toEqual(['map']);
+    expect(topology.topics).toEqual({ repartition: 'pbx-p-repartition', deadLetter: 'pbx-p-dead-letters' });
+    expect(describeTopology(topology)).toBe('s → keyBy ⇒ count → map → topic w');
+  });
+
+  it("keeps a window shell's records as a collecting aggregate's state, logged to a changelog", () => {
+    const spec = pipeline('p')
+      .from('s')
+      .keyBy((w: string) => w)
+      .window(tumbling('1d'), { lateness: '1h' })
+      .shell('sort | uniq -c')
+      .to('w')[SPEC];
+    const topology = topologyOf(spec);
+    expect(topology.keyed).toMatchObject({ kind: 'shell', scope: 'window', window: { kind: 'tumbling', size: 86_400_000 } });
+    expect(topology.aggregate).toMatchObject({ kind: 'aggregate', lateness: 3_600_000, window: { size: 86_400_000 } });
+    expect(topology.topics.changelog).toBe('pbx-p-changelog');
+    const state = new KeyedAggregates(topology.aggregate!);
+    state.add('a', 10, 'a', record(0, 10));
+    state.add('b', 20, 'b', record(1, 20));
+    state.add('a', 30, 'a', record(2, 30));
+    expect(state.advance(86_400_000).map((e) => [e.key, e.value.value])).toEqual([
+      ['a', ['a', 'a']],
+      ['b', ['b']],
+    ]);
+  });
+
+  it('runs a stream shell after an aggregate in stage B, and refuses a second keyed step', () => {
+    const after = topologyOf(
+      pipeline('p')
+        .from('s')
+        .keyBy((w: string) => w)
+        .count()
+        .shell('cat')
+        .to('w')[SPEC],
+    );
+    expect(after.keyed?.kind).toBe('aggregate');
+    expect(after.tail.map((s) => s.kind)).toEqual(['shell']);
+    const twice = pipeline('p')
+      .from('s')
+      .keyBy((w: string) => w)
+      .shell('cat')
+      .keyBy((w) => w)
+      .count()
+      .to('w')[SPEC];
+    expect(() => topologyOf(twice)).toThrow(UsageError);
+  });
+
+  it('shows shell steps in --check lines: the command, how and where it runs', () => {
+    const spec = pipeline('p')
+      .from('s')
+      .shell("tr ' ' '\\n'", { mode: 'long-running' })
+      .keyBy((w) => w)
+      .window(tumbling('1d'))
+      .shell('sort | uniq -c', {}, 'per day')
+      .to('w')[SPEC];
+    const shape = shapeOf(spec, 'p.ts');
+    expect(shape.stateful).toBe(true);
+    expect(shapeLines(shape)).toEqual([
+      'from      s (json; event time from the Kafka timestamp)',
+      "shell     `tr ' ' '\\n'`, long-running",
+      'keyBy',
+      'shell     `sort | uniq -c` (per day), per batch, per key partition, over tumbling 1 d, lateness 0 ms',
+      'to        topic w',
+    ]);
+  });
+});
+
+describe('StageOperators', () => {
+  const stage = (build: (s: ReturnType<ReturnType<typeof pipeline>['from']>) => { [SPEC]: { steps: unknown[] } }) =>
+    build(pipeline('p').from('s'))[SPEC].steps as never;
+
+  it('runs the operators before a shell per record, the command over the batch, the operators after per line', async () => {
+    const c = counts();
+    const ops = new StageOperators(
+      stage((s) =>
+        s
+          .map((v: { text: string }) => v.text)
+          .shell("tr ' ' '\\n'")
+          .filter((w) => w !== 'b')
+          .to('o'),
+      ),
+      c,
+      lookup,
+    );
+    expect(ops.batched).toBe(true);
+    const first = [
+      ...(ops.first.run({ text: 'a b' }, 'k1', record(3)) as never[]),
+      ...(ops.first.run({ text: 'c {"n":1}' }, 'k2', record(4)) as never[]),
+    ];
+    const out = await ops.finish(first, origin, () => false);
+    expect(out.map((o) => o.value)).toEqual(['a', 'c', { n: 1 }]);
+    expect(out[0]!.key).toBeNull();
+    expect(out[0]!.record).toMatchObject({ topic: 't', partition: 0, offset: '9', timestamp: 1004 });
+    expect(c.seen).toEqual([
+      { in: 2, out: 2 },
+      { in: 2, out: 4 },
+      { in: 4, out: 3 },
+    ]);
+  });
+
+  it('keys outputs by options.key; starts no process for an empty batch', async () => {
+    const ops = new StageOperators(
+      stage((s) => s.shell('cat', { key: 'word' }).to('o')),
+      counts(),
+      lookup,
+    );
+    const out = await ops.finish([{ value: { word: 'x' }, key: null, record: record(1) }], origin, () => false);
+    expect(out.map((o) => o.key)).toEqual(['x']);
+    expect(await ops.finish([], origin, () => false)).toEqual([]);
+  });
+
+  it("rejects with BatchFailed naming the command, its exit code and its stderr's tail", async () => {
+    const ops = new StageOperators(stage((s) => s.shell('echo nope >&2; exit 4').to('o')), counts(), lookup);
+    const error = await ops.finish([{ value: 'a', key: null, record: record(1) }], origin, () => false).catch((e) => e);
+    expect(error).toBeInstanceOf(BatchFailed);
+    expect(error).toBeInstanceOf(RecordProblem);
+    expect((error as Error).message).toContain('exited with code 4');
+    expect((error as Error).message).toContain('nope');
+    expect((error as BatchFailed).step).toBe(0);
+  });
+
+  it('hands an operator failing after a shell to the caller, and rejects when it says stop', async () => {
+    const ops = new StageOperators(
+      stage((s) =>
+        s
+          .shell('cat')
+          .map((v) => {
+            if (v === 'bad') throw new Error('bad line');
+            return v;
+          })
+          .to('o'),
+      ),
+      counts(),
+      lookup,
+    );
+    const inputs = ['ok', 'bad', 'fine'].map((value, i) => ({ value, key: null, record: record(i) }));
+    const failed: string[] = [];
+    const out = await ops.finish(inputs, origin, (output, problem) => {
+      failed.push(`${String(output.value)}: ${problem.message}`);
+      return false;
+    });
+    expect(out.map((o) => o.value)).toEqual(['ok', 'fine']);
+    expect(failed).toEqual(['bad: map (operator 2) threw bad line']);
+    await expect(ops.finish(inputs, origin, () => true)).rejects.toThrow(/bad line/);
+  });
+
+  it('feeds a long-running command batch by batch, one per partition, and closes them', async () => {
+    const ops = new StageOperators(
+      stage((s) => s.shell("sed -u 's/^/> /'", { mode: 'long-running' }).to('o')),
+      counts(),
+      lookup,
+    );
+    const batch = (values: string[]) => values.map((value, i) => ({ value, key: null, record: record(i) }));
+    expect((await ops.finish(batch(['a', 'b']), origin, () => false)).map((o) => o.value)).toEqual(['> a', '> b']);
+    expect((await ops.finish(batch(['c']), origin, () => false)).map((o) => o.value)).toEqual(['> c']);
+    expect(
+      (await ops.finish(batch(['d']), { ...origin, partition: 1 }, () => false)).map((o) => o.value),
+    ).toEqual(['> d']);
+    await ops.close();
+  });
+});
