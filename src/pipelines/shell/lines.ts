@@ -1,0 +1,105 @@
+// The line protocol of a shell operator: records in as lines, lines out as records, and the output read as
+// bytes so that a binary or endless line is caught at once instead of being buffered.
+import { encodeValue } from '../runtime/messages';
+
+/** The default longest output line: a longer one fails the batch ('line-too-long'). */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/** A record as one input line: a string as it is (as JSON when it holds a newline, to stay one line), anything else compact JSON. */
+export function encodeLine(value: unknown): string {
+  if (typeof value === 'string') return value.includes('\n') ? JSON.stringify(value) : value;
+  return encodeValue(value);
+}
+
+/** An output line as a record: its JSON value where it parses, else the line as a string. */
+export function decodeLine(line: string): unknown {
+  try {
+    return JSON.parse(line) as unknown;
+  } catch {
+    return line;
+  }
+}
+
+/** Why a command's output is not lines of text. */
+export type OutputProblem =
+  | { reason: 'binary-output'; line: number; what: 'a NUL byte' | 'invalid UTF-8' }
+  | { reason: 'line-too-long'; line: number; maxLineBytes: number };
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Splits a command's stdout into lines as chunks come. It holds at most one partial line, never more than
+ * maxLineBytes of it: push() reports a problem as soon as a chunk shows one, and the caller stops the command.
+ */
+export class OutputLines {
+  private partial: Buffer[] = [];
+  private partialBytes = 0;
+  /** Lines seen, for messages ("line 12"). */
+  private count = 0;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly onLine: (line: string) => void,
+  ) {}
+
+  push(chunk: Buffer): OutputProblem | undefined {
+    let start = 0;
+    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
+      const problem = this.take(chunk.subarray(start, newline), true);
+      if (problem) return problem;
+      start = newline + 1;
+    }
+    return start < chunk.length ? this.take(chunk.subarray(start), false) : undefined;
+  }
+
+  /** The output ended: a last line without a newline is a line too. */
+  end(): OutputProblem | undefined {
+    return this.partialBytes > 0 ? this.take(Buffer.alloc(0), true) : undefined;
+  }
+
+  private take(piece: Buffer, complete: boolean): OutputProblem | undefined {
+    const line = this.count + 1;
+    if (piece.includes(0)) return { reason: 'binary-output', line, what: 'a NUL byte' };
+    if (this.partialBytes + piece.length > this.maxLineBytes) {
+      return { reason: 'line-too-long', line, maxLineBytes: this.maxLineBytes };
+    }
+    if (!complete) {
+      this.partial.push(piece);
+      this.partialBytes += piece.length;
+      return undefined;
+    }
+    const bytes = this.partialBytes > 0 ? Buffer.concat([...this.partial, piece]) : piece;
+    this.partial = [];
+    this.partialBytes = 0;
+    let text: string;
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      return { reason: 'binary-output', line, what: 'invalid UTF-8' };
+    }
+    this.count = line;
+    this.onLine(text);
+    return undefined;
+  }
+}
+
+/** The last `limit` bytes of a stream (a command's stderr), as text. */
+export class ByteTail {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.chunks.length > 1 && this.bytes - this.chunks[0]!.length >= this.limit) {
+      this.bytes -= this.chunks.shift()!.length;
+    }
+  }
+
+  text(): string {
+    const all = Buffer.concat(this.chunks);
+    return all.subarray(Math.max(0, all.length - this.limit)).toString('utf8');
+  }
+}
