@@ -175,7 +175,14 @@ function shellStep(
   label: string | undefined,
   scope: ShellStep['scope'],
 ): ShellStep {
-  return { kind: 'shell', command, options: resolveShellOptions(command, options), scope, lateness: 0, label: label ?? command };
+  return {
+    kind: 'shell',
+    command,
+    options: resolveShellOptions(command, options),
+    scope,
+    lateness: 0,
+    label: label ?? command,
+  };
 }
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };

@@ -36,7 +36,9 @@ export function shapeOf(spec: PipelineSpec, file: string): PipelineShape {
     },
     steps: spec.steps.map(stepOf),
     sinks: spec.sinks.map(sinkName),
-    stateful: spec.steps.some((step) => step.kind === 'aggregate' || (step.kind === 'shell' && step.scope === 'window')),
+    stateful: spec.steps.some(
+      (step) => step.kind === 'aggregate' || (step.kind === 'shell' && step.scope === 'window'),
+    ),
   };
 }
 

@@ -29,9 +29,30 @@ let words: string[];
 
 /** Replays a generated file of sentences into `topic` (3 partitions, keyed by id). */
 async function replaySentences(file: string, count: number, seed: number, topic: string): Promise<Sentence[]> {
-  const gen = await runInProcess(['data', 'gen', 'sentences', '--count', String(count), '--seed', String(seed), '--out', file]);
+  const gen = await runInProcess([
+    'data',
+    'gen',
+    'sentences',
+    '--count',
+    String(count),
+    '--seed',
+    String(seed),
+    '--out',
+    file,
+  ]);
   expect(gen.exitCode, gen.stderr).toBe(0);
-  const replay = await project.pbx(['replay', file, '--topic', topic, '--partitions', '3', '--key', 'id', '--rate', 'max']);
+  const replay = await project.pbx([
+    'replay',
+    file,
+    '--topic',
+    topic,
+    '--partitions',
+    '3',
+    '--key',
+    'id',
+    '--rate',
+    'max',
+  ]);
   expect(replay.exitCode, replay.stderr).toBe(0);
   return readFileSync(file, 'utf8')
     .trim()
@@ -287,14 +308,20 @@ export default pipeline('long-split')
       const child = run();
       const before = await written('big-words');
       await waitFor(
-        async () => (await written('big-words')) - before >= BigInt(Math.floor(expected.length * share * 0.5)) || child.exitCode !== null,
+        async () =>
+          (await written('big-words')) - before >= BigInt(Math.floor(expected.length * share * 0.5)) ||
+          child.exitCode !== null,
         { timeout: 120_000, what: 'big-words to grow' },
       );
       expect(child.exitCode, 'the run ended before it could be killed: give it more input').toBeNull();
       expect((await leftover()).length).toBeGreaterThan(0);
       child.kill('SIGKILL');
       await child.catch(() => undefined);
-      await waitFor(leftover, { what: 'the killed run’s commands to end', timeout: 10_000, until: (l) => l.length === 0 });
+      await waitFor(leftover, {
+        what: 'the killed run’s commands to end',
+        timeout: 10_000,
+        until: (l) => l.length === 0,
+      });
     }
     const last = await run();
     expect(last.exitCode, String(last.stdout) + String(last.stderr)).toBe(0);

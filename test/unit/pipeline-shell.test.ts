@@ -36,14 +36,16 @@ describe('.shell() options', () => {
       timeoutMs: 30_000,
       marker: 'pbx:batch-end',
     });
-    expect(resolveShellOptions('grep x', { okExitCodes: [0, 1], timeout: '2m', env: { A: '1' }, cwd: '/tmp' })).toEqual({
-      mode: 'batch',
-      okExitCodes: [0, 1],
-      timeoutMs: 120_000,
-      marker: 'pbx:batch-end',
-      env: { A: '1' },
-      cwd: '/tmp',
-    });
+    expect(resolveShellOptions('grep x', { okExitCodes: [0, 1], timeout: '2m', env: { A: '1' }, cwd: '/tmp' })).toEqual(
+      {
+        mode: 'batch',
+        okExitCodes: [0, 1],
+        timeoutMs: 120_000,
+        marker: 'pbx:batch-end',
+        env: { A: '1' },
+        cwd: '/tmp',
+      },
+    );
   });
 
   it('refuses what cannot run, when the module loads', () => {
@@ -93,14 +95,18 @@ describe('topology of shell steps', () => {
       .shell('sort | uniq -c')
       .to('w')[SPEC];
     const topology = topologyOf(spec);
-    expect(topology.keyed).toMatchObject({ kind: 'shell', scope: 'window', window: { kind: 'tumbling', size: 86_400_000 } });
+    expect(topology.keyed).toMatchObject({
+      kind: 'shell',
+      scope: 'window',
+      window: { kind: 'tumbling', size: 86_400_000 },
+    });
     expect(topology.aggregate).toMatchObject({ kind: 'aggregate', lateness: 3_600_000, window: { size: 86_400_000 } });
     expect(topology.topics.changelog).toBe('pbx-p-changelog');
     const state = new KeyedAggregates(topology.aggregate!);
     state.add('a', 10, 'a', record(0, 10));
     state.add('b', 20, 'b', record(1, 20));
     state.add('a', 30, 'a', record(2, 30));
-    expect(state.advance(86_400_000).map((e) => [e.key, e.value.value])).toEqual([
+    expect(state.advance(90_000_000).map((e) => [e.key, e.value.value])).toEqual([
       ['a', ['a', 'a']],
       ['b', ['b']],
     ]);
@@ -156,7 +162,7 @@ describe('StageOperators', () => {
     const ops = new StageOperators(
       stage((s) =>
         s
-          .map((v: { text: string }) => v.text)
+          .map((v) => (v as { text: string }).text)
           .shell("tr ' ' '\\n'")
           .filter((w) => w !== 'b')
           .to('o'),
@@ -192,8 +198,12 @@ describe('StageOperators', () => {
   });
 
   it("rejects with BatchFailed naming the command, its exit code and its stderr's tail", async () => {
-    const ops = new StageOperators(stage((s) => s.shell('echo nope >&2; exit 4').to('o')), counts(), lookup);
-    const error = await ops.finish([{ value: 'a', key: null, record: record(1) }], origin, () => false).catch((e) => e);
+    const ops = new StageOperators(
+      stage((s) => s.shell('echo nope >&2; exit 4').to('o')),
+      counts(),
+      lookup,
+    );
+    const error = await ops.finish([{ value: 'a', key: null, record: record(1) }], origin, () => false).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BatchFailed);
     expect(error).toBeInstanceOf(RecordProblem);
     expect((error as Error).message).toContain('exited with code 4');
@@ -235,9 +245,9 @@ describe('StageOperators', () => {
     const batch = (values: string[]) => values.map((value, i) => ({ value, key: null, record: record(i) }));
     expect((await ops.finish(batch(['a', 'b']), origin, () => false)).map((o) => o.value)).toEqual(['> a', '> b']);
     expect((await ops.finish(batch(['c']), origin, () => false)).map((o) => o.value)).toEqual(['> c']);
-    expect(
-      (await ops.finish(batch(['d']), { ...origin, partition: 1 }, () => false)).map((o) => o.value),
-    ).toEqual(['> d']);
+    expect((await ops.finish(batch(['d']), { ...origin, partition: 1 }, () => false)).map((o) => o.value)).toEqual([
+      '> d',
+    ]);
     await ops.close();
   });
 });

@@ -52,7 +52,8 @@ export class Operators {
       return;
     }
     const step = this.steps[i]!;
-    if (step.kind === 'aggregate' || step.kind === 'shell') throw new Error(`${step.kind} is not a per-record operator`);
+    if (step.kind === 'aggregate' || step.kind === 'shell')
+      throw new Error(`${step.kind} is not a per-record operator`);
     const index = this.offset + i;
     this.counts.in(index);
     const threw = (error: unknown) =>

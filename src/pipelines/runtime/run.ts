@@ -341,7 +341,7 @@ function failed(error: unknown, options: RunOptions): unknown {
         code: 'RECORD_FAILED',
         nextSteps: [
           'Fix the command or the data, then run again: it starts at this batch.',
-          'Or run with --on-error skip, or --on-error dead-letter to keep the batch\'s records aside with the reason.',
+          "Or run with --on-error skip, or --on-error dead-letter to keep the batch's records aside with the reason.",
         ],
         cause: error,
       },

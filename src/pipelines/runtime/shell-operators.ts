@@ -4,14 +4,7 @@
 //   first (per record) → shell → after (per record) → shell → after …
 // The worker commits a batch only once `finish` resolved, so a batch's offsets never pass output not yet complete.
 import type { ShellStep, Step, StreamRecord } from '../api';
-import {
-  CommandFailed,
-  decodeLine,
-  encodeLine,
-  LongRunningCommand,
-  runBatch,
-  type CommandOptions,
-} from '../shell';
+import { CommandFailed, decodeLine, encodeLine, LongRunningCommand, runBatch, type CommandOptions } from '../shell';
 import { RecordProblem } from './messages';
 import { Operators, type Lookup, type OperatorCounts, type Output } from './operators';
 
@@ -35,7 +28,14 @@ export class ShellOperator {
     readonly index: number,
   ) {
     const { okExitCodes, env, cwd, timeoutMs, marker } = step.options;
-    this.options = { command: step.command, okExitCodes, timeoutMs, marker, ...(env ? { env } : {}), ...(cwd ? { cwd } : {}) };
+    this.options = {
+      command: step.command,
+      okExitCodes,
+      timeoutMs,
+      marker,
+      ...(env ? { env } : {}),
+      ...(cwd ? { cwd } : {}),
+    };
     this.name = `shell ${JSON.stringify(step.label)} (operator ${index + 1})`;
   }
 
@@ -51,7 +51,7 @@ export class ShellOperator {
     } catch (error) {
       // A long-running command that failed a batch is not trusted with the next: a fresh one starts then.
       await this.close(partition);
-      throw new BatchFailed(this.name, `${this.name} ${failureOf(error)}`, this.index);
+      throw new BatchFailed(this.name, `${this.name}: ${failureOf(error)}`, this.index);
     }
   }
 
@@ -76,17 +76,12 @@ export class ShellOperator {
   }
 }
 
-/** What a failed command says to the user: its exit, signal or reason, and the tail of its stderr. */
+/** What a failed command says to the user: the process layer's words (its exit, signal or reason, and the last
+ * line of its stderr), and the rest of its stderr's tail when there is more. */
 export function failureOf(error: unknown): string {
   if (!(error instanceof CommandFailed)) return `failed: ${error instanceof Error ? error.message : String(error)}`;
-  const why =
-    error.reason === 'exit'
-      ? `exited with code ${error.exitCode ?? '?'}`
-      : error.reason === 'signal'
-        ? `was killed by ${error.signal ?? 'a signal'}`
-        : `failed (${error.reason}): ${error.message}`;
   const stderr = error.stderrTail.trim();
-  return stderr ? `${why}; its stderr ends: ${stderr}` : `${why}; its stderr was empty`;
+  return stderr.includes('\n') ? `${error.message}; its stderr ends:\n${stderr}` : error.message;
 }
 
 /** Where a batch came from: its partition (for long-running commands) and last offset, as its outputs' record says. */

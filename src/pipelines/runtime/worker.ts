@@ -282,7 +282,8 @@ export class Worker {
       // A long batch keeps the worker in its group (kafkajs sends at most one heartbeat per interval).
       if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
-    if (this.head.batched) this.emitA(await this.throughShells(this.head, pending, fed, payload, outputs), outputs, combiner);
+    if (this.head.batched)
+      this.emitA(await this.throughShells(this.head, pending, fed, payload, outputs), outputs, combiner);
     this.sourceTimes.set(source, time);
     const { repartition } = topology.topics;
     for (const p of combiner?.drain() ?? [])
@@ -414,11 +415,15 @@ export class Worker {
     outputs: BatchOutputs,
   ): Promise<void> {
     // Emitted in order of (window end, key): a window's keys are together.
-    for (let i = 0; i < emitted.length; ) {
+    for (let i = 0; i < emitted.length;) {
       const { window_start: start, window_end: end } = emitted[i]!.value;
       const pending: Output[] = [];
       const fed: Fed[] = [];
-      for (; i < emitted.length && emitted[i]!.value.window_start === start && emitted[i]!.value.window_end === end; i++) {
+      for (
+        ;
+        i < emitted.length && emitted[i]!.value.window_start === start && emitted[i]!.value.window_end === end;
+        i++
+      ) {
         const result = emitted[i]!;
         const record = recordOf(result);
         for (const value of result.value.value as unknown[]) {
