@@ -59,6 +59,11 @@ export async function settleBatch<T>(
   }
 }
 
+/** Rejects when `promise` does (the caller's lines threw), else never settles: it ends a batch only by failing. */
+export function failureOf(promise: Promise<unknown>): Promise<never> {
+  return promise.then(() => new Promise<never>(() => {}));
+}
+
 /**
  * A fresh process for one batch: writes the lines to its stdin (with back-pressure, taking them from the iterable
  * as they go, while its stdout is read), closes stdin, and resolves with every output line once the process exited
@@ -74,8 +79,7 @@ export async function runBatch(
   const output: string[] = [];
   const proc = new ShellProcess(options, (line) => output.push(line));
   const written = proc.write(lines).then(() => proc.endInput());
-  // A failure of the caller's lines ends the batch too; the process's own ending comes through `closed`.
-  const exited = Promise.race([written.then(() => new Promise<never>(() => {})), proc.closed]);
+  const exited = Promise.race([failureOf(written), proc.closed]);
   const exit = await settleBatch(proc, exited, { timeoutMs: options.timeoutMs, signal });
   proc.reapGroup();
   const failure = proc.exitFailure(exit);

@@ -150,7 +150,7 @@ export function timeoutFailure(state: TimeoutState): CommandFailed {
   }
   if (state.marker !== undefined) {
     return new CommandFailed(
-      `the command ${shown} did not print the marker line "${state.marker}" ${after} its batch (${lineCount(state.linesWritten)}) was written, so it was stopped: a long-running command must print the marker when it reads it, and flush its output (grep --line-buffered, sed -u, awk's fflush(), stdbuf -oL)`,
+      `the command ${shown} did not print the marker line "${state.marker}" within ${formatMs(state.timeoutMs)} of its batch, so it was stopped: a long-running command must print the marker when it reads it, and flush its output (grep --line-buffered, sed -u, awk's fflush(), stdbuf -oL)`,
       { reason: 'timeout', command, stderrTail },
     );
   }
@@ -166,4 +166,19 @@ function lineCount(n: number): string {
 
 function formatMs(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+/** A long-running command ended while a batch was fed, before that batch's marker came back. */
+export function endedInBatchFailure(
+  command: string,
+  exit: { code: number | null; signal: NodeJS.Signals | null },
+  okExitCodes: readonly number[],
+  stderrTail: string,
+): CommandFailed {
+  const failed = exitFailure(command, exit, okExitCodes, stderrTail);
+  if (failed) return failed;
+  return new CommandFailed(
+    `the command ${shownCommand(command)} exited (code ${exit.code}) before it printed its batch's marker: a long-running command must read its stdin to the end, printing the marker line after each batch; the batch fails and the next one starts it again`,
+    { reason: 'exit', command, exitCode: exit.code ?? undefined, stderrTail },
+  );
 }
