@@ -239,6 +239,26 @@ describe('shell per key partition', () => {
   });
 });
 
+describe('shell after an aggregate', () => {
+  it("runs over the aggregate's results in stage B, its outputs keyed by options.key", async () => {
+    const spec = pipeline('itaftercount')
+      .from('sentences')
+      .flatMap((s: Sentence) => s.text.split(' '))
+      .keyBy((w: string) => w)
+      .count()
+      .shell('cat', { key: 'key' })
+      .to('after-count');
+    await runPipeline(options(spec));
+    const last = new Map<string, number>();
+    for (const r of await readTopic(BROKER, 'after-count')) {
+      const v = JSON.parse(r.value) as { key: string; count: number };
+      expect(r.key).toBe(v.key);
+      last.set(v.key, v.count);
+    }
+    expect(last).toEqual(countOf(words));
+  });
+});
+
 describe('shell over windows', () => {
   it("feeds a window's records per key partition when it closes: sort | uniq -c per day equals a count done here", async () => {
     const spec = pipeline('itwindow')
@@ -255,6 +275,42 @@ describe('shell over windows', () => {
     expect(counts).toEqual(countOf(words));
     // One line per word: a word's records are all in one partition's window, fed at once.
     expect(lines.length).toBe(counts.size);
+  });
+});
+
+describe('shell over windows, restarted', () => {
+  it("restores a window's records from the changelog: a live run stopped, then --until-end, counts as here", async () => {
+    const build = () =>
+      pipeline('itwindowlive')
+        .from('sentences', { time: (s: Sentence) => s.id * 1000 })
+        .flatMap((s: Sentence) => s.text.split(' '))
+        .keyBy((w: string) => w)
+        .window(tumbling('1d'))
+        .shell('sort | uniq -c')
+        .to('window-live-counts');
+    const stop = new AbortController();
+    let read = 0;
+    const live = runPipeline(
+      options(build(), {
+        untilEnd: false,
+        signal: stop.signal,
+        onFigures: ([f]) => (read = f?.consumed.total ?? read),
+      }),
+    );
+    await waitFor(() => read, {
+      what: 'the live run to read every sentence',
+      timeout: 60_000,
+      until: (n) => n >= COUNT,
+    });
+    // A few more seconds for its last batches to commit.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    stop.abort();
+    expect((await live).stoppedBy).toBe('interrupt');
+    // The day is still open: nothing was fed to the command yet.
+    expect(await values('window-live-counts')).toEqual([]);
+    const summary = await runPipeline(options(build()));
+    expect(summary.records).toBe(0);
+    expect(uniqCounts(await values('window-live-counts'))).toEqual(countOf(words));
   });
 });
 

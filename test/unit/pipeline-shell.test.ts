@@ -203,7 +203,9 @@ describe('StageOperators', () => {
       counts(),
       lookup,
     );
-    const error = await ops.finish([{ value: 'a', key: null, record: record(1) }], origin, () => false).catch((e: unknown) => e);
+    const error = await ops
+      .finish([{ value: 'a', key: null, record: record(1) }], origin, () => false)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BatchFailed);
     expect(error).toBeInstanceOf(RecordProblem);
     expect((error as Error).message).toContain('exited with code 4');
@@ -238,7 +240,7 @@ describe('StageOperators', () => {
 
   it('feeds a long-running command batch by batch, one per partition, and closes them', async () => {
     const ops = new StageOperators(
-      stage((s) => s.shell("sed -u 's/^/> /'", { mode: 'long-running' }).to('o')),
+      stage((s) => s.shell("sed -u '/^pbx:batch-end$/!s/^/> /'", { mode: 'long-running' }).to('o')),
       counts(),
       lookup,
     );

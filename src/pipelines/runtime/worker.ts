@@ -259,7 +259,7 @@ export class Worker {
         const results = Array.isArray(ran) ? ran : await ran;
         if (this.head.batched) {
           for (const r of results) pending.push(r);
-          fed.push({ record, original: message.value });
+          if (results.length > 0) fed.push({ record, original: message.value });
         } else {
           if (topology.aggregate && results.length > 0 && isLate(topology.aggregate, record.time, time))
             throw this.late(record.time, time);
