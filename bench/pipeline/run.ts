@@ -14,7 +14,9 @@
 //   `pbx replay --rate 1000` with 60,000 reviews, their records/s and end-to-end latency read from the figures they
 //   publish: the windowed count into Cassandra (then checked against a count done here), and filter/map topic → topic.
 // Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/pipeline/run.ts [--records 1000000] [--rounds 3]
-//   [--pipelines filter-map,word-count (latency: windowed-count,filter-map)] [--contenders kstreams,kafkajs,kafkajs-tx,pbx] [--mode throughput|memory|latency]
+//   [--pipelines filter-map,word-count (latency: windowed-count,filter-map)] [--contenders kstreams,kafkajs,kafkajs-tx,pbx]
+//   [--mode throughput|memory|latency]; on the word count also pbx-shell (shell operators) and kcat-pipe (a plain
+//   `kcat -C | sed | tr | sort | uniq -c | awk | kcat -P`), e.g. --pipelines word-count --contenders pbx,pbx-shell,kcat-pipe
 // Needs: a provisioned engine with pbx/kafka (and pbx/cassandra for --mode latency), Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
 // A contender that fails (pbx until its runtime lands) is reported with its error and left out of later rounds.
 // Prints Markdown tables.
@@ -104,6 +106,8 @@ interface Measured {
 }
 interface Contender {
   name: string;
+  /** The one pipeline it runs (the others leave it out). */
+  only?: PipelineName;
   /** What it guarantees, per pipeline (the same words for both but for the transactional loop). */
   guarantee: (pipeline: PipelineName) => string;
   run: (job: Job) => Promise<Measured>;
@@ -189,6 +193,34 @@ export default pipeline('word-count')
 `;
 }
 
+// The word count with shell commands as operators: sed and tr split each batch's sentences into words, every word
+// goes to its key partition, and sort | uniq -c counts each partition's words over one window holding the whole input
+// (time 0: a corpus has no time), each output keyed by its word, as the other contenders' are.
+const SENTENCE_TEXT = String.raw`sed -E 's/.*"text":"([^"]*)".*/\1/'`;
+const SPLIT_WORDS = String.raw`${SENTENCE_TEXT} | tr ' ' '\n'`;
+const COUNT_WORDS = String.raw`sort | uniq -c | awk '{ printf "{\"word\":\"%s\",\"count\":%d}\n", $2, $1 }'`;
+function shellWordCount(job: Job): string {
+  return `import { pipeline, tumbling } from 'pbx';
+
+export default pipeline('shell-word-count')
+  .from(${JSON.stringify(job.input)}, { format: 'text', time: () => 0 })
+  .shell(${JSON.stringify(SPLIT_WORDS)})
+  .keyBy((word) => word)
+  .window(tumbling('1d'))
+  .shell(${JSON.stringify(COUNT_WORDS)}, { key: 'word' })
+  .to(${JSON.stringify(job.output)});
+`;
+}
+
+/** The same word count as a plain shell pipe between two kcat: no group, no offsets, nothing kept after a failure. */
+function kcatPipe(job: Job): string {
+  const read = String.raw`kcat -C -b ${BROKER} -t ${job.input} -o beginning -e -q -f '%s\n'`;
+  // Each line "word<TAB>{json}": kcat -K writes the word as the record's key, as the other contenders key theirs.
+  const count = String.raw`sort | uniq -c | awk '{ printf "%s\t{\"word\":\"%s\",\"count\":%d}\n", $2, $2, $1 }'`;
+  const write = String.raw`kcat -P -b ${BROKER} -t ${job.output} -K '\t'`;
+  return `${read} | ${SPLIT_WORDS} | ${count} | ${write}`;
+}
+
 async function contenders(wanted: string[]): Promise<Contender[]> {
   const tsx = resolve(root, 'node_modules/.bin/tsx');
   const loop = resolve(import.meta.dirname, 'kafkajs-loop.ts');
@@ -203,6 +235,25 @@ async function contenders(wanted: string[]): Promise<Contender[]> {
           cwd: project,
         });
       },
+    }),
+    'pbx-shell': () => ({
+      name: 'pbx run --until-end, shell operators',
+      only: 'word-count',
+      guarantee: () => 'effectively once (transactions)',
+      run: (job) => {
+        writeFileSync(resolve(project, 'pipelines', 'shell-word-count.ts'), shellWordCount(job));
+        return measure(pbx, ['run', 'shell-word-count', '--until-end', '--json', '--reset'], {
+          log: `pbx-shell-${job.id}`,
+          cwd: project,
+        });
+      },
+    }),
+    'kcat-pipe': () => ({
+      // (no '|' in the name: it is a cell of a Markdown table)
+      name: 'a plain pipe: kcat -C, sed, tr, sort, uniq -c, awk, kcat -P',
+      only: 'word-count',
+      guarantee: () => 'none: no offsets; a failure loses or repeats all (not like for like)',
+      run: (job) => measure('sh', ['-c', kcatPipe(job)], { log: `kcat-pipe-${job.id}` }),
     }),
     kstreams: async () => {
       const jar = await kstreamsJar();
@@ -285,7 +336,8 @@ interface Outcome {
 }
 
 /** Rounds of every contender on one input, in alternating order; a contender that fails is left out after it. */
-async function rounds(input: Input, list: Contender[]): Promise<Map<Contender, Outcome>> {
+async function rounds(input: Input, all: Contender[]): Promise<Map<Contender, Outcome>> {
+  const list = all.filter((c) => !c.only || c.only === input.pipeline);
   const outcomes = new Map(list.map((c): [Contender, Outcome] => [c, { runs: [] }]));
   for (const contender of list) {
     const output = unique(`${input.pipeline}-warm-up-out`);

@@ -74,6 +74,51 @@ describe('pbx run', () => {
   });
 });
 
+describe('pbx run on the command line', () => {
+  it('--check shows the pipeline the flags write, its shells in the order given', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-run-'));
+    await runInProcess(['init', dir]);
+    const config = join(dir, 'pbx.yaml');
+    const flags = ['--from', 'sentences', '--shell', "tr ' ' '\\n'", '--key-by', '.', '--window', '1m'];
+    const result = await runInProcess([
+      'run',
+      ...flags,
+      '--shell',
+      'sort | uniq -c',
+      '--to',
+      'counts',
+      '--check',
+      '--json',
+      '--config',
+      config,
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const shape = JSON.parse(result.stdout) as { pipeline: string; steps: Array<{ kind: string }>; sinks: string[] };
+    expect(shape.pipeline).toMatch(/^sentences-to-counts-[0-9a-f]{8}$/);
+    expect(shape.steps.map((s) => s.kind)).toEqual(['shell', 'keyBy', 'shell']);
+    expect(shape.sinks).toEqual(['topic counts']);
+  });
+
+  it('refuses a module with --from, no pipeline at all, and printing with --json or --replicas, exit 2', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-run-'));
+    await runInProcess(['init', dir]);
+    const config = join(dir, 'pbx.yaml');
+    const cases: Array<[string[], string]> = [
+      [['example', '--from', 'latest'], 'where a new group starts in its topics is --start earliest|latest'],
+      [['example', '--shell', 'cat'], 'not both (--shell given with a module)'],
+      [[], 'Name a pipeline module, or write one with --from TOPIC.'],
+      [['--from', 't', '--json'], '--json without --to: stdout carries the values printed.'],
+      [['--from', 't', '--replicas', '2'], '--replicas without --to'],
+      [['--from', 't', '--ok-exit', '0,1'], '--ok-exit belongs to a --shell'],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runInProcess(['run', ...flags, '--check', '--config', config]);
+      const said = result.stderr + result.stdout;
+      expect([result.exitCode, said.toLowerCase()]).toEqual([2, expect.stringContaining(message.toLowerCase())]);
+    }
+  });
+});
+
 describe('pbx config', () => {
   it('reports a bad file with its line and column, exit 1, as JSON when asked', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'pbx-cfg-')), 'pbx.yaml');

@@ -37,7 +37,7 @@ describe('completionCommands, from the registered commands', () => {
     expect(replay.flags).toContainEqual(expect.objectContaining({ names: ['--loop'], value: undefined }));
     expect(replay.flags.map((f) => f.names[0])).toContain('--debug'); // every command's
     expect(find('up').args).toEqual({ words: Object.keys(SERVICES) });
-    expect(find('data gen').args).toEqual({ words: ['reviews', 'sentences'] });
+    expect(find('data gen').args).toEqual({ words: ['reviews', 'sentences', 'apache-log'] });
     expect(find('completion').args).toEqual({ words: ['bash', 'zsh', 'fish'] });
     expect(find('run').args).toBe('pipelines');
   });
