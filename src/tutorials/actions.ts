@@ -1,0 +1,130 @@
+// A step's solution done as the learner would do it: pbx's own commands run by this same program in the project's
+// directory (a command run to its end, or one left running, such as a replay at 2/s or a live pipeline), and files
+// written from the tutorial's solution.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../cli/errors';
+import { tutorialFile } from './files';
+import { writeProjectFile } from './project';
+import type { Action } from './types';
+
+/** Where the commands a solution runs write their output, in the project. */
+export const SOLUTION_LOG = '.pbx/tutorial.log';
+
+/** This program as a command: the single binary itself, or Node with the script (and loader) that runs pbx. */
+export function pbxProgram(): { file: string; args: string[] } {
+  const script = process.argv[1];
+  if (script === undefined || script.startsWith('/$bunfs/')) return { file: process.execPath, args: [] };
+  return { file: process.execPath, args: [...process.execArgv, script] };
+}
+
+/** How an action reads as a line the learner could type. */
+export function describeAction(action: Action): string {
+  switch (action.kind) {
+    case 'run':
+      return `$ pbx ${action.argv.join(' ')}`;
+    case 'start':
+      return `$ pbx ${action.argv.join(' ')}   (left running)`;
+    case 'stop':
+      return `Ctrl-C the ${action.name}`;
+    case 'write':
+      return `write ${action.path}`;
+  }
+}
+
+export interface SolutionRunner {
+  /** Does one action; a command that fails rejects with its exit code and the end of its output. */
+  run(action: Action): Promise<void>;
+  /** Commands left running, by name. */
+  running(): string[];
+  /** Stops every command left running (as Ctrl-C does) and waits for them. */
+  stopAll(): Promise<void>;
+}
+
+/** Runs solutions' actions in the project at `dir`; `onLine` gets a line for each action and each command's end. */
+export function solutionRunner(options: {
+  tutorial: string;
+  dir: string;
+  onLine?: (line: string) => void;
+}): SolutionRunner {
+  const { tutorial, dir } = options;
+  const say = options.onLine ?? (() => undefined);
+  const background = new Map<string, ChildProcess>();
+  let log: WriteStream | undefined;
+  const logStream = () => {
+    if (!log) {
+      mkdirSync(join(dir, '.pbx'), { recursive: true });
+      log = createWriteStream(join(dir, SOLUTION_LOG), { flags: 'a' });
+    }
+    return log;
+  };
+  const start = (argv: string[]) => {
+    const program = pbxProgram();
+    const child = spawn(program.file, [...program.args, ...argv], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1', PBX_JSON: undefined },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const tail: string[] = [];
+    const keep = (chunk: Buffer) => {
+      logStream().write(chunk);
+      tail.push(...chunk.toString().split('\n').filter(Boolean));
+      tail.splice(0, Math.max(0, tail.length - 8));
+    };
+    logStream().write(`\n$ pbx ${argv.join(' ')}\n`);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    return { child, tail };
+  };
+  const stop = async (name: string) => {
+    const child = background.get(name);
+    background.delete(name);
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    async run(action) {
+      say(describeAction(action));
+      switch (action.kind) {
+        case 'write':
+          return writeProjectFile(dir, action.path, tutorialFile(tutorial, action.from));
+        case 'stop':
+          return stop(action.name);
+        case 'start': {
+          await stop(action.name);
+          const { child, tail } = start(action.argv);
+          background.set(action.name, child);
+          child.on('exit', (code) => {
+            if (background.get(action.name) === child && code !== 0)
+              say(`the ${action.name} ended (exit ${code}): ${tail.at(-1) ?? ''}`);
+          });
+          return;
+        }
+        case 'run': {
+          const { child, tail } = start(action.argv);
+          const [code] = (await once(child, 'exit')) as [number | null];
+          if (code === 0) return;
+          throw new UserError(
+            `\`pbx ${action.argv.join(' ')}\` failed (exit ${code ?? 'by a signal'}): ${tail.join(' / ')}`,
+            {
+              code: 'TUTORIAL_SOLUTION_FAILED',
+              nextSteps: [`Its whole output is in ${join(dir, SOLUTION_LOG)}.`],
+            },
+          );
+        }
+      }
+    },
+    running: () => [...background.keys()],
+    async stopAll() {
+      await Promise.all([...background.keys()].map(stop));
+      log?.end();
+      log = undefined;
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// The tutorials pbx ships, and those still to come (listed with what they wait for, never faked).
+import { movieReviews } from './movie-reviews';
+import { redisCache } from './redis-cache';
+import type { ComingTutorial, Tutorial } from './types';
+
+export const TUTORIALS: readonly Tutorial[] = [movieReviews, redisCache];
+
+export const COMING: readonly ComingTutorial[] = [
+  {
+    name: 'word-count',
+    title: 'Word count with shell operators',
+    after: 'shellstreaming',
+    waitsFor: 'shell operators in pipelines (pipeline .shell(), `pbx run --shell`)',
+  },
+  {
+    name: 'system-metrics',
+    title: 'Live system metrics and their latency',
+    after: 'the streaming demo',
+    waitsFor: '`pbx top`, which shows the end-to-end latency live',
+  },
+  {
+    name: 'workers',
+    title: 'Jobs run by workers, each once',
+    after: 'Peach Backend',
+    waitsFor: 'this tutorial to be written (`--replicas` is there)',
+  },
+];
+
+/** The tutorial of that name, or undefined. */
+export function findTutorial(name: string): Tutorial | undefined {
+  return TUTORIALS.find((t) => t.name === name);
+}
