@@ -48,6 +48,8 @@ export function solutionRunner(options: {
   tutorial: string;
   dir: string;
   onLine?: (line: string) => void;
+  /** Aborted (Ctrl-C): the command being run to its end is stopped as Ctrl-C would stop it. */
+  signal?: AbortSignal;
 }): SolutionRunner {
   const { tutorial, dir } = options;
   const say = options.onLine ?? (() => undefined);
@@ -108,7 +110,10 @@ export function solutionRunner(options: {
         }
         case 'run': {
           const { child, tail } = start(action.argv);
+          const interrupt = () => child.kill('SIGINT');
+          options.signal?.addEventListener('abort', interrupt, { once: true });
           const [code] = (await once(child, 'exit')) as [number | null];
+          options.signal?.removeEventListener('abort', interrupt);
           if (code === 0) return;
           throw new UserError(
             `\`pbx ${action.argv.join(' ')}\` failed (exit ${code ?? 'by a signal'}): ${tail.join(' / ')}`,

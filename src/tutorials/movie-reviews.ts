@@ -243,12 +243,17 @@ export const movieReviews: Tutorial = {
       title: 'A batch view, recomputed',
       teaches:
         'The batch layer: counts per movie per hour over everything in the topic so far. `--until-end` stops at the end offsets seen at the start and closes every window there; `--reset` starts over, so each run recomputes the view from the start. Event time comes from the reviews, so the counts are the same whatever the pace of the replay.',
-      todo: ['write pipelines/batch.ts', '$ pbx run batch --until-end --reset'],
+      todo: [
+        'Ctrl-C the replay at 2/s (its checkpoint keeps its place): the batch reads a topic that holds still',
+        'write pipelines/batch.ts',
+        '$ pbx run batch --until-end --reset',
+      ],
       starters: { 'pipelines/batch.ts': 'starters/pipelines/batch.ts' },
       expects: 'counts_by_hour to count the reviews replayed so far per movie and hour',
       check: withSchema(batchCheck, 'the table counts_by_hour'),
       hint: "from('movie_reviews', { time: (r) => r.time * 1000 }) → keyBy(product_id) → window(tumbling('1h')) → count() → map({ key, window_start, count } to product_id, hour, reviews) → cassandra('movie_reviews.counts_by_hour').",
       solution: [
+        { kind: 'stop', name: 'replay at 2/s' },
         { kind: 'write', path: 'pipelines/batch.ts', from: 'solution/pipelines/batch.ts' },
         { kind: 'run', argv: ['run', 'batch', '--until-end', '--reset'] },
       ],
@@ -257,8 +262,8 @@ export const movieReviews: Tutorial = {
       id: 'flat-out',
       title: 'The rest, flat out',
       teaches:
-        'Stop the 2/s replay (Ctrl-C saves its checkpoint) and send the rest as fast as Kafka takes it, with the same --checkpoint: it goes on at the next review, nothing sent twice. The real-time view, still running, follows.',
-      todo: ['Ctrl-C the replay at 2/s', `$ pbx ${REPLAY.join(' ')} --rate max`],
+        'The rest of the sample, as fast as Kafka takes it, with the same --checkpoint: the replay goes on at the review after the last one the 2/s replay delivered, nothing sent twice. The real-time view, still running, follows.',
+      todo: [`$ pbx ${REPLAY.join(' ')} --rate max`],
       expects: `all ${count(TOTAL)} reviews in ${TOPIC}, each once`,
       check: flatOutCheck,
       hint: 'Use the same --checkpoint file as the first replay: it says where that one stopped. A replay without it starts again at the first review and sends some twice (then `pbx down --volumes` and start over).',

@@ -123,14 +123,14 @@ export const redisCache: Tutorial = {
       title: 'The latest sticks, cached in Redis',
       teaches:
         'A keyed aggregate keeps each symbol’s latest 20 sticks; the Redis sink writes them as one JSON value per symbol, as sci-pype cached LATEST_IBM_DAILY_STICKS. The check reads the keys with a Redis client of its own and compares their data with sticks.json: the cache is loaded, not only its port open. Try it yourself: `docker exec pbx-redis-cache-redis redis-cli GET LATEST_IBM_DAILY_STICKS`.',
-      todo: ['write pipelines/latest.ts', '$ pbx run latest --until-end'],
+      todo: ['write pipelines/latest.ts', '$ pbx run latest', 'leave it running: the cache follows each new stick'],
       starters: { 'pipelines/latest.ts': 'starters/pipelines/latest.ts' },
       expects: `the latest ${KEEP} sticks of each symbol in Redis as JSON`,
       check: cacheCheck,
       hint: "keyBy(symbol) → aggregate(() => [], (sticks, s) => [...sticks, s].sort(by date).slice(-20)) → map(r => ({ symbol: r.key, sticks: r.value })) → redis({ key: (v) => `LATEST_${v.symbol}_DAILY_STICKS`, type: 'json' }).",
       solution: [
         { kind: 'write', path: 'pipelines/latest.ts', from: 'solution/pipelines/latest.ts' },
-        { kind: 'run', argv: ['run', 'latest', '--until-end'] },
+        { kind: 'start', name: 'cache pipeline', argv: ['run', 'latest'] },
       ],
     },
   ],

@@ -126,7 +126,13 @@ export function projectServices(dir: string): Services {
           retryStrategy: () => null,
           enableOfflineQueue: false,
         });
-        await client.connect();
+        // Errors reach the check through the command that failed; the event is kept for its reason.
+        let reason: Error | undefined;
+        client.on('error', (error: Error) => (reason = error));
+        client.on('end', () => (redis = undefined));
+        await client.connect().catch((error: unknown) => {
+          throw reason ?? error;
+        });
         return client;
       })().catch((error: unknown) => {
         redis = undefined;

@@ -33,7 +33,7 @@ export async function solveTutorial(options: {
 }): Promise<SolveReport> {
   const { tutorial, dir, signal } = options;
   const started = Date.now();
-  const runner = solutionRunner({ tutorial: tutorial.name, dir, onLine: options.onLine });
+  const runner = solutionRunner({ tutorial: tutorial.name, dir, onLine: options.onLine, signal });
   const context = { dir, services: projectServices(dir), memo: new Map<string, unknown>() };
   const steps: SolvedStep[] = tutorial.steps.map((s) => ({ id: s.id, title: s.title, status: 'not run' }));
   let progress = loadProgress(dir, tutorial.name) ?? newProgress(tutorial.name);
