@@ -51,6 +51,16 @@ export default class Tutorial extends PbxCommand {
     }
     const dir = tutorialDir(tutorial.name, flags.dir);
     const interactive = out.mode === 'tty' && Boolean(process.stdin.isTTY);
+    if (!interactive && !flags.solve && !flags.reset) {
+      throw new UsageError(
+        `pbx tutorial ${tutorial.name} steps through the tutorial on a terminal, and this is not one.`,
+        {
+          nextSteps: [
+            `Run it in a terminal, or \`pbx tutorial ${tutorial.name} --solve\` to run every step non-interactively.`,
+          ],
+        },
+      );
+    }
     const setUp = await setUpProject({ tutorial, dir, confirm: interactive ? askYesNo : undefined });
     if (!setUp.resumed) out.note(`Set up the ${tutorial.name} tutorial in ${dir} (${setUp.created.length} files).`);
     if (flags.reset) {
@@ -78,16 +88,6 @@ export default class Tutorial extends PbxCommand {
         });
       }
       return report;
-    }
-    if (!interactive) {
-      throw new UsageError(
-        `pbx tutorial ${tutorial.name} steps through the tutorial on a terminal, and this is not one.`,
-        {
-          nextSteps: [
-            `Run it in a terminal, or \`pbx tutorial ${tutorial.name} --solve\` to run every step non-interactively.`,
-          ],
-        },
-      );
     }
     const { runTutorialView } = await import('../tutorials/view');
     await runTutorialView({ tutorial, dir, progress: setUp.progress });

@@ -45,3 +45,19 @@ export function tutorialFile(tutorial: string, path: string): string {
   if (content === undefined) throw new Error(`tutorial ${tutorial} has no file ${path}`);
   return content;
 }
+
+const parsed = new Map<string, unknown[]>();
+
+/** The records of one of a tutorial's NDJSON files (a check's reference data), parsed once per process. */
+export function tutorialRecords<T>(tutorial: string, path: string): T[] {
+  const key = `${tutorial}/${path}`;
+  let records = parsed.get(key);
+  if (!records) {
+    records = tutorialFile(tutorial, path)
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as unknown);
+    parsed.set(key, records);
+  }
+  return records as T[];
+}

@@ -5,7 +5,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { count, isMissingTable, plural } from './checks';
-import { tutorialFile } from './files';
+import { tutorialRecords } from './files';
 import type { CheckResult, StepContext, Tutorial } from './types';
 
 const TOPIC = 'movie_reviews';
@@ -29,15 +29,7 @@ interface Review {
   time: number;
 }
 
-let sample: Review[] | undefined;
-/** The reviews of reviews.json, read once. */
-function reviews(): Review[] {
-  sample ??= tutorialFile('movie-reviews', 'reviews.json')
-    .trimEnd()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Review);
-  return sample;
-}
+const reviews = () => tutorialRecords<Review>('movie-reviews', 'reviews.json');
 
 /** Each movie's number of reviews in the sample: what the serving query must answer. */
 export function reviewsPerMovie(): Map<string, number> {

@@ -1,7 +1,7 @@
 // redis-cache (after sci-pype): environments as profiles, and a pipeline keeping each symbol's latest daily sticks
 // in Redis as JSON, checked from outside pbx: a Redis client reads the keys and compares their data with sticks.json.
 import { count, plural } from './checks';
-import { tutorialFile } from './files';
+import { tutorialRecords } from './files';
 import type { CheckResult, StepContext, Tutorial } from './types';
 
 const TOPIC = 'daily_sticks';
@@ -13,14 +13,7 @@ interface Stick {
   close: number;
 }
 
-let sticks: Stick[] | undefined;
-function allSticks(): Stick[] {
-  sticks ??= tutorialFile('redis-cache', 'sticks.json')
-    .trimEnd()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Stick);
-  return sticks;
-}
+const allSticks = () => tutorialRecords<Stick>('redis-cache', 'sticks.json');
 
 /** Each symbol's latest KEEP sticks, oldest first: what the cache must hold. */
 export function latestSticks(): Map<string, Stick[]> {

@@ -1,33 +1,12 @@
 // Every tutorial's --solve against a real stack: the binary sets up nothing here but runs each step's solution (its
 // own commands, as a learner types them) and each check, and must exit 0. The project is set up first by the engine,
 // then given this run's project name and free ports, so it never meets another stack. Needs `npm run build`.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findTutorial } from '../../src/tutorials/catalog';
 import { loadProgress } from '../../src/tutorials/progress';
-import { setUpProject } from '../../src/tutorials/project';
 import { runBinary } from '../support/cli';
-import { freePort, projectName, purge } from '../support/stack';
-
-const SERVICES = ['zookeeper', 'kafka', 'cassandra', 'redis'] as const;
-
-/** The tutorial's project in a new directory, its pbx.yaml given `project` as name and free ports. */
-async function tutorialProject(name: string, project: string): Promise<string> {
-  const dir = join(mkdtempSync(join(tmpdir(), `pbx-tutorial-${name}-`)), name);
-  await setUpProject({ tutorial: findTutorial(name)!, dir });
-  let yaml = readFileSync(join(dir, 'pbx.yaml'), 'utf8').replace(/^name: .*$/m, `name: ${project}`);
-  for (const service of SERVICES) {
-    const port = await freePort();
-    yaml = yaml.includes(`\n  ${service}:\n`)
-      ? yaml.replace(`\n  ${service}:\n`, `\n  ${service}:\n    port: ${port}\n`)
-      : yaml.replace('\nservices:\n', `\nservices:\n  ${service}: { port: ${port} }\n`);
-  }
-  writeFileSync(join(dir, 'pbx.yaml'), yaml);
-  return dir;
-}
+import { projectName, purge } from '../support/stack';
+import { tutorialProject } from '../support/tutorial';
 
 const projects: string[] = [];
 afterAll(async () => {

@@ -16,6 +16,7 @@ import { resetProject, setUpProject, tutorialDir } from '../../src/tutorials/pro
 import { ServiceDown } from '../../src/tutorials/services';
 import type { Step, StepContext } from '../../src/tutorials/types';
 import { stepMarks } from '../../src/tutorials/view';
+import { runInProcess } from '../support/cli';
 
 const root = resolve(import.meta.dirname, '../..');
 const movieReviews = findTutorial('movie-reviews')!;
@@ -199,5 +200,38 @@ describe('the view', () => {
     expect(movieReviews.steps[1]!.solution.map(describeAction)).toEqual([
       '$ pbx replay reviews.json --topic movie_reviews --key product_id --checkpoint reviews.checkpoint --rate 2   (left running)',
     ]);
+  });
+});
+
+describe('pbx tutorial (the command, in process)', () => {
+  it('lists the tutorials, as JSON too', async () => {
+    const table = await runInProcess(['tutorial']);
+    expect(table.exitCode, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/movie-reviews\s+peachbox\s+6 steps, ~25 min\s+/);
+    expect(table.stdout).toMatch(/word-count\s+shellstreaming\s+coming \(waits for/);
+    const json = await runInProcess(['tutorial', '--json']);
+    const rows = JSON.parse(json.stdout) as Array<{ name: string; status: string }>;
+    expect(rows.filter((r) => r.status === 'available').map((r) => r.name)).toEqual(['movie-reviews', 'redis-cache']);
+  });
+
+  it('says a tutorial to come is not here yet, and an unknown one is not one', async () => {
+    const coming = await runInProcess(['tutorial', 'word-count']);
+    expect(coming.exitCode).toBe(1);
+    expect(coming.stderr).toContain('The word-count tutorial is not here yet: it waits for shell operators');
+    const unknown = await runInProcess(['tutorial', 'nope']);
+    expect(unknown.exitCode).toBe(1);
+    expect(unknown.stderr).toContain('The tutorials: movie-reviews, redis-cache.');
+  });
+
+  it('steps through a tutorial only on a terminal, setting up nothing elsewhere; --reset starts it over', async () => {
+    const dir = join(temp(), 'rc');
+    const plain = await runInProcess(['tutorial', 'redis-cache', '--dir', dir]);
+    expect(plain.exitCode).toBe(2);
+    expect(plain.stderr).toContain('--solve` to run every step non-interactively');
+    expect(existsSync(dir)).toBe(false);
+    saveProgress(dir, markDone(newProgress('redis-cache'), 0, 'profile'));
+    const reset = await runInProcess(['tutorial', 'redis-cache', '--dir', dir, '--reset', '--json']);
+    expect(JSON.parse(reset.stdout)).toMatchObject({ tutorial: 'redis-cache', restored: ['pipelines/latest.ts'] });
+    expect(loadProgress(dir, 'redis-cache')?.step).toBe(0);
   });
 });
