@@ -3,7 +3,7 @@
 // written from the tutorial's solution.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors';
 import { tutorialFile } from './files';
@@ -29,6 +29,8 @@ export function describeAction(action: Action): string {
       return `$ pbx ${action.argv.join(' ')}   (left running)`;
     case 'stop':
       return `Ctrl-C the ${action.name}`;
+    case 'kill':
+      return `kill -9 one of the ${action.name}, ${action.afterMs / 1000} s later`;
     case 'write':
       return `write ${action.path}`;
   }
@@ -98,6 +100,14 @@ export function solutionRunner(options: {
           return writeProjectFile(dir, action.path, tutorialFile(tutorial, action.from));
         case 'stop':
           return stop(action.name);
+        case 'kill': {
+          await new Promise((resolve) => setTimeout(resolve, action.afterMs));
+          const worker = childrenOf(background.get(action.name)?.pid).at(-1);
+          if (worker === undefined) throw new UserError(`The ${action.name} run no worker to kill.`);
+          process.kill(worker, 'SIGKILL');
+          say(`killed worker ${worker} of the ${action.name}`);
+          return;
+        }
         case 'start': {
           await stop(action.name);
           const { child, tail } = start(action.argv);
@@ -132,4 +142,19 @@ export function solutionRunner(options: {
       log = undefined;
     },
   };
+}
+
+/** The process ids of a process's children, oldest first (Linux: /proc); none when it is gone. */
+function childrenOf(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text
+      .split(' ')
+      .filter(Boolean)
+      .map(Number)
+      .sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
 }

@@ -1,9 +1,10 @@
 // The tutorials pbx ships, and those still to come (listed with what they wait for, never faked).
 import { movieReviews } from './movie-reviews';
 import { redisCache } from './redis-cache';
+import { workers } from './workers';
 import type { ComingTutorial, Tutorial } from './types';
 
-export const TUTORIALS: readonly Tutorial[] = [movieReviews, redisCache];
+export const TUTORIALS: readonly Tutorial[] = [movieReviews, redisCache, workers];
 
 export const COMING: readonly ComingTutorial[] = [
   {
@@ -17,12 +18,6 @@ export const COMING: readonly ComingTutorial[] = [
     title: 'Live system metrics and their latency',
     after: 'the streaming demo',
     waitsFor: '`pbx top`, which shows the end-to-end latency live',
-  },
-  {
-    name: 'workers',
-    title: 'Jobs run by workers, each once',
-    after: 'Peach Backend',
-    waitsFor: 'this tutorial to be written (`--replicas` is there)',
   },
 ];
 

@@ -15,6 +15,8 @@ export interface Services {
   readonly config: ResolvedConfig;
   /** The records a topic holds (the sum of its partitions' end minus start offsets); undefined: no such topic. */
   topicRecords(topic: string): Promise<number | undefined>;
+  /** How many members a consumer group has now (0: none, or no such group). */
+  groupMembers(groupId: string): Promise<number>;
   /** The first `limit` records of each partition of a topic. */
   readRecords(topic: string, limit: number): Promise<KafkaMessage[]>;
   /** Every row a CQL query gives (all pages), as plain objects. */
@@ -81,6 +83,15 @@ export function projectServices(dir: string): Services {
         if (!topics.includes(topic)) return undefined;
         const offsets = await admin.fetchTopicOffsets(topic);
         return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+      } catch (error) {
+        return down('kafka', 'Kafka')(error);
+      }
+    },
+    async groupMembers(groupId) {
+      try {
+        const { admin } = await kafkaAdmin();
+        const { groups } = await admin.describeGroups([groupId]);
+        return groups[0]?.members.length ?? 0;
       } catch (error) {
         return down('kafka', 'Kafka')(error);
       }

@@ -22,12 +22,15 @@ export interface StepContext {
 
 /**
  * One thing the solution does, as the learner would: a pbx command run to its end, one started and left running
- * (a replay at 2/s, a live pipeline) under a name, one of those stopped (Ctrl-C), or a file written.
+ * (a replay at 2/s, a live pipeline) under a name, one of those stopped (Ctrl-C) or one of its workers killed, or a
+ * file written.
  */
 export type Action =
   | { kind: 'run'; argv: string[] }
   | { kind: 'start'; name: string; argv: string[] }
   | { kind: 'stop'; name: string }
+  /** `kill -9` of one worker (the newest child process) of a command left running, `afterMs` after this action starts. */
+  | { kind: 'kill'; name: string; afterMs: number }
   | { kind: 'write'; path: string; /** the tutorial's file whose content is written */ from: string };
 
 /** One step of a tutorial. */

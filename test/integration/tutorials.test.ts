@@ -16,6 +16,7 @@ afterAll(async () => {
 describe.each([
   ['movie-reviews', 600_000],
   ['redis-cache', 300_000],
+  ['workers', 400_000],
 ])('pbx tutorial %s --solve', (name, timeout) => {
   it(
     'runs every step’s solution and check, and exits 0 with each step passed',

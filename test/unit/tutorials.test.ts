@@ -211,7 +211,7 @@ describe('pbx tutorial (the command, in process)', () => {
     expect(table.stdout).toMatch(/word-count\s+shellstreaming\s+coming \(waits for/);
     const json = await runInProcess(['tutorial', '--json']);
     const rows = JSON.parse(json.stdout) as Array<{ name: string; status: string }>;
-    expect(rows.filter((r) => r.status === 'available').map((r) => r.name)).toEqual(['movie-reviews', 'redis-cache']);
+    expect(rows.filter((r) => r.status === 'available').map((r) => r.name)).toEqual(['movie-reviews', 'redis-cache', 'workers']);
   });
 
   it('says a tutorial to come is not here yet, and an unknown one is not one', async () => {
@@ -220,7 +220,7 @@ describe('pbx tutorial (the command, in process)', () => {
     expect(coming.stderr).toContain('The word-count tutorial is not here yet: it waits for shell operators');
     const unknown = await runInProcess(['tutorial', 'nope']);
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toContain('The tutorials: movie-reviews, redis-cache.');
+    expect(unknown.stderr).toContain('The tutorials: movie-reviews, redis-cache, workers.');
   });
 
   it('steps through a tutorial only on a terminal, setting up nothing elsewhere; --reset starts it over', async () => {
