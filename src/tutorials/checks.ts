@@ -36,7 +36,7 @@ export function isMissingTable(error: unknown): boolean {
   return /unconfigured table|does not exist|Keyspace .* does not exist/i.test((error as Error).message ?? '');
 }
 
-/** Asks until `check` passes, `timeoutMs` passes or `signal` aborts; every second at most, as the live view does. */
+/** Asks until `check` passes, `timeoutMs` passes or `signal` aborts, every `everyMs` (default 1 s) at most. */
 export async function pollCheck(
   step: Step,
   context: StepContext,

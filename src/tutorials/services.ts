@@ -1,5 +1,5 @@
 // The learner's services as a tutorial's checks see them: clients made on first use from the project's pbx.yaml,
-// failing fast (a check runs every second: a service that does not answer is a finding, not a wait).
+// failing fast (a check runs about every second: a service that does not answer is a finding, not a wait).
 import type { Client } from 'cassandra-driver';
 import type { Redis } from 'ioredis';
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';

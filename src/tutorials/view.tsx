@@ -1,5 +1,5 @@
-// The interactive tutorial on a terminal (Ink): the step, what to do, and its check asked every second while the
-// learner works in another terminal; a passing check moves on by itself a second later. Keys: h hint, s solution,
+// The interactive tutorial on a terminal (Ink): the step, what to do, and its check asked every 0.75 s while the
+// learner works in another terminal; a passing check moves on by itself half a second later. Keys: h hint, s solution,
 // a apply it, r reset the step, n skip, b back, q quit. Progress is saved at every move.
 import { Box, Text, render, useApp, useInput } from 'ink';
 import { useEffect, useRef, useState } from 'react';
@@ -11,10 +11,11 @@ import { writeProjectFile } from './project';
 import { projectServices } from './services';
 import type { CheckResult, StepContext, Tutorial } from './types';
 
-/** How often a step's check is asked, at most (from the start of one to the start of the next). */
-export const CHECK_EVERY_MS = 1000;
+/** How often a step's check is asked (from the start of one to the start of the next): with ADVANCE_AFTER_MS and a
+ * check's own time, a step moves on within two seconds of its condition coming true. */
+export const CHECK_EVERY_MS = 750;
 /** How long a passed check stays on screen before the next step: within two seconds of it being true in all. */
-export const ADVANCE_AFTER_MS = 800;
+export const ADVANCE_AFTER_MS = 500;
 
 /** One mark per step: ✓ done, » skipped, ▸ the current one, · to do. */
 export function stepMarks(tutorial: Tutorial, progress: Progress, current: number): string {
@@ -60,7 +61,7 @@ function TutorialScreen({ tutorial, dir, initial, context, runner }: ViewProps) 
   };
   const step = tutorial.steps[index];
 
-  // The check, asked every second while this step is shown; passing, it moves on by itself.
+  // The check, asked every CHECK_EVERY_MS while this step is shown; passing, it moves on by itself.
   useEffect(() => {
     if (!step) return;
     let stopped = false;
