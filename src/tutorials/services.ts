@@ -33,130 +33,133 @@ export class ServiceDown extends Error {
   }
 }
 
+/** A client made on first use, and made again when making it failed or it ended. */
+interface Lazy<T> {
+  get(): Promise<T>;
+  /** The client if one was made (to close it). */
+  made(): Promise<T> | undefined;
+}
+
+function lazy<T>(make: (forget: () => void) => Promise<T>): Lazy<T> {
+  let client: Promise<T> | undefined;
+  const forget = () => (client = undefined);
+  return {
+    get: () =>
+      (client ??= make(forget).catch((error: unknown) => {
+        forget();
+        throw error;
+      })),
+    made: () => client,
+  };
+}
+
+async function connectKafka(config: ResolvedConfig): Promise<{ kafka: Kafka; admin: Admin }> {
+  const kafka = await createKafka(kafkaEndpoint(config), {
+    clientId: 'pbx-tutorial',
+    connectionTimeout: 2000,
+    requestTimeout: 5000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  return { kafka, admin };
+}
+
+async function connectCassandra(config: ResolvedConfig): Promise<Client> {
+  const client = await createCassandraClient(cassandraEndpoint(config), {
+    socketOptions: { connectTimeout: 2000, readTimeout: 10_000 },
+  });
+  await client.connect();
+  return client;
+}
+
+async function connectRedis(config: ResolvedConfig, onEnd: () => void): Promise<Redis> {
+  const client = await createRedisClient(redisEndpoint(config), {
+    connectTimeout: 2000,
+    commandTimeout: 5000,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  // Errors reach the check through the command that failed; the event is kept for its reason.
+  let reason: Error | undefined;
+  client.on('error', (error: Error) => (reason = error));
+  client.on('end', onEnd);
+  await client.connect().catch((error: unknown) => {
+    throw reason ?? error;
+  });
+  return client;
+}
+
+/** Every row of a CQL query, page after page, as plain objects. */
+async function allRows(client: Client, cql: string, params: unknown[]): Promise<Record<string, unknown>[]> {
+  const rows: Record<string, unknown>[] = [];
+  let pageState: string | undefined;
+  do {
+    const result = await client.execute(cql, params, { prepare: true, fetchSize: 5000, pageState });
+    for (const row of result.rows) rows.push(Object.fromEntries(row.keys().map((k) => [k, row.get(k)])));
+    pageState = result.pageState ?? undefined;
+  } while (pageState);
+  return rows;
+}
+
+/** The first `limit` records of each partition of a topic (read_committed). */
+async function firstRecords(kafka: Kafka, admin: Admin, topic: string, limit: number): Promise<KafkaMessage[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const ranges = offsets.map((o) => ({
+    partition: o.partition,
+    from: BigInt(o.low),
+    end: BigInt(Math.min(Number(o.high), Number(o.low) + limit)),
+  }));
+  const messages: KafkaMessage[] = [];
+  await readPartitions(kafka, topic, ranges, (_, message) => messages.push(message), 30_000);
+  return messages;
+}
+
 /** The services of the project at `dir` (its pbx.yaml read now). */
 export function projectServices(dir: string): Services {
   const config = loadConfig({ file: `${dir}/pbx.yaml` });
-  let kafka: Promise<{ kafka: Kafka; admin: Admin }> | undefined;
-  let cassandra: Promise<Client> | undefined;
-  let redis: Promise<Redis> | undefined;
-  const down = (service: 'kafka' | 'cassandra' | 'redis', name: string) => (error: unknown) => {
-    throw error instanceof ServiceDown
-      ? error
-      : new ServiceDown(name, endpointOf(config, service).addresses[0]!, error);
-  };
-  const kafkaAdmin = () => {
-    kafka ??= (async () => {
-      const client = await createKafka(kafkaEndpoint(config), {
-        clientId: 'pbx-tutorial',
-        connectionTimeout: 2000,
-        requestTimeout: 5000,
-        retry: { retries: 0 },
-      });
-      const admin = client.admin();
-      await admin.connect();
-      return { kafka: client, admin };
-    })().catch((error: unknown) => {
-      kafka = undefined;
-      throw error;
-    });
-    return kafka;
-  };
-  const cassandraClient = () => {
-    cassandra ??= (async () => {
-      const client = await createCassandraClient(cassandraEndpoint(config), {
-        socketOptions: { connectTimeout: 2000, readTimeout: 10_000 },
-      });
-      await client.connect();
-      return client;
-    })().catch((error: unknown) => {
-      cassandra = undefined;
-      throw error;
-    });
-    return cassandra;
+  const kafka = lazy(() => connectKafka(config));
+  const cassandra = lazy(() => connectCassandra(config));
+  const redis = lazy((forget) => connectRedis(config, forget));
+  /** Runs `ask`; a failure that is not the service's own answer becomes ServiceDown, saying where it was asked. */
+  const asking = async <T>(service: 'kafka' | 'cassandra' | 'redis', ask: () => Promise<T>): Promise<T> => {
+    try {
+      return await ask();
+    } catch (error) {
+      // Cassandra answering with an error (no such table) is an answer: the check words it.
+      if (error instanceof ServiceDown || (error as { name?: string }).name === 'ResponseError') throw error;
+      const name = { kafka: 'Kafka', cassandra: 'Cassandra', redis: 'Redis' }[service];
+      throw new ServiceDown(name, endpointOf(config, service).addresses[0]!, error);
+    }
   };
   return {
     config,
-    async topicRecords(topic) {
-      try {
-        const { admin } = await kafkaAdmin();
-        const topics = await admin.listTopics();
-        if (!topics.includes(topic)) return undefined;
+    topicRecords: (topic) =>
+      asking('kafka', async () => {
+        const { admin } = await kafka.get();
+        if (!(await admin.listTopics()).includes(topic)) return undefined;
         const offsets = await admin.fetchTopicOffsets(topic);
         return offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
-      } catch (error) {
-        return down('kafka', 'Kafka')(error);
-      }
-    },
-    async groupMembers(groupId) {
-      try {
-        const { admin } = await kafkaAdmin();
-        const { groups } = await admin.describeGroups([groupId]);
+      }),
+    groupMembers: (groupId) =>
+      asking('kafka', async () => {
+        const { groups } = await (await kafka.get()).admin.describeGroups([groupId]);
         return groups[0]?.members.length ?? 0;
-      } catch (error) {
-        return down('kafka', 'Kafka')(error);
-      }
-    },
-    async readRecords(topic, limit) {
-      try {
-        const { kafka: client, admin } = await kafkaAdmin();
-        const offsets = await admin.fetchTopicOffsets(topic);
-        const ranges = offsets.map((o) => ({
-          partition: o.partition,
-          from: BigInt(o.low),
-          end: BigInt(Math.min(Number(o.high), Number(o.low) + limit)),
-        }));
-        const messages: KafkaMessage[] = [];
-        await readPartitions(client, topic, ranges, (_, message) => messages.push(message), 30_000);
-        return messages;
-      } catch (error) {
-        return down('kafka', 'Kafka')(error);
-      }
-    },
-    async query(cql, params = []) {
-      try {
-        const client = await cassandraClient();
-        const rows: Record<string, unknown>[] = [];
-        let pageState: string | undefined;
-        do {
-          const result = await client.execute(cql, params, { prepare: true, fetchSize: 5000, pageState });
-          for (const row of result.rows) rows.push(Object.fromEntries(row.keys().map((k) => [k, row.get(k)])));
-          pageState = result.pageState ?? undefined;
-        } while (pageState);
-        return rows;
-      } catch (error) {
-        if ((error as { name?: string }).name === 'ResponseError') throw error;
-        return down('cassandra', 'Cassandra')(error);
-      }
-    },
-    redis() {
-      redis ??= (async () => {
-        const client = await createRedisClient(redisEndpoint(config), {
-          connectTimeout: 2000,
-          commandTimeout: 5000,
-          maxRetriesPerRequest: 0,
-          retryStrategy: () => null,
-          enableOfflineQueue: false,
-        });
-        // Errors reach the check through the command that failed; the event is kept for its reason.
-        let reason: Error | undefined;
-        client.on('error', (error: Error) => (reason = error));
-        client.on('end', () => (redis = undefined));
-        await client.connect().catch((error: unknown) => {
-          throw reason ?? error;
-        });
-        return client;
-      })().catch((error: unknown) => {
-        redis = undefined;
-        return down('redis', 'Redis')(error);
-      });
-      return redis;
-    },
+      }),
+    readRecords: (topic, limit) =>
+      asking('kafka', async () => {
+        const client = await kafka.get();
+        return firstRecords(client.kafka, client.admin, topic, limit);
+      }),
+    query: (cql, params = []) => asking('cassandra', async () => allRows(await cassandra.get(), cql, params)),
+    redis: () => asking('redis', () => redis.get()),
     async close() {
-      const closing: Promise<unknown>[] = [];
-      if (kafka) closing.push(kafka.then(({ admin }) => admin.disconnect()));
-      if (cassandra) closing.push(cassandra.then((c) => c.shutdown()));
-      if (redis) closing.push(redis.then((r) => r.quit()));
-      await Promise.allSettled(closing);
+      await Promise.allSettled([
+        kafka.made()?.then(({ admin }) => admin.disconnect()),
+        cassandra.made()?.then((client) => client.shutdown()),
+        redis.made()?.then((client) => client.quit()),
+      ]);
     },
   };
 }

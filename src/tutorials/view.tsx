@@ -9,7 +9,7 @@ import { tutorialFile } from './files';
 import { markDone, moveTo, saveProgress, type Progress } from './progress';
 import { writeProjectFile } from './project';
 import { projectServices } from './services';
-import type { CheckResult, StepContext, Tutorial } from './types';
+import type { CheckResult, Step, StepContext, Tutorial } from './types';
 
 /** How often a step's check is asked (from the start of one to the start of the next): with ADVANCE_AFTER_MS and a
  * check's own time, a step moves on within two seconds of its condition coming true. */
@@ -36,33 +36,21 @@ interface ViewProps {
   runner: SolutionRunner;
 }
 
-function TutorialScreen({ tutorial, dir, initial, context, runner }: ViewProps) {
-  const app = useApp();
-  const [progress, setProgress] = useState(initial);
-  const [index, setIndex] = useState(Math.min(initial.step, tutorial.steps.length));
+/**
+ * Asks a step's check every CHECK_EVERY_MS while it is shown (again when `round` changes: a reset) and calls `onPass`
+ * once when it passes; a step already done when shown (gone back to) is only shown, not passed again.
+ */
+function useStepCheck(options: {
+  step: Step | undefined;
+  context: StepContext;
+  alreadyDone: boolean;
+  round: number;
+  onPass: () => void;
+}): CheckResult | undefined {
   const [result, setResult] = useState<CheckResult | undefined>();
-  const [panel, setPanel] = useState<'none' | 'hint' | 'solution'>('none');
-  const [note, setNote] = useState('');
-  const progressRef = useRef(progress);
-  const update = (next: Progress) => {
-    progressRef.current = next;
-    setProgress(next);
-    saveProgress(dir, next);
-  };
-  const go = (to: number) => {
-    const bounded = Math.max(0, Math.min(tutorial.steps.length, to));
-    const step = tutorial.steps[index];
-    update(
-      step ? moveTo(progressRef.current, bounded, { index, id: step.id }) : { ...progressRef.current, step: bounded },
-    );
-    setIndex(bounded);
-    setResult(undefined);
-    setPanel('none');
-  };
-  const step = tutorial.steps[index];
-
-  // The check, asked every CHECK_EVERY_MS while this step is shown; passing, it moves on by itself.
+  const { step, context } = options;
   useEffect(() => {
+    setResult(undefined);
     if (!step) return;
     let stopped = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -71,16 +59,7 @@ function TutorialScreen({ tutorial, dir, initial, context, runner }: ViewProps) 
       const found = await runCheck(step, context);
       if (stopped) return;
       setResult(found);
-      if (found.ok) {
-        update(markDone(progressRef.current, index, step.id));
-        timer = setTimeout(() => {
-          setIndex(index + 1);
-          setResult(undefined);
-          setPanel('none');
-          setNote('');
-        }, ADVANCE_AFTER_MS);
-        return;
-      }
+      if (found.ok && !options.alreadyDone) return options.onPass();
       timer = setTimeout(() => void ask(), Math.max(0, CHECK_EVERY_MS - (Date.now() - started)));
     };
     void ask();
@@ -88,40 +67,83 @@ function TutorialScreen({ tutorial, dir, initial, context, runner }: ViewProps) 
       stopped = true;
       clearTimeout(timer);
     };
-  }, [index]);
+  }, [step, options.round]);
+  return result;
+}
 
-  const apply = async () => {
-    if (!step) return;
-    try {
-      for (const action of step.solution) {
-        setNote(`applying: ${describeAction(action)}`);
-        await runner.run(action);
-      }
-      setNote(`applied the solution${runner.running().length > 0 ? `; running: ${runner.running().join(', ')}` : ''}`);
-    } catch (error) {
-      setNote(`the solution failed: ${(error as Error).message}`);
+/** Runs a step's solution for the learner, saying what it does. */
+async function applySolution(step: Step, runner: SolutionRunner, say: (note: string) => void): Promise<void> {
+  try {
+    for (const action of step.solution) {
+      say(`applying: ${describeAction(action)}`);
+      await runner.run(action);
     }
+    say(`applied the solution${runner.running().length > 0 ? `; running: ${runner.running().join(', ')}` : ''}`);
+  } catch (error) {
+    say(`the solution failed: ${(error as Error).message}`);
+  }
+}
+
+/** A step as at the start: its files written again from the tutorial, and not done. */
+async function resetStep(tutorial: Tutorial, dir: string, step: Step, progress: Progress): Promise<Progress> {
+  for (const [path, from] of Object.entries(step.starters ?? {}))
+    await writeProjectFile(dir, path, tutorialFile(tutorial.name, from));
+  return {
+    ...progress,
+    done: progress.done.filter((id) => id !== step.id),
+    skipped: progress.skipped.filter((id) => id !== step.id),
   };
+}
+
+function TutorialScreen({ tutorial, dir, initial, context, runner }: ViewProps) {
+  const app = useApp();
+  const [progress, setProgress] = useState(initial);
+  const [index, setIndex] = useState(Math.min(initial.step, tutorial.steps.length));
+  const [panel, setPanel] = useState<'none' | 'hint' | 'solution'>('none');
+  const [note, setNote] = useState('');
+  const [round, setRound] = useState(0);
+  const progressRef = useRef(progress);
+  const update = (next: Progress) => {
+    progressRef.current = next;
+    setProgress(next);
+    saveProgress(dir, next);
+  };
+  const step = tutorial.steps[index];
+  const show = (to: number) => {
+    setIndex(to);
+    setPanel('none');
+    setNote('');
+  };
+  const go = (to: number) => {
+    const bounded = Math.max(0, Math.min(tutorial.steps.length, to));
+    update(
+      step ? moveTo(progressRef.current, bounded, { index, id: step.id }) : { ...progressRef.current, step: bounded },
+    );
+    show(bounded);
+  };
+  const result = useStepCheck({
+    step,
+    context,
+    round,
+    alreadyDone: step !== undefined && progressRef.current.done.includes(step.id),
+    onPass: () => {
+      update(markDone(progressRef.current, index, step!.id));
+      setTimeout(() => show(index + 1), ADVANCE_AFTER_MS);
+    },
+  });
   const reset = async () => {
     if (!step) return;
-    for (const [path, from] of Object.entries(step.starters ?? {}))
-      await writeProjectFile(dir, path, tutorialFile(tutorial.name, from));
-    const current = progressRef.current;
-    update({
-      ...current,
-      done: current.done.filter((id) => id !== step.id),
-      skipped: current.skipped.filter((id) => id !== step.id),
-    });
+    update(await resetStep(tutorial, dir, step, progressRef.current));
     const files = Object.keys(step.starters ?? {});
     setNote(`step reset${files.length > 0 ? `: ${files.join(', ')} as at the start` : ''}`);
-    setResult(undefined);
+    setRound((r) => r + 1);
   };
 
   useInput((input, key) => {
     if (input === 'q' || (key.ctrl && input === 'c')) return app.exit();
     if (input === 'h') setPanel((p) => (p === 'hint' ? 'none' : 'hint'));
     else if (input === 's') setPanel((p) => (p === 'solution' ? 'none' : 'solution'));
-    else if (input === 'a') void apply();
+    else if (input === 'a' && step) void applySolution(step, runner, setNote);
     else if (input === 'r') void reset();
     else if (input === 'n') go(index + 1);
     else if (input === 'b') go(index - 1);
