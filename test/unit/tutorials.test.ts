@@ -211,7 +211,11 @@ describe('pbx tutorial (the command, in process)', () => {
     expect(table.stdout).toMatch(/word-count\s+shellstreaming\s+coming \(waits for/);
     const json = await runInProcess(['tutorial', '--json']);
     const rows = JSON.parse(json.stdout) as Array<{ name: string; status: string }>;
-    expect(rows.filter((r) => r.status === 'available').map((r) => r.name)).toEqual(['movie-reviews', 'redis-cache', 'workers']);
+    expect(rows.filter((r) => r.status === 'available').map((r) => r.name)).toEqual([
+      'movie-reviews',
+      'redis-cache',
+      'workers',
+    ]);
   });
 
   it('says a tutorial to come is not here yet, and an unknown one is not one', async () => {
