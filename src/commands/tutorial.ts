@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { PbxCommand, jsonFlag } from '../cli/base-command';
-import { UserError, UsageError } from '../cli/errors';
+import { InterruptedError, UserError, UsageError } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
 import { formatDuration, renderTable, type Output } from '../cli/output';
 import { COMING, TUTORIALS, findTutorial } from '../tutorials/catalog';
@@ -80,9 +80,14 @@ export default class Tutorial extends PbxCommand {
         onStep: (step, index) => out.note(stepLine(out, step, index)),
       });
       out.result(report, printSolve);
+      if (interruptSignal.aborted) {
+        throw new InterruptedError(`Interrupted: ${tutorial.name}'s progress is saved; run it again to go on.`, {
+          alreadyReported: out.json,
+        });
+      }
       if (!report.ok) {
         const failed = report.steps.find((s) => s.status === 'failed');
-        throw new UserError(`${tutorial.name}: ${failed ? `step ${failed.title} failed` : 'interrupted'}.`, {
+        throw new UserError(`${tutorial.name}: step ${failed?.title ?? '?'} failed.`, {
           code: 'TUTORIAL_CHECK_FAILED',
           alreadyReported: true,
         });
