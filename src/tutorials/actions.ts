@@ -3,7 +3,7 @@
 // written from the tutorial's solution.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../cli/errors';
 import { tutorialFile } from './files';
@@ -144,16 +144,15 @@ export function solutionRunner(options: {
   };
 }
 
-/** The process ids of a process's children, oldest first (Linux: /proc); none when it is gone. */
+/** The process ids of a process's children, oldest first (Linux: /proc, every thread's); none when it is gone. */
 function childrenOf(pid: number | undefined): number[] {
   if (pid === undefined) return [];
   try {
-    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8');
-    return text
-      .split(' ')
-      .filter(Boolean)
-      .map(Number)
-      .sort((a, b) => a - b);
+    const threads = readdirSync(`/proc/${pid}/task`);
+    const children = threads.flatMap((thread) =>
+      readFileSync(`/proc/${pid}/task/${thread}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+    return [...new Set(children)].sort((a, b) => a - b);
   } catch {
     return [];
   }
