@@ -18,7 +18,8 @@ const project = projectName('tut-pty');
 let dir: string;
 
 const tmux = (...args: string[]) => execa('tmux', ['-L', SOCKET, ...args]);
-const screen = async () => (await tmux('capture-pane', '-p', '-t', SESSION)).stdout;
+// Ink wraps long lines at a space: the screen as one line, so that a sentence is found wherever it wrapped.
+const screen = async () => (await tmux('capture-pane', '-p', '-t', SESSION)).stdout.replaceAll('\n', ' ');
 const keys = (key: string) => tmux('send-keys', '-t', SESSION, key);
 const running = async () =>
   (await execa('tmux', ['-L', SOCKET, 'has-session', '-t', SESSION], { reject: false })).exitCode === 0;
