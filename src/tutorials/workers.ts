@@ -42,17 +42,14 @@ async function workersCheck({ services }: StepContext): Promise<CheckResult> {
 async function exactlyOnceCheck({ services }: StepContext): Promise<CheckResult> {
   const all = jobs();
   const expected = `each of the ${count(all.length)} jobs executed exactly once, with the output its numbers give`;
-  const records = (await services.topicRecords('results')) ?? 0;
+  // jobs is written by the replay alone, so its offsets count its records (results' count transaction markers too).
   const replayed = (await services.topicRecords('jobs')) ?? 0;
-  if (records < all.length && replayed < all.length) {
-    return {
-      ok: false,
-      expected,
-      found: `jobs holds ${count(replayed)} of ${count(all.length)} jobs; results ${count(records)}`,
-    };
+  if (replayed < all.length) {
+    return { ok: false, expected, found: `jobs holds ${count(replayed)} of ${count(all.length)} jobs so far` };
   }
   const seen = new Map<string, string[]>();
-  for (const message of await services.readRecords('results', 100_000)) {
+  const results = await services.readRecords('results', 100_000);
+  for (const message of results) {
     const result = JSON.parse(message.value?.toString() ?? 'null') as { job_id?: string; output?: string } | null;
     if (result?.job_id) seen.set(result.job_id, [...(seen.get(result.job_id) ?? []), String(result.output)]);
   }
@@ -72,8 +69,8 @@ async function exactlyOnceCheck({ services }: StepContext): Promise<CheckResult>
       : []),
     ...(wrong.length > 0 ? [`${plural(wrong.length, 'wrong output')} (${wrong[0]!.job_id})`] : []),
   ];
-  const found = `results holds ${plural(records, 'result')}${problems.length > 0 ? `: ${problems.join('; ')}` : ', one for each job, each right'}`;
-  return { ok: problems.length === 0 && records === all.length, expected, found };
+  const found = `results holds ${plural(results.length, 'result')} (read_committed)${problems.length > 0 ? `: ${problems.join('; ')}` : ', one for each job, each right'}`;
+  return { ok: problems.length === 0 && results.length === all.length, expected, found };
 }
 
 async function withSchema(context: StepContext): Promise<CheckResult> {
