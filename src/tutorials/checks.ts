@@ -32,7 +32,7 @@ export function checkLine(result: CheckResult): string {
 }
 
 /** A Cassandra error that says a table or keyspace is not there ("unconfigured table x"). */
-export function isMissingTable(error: unknown): boolean {
+function isMissingTable(error: unknown): boolean {
   return /unconfigured table|does not exist|Keyspace .* does not exist/i.test((error as Error).message ?? '');
 }
 
@@ -51,4 +51,20 @@ export async function pollCheck(
     const wait = Math.max(0, (options.everyMs ?? 1000) - (Date.now() - started));
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
+}
+
+/** Cassandra's "no such table" as a finding: the schema was not applied. */
+export function withSchema(check: (context: StepContext) => Promise<CheckResult>, expected: string) {
+  return async (context: StepContext): Promise<CheckResult> => {
+    try {
+      return await check(context);
+    } catch (error) {
+      if (!isMissingTable(error)) throw error;
+      return {
+        ok: false,
+        expected,
+        found: `Cassandra: ${(error as Error).message} (is schema.cql applied? \`pbx up\`)`,
+      };
+    }
+  };
 }

@@ -4,7 +4,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { count, isMissingTable, plural } from './checks';
+import { count, plural, withSchema } from './checks';
 import { tutorialRecords } from './files';
 import type { CheckResult, StepContext, Tutorial } from './types';
 
@@ -165,22 +165,6 @@ async function servingCheck({ dir, services }: StepContext): Promise<CheckResult
     ok: true,
     expected,
     found: `all ${count(movies)} movies: batch + real-time counts equal the reviews replayed`,
-  };
-}
-
-/** Cassandra's "no such table" as a finding: the schema was not applied. */
-function withSchema(check: (context: StepContext) => Promise<CheckResult>, expected: string) {
-  return async (context: StepContext): Promise<CheckResult> => {
-    try {
-      return await check(context);
-    } catch (error) {
-      if (!isMissingTable(error)) throw error;
-      return {
-        ok: false,
-        expected,
-        found: `Cassandra: ${(error as Error).message} (is schema.cql applied? \`pbx up\`)`,
-      };
-    }
   };
 }
 

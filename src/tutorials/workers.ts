@@ -2,7 +2,7 @@
 // stage executes; both stages run by two workers of one consumer group, one of them killed mid-run. Peach Backend
 // had no consumer group, and two copies did the work twice: the check reads every result back (read_committed) and
 // finds each job executed exactly once, with the output its numbers give.
-import { count, isMissingTable, plural } from './checks';
+import { count, plural, withSchema } from './checks';
 import { tutorialRecords } from './files';
 import type { CheckResult, StepContext, Tutorial } from './types';
 
@@ -73,15 +73,6 @@ async function exactlyOnceCheck({ services }: StepContext): Promise<CheckResult>
   return { ok: problems.length === 0 && results.length === all.length, expected, found };
 }
 
-async function withSchema(context: StepContext): Promise<CheckResult> {
-  try {
-    return await stackCheck(context);
-  } catch (error) {
-    if (!isMissingTable(error)) throw error;
-    return { ok: false, expected: 'the tables of schema.cql', found: `Cassandra: ${(error as Error).message}` };
-  }
-}
-
 export const workers: Tutorial = {
   name: 'workers',
   title: 'Jobs run by workers, each exactly once',
@@ -97,7 +88,7 @@ export const workers: Tutorial = {
         'Three topics carry the work: jobs (the events that ask for it), scripts (what the first stage made of them) and results. Cassandra keeps each job’s script and each execution.',
       todo: ['$ pbx up'],
       expects: `Kafka with the topics ${TOPICS.join(', ')}, Cassandra with the tables of schema.cql`,
-      check: withSchema,
+      check: withSchema(stackCheck, 'the tables of schema.cql'),
       hint: 'Run `pbx up` where pbx.yaml is.',
       solution: [{ kind: 'run', argv: ['up'] }],
       solveTimeoutMs: 60_000,
