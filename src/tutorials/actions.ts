@@ -5,10 +5,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../cli/errors';
+import { ExitCode, UserError } from '../cli/errors';
 import { tutorialFile } from './files';
 import { writeProjectFile } from './project';
 import type { Action } from './types';
+
+/** How many times a command left running is started again after it ended with exit 3. */
+const RESTARTS = 3;
 
 /** Where the commands a solution runs write their output, in the project. */
 export const SOLUTION_LOG = '.pbx/tutorial.log';
@@ -92,6 +95,18 @@ export function solutionRunner(options: {
     await exited;
     clearTimeout(timer);
   };
+  // A command left running that ends with exit 3 (Kafka, Cassandra or Redis away) says to run it again, and goes on
+  // from where it stopped: the runner does as the learner would, a few times.
+  const keepRunning = (name: string, argv: string[], restarts: number) => {
+    const { child, tail } = start(argv);
+    background.set(name, child);
+    child.on('exit', (code) => {
+      if (background.get(name) !== child || code === 0) return;
+      const again = code === ExitCode.unhealthy && restarts > 0;
+      say(`the ${name} ended (exit ${code}): ${tail.at(-1) ?? ''}${again ? '; running it again' : ''}`);
+      if (again) keepRunning(name, argv, restarts - 1);
+    });
+  };
   return {
     async run(action) {
       say(describeAction(action));
@@ -108,16 +123,10 @@ export function solutionRunner(options: {
           say(`killed worker ${worker} of the ${action.name}`);
           return;
         }
-        case 'start': {
+        case 'start':
           await stop(action.name);
-          const { child, tail } = start(action.argv);
-          background.set(action.name, child);
-          child.on('exit', (code) => {
-            if (background.get(action.name) === child && code !== 0)
-              say(`the ${action.name} ended (exit ${code}): ${tail.at(-1) ?? ''}`);
-          });
+          keepRunning(action.name, action.argv, RESTARTS);
           return;
-        }
         case 'run': {
           const { child, tail } = start(action.argv);
           const interrupt = () => child.kill('SIGINT');
