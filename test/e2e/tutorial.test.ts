@@ -2,7 +2,7 @@
 // of its check coming true, a hint shows, a reset puts the step's file back, and a tutorial left half-way resumes at
 // its step. Against a real stack (redis-cache: Kafka and Redis), so under the Docker lock; needs `npm run build`.
 import { execa } from 'execa';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadProgress } from '../../src/tutorials/progress';
@@ -39,6 +39,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await execa('tmux', ['-L', SOCKET, 'kill-server'], { reject: false });
   await purge(project);
+  rmSync(join(dir, '..'), { recursive: true, force: true });
 });
 
 it('moves on by itself when a check comes true, shows a hint, resets a step and resumes where it was left', async () => {

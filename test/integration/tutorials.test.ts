@@ -1,6 +1,8 @@
 // Every tutorial's --solve against a real stack: the binary sets up nothing here but runs each step's solution (its
 // own commands, as a learner types them) and each check, and must exit 0. The project is set up first by the engine,
 // then given this run's project name and free ports, so it never meets another stack. Needs `npm run build`.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findTutorial } from '../../src/tutorials/catalog';
 import { loadProgress } from '../../src/tutorials/progress';
@@ -9,8 +11,10 @@ import { projectName, purge } from '../support/stack';
 import { tutorialProject } from '../support/tutorial';
 
 const projects: string[] = [];
+const dirs: string[] = [];
 afterAll(async () => {
   for (const project of projects) await purge(project);
+  for (const dir of dirs) rmSync(join(dir, '..'), { recursive: true, force: true });
 });
 
 describe.each([
@@ -24,6 +28,7 @@ describe.each([
       const project = projectName(`tut-${name}`);
       projects.push(project);
       const dir = await tutorialProject(name, project);
+      dirs.push(dir);
       const result = await runBinary(['tutorial', name, '--solve', '--json'], { cwd: dir });
       expect(result.exitCode, `${result.stdout}\n${result.stderr}`).toBe(0);
       const report = JSON.parse(result.stdout) as { ok: boolean; steps: Array<{ id: string; status: string }> };

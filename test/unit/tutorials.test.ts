@@ -1,9 +1,9 @@
 // The tutorial engine without services: its files in the binary, the project and its progress (resume, reset,
 // refusal to write over a directory), and what a check says.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/errors';
 import { describeAction } from '../../src/tutorials/actions';
 import { COMING, TUTORIALS, findTutorial } from '../../src/tutorials/catalog';
@@ -20,7 +20,15 @@ import { runInProcess } from '../support/cli';
 
 const root = resolve(import.meta.dirname, '../..');
 const movieReviews = findTutorial('movie-reviews')!;
-const temp = () => mkdtempSync(join(tmpdir(), 'pbx-tutorial-unit-'));
+const made: string[] = [];
+const temp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pbx-tutorial-unit-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("tutorials' files", () => {
   it('are embedded exactly as they are in tutorials/ (run scripts/embed-tutorials.ts after editing)', () => {
