@@ -11,7 +11,7 @@ export const COMING: readonly ComingTutorial[] = [
     name: 'word-count',
     title: 'Word count with shell operators',
     after: 'shellstreaming',
-    waitsFor: 'shell operators in pipelines (pipeline .shell(), `pbx run --shell`)',
+    waitsFor: 'its steps to be written (shell operators, `.shell()` and `pbx run --shell`, have just landed)',
   },
   {
     name: 'system-metrics',

@@ -229,7 +229,7 @@ describe('pbx tutorial (the command, in process)', () => {
   it('says a tutorial to come is not here yet, and an unknown one is not one', async () => {
     const coming = await runInProcess(['tutorial', 'word-count']);
     expect(coming.exitCode).toBe(1);
-    expect(coming.stderr).toContain('The word-count tutorial is not here yet: it waits for shell operators');
+    expect(coming.stderr).toContain('The word-count tutorial is not here yet: it waits for its steps to be written');
     const unknown = await runInProcess(['tutorial', 'nope']);
     expect(unknown.exitCode).toBe(1);
     expect(unknown.stderr).toContain('The tutorials: movie-reviews, redis-cache, workers.');
