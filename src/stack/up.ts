@@ -282,6 +282,11 @@ async function runServices(run: ServicesRun, selected: ServiceName[], specs: Ser
   return outcomes.flat();
 }
 
+/** Emits the events of one node of a service. */
+function emitterOf(run: ServicesRun, spec: ServiceSpec): (event: Omit<StackEvent, 'service' | 'node'>) => void {
+  return (event) => run.emit({ service: spec.name, node: spec.node.name, ...event });
+}
+
 /** After a failure or an interruption: removes what this run made (unless kept for inspection), and says so. */
 async function undoRun(run: ServicesRun, results: ServiceOutcome[], keepOnFailure: boolean): Promise<never> {
   const { docker, config, signal } = run;
@@ -309,7 +314,7 @@ async function runManaged(
 ): Promise<ServiceOutcome> {
   const { config, docker } = run;
   const node = spec.node.name;
-  const emit = (event: Omit<StackEvent, 'service' | 'node'>) => run.emit({ service: spec.name, node, ...event });
+  const emit = emitterOf(run, spec);
   const entry = run.plan.get(node)!;
   const endpoint = endpointOf(config, spec.name, spec.node);
   const base = { service: spec.name, node, action: entry.action, endpoint, image: spec.image };
@@ -359,7 +364,7 @@ async function prepareContainer(
   const { config } = run;
   const docker = run.docker!;
   const node = spec.node.name;
-  const emit = (event: Omit<StackEvent, 'service' | 'node'>) => run.emit({ service: spec.name, node, ...event });
+  const emit = emitterOf(run, spec);
   const entry = run.plan.get(node)!;
   if (entry.action === 'restart') run.touched.push({ id: entry.container!.id, node, created: false });
   if (entry.action !== 'create' && entry.action !== 'recreate') return undefined;
@@ -382,8 +387,7 @@ export function imageLine(choice: Pick<ImageChoice, 'image' | 'reason'>): string
 /** Starts a service's container once its start checks hold (those asking a dependency on fresh data are skipped). */
 async function startContainer(run: ServicesRun, spec: ServiceSpec, id: string): Promise<void> {
   const { config, signal } = run;
-  const emit = (event: Omit<StackEvent, 'service' | 'node'>) =>
-    run.emit({ service: spec.name, node: spec.node.name, ...event });
+  const emit = emitterOf(run, spec);
   for (const check of spec.beforeStart ?? []) {
     const of = run.signals.get(check.of);
     if (of && (await of.start.promise).freshData) continue;
