@@ -68,8 +68,9 @@ async function leaderOf(topic: string): Promise<number> {
   }
 }
 
+/** `pbx status kafka --json`: the brokers alone (the project's other services are not started here). */
 async function status(): Promise<StatusResult> {
-  return (await project.json<StatusResult>(['status'])).doc;
+  return (await project.json<StatusResult>(['status', 'kafka'])).doc;
 }
 
 /** A broker's own process, killed with SIGKILL as a crash would (not `docker kill`, which the engine takes for a stop). */
