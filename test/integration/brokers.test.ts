@@ -239,7 +239,8 @@ describe('a Kafka of three brokers', () => {
       interval: 1000,
     });
     const broker = back.services.find((s) => s.node === `kafka-${leader}`)!;
-    expect(broker.restarts).toMatchObject({ count: 1, lastExit: { code: 137 } });
+    expect(broker.restarts?.count).toBeGreaterThanOrEqual(1);
+    expect(broker.restarts?.lastExit?.code).toBe(137);
     expect(Date.parse(broker.restarts!.lastExit!.at)).toBeGreaterThanOrEqual(killedAt - 5000);
   }, 400_000);
 
