@@ -1,6 +1,6 @@
 import type { Admin, ConfigEntries } from 'kafkajs';
 import { UserError } from '../cli/errors';
-import { withTimeout } from '../async';
+import { sleep, withTimeout } from '../async';
 import { createKafka, isAuthorizationFailure, loadKafkajs, type KafkaEndpoint } from './kafka';
 
 // Kafka's topics, in one place for every command that needs one (up, replay, run, top): names Kafka refuses, topics
@@ -161,7 +161,8 @@ async function createTopics(admin: Admin, missing: TopicRequest[], options: Ensu
   if (missing.length === 0) return;
   await admin
     .createTopics({
-      waitForLeaders: true,
+      // Waited for below: kafkajs's own wait ends at the first answer but LEADER_NOT_AVAILABLE.
+      waitForLeaders: false,
       topics: missing.map((r) => ({
         topic: r.name,
         numPartitions: r.partitions ?? 1,
@@ -172,6 +173,31 @@ async function createTopics(admin: Admin, missing: TopicRequest[], options: Ensu
     .catch((error: unknown) => {
       throw topicRefusal('create', error, missing.map((r) => r.name).join(', '), options.refusedSteps);
     });
+  await awaitLeaders(
+    admin,
+    missing.map((r) => r.name),
+  );
+}
+
+const LEADERS_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits until every partition of new topics has a leader. With several brokers, the one asked learns of a topic a
+ * moment after the controller made it, and says UNKNOWN_TOPIC_OR_PARTITION meanwhile.
+ */
+async function awaitLeaders(admin: Admin, topics: string[]): Promise<void> {
+  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const { topics: found } = await admin.fetchTopicMetadata({ topics });
+      const led = (t: (typeof found)[number]) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
+      if (found.length === topics.length && found.every(led)) return;
+      if (Date.now() >= deadline) throw new Error(`no leader for every partition of ${topics.join(', ')} yet`);
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() >= deadline) throw error;
+    }
+    await sleep(50);
+  }
 }
 
 /** Each topic's own error, where kafkajs gathers them under one ("Topic creation errors"); else the error itself. */

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { PbxCommand, configFlag, jsonFlag } from '../cli/base-command';
 import { interruptSignal } from '../cli/interrupt';
 import { formatDuration, renderTable, type Output } from '../cli/output';
-import { selectServices } from '../services/catalog';
+import { nodesOf, selectServices } from '../services/catalog';
 import { startLiveView } from '../ui/live-view';
 import { stackProgress } from '../ui/stack-progress';
 import { imageLine, startStack, type UpResult } from '../stack/up';
@@ -39,10 +39,9 @@ export default class Up extends PbxCommand {
     const out = this.output(flags);
     const config = this.loadConfig(flags);
     const services = argv as string[];
-    const progress = await startLiveView(
-      out,
-      stackProgress(selectServices(config, { services, profile: flags.profile })),
-    );
+    const selected = selectServices(config, { services, profile: flags.profile });
+    const nodes = selected.flatMap((service) => nodesOf(config, service).map((node) => node.name));
+    const progress = await startLiveView(out, stackProgress(nodes));
     let result: UpResult;
     try {
       result = await startStack({
@@ -66,7 +65,7 @@ function printUp(out: Output, result: UpResult): void {
   out.line(
     renderTable(
       result.services.map((r) => ({
-        service: r.service,
+        service: r.node,
         action: r.action,
         ready: r.readyMs !== undefined ? formatDuration(r.readyMs) : '',
         endpoint: r.endpoint.addresses.join(','),
@@ -81,7 +80,9 @@ function printUp(out: Output, result: UpResult): void {
       ],
     ),
   );
-  for (const r of result.services) if (r.imageChoice) out.line(`image of ${r.service}: ${imageLine(r.imageChoice)}`);
+  // One line per service: its brokers run one image.
+  const imaged = result.services.filter((r, i, all) => all.findIndex((o) => o.service === r.service) === i);
+  for (const r of imaged) if (r.imageChoice) out.line(`image of ${r.service}: ${imageLine(r.imageChoice)}`);
   for (const t of result.topics) {
     const partitions = `${t.partitions} partition${t.partitions > 1 ? 's' : ''}`;
     out.line(`topic ${t.name}: ${t.action} (${t.changes ? t.changes.join(', ') : partitions})`);

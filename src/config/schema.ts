@@ -6,6 +6,8 @@ export const SERVICE_NAMES = ['zookeeper', 'kafka', 'cassandra', 'redis'] as con
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const port = z.number().int().min(1).max(65535);
+/** The most Kafka brokers pbx runs (services.kafka.brokers). */
+export const MAX_BROKERS = 5;
 // Docker's memory syntax, kept human: 512m, 1g, 1.5g.
 const SIZE = /^(\d+(?:\.\d+)?)([kmg])$/i;
 
@@ -37,7 +39,8 @@ const topic = z.strictObject({
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   }),
   partitions: z.number().int().min(1).default(1),
-  replicationFactor: z.number().int().min(1).default(1),
+  // Unset: min(brokers, 3) on the Kafka pbx runs (as its default.replication.factor), 1 on an external one.
+  replicationFactor: z.number().int().min(1).optional(),
   // Kafka's own setting names and values; a list (cleanup.policy: [compact, delete]) is Kafka's comma-separated one.
   config: z
     .record(
@@ -72,35 +75,85 @@ const zookeeper = z.strictObject({
   memory: memory('ZooKeeper', '32m', '256m'),
 });
 
-const kafka = z.strictObject({
-  image: image.optional(),
-  port: port.default(9092),
-  memory: memory('Kafka', '384m', '1g'),
-  // KRaft needs no ZooKeeper; zookeeper mode matches the peachbox-era stacks.
-  mode: z.enum(['zookeeper', 'kraft']).default('zookeeper'),
-  topics: z
-    .array(topic)
-    .superRefine((topics, ctx) =>
-      topics.forEach(({ name }, i) => {
-        const before = topics.slice(0, i).map((t) => t.name);
-        const other = collidingTopic(name, before);
-        const message = before.includes(name)
-          ? `topic ${name} is declared twice`
-          : other !== undefined
-            ? `collides with topic ${other}: Kafka refuses names that differ only by "." and "_"`
-            : undefined;
-        if (message) ctx.addIssue({ code: 'custom', path: [i, 'name'], message });
-      }),
-    )
-    .default([]),
-  external: z
-    .strictObject({
-      brokers: z.array(hostPort).min(1),
-      sasl: sasl.optional(),
-      tls: tls.optional(),
-    })
-    .optional(),
-});
+const kafka = z
+  .strictObject({
+    image: image.optional(),
+    port: port.default(9092),
+    memory: memory('Kafka', '384m', '1g'),
+    // KRaft needs no ZooKeeper; zookeeper mode matches the peachbox-era stacks. Unset: zookeeper for one broker,
+    // kraft for more (only KRaft runs several here).
+    mode: z.enum(['zookeeper', 'kraft']).optional(),
+    // Broker containers, each with its own data volume and host port (port, port + 1, …); each one is a JVM of
+    // `memory`, so five are the most a laptop is asked to hold.
+    brokers: z.number().int().min(1).max(MAX_BROKERS).default(1),
+    topics: z
+      .array(topic)
+      .superRefine((topics, ctx) =>
+        topics.forEach(({ name }, i) => {
+          const before = topics.slice(0, i).map((t) => t.name);
+          const other = collidingTopic(name, before);
+          const message = before.includes(name)
+            ? `topic ${name} is declared twice`
+            : other !== undefined
+              ? `collides with topic ${other}: Kafka refuses names that differ only by "." and "_"`
+              : undefined;
+          if (message) ctx.addIssue({ code: 'custom', path: [i, 'name'], message });
+        }),
+      )
+      .default([]),
+    external: z
+      .strictObject({
+        brokers: z.array(hostPort).min(1),
+        sasl: sasl.optional(),
+        tls: tls.optional(),
+      })
+      .optional(),
+  })
+  .superRefine((settings, ctx) => {
+    if (settings.external) {
+      if (settings.brokers > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['brokers'],
+          message: 'brokers is the number of brokers pbx runs; an external Kafka lists its own under external.brokers',
+        });
+      return;
+    }
+    if (settings.brokers > 1 && settings.mode === 'zookeeper')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mode'],
+        message: `zookeeper mode runs one broker; ${settings.brokers} brokers run in KRaft mode (set mode: kraft, or leave mode out)`,
+      });
+    const lastPort = settings.port + settings.brokers - 1;
+    if (lastPort > 65535)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['port'],
+        message: `${settings.brokers} brokers take ports ${settings.port} to ${lastPort}: the last is above 65535`,
+      });
+    settings.topics.forEach(({ replicationFactor }, i) => {
+      if (replicationFactor !== undefined && replicationFactor > settings.brokers)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['topics', i, 'replicationFactor'],
+          message: `${replicationFactor} replicas need as many brokers; services.kafka.brokers is ${settings.brokers}`,
+        });
+    });
+  })
+  .transform(({ image, port, memory, mode, brokers, topics, external }) => {
+    // As the brokers' default.replication.factor (services/kafka.ts), so a topic pbx makes and one Kafka makes agree.
+    const replicationFactor = external ? 1 : Math.min(brokers, 3);
+    return {
+      image,
+      port,
+      memory,
+      mode: mode ?? (brokers > 1 ? ('kraft' as const) : ('zookeeper' as const)),
+      brokers,
+      topics: topics.map((t) => ({ ...t, replicationFactor: t.replicationFactor ?? replicationFactor })),
+      external,
+    };
+  });
 
 const cassandra = z.strictObject({
   image: image.optional(),
@@ -153,18 +206,24 @@ export const configSchema = z.strictObject({
       redis: redis.parse({}),
     }))
     .superRefine((services, context) => {
-      // Each service pbx runs publishes its own port: two on one port would fail only once started.
+      // Each service pbx runs publishes its own port (Kafka one per broker): two on one port would fail only once
+      // started.
       const owners = new Map<number, string>();
       for (const [name, settings] of Object.entries(services)) {
         if ('external' in settings && settings.external) continue;
-        const owner = owners.get(settings.port);
-        if (owner === undefined) owners.set(settings.port, name);
-        else
-          context.addIssue({
-            code: 'custom',
-            path: [name, 'port'],
-            message: `${settings.port} is services.${owner}.port too: each service needs a port of its own`,
-          });
+        const count = 'brokers' in settings ? settings.brokers : 1;
+        for (let i = 0; i < count; i++) {
+          const taken = settings.port + i;
+          const owner = owners.get(taken);
+          const what = i === 0 ? `services.${name}.port` : `services.${name}.port + ${i} (broker ${i + 1})`;
+          if (owner === undefined) owners.set(taken, what);
+          else
+            context.addIssue({
+              code: 'custom',
+              path: [name, 'port'],
+              message: `${taken} is ${owner} too: each service needs a port of its own`,
+            });
+        }
       }
     }),
   // sci-pype's environments: a named subset of services, chosen with --profile.

@@ -8,6 +8,8 @@ export const LABELS = {
   managed: 'pbx.managed',
   project: 'pbx.project',
   service: 'pbx.service',
+  /** The container's node: its service's name, or kafka-2 for one of several (absent on containers made before). */
+  node: 'pbx.node',
   configHash: 'pbx.config-hash',
   dataFormat: 'pbx.data-format',
   /** On the images pbx builds: the digest of what each was built from. */
@@ -17,11 +19,20 @@ export const LABELS = {
 /** The names of a project's resources, all prefixed by the project so projects never collide. */
 export const names = {
   network: (project: string) => `pbx-${project}`,
-  container: (project: string, service: ServiceName) => `pbx-${project}-${service}`,
-  volume: (project: string, service: ServiceName, purpose: string) => `pbx-${project}-${service}-${purpose}`,
+  /** Of a node: a service's one container (`kafka`), or one of several (`kafka-2`; see nodeName). */
+  container: (project: string, node: string) => `pbx-${project}-${node}`,
+  volume: (project: string, node: string, purpose: string) => `pbx-${project}-${node}-${purpose}`,
   /** The file in the temporary directory that lets one `pbx up` at a time change the project. */
   lockFile: (project: string) => `pbx-${project}.lock`,
 };
+
+/**
+ * The name of a service's container `index` (1-based) of `count`, within the project and on its network: the service's
+ * own name when it runs one (so a single broker is `kafka`, as before there were several), else `kafka-1`, `kafka-2` ….
+ */
+export function nodeName(service: ServiceName, index: number, count: number): string {
+  return count === 1 ? service : `${service}-${index}`;
+}
 
 /** Labels for a resource owned by `project` (and `service`, for containers and volumes). */
 export function projectLabels(project: string, service?: string): Record<string, string> {

@@ -3,11 +3,11 @@ import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { UsageError } from '../cli/errors';
 import { parseSize } from '../config/schema';
-import { names } from '../docker/names';
+import { names, nodeName } from '../docker/names';
 import { cassandra } from './cassandra';
 import { kafka } from './kafka';
 import { redis } from './redis';
-import type { ServiceDefinition, ServiceSpec } from './types';
+import type { Dependency, ServiceDefinition, ServiceNode, ServiceSpec } from './types';
 import { zookeeper } from './zookeeper';
 
 /** Every service pbx can run, in a stable order. */
@@ -90,27 +90,53 @@ export function selectServices(
   // Dependencies first; a dependency of an external service is never needed.
   for (const name of [...selected]) {
     if (isExternal(config, name)) continue;
-    for (const dependency of specFor(config, name).dependsOn) selected.add(dependency.service);
+    for (const dependency of dependenciesOf(config, name)) selected.add(dependency.service);
   }
   return order.filter((name) => selected.has(name));
 }
 
-/** The Docker spec of one (non-external) service, running the image chosen for it (by default, what pbx.yaml asks). */
-export function specFor(
+/** The nodes (containers) of a service: one, or one per Kafka broker. An external service is one node pbx does not run. */
+export function nodesOf(config: ResolvedConfig, service: ServiceName): ServiceNode[] {
+  const count = isExternal(config, service) ? 1 : (SERVICES[service].nodes?.(config) ?? 1);
+  return Array.from({ length: count }, (_, i) => ({ name: nodeName(service, i + 1, count), index: i + 1, count }));
+}
+
+/**
+ * The Docker specs of one (non-external) service, one per node, running the image chosen for it (by default, what
+ * pbx.yaml asks).
+ */
+export function specsFor(
   config: ResolvedConfig,
   service: ServiceName,
   choice: Pick<ImageChoice, 'image' | 'local'> = resolveImage(config, service),
-): ServiceSpec {
+): ServiceSpec[] {
   const { image, local } = choice;
   const memoryBytes = parseSize(config.services[service].memory);
-  const spec = SERVICES[service].spec({
-    config,
-    image,
-    localImage: local,
-    memoryBytes,
-    volume: (purpose) => names.volume(config.name, service, purpose),
+  return nodesOf(config, service).map((node) => {
+    const spec = SERVICES[service].spec({
+      config,
+      image,
+      localImage: local,
+      memoryBytes,
+      node,
+      volume: (purpose) => names.volume(config.name, node.name, purpose),
+    });
+    return { name: service, node, image, localImage: local, memoryBytes, ...spec };
   });
-  return { name: service, image, localImage: local, memoryBytes, ...spec };
+}
+
+/** The spec of a service's first node: its only one, but for Kafka with several brokers. */
+export function specFor(
+  config: ResolvedConfig,
+  service: ServiceName,
+  choice?: Pick<ImageChoice, 'image' | 'local'>,
+): ServiceSpec {
+  return specsFor(config, service, choice)[0]!;
+}
+
+/** What a service's start waits for (its nodes all wait for the same). */
+export function dependenciesOf(config: ResolvedConfig, service: ServiceName): Dependency[] {
+  return specFor(config, service).dependsOn;
 }
 
 /**
@@ -118,7 +144,8 @@ export function specFor(
  * and after the start (dependencies, start checks, the startup timeout) is not part of the container.
  */
 export function specHash(spec: ServiceSpec): string {
-  const { startupTimeoutMs: _timeout, dependsOn: _dependencies, beforeStart: _checks, ...shape } = spec;
+  // Nor is its node: a node is found by its name (its container's), whatever its hash.
+  const { startupTimeoutMs: _timeout, dependsOn: _dependencies, beforeStart: _checks, node: _node, ...shape } = spec;
   return createHash('sha256').update(stableJson(shape)).digest('hex').slice(0, 16);
 }
 

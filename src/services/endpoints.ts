@@ -7,7 +7,8 @@ import type { TlsSettings } from '../clients/tls';
 import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { KAFKA_INTERNAL_PORT } from './kafka';
-import { isExternal } from './catalog';
+import { isExternal, nodesOf } from './catalog';
+import type { ServiceNode } from './types';
 
 /** Where a service answers: from the host, and (for pbx-run services) from containers on the pbx network. */
 export interface Endpoint {
@@ -15,7 +16,7 @@ export interface Endpoint {
   external: boolean;
   /** host:port entries as a client on this machine uses them. */
   addresses: string[];
-  /** host:port for other containers on the project's network. */
+  /** host:port for other containers on the project's network (several, comma-separated, for several brokers). */
   internal?: string;
   url: string;
 }
@@ -25,8 +26,11 @@ export function clientHost(config: ResolvedConfig): string {
   return config.bind === '0.0.0.0' ? '127.0.0.1' : config.bind;
 }
 
-/** The endpoint of one service, managed or external (pure). */
-export function endpointOf(config: ResolvedConfig, service: ServiceName): Endpoint {
+/**
+ * The endpoint of one service, managed or external (pure): every broker's address for Kafka, or with `node`, that node's
+ * own (one of several brokers).
+ */
+export function endpointOf(config: ResolvedConfig, service: ServiceName, node?: ServiceNode): Endpoint {
   const host = clientHost(config);
   const { services } = config;
   const external = isExternal(config, service);
@@ -36,8 +40,14 @@ export function endpointOf(config: ResolvedConfig, service: ServiceName): Endpoi
       return { service, external, addresses: [address], internal: 'zookeeper:2181', url: `zookeeper://${address}` };
     }
     case 'kafka': {
-      const addresses = services.kafka.external?.brokers ?? [`${host}:${services.kafka.port}`];
-      const internal = external ? undefined : `kafka:${KAFKA_INTERNAL_PORT}`;
+      if (services.kafka.external) {
+        const addresses = services.kafka.external.brokers;
+        return { service, external, addresses, internal: undefined, url: `kafka://${addresses.join(',')}` };
+      }
+      // Consecutive host ports from services.kafka.port, one per broker; each broker's own name on the network.
+      const brokers = node ? [node] : nodesOf(config, 'kafka');
+      const addresses = brokers.map(({ index }) => `${host}:${services.kafka.port + index - 1}`);
+      const internal = brokers.map(({ name }) => `${name}:${KAFKA_INTERNAL_PORT}`).join(',');
       return { service, external, addresses, internal, url: `kafka://${addresses.join(',')}` };
     }
     case 'cassandra': {

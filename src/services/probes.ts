@@ -9,6 +9,7 @@ import { ensureTopics, type TopicRequest } from '../clients/topics';
 import { cqlReleaseVersion } from './cql-check';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, redisEndpoint } from './endpoints';
 import { isExternal, SERVICES } from './catalog';
+import type { ServiceNode } from './types';
 import { withTimeout } from '../async';
 
 /** `full` proves the service does its job (Kafka: a record round trip); `quick` is for status checks. */
@@ -25,17 +26,28 @@ const CHECK_TOPIC: TopicRequest = {
 /**
  * One readiness attempt with the probe the service's definition names: resolves with what the service answered,
  * rejects when it did not answer properly (with a RefusedError when it refused pbx). Callers poll it; it never waits
- * longer than a few seconds.
+ * longer than a few seconds. With `node`, one of several brokers is proven: it answers on its own address and the
+ * cluster counts it.
  */
-export async function probeOnce(config: ResolvedConfig, service: ServiceName, depth: ProbeDepth): Promise<string> {
+export async function probeOnce(
+  config: ResolvedConfig,
+  service: ServiceName,
+  depth: ProbeDepth,
+  node?: ServiceNode,
+): Promise<string> {
   try {
     const endpoint = endpointOf(config, service);
     switch (SERVICES[service].ready.kind) {
       case 'zookeeper-ruok':
         return await probeZookeeper(endpoint.addresses[0]!);
-      case 'kafka-roundtrip':
+      case 'kafka-roundtrip': {
         // On someone else's cluster pbx only reads metadata; it creates nothing there.
-        return depth === 'full' && !endpoint.external ? await kafkaRoundTrip(config) : await kafkaMetadata(config);
+        if (endpoint.external) return await kafkaMetadata(config);
+        const broker = node && node.count > 1 ? node : undefined;
+        if (depth === 'quick') return await kafkaMetadata(config, broker);
+        if (broker) await kafkaMetadata(config, broker);
+        return await kafkaRoundTrip(config);
+      }
       case 'cassandra-cql':
         return await probeCassandra(config);
       case 'redis-ping':
@@ -88,22 +100,58 @@ async function probeZookeeper(address: string): Promise<string> {
   return `imok, mode ${mode}`;
 }
 
-function newKafka(config: ResolvedConfig) {
-  return createKafka(kafkaEndpoint(config), {
-    clientId: 'pbx-ready',
-    connectionTimeout: 2000,
-    requestTimeout: 5000,
-    retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
-  });
+/** A client of the whole cluster, or of one broker when `broker` is given (its own address the only one it knows first). */
+function newKafka(config: ResolvedConfig, broker?: ServiceNode) {
+  const endpoint = kafkaEndpoint(config);
+  const brokers = broker ? endpointOf(config, 'kafka', broker).addresses : endpoint.brokers;
+  return createKafka(
+    { ...endpoint, brokers },
+    {
+      clientId: 'pbx-ready',
+      connectionTimeout: 2000,
+      requestTimeout: 5000,
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 500 },
+    },
+  );
 }
 
-async function kafkaMetadata(config: ResolvedConfig): Promise<string> {
-  const admin = (await newKafka(config)).admin();
+/**
+ * The cluster's brokers and controller; with `broker`, asked of that broker first (a client's first connection is to
+ * its own address), and it must be among the brokers the cluster counts (registered, not fenced).
+ */
+async function kafkaMetadata(config: ResolvedConfig, broker?: ServiceNode): Promise<string> {
+  const admin = (await newKafka(config, broker)).admin();
   await admin.connect();
   try {
     const cluster = await admin.describeCluster();
     if (cluster.brokers.length === 0) throw new Error('no broker in the cluster metadata');
-    return `${cluster.brokers.length} broker${cluster.brokers.length > 1 ? 's' : ''}, controller ${cluster.controller}`;
+    const counted = `${cluster.brokers.length} broker${cluster.brokers.length > 1 ? 's' : ''}`;
+    if (broker && !cluster.brokers.some((b) => b.nodeId === broker.index)) {
+      throw new Error(`answers, but is not among the cluster's ${counted} yet`);
+    }
+    return `${counted}, controller ${cluster.controller}`;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** What a Kafka cluster says of its replication, for `pbx status`. */
+export interface KafkaReplication {
+  /** The brokers the cluster counts (registered and not fenced). */
+  brokers: number;
+  /** Partitions, Kafka's own topics' included, with fewer replicas in sync than they have: a broker is down or behind. */
+  underReplicatedPartitions: number;
+}
+
+/** The cluster's brokers and its under-replicated partitions, from one metadata answer of the whole cluster. */
+export async function kafkaReplication(config: ResolvedConfig): Promise<KafkaReplication> {
+  const admin = (await newKafka(config)).admin();
+  await admin.connect();
+  try {
+    const [{ brokers }, { topics }] = await Promise.all([admin.describeCluster(), admin.fetchTopicMetadata()]);
+    const partitions = topics.flatMap((topic) => topic.partitions);
+    const under = partitions.filter((partition) => partition.isr.length < partition.replicas.length);
+    return { brokers: brokers.length, underReplicatedPartitions: under.length };
   } finally {
     await admin.disconnect();
   }

@@ -39,9 +39,19 @@ export type StartCheck =
   // broker with the same id fails (NodeExists) until then. Waited for at most `timeoutMs`.
   { kind: 'no-stale-broker'; of: ServiceName; timeoutMs: number };
 
-/** Everything Docker needs to run one service, computed from pbx.yaml (pure data, no Docker). */
+/** One of a service's containers: most services run one, Kafka one per broker. */
+export interface ServiceNode {
+  /** Its container's name within the project and on its network: `kafka`, or `kafka-2` of several (nodeName). */
+  name: string;
+  /** 1 … count (a broker's id). */
+  index: number;
+  count: number;
+}
+
+/** Everything Docker needs to run one container of a service, computed from pbx.yaml (pure data, no Docker). */
 export interface ServiceSpec {
   name: ServiceName;
+  node: ServiceNode;
   image: string;
   /** Whether `image` is built by pbx (`pbx images build`) rather than pulled. */
   localImage: boolean;
@@ -73,6 +83,8 @@ export interface SpecContext {
   /** The image to run, already resolved from `images`/`image` settings. */
   image: string;
   localImage: boolean;
+  /** The container the spec is for; `volume` names the node's own volumes. */
+  node: ServiceNode;
   volume: (purpose: string) => string;
   memoryBytes: number;
 }
@@ -89,5 +101,7 @@ export interface ServiceDefinition {
   localImage: string;
   /** How pbx proves it works, whether pbx runs it or it is external. */
   ready: ReadyProbe;
-  spec(context: SpecContext): Omit<ServiceSpec, 'name' | 'image' | 'localImage' | 'memoryBytes'>;
+  /** How many containers it runs (default 1): Kafka's brokers. */
+  nodes?: (config: ResolvedConfig) => number;
+  spec(context: SpecContext): Omit<ServiceSpec, 'name' | 'node' | 'image' | 'localImage' | 'memoryBytes'>;
 }

@@ -13,6 +13,8 @@ export interface ProjectContainer {
   id: string;
   name: string;
   service: ServiceName;
+  /** Its node: the service's name, or kafka-2 of several brokers (see nodeName). */
+  node: string;
   image: string;
   state: string; // running, exited, created, …
   configHash?: string;
@@ -26,6 +28,8 @@ export async function listProjectContainers(docker: Docker, project: string): Pr
     id: c.Id,
     name: (c.Names[0] ?? '').replace(/^\//, ''),
     service: c.Labels[LABELS.service] as ServiceName,
+    // Containers made before services had several nodes carry no node label: each was its service's one node.
+    node: c.Labels[LABELS.node] ?? c.Labels[LABELS.service]!,
     image: c.Image,
     state: c.State,
     configHash: c.Labels[LABELS.configHash],
@@ -111,7 +115,7 @@ export async function createServiceContainer(
   const portKey = `${spec.port.container}/tcp`;
   const { command, env } = writingFiles(spec);
   return docker.createContainer({
-    name: names.container(project, spec.name),
+    name: names.container(project, spec.node.name),
     Image: spec.image,
     // The command is the whole contract with the image: any entrypoint of its own is bypassed.
     Entrypoint: [],
@@ -119,8 +123,12 @@ export async function createServiceContainer(
     Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     // Root, so every image can write the named volumes whatever user it was built for.
     User: '0:0',
-    Hostname: spec.name,
-    Labels: { ...projectLabels(project, spec.name), [LABELS.configHash]: containerHash(spec) },
+    Hostname: spec.node.name,
+    Labels: {
+      ...projectLabels(project, spec.name),
+      [LABELS.node]: spec.node.name,
+      [LABELS.configHash]: containerHash(spec),
+    },
     ExposedPorts: { [portKey]: {} },
     HostConfig: {
       PortBindings: { [portKey]: [{ HostIp: spec.port.bind, HostPort: String(spec.port.host) }] },
@@ -132,7 +140,7 @@ export async function createServiceContainer(
       Memory: spec.memoryBytes,
       ...EVERY_CONTAINER,
     },
-    NetworkingConfig: { EndpointsConfig: { [names.network(project)]: { Aliases: [spec.name] } } },
+    NetworkingConfig: { EndpointsConfig: { [names.network(project)]: { Aliases: [spec.node.name] } } },
   });
 }
 

@@ -60,11 +60,12 @@ export async function streamLogs(options: LogsOptions): Promise<void> {
       `No container for ${missing.join(', ')} in project ${config.name} (\`pbx up ${missing.join(' ')}\` starts it).`,
     );
   }
-  const width = Math.max(...containers.map((c) => c.service.length));
+  // A line is prefixed with its node: kafka-2 of several brokers, else the service.
+  const width = Math.max(...containers.map((c) => c.node.length));
   const prefixed = containers.length > 1 || options.services.length > 1;
   await Promise.all(
     containers.map(async (c) => {
-      const prefix = prefixed ? `${c.service.padEnd(width)} | ` : '';
+      const prefix = prefixed ? `${c.node.padEnd(width)} | ` : '';
       const sink = lineSplitter((line) => options.write(prefix + line));
       if (options.follow) {
         await followRuns(docker, c, sink, options);
@@ -102,19 +103,19 @@ async function followRuns(docker: Docker, c: ProjectContainer, sink: Writable, o
       continue;
     }
     if (next === 'removed') {
-      options.note(`${c.service}'s container was removed (pbx down, or pbx up recreating it); its lines end here.`);
+      options.note(`${c.node}'s container was removed (pbx down, or pbx up recreating it); its lines end here.`);
       return;
     }
     if (!next.running) {
       const why = `exit code ${next.exitCode}${next.oomKilled ? ', out of memory' : ''}`;
-      options.note(`${c.service} stopped (${why}); its lines end here.`);
+      options.note(`${c.node} stopped (${why}); its lines end here.`);
       return;
     }
     // The restart policy started it again: inspect says 0 for the run that ended; the engine's events say why.
     const [code] = (await exitCodes(docker, c.id, ended - 60_000).catch(() => [])).slice(-1);
     const why = code === undefined ? 'it ended' : `exit code ${code}`;
     options.note(
-      `${c.service} was started again by the engine after ${why} (restart ${next.restartCount}); its lines go on.`,
+      `${c.node} was started again by the engine after ${why} (restart ${next.restartCount}); its lines go on.`,
     );
     run = next.startedAt;
     since = String(Date.parse(next.startedAt) / 1000);

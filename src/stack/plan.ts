@@ -1,28 +1,41 @@
 import type { ServiceName } from '../config/schema';
 import type { ProjectContainer } from './containers';
 
-/** What `up` does with one service. */
+/** What `up` does with one container of a service. */
 export type ServiceAction = 'create' | 'recreate' | 'restart' | 'keep';
 
 /**
- * Decides per service from what exists (pure): an identical running (or restarting) container is kept, an identical
- * stopped or crashed one is started again, a changed one is recreated, a missing one created.
+ * Decides per node (a service's container, see nodeName) from what exists (pure): an identical running (or
+ * restarting) container is kept, an identical stopped or crashed one is started again, a changed one is recreated, a
+ * missing one created.
  */
 export function planActions(
-  wanted: Array<{ name: ServiceName; hash: string }>,
+  wanted: Array<{ node: string; hash: string }>,
   existing: ProjectContainer[],
-): Map<ServiceName, { action: ServiceAction; container?: ProjectContainer }> {
-  const plan = new Map<ServiceName, { action: ServiceAction; container?: ProjectContainer }>();
-  for (const { name, hash } of wanted) {
-    const container = existing.find((c) => c.service === name);
-    if (!container) plan.set(name, { action: 'create' });
-    else if (container.configHash !== hash) plan.set(name, { action: 'recreate', container });
+): Map<string, { action: ServiceAction; container?: ProjectContainer }> {
+  const plan = new Map<string, { action: ServiceAction; container?: ProjectContainer }>();
+  for (const { node, hash } of wanted) {
+    const container = existing.find((c) => c.node === node);
+    if (!container) plan.set(node, { action: 'create' });
+    else if (container.configHash !== hash) plan.set(node, { action: 'recreate', container });
     // One the engine is starting again (its restart policy) is kept too: a start of pbx's would race the engine's.
     else if (container.state === 'running' || container.state === 'restarting')
-      plan.set(name, { action: 'keep', container });
-    else plan.set(name, { action: 'restart', container });
+      plan.set(node, { action: 'keep', container });
+    else plan.set(node, { action: 'restart', container });
   }
   return plan;
+}
+
+/**
+ * The containers of the services being started that no node is wanted for any more (pure): brokers beyond a lowered
+ * services.kafka.brokers, or the single broker's `kafka` once there are several. They would hold ports the new ones
+ * publish; `up` removes them (their volumes stay, as `pbx down` leaves them).
+ */
+export function unwantedContainers(
+  wanted: Array<{ service: ServiceName; node: string }>,
+  existing: ProjectContainer[],
+): ProjectContainer[] {
+  return existing.filter((c) => wanted.some((w) => w.service === c.service) && !wanted.some((w) => w.node === c.node));
 }
 
 export interface CqlStatement {

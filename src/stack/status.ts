@@ -3,18 +3,23 @@ import type { ResolvedConfig } from '../config/load';
 import type { ServiceName } from '../config/schema';
 import { withTimeout } from '../async';
 import { connectDocker } from '../docker/engine';
-import { isExternal, resolveImage, SERVICES, selectServices, specFor } from '../services/catalog';
+import { dependenciesOf, isExternal, nodesOf, resolveImage, SERVICES, selectServices } from '../services/catalog';
 import { endpointOf, type Endpoint } from '../services/endpoints';
-import { probeOnce } from '../services/probes';
+import { kafkaReplication, probeOnce, type KafkaReplication } from '../services/probes';
+import type { ServiceNode } from '../services/types';
 import { containerState, exitCodes, listProjectContainers, type ContainerState } from './containers';
 
+/** One node of a service: its one container, or one of several brokers. */
 export interface ServiceStatus {
   service: ServiceName;
+  /** The service's name, or kafka-2 of several brokers. */
+  node: string;
   /** running, exited, created… from Docker; "missing" when no container; "external" when not run by pbx. */
   state: string;
   ready: boolean;
   /** What the readiness check answered, or why it failed. */
   check: string;
+  /** The node's own: one broker's address of several. */
   endpoint: Endpoint;
   image?: string;
   startedAt?: string;
@@ -43,6 +48,8 @@ export interface StatusResult {
   project: string;
   ready: boolean;
   services: ServiceStatus[];
+  /** What the cluster says of itself, when Kafka is shown and answers. */
+  kafka?: KafkaReplication;
 }
 
 const CHECK_TIMEOUT_MS = 3000;
@@ -58,10 +65,10 @@ export async function stackStatus(options: {
   const managed = selected.filter((s) => !isExternal(config, s));
   const docker = managed.length > 0 ? (await connectDocker()).docker : undefined;
   const containers = docker ? await listProjectContainers(docker, config.name) : [];
-  const check = async (service: ServiceName): Promise<{ ready: boolean; check: string }> => {
+  const check = async (service: ServiceName, node?: ServiceNode): Promise<{ ready: boolean; check: string }> => {
     try {
       const answer = await withTimeout(
-        probeOnce(config, service, 'quick'),
+        probeOnce(config, service, 'quick', node),
         CHECK_TIMEOUT_MS,
         `no answer within ${CHECK_TIMEOUT_MS} ms`,
       );
@@ -70,46 +77,48 @@ export async function stackStatus(options: {
       return { ready: false, check: (error as Error).message };
     }
   };
-  const services = await Promise.all(
-    selected.map(async (service): Promise<ServiceStatus> => {
-      const endpoint = endpointOf(config, service);
-      if (isExternal(config, service)) return { service, state: 'external', endpoint, ...(await check(service)) };
-      const container = containers.find((c) => c.service === service);
-      if (!container) {
-        return {
-          service,
-          state: 'missing',
-          ready: false,
-          check: 'not started (pbx up)',
-          endpoint,
-          image: resolveImage(config, service).image,
-        };
-      }
-      const state = await containerState(docker!, container.id);
-      const base = { service, endpoint, image: container.image };
-      if (!state) return { ...base, state: 'missing', ready: false, check: 'the container is gone' };
-      const restarts = await restartsOf(docker!, container.id, state);
-      if (state.restarting) {
-        const code = `${restarts.lastExit?.code ?? '?'}${state.oomKilled ? ', out of memory' : ''}`;
-        return { ...base, state: state.status, ready: false, check: `restarting after exit code ${code}`, restarts };
-      }
-      if (!state.running) {
-        const check = `exited with code ${state.exitCode}`;
-        return { ...base, state: state.status, ready: false, check, exitCode: state.exitCode, restarts };
-      }
-      const uptimeMs = Date.now() - Date.parse(state.startedAt);
-      return {
-        ...base,
-        state: state.status,
-        startedAt: state.startedAt,
-        uptimeMs,
-        restarts,
-        ...(await check(service)),
-      };
-    }),
-  );
+  const nodeStatus = async (service: ServiceName, node: ServiceNode): Promise<ServiceStatus> => {
+    const endpoint = endpointOf(config, service, node);
+    const container = containers.find((c) => c.node === node.name);
+    const id = { service, node: node.name, endpoint };
+    if (!container) {
+      const image = resolveImage(config, service).image;
+      return { ...id, state: 'missing', ready: false, check: 'not started (pbx up)', image };
+    }
+    const state = await containerState(docker!, container.id);
+    const base = { ...id, image: container.image };
+    if (!state) return { ...base, state: 'missing', ready: false, check: 'the container is gone' };
+    const restarts = await restartsOf(docker!, container.id, state);
+    if (state.restarting) {
+      const code = `${restarts.lastExit?.code ?? '?'}${state.oomKilled ? ', out of memory' : ''}`;
+      return { ...base, state: state.status, ready: false, check: `restarting after exit code ${code}`, restarts };
+    }
+    if (!state.running) {
+      const check = `exited with code ${state.exitCode}`;
+      return { ...base, state: state.status, ready: false, check, exitCode: state.exitCode, restarts };
+    }
+    const uptimeMs = Date.now() - Date.parse(state.startedAt);
+    const answer = await check(service, node);
+    return { ...base, state: state.status, startedAt: state.startedAt, uptimeMs, restarts, ...answer };
+  };
+  const external = async (service: ServiceName): Promise<ServiceStatus> => {
+    const endpoint = endpointOf(config, service);
+    return { service, node: service, state: 'external', endpoint, ...(await check(service)) };
+  };
+  const [services, kafka] = await Promise.all([
+    Promise.all(
+      selected.flatMap((service) =>
+        isExternal(config, service)
+          ? [external(service)]
+          : nodesOf(config, service).map((node) => nodeStatus(service, node)),
+      ),
+    ),
+    selected.includes('kafka')
+      ? withTimeout(kafkaReplication(config), CHECK_TIMEOUT_MS, 'no answer').catch(() => undefined)
+      : undefined,
+  ]);
   markDependents(config, services);
-  return { project: config.name, ready: services.every((s) => s.ready), services };
+  return { project: config.name, ready: services.every((s) => s.ready), services, ...(kafka ? { kafka } : {}) };
 }
 
 /** What the engine says of a container's restarts, with the exit code of the run before the last restart. */
@@ -134,7 +143,7 @@ async function restartsOf(docker: Docker, id: string, state: ContainerState): Pr
 export function markDependents(config: ResolvedConfig, services: ServiceStatus[]): void {
   for (const status of services) {
     if (!status.ready || status.state === 'external') continue;
-    for (const dependency of specFor(config, status.service).dependsOn) {
+    for (const dependency of dependenciesOf(config, status.service)) {
       const of = services.find((s) => s.service === dependency.service);
       if (dependency.condition !== 'ready' || !of || of.ready) continue;
       const without = dependency.neededFor ? `: ${dependency.neededFor}` : '';

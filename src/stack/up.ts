@@ -13,7 +13,7 @@ import { ensureTopics, type TopicOutcome } from '../clients/topics';
 import { connectDocker } from '../docker/engine';
 import { LABELS, names } from '../docker/names';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
-import { isExternal, selectServices, specFor, type ImageChoice } from '../services/catalog';
+import { isExternal, nodesOf, selectServices, specsFor, type ImageChoice } from '../services/catalog';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, type Endpoint } from '../services/endpoints';
 import { probeOnce, RefusedError } from '../services/probes';
 import { waitForStartCheck } from '../services/start-checks';
@@ -33,19 +33,22 @@ import {
 import { awaitDependencies, type ServiceStart } from './dependencies';
 import { chooseImage, ensureImage } from './images';
 import { lockProject } from './lock';
-import { planActions, splitCql, type ServiceAction } from './plan';
+import { planActions, splitCql, unwantedContainers, type ServiceAction } from './plan';
 
 export type Phase = 'queued' | 'image' | 'creating' | 'starting' | 'waiting' | 'ready' | 'failed' | 'skipped';
 
-/** Progress of one service, for the live view and plain lines alike. */
+/** Progress of one service's node (its one container, or one broker of several), for the live view and plain lines alike. */
 export interface StackEvent {
   service: ServiceName;
+  /** The node: kafka-2 of several brokers; absent or the service's name for its one container. */
+  node?: string;
   phase: Phase;
   detail?: string;
 }
 
 export interface ServiceFailure {
   service: ServiceName;
+  node: string;
   reason: string;
   exitCode?: number;
   logTail: string[];
@@ -53,13 +56,16 @@ export interface ServiceFailure {
   nextSteps?: string[];
 }
 
+/** How one node of a service went: its one container, or one of several brokers. */
 export interface ServiceOutcome {
   service: ServiceName;
+  node: string;
   action: ServiceAction | 'external';
   ready: boolean;
   /** From container start (or the check's start) to the first good protocol answer. */
   readyMs?: number;
   answer?: string;
+  /** The node's own: one broker's address of several. */
   endpoint: Endpoint;
   image?: string;
   /** The image pbx ran and why, in a few words (pbx.yaml's setting, or what pbx chose: see chooseImage). */
@@ -115,7 +121,10 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   const managed = selected.filter((s) => !isExternal(config, s));
   if (managed.length === 0) return startSelected(options, selected, managed, started);
   const lock = await lockProject(config.name, signal, (pid) => {
-    for (const service of selected) emit({ service, phase: 'queued', detail: `pid ${pid}` });
+    for (const service of selected) {
+      for (const node of nodesOf(config, service))
+        emit({ service, node: node.name, phase: 'queued', detail: `pid ${pid}` });
+    }
   }).catch((error: unknown) => {
     if (!(error instanceof InterruptedError)) throw error;
     throw new InterruptedError('Interrupted while another pbx up was changing the project: nothing was changed.');
@@ -129,12 +138,12 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
 }
 
 function forcedStopNote(project: string, run: ServicesRun, ranBefore: boolean): string {
-  const made = run.touched.filter((t) => t.created).map((t) => t.service);
+  const made = run.touched.filter((t) => t.created).map((t) => t.node);
   const { madeVolumes } = run;
   if (made.length === 0 && madeVolumes.length === 0) return 'Stopped at once, before any container was made.';
   // `pbx down` would also stop the project's containers that ran before this run.
   const containers = ranBefore
-    ? `\`docker rm -f ${made.map((service) => names.container(project, service)).join(' ')}\` removes its containers`
+    ? `\`docker rm -f ${made.map((node) => names.container(project, node)).join(' ')}\` removes its containers`
     : `\`pbx down\` removes its containers (${made.join(', ')})`;
   const steps = [
     ...(made.length > 0 ? [containers] : []),
@@ -147,6 +156,13 @@ function forcedStopNote(project: string, run: ServicesRun, ranBefore: boolean): 
 
 type Settable<T> = ReturnType<typeof settable<T>>;
 
+/** A container this run made or started. */
+interface Touched {
+  id: string;
+  node: string;
+  created: boolean;
+}
+
 /** What the services of one `pbx up` share while they start side by side. */
 interface ServicesRun {
   config: ResolvedConfig;
@@ -158,7 +174,7 @@ interface ServicesRun {
   /** Made while the images are looked at and the volumes made; containers wait for it. */
   network: Promise<unknown>;
   /** The containers this run made or restarted, removed or stopped again if it fails. */
-  touched: Array<{ id: string; service: ServiceName; created: boolean }>;
+  touched: Touched[];
   /** Removed again if the run fails: they hold no data of the user's yet. */
   madeVolumes: string[];
   /** Each service's start and readiness, which its dependents wait on. */
@@ -182,13 +198,19 @@ async function startSelected(
       }),
     ),
   );
-  const specs = managed.map((service) => specFor(config, service, images.get(service)));
+  const specs = managed.flatMap((service) => specsFor(config, service, images.get(service)));
   const plan = planActions(
-    specs.map((spec) => ({ name: spec.name, hash: containerHash(spec) })),
+    specs.map((spec) => ({ node: spec.node.name, hash: containerHash(spec) })),
+    existing,
+  );
+  const unwanted = unwantedContainers(
+    specs.map((spec) => ({ service: spec.name, node: spec.node.name })),
     existing,
   );
   if (docker) await preflightPorts(docker, config, specs, plan);
   if (docker) await checkDataFormats(docker, specs, plan);
+  // Gone before anything is made: they hold ports the nodes wanted now publish.
+  for (const c of unwanted) await removeContainer(docker!, c.id);
   // Read before anything starts: a missing file is found now, not after Cassandra's start.
   const schema = selected.includes('cassandra') ? await readSchema(config) : [];
 
@@ -205,9 +227,11 @@ async function startSelected(
     madeVolumes: [],
     signals: new Map(selected.map((service) => [service, { start: settable(), ready: settable() }])),
   };
-  for (const [service, choice] of images) {
-    const { action } = plan.get(service)!;
-    if (action === 'create' || action === 'recreate') run.emit({ service, phase: 'image', detail: imageLine(choice) });
+  for (const spec of specs) {
+    const { action } = plan.get(spec.node.name)!;
+    const detail = imageLine(images.get(spec.name)!);
+    if (action === 'create' || action === 'recreate')
+      run.emit({ service: spec.name, node: spec.node.name, phase: 'image', detail });
   }
   // A second Ctrl-C exits at once, wherever this run is: it says what may be left and how to remove it.
   setForceNote(() => forcedStopNote(config.name, run, existing.length > 0));
@@ -227,18 +251,40 @@ async function startSelected(
   return { project: config.name, changed, services: results, topics, schemaFiles, elapsedMs: Date.now() - started };
 }
 
-/** Runs every selected service at once: each waits only for its own dependencies' conditions. */
+/**
+ * Runs every selected service at once, each node of it side by side: each waits only for its own dependencies'
+ * conditions. A service has started when all its nodes have, and is ready when all are.
+ */
 async function runServices(run: ServicesRun, selected: ServiceName[], specs: ServiceSpec[]): Promise<ServiceOutcome[]> {
-  return Promise.all(
+  const outcomes = await Promise.all(
     selected.map(async (service) => {
-      const spec = specs.find((s) => s.name === service);
+      const nodes = specs.filter((s) => s.name === service);
       const signals = run.signals.get(service)!;
-      const outcome = await (spec ? runManaged(run, spec) : runExternal(run, service));
+      const starts = nodes.map(() => settable<ServiceStart>());
+      void Promise.all(starts.map((start) => start.promise)).then((all) =>
+        signals.start.resolve({ running: all.every((s) => s.running), freshData: all.every((s) => s.freshData) }),
+      );
+      const outcomes =
+        nodes.length > 0
+          ? await Promise.all(
+              nodes.map(async (spec, i) => {
+                const outcome = await runManaged(run, spec, starts[i]!);
+                starts[i]!.resolve({ running: false, freshData: false }); // no-op when it started
+                return outcome;
+              }),
+            )
+          : [await runExternal(run, service)];
       signals.start.resolve({ running: false, freshData: false }); // no-op when it started
-      signals.ready.resolve(outcome.ready);
-      return outcome;
+      signals.ready.resolve(outcomes.every((outcome) => outcome.ready));
+      return outcomes;
     }),
   );
+  return outcomes.flat();
+}
+
+/** Emits the events of one node of a service. */
+function emitterOf(run: ServicesRun, spec: ServiceSpec): (event: Omit<StackEvent, 'service' | 'node'>) => void {
+  return (event) => run.emit({ service: spec.name, node: spec.node.name, ...event });
 }
 
 /** After a failure or an interruption: removes what this run made (unless kept for inspection), and says so. */
@@ -261,35 +307,43 @@ async function undoRun(run: ServicesRun, results: ServiceOutcome[], keepOnFailur
  * Brings one pbx-run service to ready: its image and container are made while its dependencies start; its start waits
  * for their conditions and its start checks; then its probe is polled.
  */
-async function runManaged(run: ServicesRun, spec: ServiceSpec): Promise<ServiceOutcome> {
-  const { config, docker, emit } = run;
-  const entry = run.plan.get(spec.name)!;
-  const base = { service: spec.name, action: entry.action, endpoint: endpointOf(config, spec.name), image: spec.image };
+async function runManaged(
+  run: ServicesRun,
+  spec: ServiceSpec,
+  started: Settable<ServiceStart>,
+): Promise<ServiceOutcome> {
+  const { config, docker } = run;
+  const node = spec.node.name;
+  const emit = emitterOf(run, spec);
+  const entry = run.plan.get(node)!;
+  const endpoint = endpointOf(config, spec.name, spec.node);
+  const base = { service: spec.name, node, action: entry.action, endpoint, image: spec.image };
   let id = entry.container?.id;
   try {
     const made = await prepareContainer(run, spec);
     id = made?.id ?? id;
     const { blockedBy, startedOnly } = await awaitDependencies(spec.dependsOn, run.signals);
     if (blockedBy || run.signal.aborted) {
-      emit({ service: spec.name, phase: 'skipped', detail: blockedBy ? `${blockedBy} is not ready` : 'interrupted' });
+      emit({ phase: 'skipped', detail: blockedBy ? `${blockedBy} is not ready` : 'interrupted' });
       const reason = blockedBy ? `not started: ${blockedBy} is not ready` : 'interrupted';
-      return { ...base, ready: false, failure: { service: spec.name, reason, logTail: [] } };
+      return { ...base, ready: false, failure: { service: spec.name, node, reason, logTail: [] } };
     }
     if (entry.action !== 'keep') await startContainer(run, spec, id!);
-    run.signals.get(spec.name)!.start.resolve({ running: true, freshData: made?.freshData ?? false });
-    emit({ service: spec.name, phase: 'waiting' });
+    started.resolve({ running: true, freshData: made?.freshData ?? false });
+    emit({ phase: 'waiting' });
     const { answer, readyMs } = await waitWatchingDependencies(run, spec, id!, startedOnly);
-    emit({ service: spec.name, phase: 'ready', detail: `${answer} (${formatDuration(readyMs)})` });
+    emit({ phase: 'ready', detail: `${answer} (${formatDuration(readyMs)})` });
     return { ...base, ready: true, readyMs, answer };
   } catch (error) {
     const e = error as ServiceFailedError;
     const tail = id ? await logTail(docker!, id, LOG_TAIL_LINES) : [];
-    emit({ service: spec.name, phase: 'failed', detail: e.message });
+    emit({ phase: 'failed', detail: e.message });
     return {
       ...base,
       ready: false,
       failure: {
         service: spec.name,
+        node,
         reason: e.message,
         exitCode: e.exitCode,
         logTail: tail,
@@ -307,19 +361,21 @@ async function prepareContainer(
   run: ServicesRun,
   spec: ServiceSpec,
 ): Promise<{ id: string; freshData: boolean } | undefined> {
-  const { config, emit } = run;
+  const { config } = run;
   const docker = run.docker!;
-  const entry = run.plan.get(spec.name)!;
-  if (entry.action === 'restart') run.touched.push({ id: entry.container!.id, service: spec.name, created: false });
+  const node = spec.node.name;
+  const emit = emitterOf(run, spec);
+  const entry = run.plan.get(node)!;
+  if (entry.action === 'restart') run.touched.push({ id: entry.container!.id, node, created: false });
   if (entry.action !== 'create' && entry.action !== 'recreate') return undefined;
-  await ensureImage(docker, spec, (text) => emit({ service: spec.name, phase: 'image', detail: text }));
+  await ensureImage(docker, spec, (text) => emit({ phase: 'image', detail: text }));
   if (entry.container) await removeContainer(docker, entry.container.id);
-  emit({ service: spec.name, phase: 'creating' });
+  emit({ phase: 'creating' });
   const made = await ensureVolumes(docker, config.name, spec);
   run.madeVolumes.push(...made);
   await run.network;
   const container = await createServiceContainer(docker, config.name, spec);
-  run.touched.push({ id: container.id, service: spec.name, created: true });
+  run.touched.push({ id: container.id, node, created: true });
   return { id: container.id, freshData: made.length > 0 };
 }
 
@@ -330,15 +386,16 @@ export function imageLine(choice: Pick<ImageChoice, 'image' | 'reason'>): string
 
 /** Starts a service's container once its start checks hold (those asking a dependency on fresh data are skipped). */
 async function startContainer(run: ServicesRun, spec: ServiceSpec, id: string): Promise<void> {
-  const { config, signal, emit } = run;
+  const { config, signal } = run;
+  const emit = emitterOf(run, spec);
   for (const check of spec.beforeStart ?? []) {
     const of = run.signals.get(check.of);
     if (of && (await of.start.promise).freshData) continue;
-    await waitForStartCheck(config, check, signal, (detail) => emit({ service: spec.name, phase: 'starting', detail }));
+    await waitForStartCheck(config, check, signal, (detail) => emit({ phase: 'starting', detail }));
   }
   if (signal.aborted) throw new ServiceFailedError('interrupted');
   await run.network;
-  emit({ service: spec.name, phase: 'starting' });
+  emit({ phase: 'starting' });
   await run.docker!.getContainer(id).start();
 }
 
@@ -356,7 +413,7 @@ async function waitWatchingDependencies(
     });
   }
   const signal = AbortSignal.any([run.signal, giveUp.signal]);
-  const kept = run.plan.get(spec.name)!.action === 'keep';
+  const kept = run.plan.get(spec.node.name)!.action === 'keep';
   return waitUntilReady({ docker: run.docker!, config: run.config, spec, id, signal, kept }).catch((error: unknown) => {
     if (giveUp.signal.aborted && !run.signal.aborted) {
       throw new ServiceFailedError(`${String(giveUp.signal.reason)} is not ready`);
@@ -369,14 +426,14 @@ async function waitWatchingDependencies(
 async function runExternal(run: ServicesRun, service: ServiceName): Promise<ServiceOutcome> {
   const { config, signal, emit } = run;
   run.signals.get(service)!.start.resolve({ running: false, freshData: false });
-  const base = { service, action: 'external' as const, endpoint: endpointOf(config, service) };
-  emit({ service, phase: 'waiting', detail: 'external' });
+  const base = { service, node: service, action: 'external' as const, endpoint: endpointOf(config, service) };
+  emit({ service, node: service, phase: 'waiting', detail: 'external' });
   const checkStarted = Date.now();
   let lastError: unknown;
   while (Date.now() - checkStarted < EXTERNAL_TIMEOUT_MS && !signal.aborted) {
     try {
       const answer = await probeOnce(config, service, 'full');
-      emit({ service, phase: 'ready', detail: `${answer} (external)` });
+      emit({ service, node: service, phase: 'ready', detail: `${answer} (external)` });
       return { ...base, ready: true, readyMs: Date.now() - checkStarted, answer };
     } catch (error) {
       lastError = error;
@@ -386,9 +443,9 @@ async function runExternal(run: ServicesRun, service: ServiceName): Promise<Serv
   }
   const how = lastError instanceof RefusedError ? 'refused pbx' : 'did not answer';
   const reason = `external ${service} at ${base.endpoint.addresses.join(', ')} ${how}: ${(lastError as Error)?.message ?? 'interrupted'}`;
-  emit({ service, phase: 'failed', detail: reason });
+  emit({ service, node: service, phase: 'failed', detail: reason });
   const nextSteps = [`Check services.${service}.external in pbx.yaml (address, credentials, TLS) against the service.`];
-  return { ...base, ready: false, failure: { service, reason, logTail: [], nextSteps } };
+  return { ...base, ready: false, failure: { service, node: service, reason, logTail: [], nextSteps } };
 }
 
 /**
@@ -411,7 +468,7 @@ async function waitUntilReady(options: {
   while (Date.now() - started < spec.startupTimeoutMs) {
     if (signal.aborted) throw new ServiceFailedError('interrupted');
     try {
-      const answer = await probeOnce(config, spec.name, 'full');
+      const answer = await probeOnce(config, spec.name, 'full', spec.node);
       return { answer, readyMs: Date.now() - started };
     } catch (error) {
       lastError = error;
@@ -475,16 +532,16 @@ async function preflightPorts(
     });
   }
   const problems: string[] = [];
-  const details: Array<{ service: ServiceName; port: number; owner?: string }> = [];
+  const details: Array<{ service: ServiceName; node: string; port: number; owner?: string }> = [];
   for (const spec of specs) {
-    const action = plan.get(spec.name)!.action;
+    const action = plan.get(spec.node.name)!.action;
     if (action === 'keep') continue;
     if (ownPorts.has(spec.port.host)) continue; // held by this project's own container, freed on recreate
     if (await isPortFree(spec.port.bind, spec.port.host)) continue;
     const owner = owners.get(spec.port.host) ?? (await listenerOf(spec.port.host)) ?? 'another process';
-    details.push({ service: spec.name, port: spec.port.host, owner });
+    details.push({ service: spec.name, node: spec.node.name, port: spec.port.host, owner });
     problems.push(
-      `${spec.port.bind}:${spec.port.host} for ${spec.name} is taken by ${owner} (set services.${spec.name}.port in pbx.yaml to move it)`,
+      `${spec.port.bind}:${spec.port.host} for ${spec.node.name} is taken by ${owner} (set services.${spec.name}.port in pbx.yaml to move it)`,
     );
   }
   if (problems.length > 0) {
@@ -507,7 +564,7 @@ async function checkDataFormats(
   plan: ReturnType<typeof planActions>,
 ): Promise<void> {
   for (const spec of specs) {
-    if (!spec.dataFormat || plan.get(spec.name)!.action === 'keep') continue;
+    if (!spec.dataFormat || plan.get(spec.node.name)!.action === 'keep') continue;
     for (const name of Object.keys(spec.volumes)) {
       const volume = await docker
         .getVolume(name)
@@ -528,12 +585,7 @@ async function checkDataFormats(
 }
 
 /** Removes the containers this run created and stops the ones it restarted; returns their services. */
-async function cleanUp(
-  docker: Docker,
-  project: string,
-  touched: Array<{ id: string; service: ServiceName; created: boolean }>,
-  madeVolumes: string[],
-): Promise<string[]> {
+async function cleanUp(docker: Docker, project: string, touched: Touched[], madeVolumes: string[]): Promise<string[]> {
   for (const t of touched) {
     if (t.created) await removeContainer(docker, t.id);
     else
@@ -555,13 +607,13 @@ async function cleanUp(
       .remove()
       .catch(() => undefined);
   }
-  return touched.map((t) => t.service);
+  return touched.map((t) => t.node);
 }
 
 function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: boolean): UserError {
   const failures = results.flatMap((r) => (r.failure ? [r.failure] : []));
   const blocks = failures.map((f) => {
-    const lines = [`${f.service}: ${f.reason}`];
+    const lines = [`${f.node}: ${f.reason}`];
     const tail = f.logTail.length === 1 ? 'its last log line' : `last ${f.logTail.length} log lines`;
     if (f.logTail.length > 0) lines.push(`  ${tail}:`, ...f.logTail.map((l) => `  │ ${l}`));
     return lines.join('\n');

@@ -1,4 +1,3 @@
-import type { ServiceName } from '../config/schema';
 import type { Phase, StackEvent } from '../stack/up';
 import type { LiveView, TerminalStream, ViewSpec } from './live-view';
 
@@ -13,16 +12,19 @@ const LABEL: Record<Phase, string> = {
   skipped: 'skipped',
 };
 
+/** The line or task an event is for: its node (kafka-2 of several brokers), else its service. */
+const nodeOf = (event: StackEvent): string => event.node ?? event.service;
+
 /**
- * The live view of `pbx up`: each update is one service's change. On a terminal a listr2 tree (its own renderer:
- * a task per service that ends as the service ended), otherwise a line per change.
+ * The live view of `pbx up`: each update is one node's change (a service's container; one per broker). On a terminal
+ * a listr2 tree (its own renderer: a task per node that ends as the node ended), otherwise a line per change.
  */
-export function stackProgress(services: ServiceName[], started = Date.now()): ViewSpec<StackEvent> {
+export function stackProgress(services: string[], started = Date.now()): ViewSpec<StackEvent> {
   const width = Math.max(...services.map((s) => s.length));
   return {
     to: 'stderr',
-    render: ({ service, phase, detail }) =>
-      `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${service.padEnd(width)}  ${LABEL[phase]}${detail ? `: ${detail}` : ''}`,
+    render: (event) =>
+      `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${nodeOf(event).padEnd(width)}  ${LABEL[event.phase]}${event.detail ? `: ${event.detail}` : ''}`,
     plainEveryMs: 0,
     terminal: ({ stream }) => listrProgress(services, started, stream),
   };
@@ -33,7 +35,9 @@ type Task = { title: string; output: string; skip: (message: string) => void };
 type Entry = { task?: Task; settle: (error?: Error) => void; early: StackEvent[]; done?: boolean };
 
 /** One service's change in its task: title, detail underneath, and the task's end when the service ended. */
-function showEvent(task: Task, entry: Entry, { service, phase, detail }: StackEvent, started: number): void {
+function showEvent(task: Task, entry: Entry, event: StackEvent, started: number): void {
+  const { phase, detail } = event;
+  const service = nodeOf(event);
   const elapsed = `${((Date.now() - started) / 1000).toFixed(1)} s`;
   task.title = `${service}: ${LABEL[phase]}${phase === 'ready' || phase === 'failed' ? ` (${elapsed})` : ''}`;
   if (detail) task.output = detail;
@@ -47,7 +51,7 @@ function showEvent(task: Task, entry: Entry, { service, phase, detail }: StackEv
 }
 
 async function listrProgress(
-  services: ServiceName[],
+  services: string[],
   started: number,
   stream: TerminalStream,
 ): Promise<LiveView<StackEvent>> {
@@ -57,13 +61,13 @@ async function listrProgress(
   class OnTheViewsTerminal extends DefaultRenderer {
     static override nonTTY = true;
   }
-  const pending = new Map<ServiceName, Entry>();
-  const apply = (service: ServiceName, task: Task, event: StackEvent) =>
+  const pending = new Map<string, Entry>();
+  const apply = (service: string, task: Task, event: StackEvent) =>
     showEvent(task, pending.get(service)!, event, started);
   // A service that never finished is marked as not started when the view ends, or when its task starts after that
   // (up can fail before listr2 has begun any task).
   let stopped = false;
-  const endIfStopped = (service: ServiceName, entry: Entry) => {
+  const endIfStopped = (service: string, entry: Entry) => {
     if (!stopped || entry.done || !entry.task) return;
     entry.done = true;
     entry.task.skip(`${service}: not started`);
@@ -99,9 +103,9 @@ async function listrProgress(
   const notes: string[] = [];
   return {
     update: (event) => {
-      const entry = pending.get(event.service);
+      const entry = pending.get(nodeOf(event));
       if (!entry) return;
-      if (entry.task) apply(event.service, entry.task, event);
+      if (entry.task) apply(nodeOf(event), entry.task, event);
       else entry.early.push(event);
     },
     // listr2 has no room for lines above its tree: they follow it, once it is finished.

@@ -10,11 +10,14 @@ export interface StatusFrame {
   takenAt: Date;
 }
 
-/** Each service's state, readiness, endpoint, uptime, image and check, as aligned columns. */
+/**
+ * Each service's state, readiness, endpoint, uptime, image and check, as aligned columns (a row per broker), and under
+ * it, where Kafka runs several brokers, what the cluster says of its replication.
+ */
 export function statusTable(result: StatusResult, style: Styler): string {
-  return renderTable(
+  const table = renderTable(
     result.services.map((r) => ({
-      service: r.service,
+      service: r.node,
       state: r.state,
       ready: r.ready ? style.green('yes') : style.red('no'),
       endpoint: r.endpoint.addresses.join(','),
@@ -34,6 +37,11 @@ export function statusTable(result: StatusResult, style: Styler): string {
       ['check', 'CHECK'],
     ],
   );
+  const { kafka } = result;
+  if (!kafka || (kafka.brokers <= 1 && kafka.underReplicatedPartitions === 0)) return table;
+  const under = kafka.underReplicatedPartitions;
+  const partitions = `${under} under-replicated partition${under === 1 ? '' : 's'}`;
+  return `${table}\nkafka: ${kafka.brokers} broker${kafka.brokers === 1 ? '' : 's'} in the cluster, ${under > 0 ? style.yellow(partitions) : partitions}`;
 }
 
 /** "2 (12.0 s ago: exit 137, out of memory)": how often the engine started it again, when it last did, and why. */

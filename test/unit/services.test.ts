@@ -133,6 +133,7 @@ describe('dependency conditions', () => {
 describe('status of dependents', () => {
   const status = (service: ServiceName, ready: boolean, check: string): ServiceStatus => ({
     service,
+    node: service,
     state: 'running',
     ready,
     check,

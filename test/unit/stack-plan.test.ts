@@ -13,6 +13,7 @@ const container = (service: ProjectContainer['service'], configHash: string, sta
   id: `id-${service}`,
   name: `pbx-test-${service}`,
   service,
+  node: service,
   image: 'img',
   state,
   configHash,
@@ -23,10 +24,10 @@ describe('planActions', () => {
   it('creates what is missing, keeps what is identical and running, restarts what stopped, recreates what changed', () => {
     const plan = planActions(
       [
-        { name: 'zookeeper', hash: 'a' },
-        { name: 'kafka', hash: 'b' },
-        { name: 'cassandra', hash: 'c' },
-        { name: 'redis', hash: 'd' },
+        { node: 'zookeeper', hash: 'a' },
+        { node: 'kafka', hash: 'b' },
+        { node: 'cassandra', hash: 'c' },
+        { node: 'redis', hash: 'd' },
       ],
       [container('kafka', 'b'), container('cassandra', 'c', 'exited'), container('redis', 'old')],
     );
@@ -39,7 +40,7 @@ describe('planActions', () => {
   });
 
   it('keeps a container its restart policy is starting again: a start of pbx would race the engine', () => {
-    const plan = planActions([{ name: 'redis', hash: 'd' }], [container('redis', 'd', 'restarting')]);
+    const plan = planActions([{ node: 'redis', hash: 'd' }], [container('redis', 'd', 'restarting')]);
     expect(plan.get('redis')?.action).toBe('keep');
   });
 });

@@ -79,6 +79,7 @@ describe('the status view', () => {
     services: [
       {
         service: 'redis',
+        node: 'redis',
         state: 'running',
         ready: true,
         check: 'PONG',
@@ -89,6 +90,7 @@ describe('the status view', () => {
       },
       {
         service: 'cassandra',
+        node: 'cassandra',
         state: 'running',
         ready: true,
         check: 'Cassandra 5.0.4',
@@ -104,6 +106,7 @@ describe('the status view', () => {
       },
       {
         service: 'kafka',
+        node: 'kafka',
         state: 'missing',
         ready: false,
         check: 'not started (pbx up)',
