@@ -40,8 +40,10 @@ const KAFKA_WITHIN_MS = 4000;
 const SERVICES_EVERY_MS = 2000;
 /** After the figures topic could not be read (refused, Kafka down), when to try again. */
 const FIGURES_RETRY_MS = 5000;
+/** How long the first refresh waits for the figures topic to be read to its end. */
+const CATCH_UP_WITHIN_MS = 2000;
 
-type KafkaPart = Pick<Snapshot, 'topics' | 'groups' | 'pipelines' | 'replays'>;
+type KafkaPart = Pick<Snapshot, 'topics' | 'groups' | 'pipelines' | 'replays' | 'figuresError'>;
 
 /** A collector of the project's stack (or the external Kafka its config names); connects at the first collect(). */
 export function createCollector(options: CollectorOptions): Promise<Collector> {
@@ -80,7 +82,7 @@ export function createCollector(options: CollectorOptions): Promise<Collector> {
     if (reading.ok) {
       const rows = history.rows(reading.r);
       await figures.open();
-      last = { ...rows, pipelines: figures.pipelines(), replays: figures.replays() };
+      last = { ...rows, pipelines: figures.pipelines(), replays: figures.replays(), figuresError: figures.error };
       kafka = { up: true, brokers: reading.r.brokers, since: kafka.up ? kafka.since : time };
     } else {
       await disconnect();
@@ -147,6 +149,8 @@ class FiguresWatch {
   private reader: FiguresReader | undefined;
   private admin: Admin | undefined;
   private failedAt = -Infinity;
+  /** Why the topic could not be followed, until it can. */
+  error: string | undefined;
 
   constructor(
     private readonly endpoint: KafkaEndpoint,
@@ -164,7 +168,11 @@ class FiguresWatch {
         KAFKA_WITHIN_MS,
         'the figures topic did not answer',
       );
-    } catch {
+      // What is already there, before the first snapshot: `pbx top --json` shows what runs now.
+      await withTimeout(this.reader.caughtUp, CATCH_UP_WITHIN_MS, '').catch(() => undefined);
+      this.error = undefined;
+    } catch (error) {
+      this.error = (error as Error).message;
       this.failedAt = this.now();
       await this.admin?.disconnect().catch(() => undefined);
       this.admin = undefined;

@@ -96,6 +96,7 @@ export function snapshotText(snapshot: Snapshot, style: Styler): string {
       ),
     );
   }
+  if (snapshot.figuresError !== undefined) blocks.push(style.yellow(`Pipelines and replays: ${snapshot.figuresError}`));
   return blocks.join('\n\n');
 }
 

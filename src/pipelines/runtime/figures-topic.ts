@@ -2,6 +2,7 @@
 // `${pipeline}/${replica}`, and so does every replay, keyed `replay/${host}/${pid}`; whoever shows them (pbx top on
 // any machine, the parent of `pbx run --replicas N`) reads the latest snapshot of each from it.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { settable } from '../../async';
 import type { Admin, Producer } from 'kafkajs';
 import { kafkaClientConfig, type KafkaEndpoint } from '../../clients/kafka';
 import { loadFetchInternals, type FetchInternals } from '../../clients/kafkajs-internals';
@@ -167,6 +168,8 @@ export interface FiguresReader {
   replicas(now?: number): PipelineFigures[];
   /** The latest figures of each running replay, oldest first. */
   replays(now?: number): ReplayFigures[];
+  /** Resolves once every partition was read up to its end as it was when the reader started. */
+  caughtUp: Promise<void>;
   /** Yields replicas() each time a snapshot arrives (coalesced), until close() or the signal. */
   updates(signal?: AbortSignal): AsyncIterable<PipelineFigures[]>;
   close(): Promise<void>;
@@ -193,6 +196,8 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
   const table = new FiguresTable();
   const waiting = new Set<() => void>();
   let closed = false;
+  const caughtUp = settable<void>();
+  const read = new Set<number>();
   const following = follow({
     internals,
     topic,
@@ -200,6 +205,10 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
     replace: startAt,
     closed: () => closed,
     onRecord: (key, value) => table.apply(key, value, Date.now()),
+    onCaughtUp: (partition) => {
+      read.add(partition);
+      if (read.size >= internals.partitionsOf(topic).length) caughtUp.resolve();
+    },
     onBatch: () => {
       for (const wake of waiting) wake();
       waiting.clear();
@@ -208,6 +217,7 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
   const replicas = (now = Date.now()) => table.replicas(now, staleMs, pipeline);
   return {
     replicas,
+    caughtUp: caughtUp.promise,
     replays: (now = Date.now()) => table.replays(now, staleMs),
     updates: (signal) => updatesOf(replicas, waiting, () => closed || Boolean(signal?.aborted), signal),
     close: async () => {
@@ -229,6 +239,8 @@ interface Following {
   closed: () => boolean;
   onRecord: (key: string | null, value: string | null) => void;
   onBatch: () => void;
+  /** A partition's fetch came back with nothing left to read. */
+  onCaughtUp: (partition: number) => void;
 }
 
 /** Fetches from each partition's leader until closed; a failure (a leader moved, Kafka away) is retried. */
@@ -266,6 +278,8 @@ async function fetchFrom(f: Following, nodeId: number, partitions: number[]): Pr
       any = true;
     }
   }
+  for (const { partition, highWatermark } of answer)
+    if (BigInt(f.positions.get(partition) ?? 0) >= BigInt(highWatermark)) f.onCaughtUp(partition);
   if (any) f.onBatch();
 }
 
