@@ -35,6 +35,16 @@ function numbers(name: string, count: number): string {
   return file;
 }
 
+/** Snapshots of a collector of this process until one satisfies `until` (pipelines' and replays' figures). */
+async function collectUntil(what: string, until: (s: Snapshot) => boolean): Promise<Snapshot> {
+  const collector = await createCollector({ config: loadConfig({ file: project.file }) });
+  try {
+    return await waitFor(() => collector.collect(), { what, timeout: 15_000, interval: 1000, until });
+  } finally {
+    await collector.close();
+  }
+}
+
 async function top(): Promise<Snapshot> {
   const { exitCode, doc, stderr } = await project.json<Snapshot>(['top']);
   expect(exitCode, stderr).toBe(0);
@@ -81,7 +91,8 @@ describe('pbx top --json', () => {
       within(topic?.recordsPerSecond, 500, 0.05);
       expect(topic).toMatchObject({ partitions: 1, internal: false });
       expect(topic!.history.length).toBeGreaterThanOrEqual(1);
-      const shown = snapshot.replays.find((r) => r.topic === 'top-rate');
+      const withReplay = await collectUntil('the replay', (s) => s.replays.some((r) => r.topic === 'top-rate'));
+      const shown = withReplay.replays.find((r) => r.topic === 'top-rate');
       expect(shown).toMatchObject({ targetRate: 500, total: null, source: expect.stringContaining('top-rate.json') });
       within(shown?.achievedRate, 500, 0.05);
       expect(shown!.sent).toBeGreaterThan(1000);
@@ -90,8 +101,7 @@ describe('pbx top --json', () => {
       await run.stop();
     }
     // A replay that ended leaves at once (its tombstone), not after the figures go stale.
-    const after = await top();
-    expect(after.replays.filter((r) => r.topic === 'top-rate')).toEqual([]);
+    await collectUntil('the replay gone', (s) => !s.replays.some((r) => r.topic === 'top-rate'));
   }, 60_000);
 
   it('shows a consumer group stopped half-way with its lag in records and in time, status stopped', async () => {
@@ -166,7 +176,7 @@ describe('pbx top --json', () => {
       await waitFor(() => endOffset('top-out'), { what: '300 records out', timeout: 30_000, until: (n) => n >= 300 });
       const rates: number[] = [];
       for (let i = 0; i < 3; i++) {
-        const snapshot = await top();
+        const snapshot = await collectUntil('the pipeline', (s) => s.pipelines.some((p) => p.pipeline === 'ittop'));
         const figures = snapshot.pipelines.find((p) => p.pipeline === 'ittop');
         expect(figures, JSON.stringify({ ...snapshot, topics: [] })).toBeDefined();
         const [filter, map] = figures!.operators;
