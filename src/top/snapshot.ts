@@ -98,6 +98,8 @@ export interface Snapshot {
   /** The latest figures of each pipeline replica, as `pbx run` publishes them. */
   pipelines: PipelineFigures[];
   replays: ReplayRow[];
+  /** Why pipelines and replays could not be read (the figures topic refused or not answering); absent when they can. */
+  figuresError?: string;
   /** How long collecting this snapshot took, ms. */
   collectMs: number;
 }
