@@ -90,7 +90,7 @@ function filterKey(state: UiState, key: Key): UiState {
   if (key.escape) return { ...state, editingFilter: false, filter: '' };
   if (key.backspace || key.delete) return { ...state, filter: state.filter.slice(0, -1) };
   // Printable text only: arrows and the like arrive with an empty input.
-  if (key.input !== '' && !key.ctrl && !/[\u0000-\u001F\u007F]/.test(key.input)) {
+  if (key.input !== '' && !key.ctrl && [...key.input].every((c) => c >= ' ' && c !== '\u007F')) {
     return { ...state, filter: state.filter + key.input, selected: {} };
   }
   return state;

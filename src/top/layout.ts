@@ -144,12 +144,15 @@ const EMPTY: Record<PanelName, string> = {
   replays: 'none running',
 };
 
+/** Who gets room first after the focused panel: the data flow, then the services (all well, mostly). */
+const SHARE_ORDER: PanelName[] = ['topics', 'groups', 'pipelines', 'replays', 'services'];
+
 /**
  * Each panel's lines: first its header (one line when empty), then a row each, then more rows in turn, the focused
  * panel first; a panel that gets nothing is left out (a tiny terminal).
  */
 export function shareHeight(rows: PanelRows, focused: PanelName, room: number): Record<PanelName, number> {
-  const order = [focused, ...PANELS.filter((p) => p !== focused)];
+  const order = [focused, ...SHARE_ORDER.filter((p) => p !== focused)];
   const heights = Object.fromEntries(PANELS.map((p) => [p, 0])) as Record<PanelName, number>;
   const want = (p: PanelName) => (rows[p].length === 0 ? 1 : rows[p].length + 1);
   let left = room;
