@@ -23,6 +23,7 @@ const COMMANDS: Record<string, Loader> = {
   replay: () => import('./commands/replay'),
   run: () => import('./commands/run'),
   status: () => import('./commands/status'),
+  top: () => import('./commands/top'),
   up: () => import('./commands/up'),
 };
 

@@ -2,7 +2,7 @@ import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import type { FinishedBatch } from './record-batch';
 import { loadKafkajs } from './kafka';
 
-// The one module that touches kafkajs's private internals, for batch-producer.ts and the figures reader: its
+// The one module that touches kafkajs's private internals, for batch-producer.ts, the figures reader and pbx top: its
 // cluster (metadata, leaders, connections with TLS and SASL, version negotiation), a connection's request queue, the
 // produce request definitions, a broker's fetch and the protocol errors. They are not kafkajs's public API, so when loaded they are checked against
 // the shape pbx relies on (kafkajs 2.2.4, pinned): a kafkajs that differs stops with a list of what moved
@@ -135,6 +135,60 @@ export async function loadFetchInternals(config: KafkaConfig, modules?: KafkajsM
   };
 }
 
+/**
+ * What `pbx top`'s collector reads a cluster with, a few batched requests a refresh: every topic's metadata in one
+ * request, offsets of many topics in one ListOffsets per leader, the groups of each broker, each group's description
+ * and committed offsets from its coordinator, and the first records of many partitions in one Fetch per leader.
+ * kafkajs's admin would send one request per topic or per group, and find a group's coordinator at every call.
+ */
+export interface ClusterReads {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  /** Every topic (Kafka's own included) and the brokers, in one Metadata request. */
+  metadata(): Promise<ClusterMetadata>;
+  /** A broker by node id, connected on first use. */
+  broker(nodeId: number): Promise<ReadingBroker>;
+}
+
+export interface ClusterMetadata {
+  brokers: Array<{ nodeId: number; host: string; port: number }>;
+  topicMetadata: Array<{ topic: string; isInternal?: boolean; partitionMetadata: PartitionMetadata[] }>;
+}
+
+/** The requests of kafkajs's Broker the collector sends, as kafkajs decodes their answers. */
+export interface ReadingBroker {
+  listOffsets(args: {
+    isolationLevel: number;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number; timestamp: number }> }>;
+  }): Promise<{ responses: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> }>;
+  listGroups(): Promise<{ groups: Array<{ groupId: string; protocolType: string }> }>;
+  findGroupCoordinator(args: { groupId: string; coordinatorType: number }): Promise<{ coordinator: { nodeId: number } }>;
+  describeGroups(args: { groupIds: string[] }): Promise<{ groups: DescribedGroup[] }>;
+  offsetFetch(args: {
+    groupId: string;
+    topics: Array<{ topic: string; partitions: Array<{ partition: number }> }>;
+  }): Promise<{ responses: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> }>;
+  fetch: FetchingBroker['fetch'];
+}
+
+export interface DescribedGroup {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  members: Array<{ memberId: string; clientId: string; clientHost: string; memberAssignment: Buffer }>;
+}
+
+/** Loads and checks kafkajs's internals as loadProducerInternals does, for the reads of `pbx top`. */
+export async function loadClusterReads(config: KafkaConfig, modules?: KafkajsModules): Promise<ClusterReads> {
+  const { cluster } = await checkedCluster(config, modules);
+  return {
+    connect: () => cluster.connect(),
+    disconnect: () => cluster.disconnect(),
+    metadata: () => cluster.metadata({ topics: [] }),
+    broker: (nodeId) => cluster.findBroker({ nodeId }),
+  };
+}
+
 /** A cluster for `config` from checked modules: a KafkajsChangedError lists what moved when they differ. */
 async function checkedCluster(
   config: KafkaConfig,
@@ -264,6 +318,7 @@ const CLUSTER_METHODS = [
   'findTopicPartitionMetadata',
   'findBroker',
   'findControllerBroker',
+  'metadata',
 ];
 
 /** Collects what is missing from one module, by name. */
@@ -370,7 +425,15 @@ function checkConnections(check: (name: ModuleName) => ShapeCheck, m: KafkajsMod
   if (
     !pool.methods('ConnectionPool', m.connectionPool, ['getConnection', 'send']) ||
     !connection.methods('Connection', m.connection, ['isAuthenticated', 'failIfNotConnected', 'nextCorrelationId']) ||
-    !broker.methods('Broker', m.broker, ['initProducerId', 'fetch'])
+    !broker.methods('Broker', m.broker, [
+      'initProducerId',
+      'fetch',
+      'listOffsets',
+      'listGroups',
+      'findGroupCoordinator',
+      'describeGroups',
+      'offsetFetch',
+    ])
   ) {
     return;
   }
@@ -465,7 +528,8 @@ interface Cluster {
   addMultipleTargetTopics(topics: string[]): Promise<void>;
   refreshMetadata(): Promise<void>;
   findTopicPartitionMetadata(topic: string): PartitionMetadata[];
-  findBroker(args: { nodeId: number }): Promise<Broker & FetchingBroker>;
+  findBroker(args: { nodeId: number }): Promise<Broker & ReadingBroker>;
+  metadata(args: { topics: string[] }): Promise<ClusterMetadata>;
   findControllerBroker(): Promise<Broker>;
 }
 

@@ -10,6 +10,7 @@ import { textOf, type Source, type SourceItem } from '../flow/records';
 import { openSource, type SourceOptions } from '../flow/sources/open';
 import { withPauses } from '../flow/sources/pauses';
 import { checkCheckpoint, CheckpointWriter, readCheckpoint } from './checkpoint';
+import { publishReplayFigures } from './figures';
 import { connect, kafkaFailed, plural, type ReplayKafka } from './kafka';
 import { BATCH_WINDOW_MS, Pacer, Schedule } from './pacing';
 import { planReplay, type ReplayOptions, type ReplayPlan } from './plan';
@@ -115,6 +116,7 @@ class ReplayRun {
     this.stats = new ReplayStats(this.started, this.plan.pace, this.plan.limit);
     const progress = setInterval(() => this.progress(), 250);
     const stopNoting = this.noteWhyStoppingWaits();
+    const figures = publishReplayFigures({ ...this.connection, row: (now) => this.figures(now) });
     try {
       await this.resume();
       await this.passes();
@@ -127,6 +129,7 @@ class ReplayRun {
       this.progress();
       this.source?.close();
       await this.sink.close();
+      await figures.stop();
       await this.connection.admin.disconnect().catch(() => undefined);
     }
     return this.summary();
@@ -344,6 +347,20 @@ class ReplayRun {
     const { source } = this;
     if (source) this.stats.bytesDone = source.gzipped ? source.bytesRead() : this.handledBytes;
     this.hooks.onProgress?.(this.stats);
+  }
+
+  /** What pbx top shows of this replay. */
+  private figures(now: number) {
+    const { plan, stats, source } = this;
+    return {
+      topic: plan.topic,
+      source: source?.name ?? plan.source.path ?? plan.source.exec ?? '',
+      targetRate: stats.targetRate ?? null,
+      achievedRate: Math.round(stats.currentRate(now) * 1000) / 1000,
+      sent: stats.sent,
+      total: plan.limit ?? null,
+      startedAt: this.started,
+    };
   }
 
   private summary(): ReplaySummary {

@@ -5,21 +5,22 @@ import { Box, render, Text, useInput } from 'ink';
 import { useSyncExternalStore } from 'react';
 import { applyKey, initialUiState, type Key, type UiState } from './keys';
 import { layoutScreen, type Screen, type ScreenInput, type TerminalSize } from './layout';
+import { interruptSignal } from '../cli/interrupt';
+import type { Collector } from './collect';
+import { REFRESH_MS } from './collect-every';
 import type { ScreenLine } from './columns';
 import type { Snapshot } from './snapshot';
 
-/** What the view needs of the collector (collect.ts): a snapshot on each call. */
-export interface SnapshotSource {
-  collect(): Promise<Snapshot>;
-}
-
 export interface TopViewOptions {
-  collector: SnapshotSource;
+  /** Only its collect() is called: the command closes it. */
+  collector: Pick<Collector, 'collect'>;
   stdout: NodeJS.WriteStream;
   stdin: NodeJS.ReadStream;
-  /** Between the starts of two refreshes (default 1000 ms). */
+  /** Between the starts of two refreshes (default REFRESH_MS). */
   everyMs?: number;
   now?: () => number;
+  /** Ends the view as q does: SIGINT or SIGTERM from outside (Ctrl-C on the keyboard is a key in raw mode). */
+  signal?: AbortSignal;
 }
 
 const ENTER_ALTERNATE_SCREEN = '\u001B[?1049h\u001B[H\u001B[2J';
@@ -27,7 +28,7 @@ const LEAVE_ALTERNATE_SCREEN = '\u001B[?1049l';
 
 /** Runs the dashboard until `q` or Ctrl-C; the terminal is left as it was found. */
 export async function runTopView(options: TopViewOptions): Promise<void> {
-  const { stdout, stdin, collector } = options;
+  const { stdout, stdin, collector, signal = interruptSignal } = options;
   const now = options.now ?? Date.now;
   const store = new TopStore({ size: sizeOf(stdout), ui: initialUiState(), now: now() });
   const onResize = () => store.set({ size: sizeOf(stdout) });
@@ -49,11 +50,15 @@ export async function runTopView(options: TopViewOptions): Promise<void> {
       store.end();
     },
   );
+  const onAbort = () => store.end();
+  signal.addEventListener('abort', onAbort);
+  if (signal.aborted) store.end();
   try {
-    await refreshUntilQuit({ store, collector, everyMs: options.everyMs ?? 1000, now });
+    await refreshUntilQuit({ store, collector, everyMs: options.everyMs ?? REFRESH_MS, now });
   } finally {
     app.unmount();
     await exited;
+    signal.removeEventListener('abort', onAbort);
     stdout.off('resize', onResize);
     stdout.write(LEAVE_ALTERNATE_SCREEN);
   }
@@ -66,7 +71,7 @@ export async function runTopView(options: TopViewOptions): Promise<void> {
  */
 async function refreshUntilQuit(options: {
   store: TopStore;
-  collector: SnapshotSource;
+  collector: Pick<Collector, 'collect'>;
   everyMs: number;
   now: () => number;
 }): Promise<void> {

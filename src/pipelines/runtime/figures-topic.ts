@@ -1,12 +1,13 @@
 // The project's figures topic: every replica of every pipeline publishes its figures there once a second, keyed by
-// `${pipeline}/${replica}`, and whoever shows them (pbx top on any machine, the parent of `pbx run --replicas N`)
-// reads the latest snapshot of each replica from it.
+// `${pipeline}/${replica}`, and so does every replay, keyed `replay/${host}/${pid}`; whoever shows them (pbx top on
+// any machine, the parent of `pbx run --replicas N`) reads the latest snapshot of each from it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Admin, Producer } from 'kafkajs';
 import { kafkaClientConfig, type KafkaEndpoint } from '../../clients/kafka';
 import { loadFetchInternals, type FetchInternals } from '../../clients/kafkajs-internals';
 import { ensureTopics } from '../../clients/topics';
-import { FIGURES_SCHEMA, type Figures, type PipelineFigures } from './figures';
+import type { ReplayRow } from '../../top/snapshot';
+import { FIGURES_SCHEMA, type PipelineFigures } from './figures';
 
 export const FIGURES_TOPIC = 'pbx-figures';
 
@@ -30,18 +31,31 @@ export async function ensureFiguresTopic(admin: Admin, topic = FIGURES_TOPIC): P
   );
 }
 
-/** The key of a replica's figures. */
-export const figuresKey = (f: { pipeline: string; replica: string }) => `${f.pipeline}/${f.replica}`;
+/** A running replay's figures, as published to the figures topic (`kind` tells them from a pipeline's). */
+export interface ReplayFigures extends ReplayRow {
+  schema: typeof FIGURES_SCHEMA;
+  kind: 'replay';
+}
 
-export interface PublishFiguresOptions {
-  figures: Figures;
+/** What the figures topic holds: pipelines' replicas and replays. */
+export type PublishedFigures = PipelineFigures | ReplayFigures;
+
+export const isReplayFigures = (f: PublishedFigures): f is ReplayFigures => 'kind' in f && f.kind === 'replay';
+
+/** The key of a replica's or a replay's figures. */
+export const figuresKey = (f: PublishedFigures) =>
+  isReplayFigures(f) ? `replay/${f.id}` : `${f.pipeline}/${f.replica}`;
+
+export interface PublishFiguresOptions<F extends PublishedFigures> {
+  /** A pipeline replica's Figures, or a replay's: each snapshot is published as it is. */
+  figures: { snapshot(now: number): F };
   /** A plain (not transactional) producer, connected; the caller disconnects it after stop(). */
   producer: Producer;
   topic?: string;
   /** Default 1000. */
   everyMs?: number;
   /** Each snapshot, as published (the live view of this replica). */
-  onSnapshot?: (snapshot: PipelineFigures) => void;
+  onSnapshot?: (snapshot: F) => void;
   /** A send (or onSnapshot) that failed: figures never stop a pipeline, the next second sends again. */
   onError?: (error: unknown) => void;
 }
@@ -52,7 +66,7 @@ export interface FiguresPublisher {
 }
 
 /** Takes a snapshot every `everyMs` and publishes it; a send still under way makes the next one wait its turn. */
-export function publishFigures(options: PublishFiguresOptions): FiguresPublisher {
+export function publishFigures<F extends PublishedFigures>(options: PublishFiguresOptions<F>): FiguresPublisher {
   const { figures, producer, topic = FIGURES_TOPIC, everyMs = 1000, onSnapshot, onError } = options;
   let sending: Promise<void> = Promise.resolve();
   let key: string | undefined;
@@ -61,7 +75,7 @@ export function publishFigures(options: PublishFiguresOptions): FiguresPublisher
       () => undefined,
       (error: unknown) => onError?.(error),
     );
-  const tick = (): PipelineFigures => {
+  const tick = (): F => {
     const snapshot = figures.snapshot(Date.now());
     key = figuresKey(snapshot);
     try {
@@ -87,11 +101,11 @@ export function publishFigures(options: PublishFiguresOptions): FiguresPublisher
 }
 
 /**
- * The latest snapshot of each replica, from records of the figures topic in its order (pure). A replica's records
- * share a key, hence a partition: the last read is the newest, whatever the clocks of the machines say.
+ * The latest snapshot of each replica and replay, from records of the figures topic in its order (pure). A
+ * publisher's records share a key, hence a partition: the last read is the newest, whatever the machines' clocks say.
  */
 export class FiguresTable {
-  private readonly latest = new Map<string, { figures: PipelineFigures; readAt: number }>();
+  private readonly latest = new Map<string, { figures: PublishedFigures; readAt: number }>();
 
   /** A record of the topic, read at `readAt`: a snapshot replaces the replica's last one; a tombstone removes it. */
   apply(key: string | null, value: string | null, readAt: number): void {
@@ -103,23 +117,32 @@ export class FiguresTable {
 
   /** Every replica read from within `staleMs` of `now` (one that died stops being heard), by pipeline and replica. */
   replicas(now: number, staleMs: number, pipeline?: string): PipelineFigures[] {
-    return [...this.latest.values()]
-      .filter(
-        ({ figures, readAt }) => now - readAt <= staleMs && (pipeline === undefined || figures.pipeline === pipeline),
-      )
-      .map(({ figures }) => figures)
+    return this.live(now, staleMs)
+      .filter((f): f is PipelineFigures => !isReplayFigures(f) && (pipeline === undefined || f.pipeline === pipeline))
       .sort(
         (a, b) => a.pipeline.localeCompare(b.pipeline) || a.replica.localeCompare(b.replica, 'en', { numeric: true }),
       );
   }
+
+  /** Every replay read from within `staleMs` of `now`, oldest first. */
+  replays(now: number, staleMs: number): ReplayFigures[] {
+    return this.live(now, staleMs)
+      .filter(isReplayFigures)
+      .sort((a, b) => a.startedAt - b.startedAt || a.id.localeCompare(b.id));
+  }
+
+  private live(now: number, staleMs: number): PublishedFigures[] {
+    return [...this.latest.values()].filter(({ readAt }) => now - readAt <= staleMs).map(({ figures }) => figures);
+  }
 }
 
-/** A snapshot of the schema this pbx knows, or undefined (not JSON, another version, another shape). */
-export function parseFigures(value: string): PipelineFigures | undefined {
+/** A snapshot of the schema this pbx knows, a pipeline's or a replay's, or undefined (not JSON, another version…). */
+export function parseFigures(value: string): PublishedFigures | undefined {
   try {
-    const parsed = JSON.parse(value) as Partial<PipelineFigures> | null;
-    if (parsed?.schema !== FIGURES_SCHEMA || typeof parsed.pipeline !== 'string' || typeof parsed.time !== 'number')
-      return undefined;
+    const parsed = JSON.parse(value) as (Partial<PipelineFigures> & Partial<ReplayFigures>) | null;
+    if (parsed?.schema !== FIGURES_SCHEMA || typeof parsed.time !== 'number') return undefined;
+    if (parsed.kind === 'replay') return typeof parsed.id === 'string' ? (parsed as ReplayFigures) : undefined;
+    if (parsed.kind !== undefined || typeof parsed.pipeline !== 'string') return undefined;
     return parsed as PipelineFigures;
   } catch {
     return undefined;
@@ -142,6 +165,8 @@ export interface ReadFiguresOptions {
 export interface FiguresReader {
   /** The latest snapshot of each live replica, by pipeline and replica. */
   replicas(now?: number): PipelineFigures[];
+  /** The latest figures of each running replay, oldest first. */
+  replays(now?: number): ReplayFigures[];
   /** Yields replicas() each time a snapshot arrives (coalesced), until close() or the signal. */
   updates(signal?: AbortSignal): AsyncIterable<PipelineFigures[]>;
   close(): Promise<void>;
@@ -183,6 +208,7 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
   const replicas = (now = Date.now()) => table.replicas(now, staleMs, pipeline);
   return {
     replicas,
+    replays: (now = Date.now()) => table.replays(now, staleMs),
     updates: (signal) => updatesOf(replicas, waiting, () => closed || Boolean(signal?.aborted), signal),
     close: async () => {
       closed = true;
