@@ -69,6 +69,9 @@ export function initialUiState(): UiState {
 /** The state after one key. */
 export function applyKey(state: UiState, key: Key, screen: OnScreen): UiState {
   if (key.ctrl && key.input === 'c') return { ...state, quit: true };
+  // Text pasted, or typed faster than it is read, comes as one input: each character is a key.
+  const characters = Array.from(key.input);
+  if (characters.length > 1 && !key.ctrl) return characters.reduce((s, c) => applyKey(s, { input: c }, screen), state);
   if (state.editingFilter) return filterKey(state, key);
   if (key.input === 'q') return { ...state, quit: true };
   if (key.input === 'p') return { ...state, paused: !state.paused };

@@ -188,7 +188,7 @@ function headerLine({ snapshot, ui }: ScreenInput): ScreenLine {
 
 function bannerLines({ snapshot, failure, now }: ScreenInput): ScreenLine[] {
   const banners: ScreenLine[] = [];
-  const kept = snapshot ? ', rows as last seen' : '';
+  const kept = snapshot && (snapshot.topics.length > 0 || snapshot.groups.length > 0) ? ', rows as last seen' : '';
   if (snapshot && !snapshot.kafka.up) {
     const since = snapshot.kafka.since ?? snapshot.time;
     const why = snapshot.kafka.error ? `: ${snapshot.kafka.error}` : '';

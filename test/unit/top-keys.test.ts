@@ -96,6 +96,12 @@ describe('the filter', () => {
     expect(press([ESC], kept).filter).toBe('');
   });
 
+  it('text that comes as one input (pasted, typed fast) is each of its keys', () => {
+    expect(press(['/rev'])).toMatchObject({ editingFilter: true, filter: 'rev' });
+    expect(press(['/😀q'])).toMatchObject({ filter: '😀q', quit: false });
+    expect(press(['jjq'])).toMatchObject({ selected: { topics: 'events' }, quit: true });
+  });
+
   it('Esc while typing clears it; control keys are not typed', () => {
     expect(press(['/', 'x', ESC])).toMatchObject({ editingFilter: false, filter: '' });
     expect(press(['/', DOWN, '\u0007']).filter).toBe('');
