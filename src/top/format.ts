@@ -2,6 +2,7 @@
 // a minute of rates as a sparkline. Pure, for layout.ts.
 import { formatBytes } from '../doctor/doctor';
 import { formatRate } from '../ui/replay-line';
+import { sparkline as barsOf } from './plain';
 import type { Rate } from './snapshot';
 
 /** "99,999", "123k", "1.2M", "45.6G": exact while it fits, then three significant figures. */
@@ -46,18 +47,14 @@ export function percentilesCell(p: { count: number; p50: number; p95: number; p9
   return `${all.map((ms) => (ms / 1000).toFixed(1)).join('/')} s`;
 }
 
-const BARS = '▁▂▃▄▅▆▇█';
-
 /**
- * The values (oldest first) as `width` bars, newest at the right: averaged into buckets when there are more values
- * than bars, padded on the left when fewer. Nothing is the lowest bar; anything above nothing at least the second.
+ * The values (oldest first) as `width` bars (plain.ts's sparkline, the one way of drawing them), newest at the right:
+ * averaged into buckets when there are more values than bars, padded on the left when fewer.
  */
 export function sparkline(values: readonly number[], width: number): string {
   if (width <= 0) return '';
-  const points = values.length > width ? buckets(values, width) : values;
-  const max = Math.max(0, ...points);
-  const bars = points.map((v) => BARS[v <= 0 || max <= 0 ? 0 : 1 + Math.round((v / max) * (BARS.length - 2))]!);
-  return bars.join('').padStart(width);
+  const points = values.length > width ? buckets(values, width) : [...values];
+  return (points.length > 0 ? barsOf(points) : '').padStart(width);
 }
 
 function buckets(values: readonly number[], width: number): number[] {

@@ -199,7 +199,7 @@ describe('figures in narrow columns', () => {
     ]);
     expect(percentilesCell({ count: 1, p50: 4.2, p95: 30, p99: 1500 })).toBe('0.0/0.0/1.5 s');
     expect(percentilesCell({ count: 0, p50: 0, p95: 0, p99: 0 })).toBe('–');
-    expect(sparkline([0, 1, 2, 4, 8], 5)).toBe('▁▃▄▅█');
+    expect(sparkline([0, 1, 2, 4, 8], 5)).toBe('▁▁▂▄█');
     expect(sparkline([5], 4)).toBe('   █');
     expect(
       sparkline(
