@@ -16,6 +16,7 @@ import { loadConfig } from '../../src/config/load';
 import { createCollector } from '../../src/top/collect';
 import type { Snapshot } from '../../src/top/snapshot';
 import { countRequests } from '../../test/support/kafka-wire';
+import { freePort } from '../../test/support/stack';
 
 const { values } = parseArgs({
   options: {
@@ -23,14 +24,13 @@ const { values } = parseArgs({
     partitions: { type: 'string', default: '10' },
     groups: { type: 'string', default: '100' },
     refreshes: { type: 'string', default: '30' },
-    port: { type: 'string', default: '39392' },
   },
 });
 const TOPICS = Number(values.topics);
 const PARTITIONS = Number(values.partitions);
 const GROUPS = Number(values.groups);
 const REFRESHES = Number(values.refreshes);
-const PORT = Number(values.port);
+const PORT = await freePort();
 /** Records in each partition before the groups commit, and where they commit: half-way, so each group lags. */
 const FILLED = 40;
 const COMMITTED = 20;
