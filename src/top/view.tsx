@@ -78,12 +78,14 @@ async function refreshUntilQuit(options: {
   const { store, collector, everyMs, now } = options;
   while (!store.ui.quit) {
     const started = now();
-    try {
-      const snapshot = await collector.collect();
-      store.collected({ snapshot, now: now() });
-    } catch (error) {
-      store.failed(error instanceof Error ? error.message : String(error), now());
-    }
+    const refresh = collector.collect().then(
+      (snapshot) => store.collected({ snapshot, now: now() }),
+      (error: unknown) => store.failed(error instanceof Error ? error.message : String(error), now()),
+    );
+    // q does not wait for a refresh that waits for Kafka (up to seconds when it is away): the command closes the
+    // collector, which lets that refresh end.
+    await Promise.race([refresh, store.ended]);
+    if (store.ui.quit) return;
     await store.nextRefresh(Math.max(0, everyMs - (now() - started)));
   }
 }
@@ -96,6 +98,9 @@ class TopStore {
   private latest?: { snapshot: Snapshot; now: number };
   private readonly listeners = new Set<() => void>();
   private wake?: () => void;
+  private endNow!: () => void;
+  /** Settles when the user quits. */
+  readonly ended = new Promise<void>((resolve) => (this.endNow = resolve));
 
   constructor(input: ScreenInput) {
     this.input = input;
@@ -113,12 +118,13 @@ class TopStore {
   }
 
   collected(latest: { snapshot: Snapshot; now: number }): void {
+    if (this.ui.quit) return;
     this.latest = latest;
     if (!this.ui.paused) this.set({ ...latest, failure: undefined });
   }
 
   failed(message: string, at: number): void {
-    if (this.ui.paused) return;
+    if (this.ui.paused || this.ui.quit) return;
     this.set({ failure: { message, since: this.input.failure?.since ?? at }, now: at });
   }
 
@@ -126,6 +132,7 @@ class TopStore {
   end(): void {
     if (!this.ui.quit) this.set({ ui: { ...this.ui, quit: true } });
     this.wake?.();
+    this.endNow();
   }
 
   key(key: Key): void {
@@ -133,7 +140,7 @@ class TopStore {
     if (ui === this.ui) return;
     const resumed = this.ui.paused && !ui.paused;
     this.set({ ui, ...(resumed && this.latest ? this.latest : {}) });
-    if (ui.quit) this.wake?.();
+    if (ui.quit) this.end();
   }
 
   /** Waits `ms`, or less when the user quits. */

@@ -46,6 +46,19 @@ function start(collect: () => Promise<Snapshot>) {
 }
 
 describe('pbx top on a terminal', () => {
+  it('quits at once, without waiting for a refresh that hangs', async () => {
+    let calls = 0;
+    const { stdin, view, since } = start(() =>
+      ++calls === 1 ? Promise.resolve(fixedSnapshot()) : new Promise<Snapshot>(() => undefined),
+    );
+    await waitFor(() => since(0).includes('reviews-reader') && calls >= 2, {
+      what: 'a refresh hanging',
+      timeout: 5000,
+    });
+    stdin.write('q');
+    await view;
+  });
+
   it('draws the snapshot in the alternate screen, and q leaves it', async () => {
     let calls = 0;
     const { stdout, stdin, view, since } = start(() => Promise.resolve({ ...fixedSnapshot(), collectMs: ++calls }));
