@@ -154,8 +154,9 @@ export function trendCell(trend: number | null): Segment | string {
 
 /** Time to catch up; "never" when there is lag and it is not shrinking (a stopped group's never is red). */
 export function etaCell(g: GroupRow): Segment | string {
+  if (g.lag === 0) return '–';
   if (g.etaMs !== null) return shortDuration(g.etaMs);
-  return g.lag > 0 ? text('never', { color: g.status === 'ok' ? 'yellow' : 'red' }) : '–';
+  return text('never', { color: g.status === 'ok' ? 'yellow' : 'red' });
 }
 
 export const PIPELINE_COLUMNS: Column<CombinedFigures>[] = [
