@@ -68,7 +68,19 @@ async function fill(kafka: Kafka): Promise<void> {
   const names = Array.from({ length: TOPICS }, (_, i) => topicName(i));
   for (let i = 0; i < names.length; i += 20) {
     const batch = names.slice(i, i + 20).map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 }));
-    await admin.createTopics({ topics: batch, waitForLeaders: true, timeout: 60_000 });
+    await admin.createTopics({ topics: batch, timeout: 60_000 });
+  }
+  // Until every partition has its leader (kafkajs's own wait gives up on a topic not yet known everywhere).
+  for (const deadline = Date.now() + 120_000; ;) {
+    const led = await admin
+      .fetchTopicMetadata({ topics: names })
+      .then((m) =>
+        m.topics.every((t) => t.partitions.length === PARTITIONS && t.partitions.every((p) => p.leader >= 0)),
+      )
+      .catch(() => false);
+    if (led) break;
+    if (Date.now() > deadline) throw new Error('the topics have no leaders after 120 s');
+    await sleep(500);
   }
   const producer = kafka.producer();
   await producer.connect();
