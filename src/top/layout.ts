@@ -126,7 +126,7 @@ function panelLines(panel: PanelName, rows: PanelRows, width: number, height: nu
     case 'services':
       return tableLines({ ...common, columns: SERVICE_COLUMNS, rows: rows.services });
     case 'topics':
-      return tableLines({ ...common, columns: topicColumns(width), rows: rows.topics });
+      return tableLines({ ...common, columns: topicColumns(width, rows.topics), rows: rows.topics });
     case 'groups':
       return tableLines({ ...common, columns: GROUP_COLUMNS, rows: rows.groups });
     case 'pipelines':

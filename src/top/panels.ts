@@ -102,9 +102,11 @@ export function sparkWidth(columns: number): number {
   return columns >= 160 ? 60 : columns >= 120 ? 30 : 12;
 }
 
-export function topicColumns(columns: number): Column<TopicRow>[] {
+/** The topics' columns at this width; bytes only where the cluster says them (kafkajs cannot ask: DescribeLogDirs). */
+export function topicColumns(columns: number, topics: TopicRow[]): Column<TopicRow>[] {
   const spark = sparkWidth(columns);
-  return [
+  const bytes = topics.some((t) => t.bytes !== null || t.bytesPerSecond !== null);
+  const all: Column<TopicRow>[] = [
     { header: 'TOPICS', width: 16, priority: 0, flex: true, cell: (t) => t.name },
     { header: 'REC/S', width: 8, priority: 0, right: true, cell: (t) => compactRate(t.recordsPerSecond) },
     { header: 'BYTES/S', width: 9, priority: 1, right: true, cell: (t) => bytesRate(t.bytesPerSecond) },
@@ -118,6 +120,7 @@ export function topicColumns(columns: number): Column<TopicRow>[] {
     { header: 'PARTS', width: 5, priority: 2, right: true, cell: (t) => String(t.partitions) },
     { header: 'SIZE', width: 8, priority: 3, right: true, cell: (t) => compactBytes(t.bytes) },
   ];
+  return bytes ? all : all.filter((c) => c.header !== 'BYTES/S' && c.header !== 'SIZE');
 }
 
 function bytesRate(rate: number | null): string {

@@ -92,6 +92,14 @@ describe('pbx top at 80×24', () => {
     draw({ columns: 30, rows: 8 });
     draw({ columns: 80, rows: 3 });
   });
+
+  it('leaves out the bytes columns when the cluster does not say them', () => {
+    const snapshot = fixedSnapshot();
+    snapshot.topics = snapshot.topics.map((t) => ({ ...t, bytes: null, bytesPerSecond: null }));
+    const { lines } = draw(SMALL, {}, snapshot);
+    expect(rowOf(lines, 'TOPICS')).toMatch(/^TOPICS 1–\d+\/23\s+REC\/S {2}LAST MINUTE\s+RECORDS {2}PARTS$/);
+    expect(rowOf(lines, 'reviews ')).toMatch(/^reviews\s+500 {2}[▁-█]{12}\s+300k\s+3$/);
+  });
 });
 
 describe('pbx top at 200×60', () => {
