@@ -162,7 +162,10 @@ export interface ReadingBroker {
     topics: Array<{ topic: string; partitions: Array<{ partition: number; timestamp: number }> }>;
   }): Promise<{ responses: Array<{ topic: string; partitions: Array<{ partition: number; offset: string }> }> }>;
   listGroups(): Promise<{ groups: Array<{ groupId: string; protocolType: string }> }>;
-  findGroupCoordinator(args: { groupId: string; coordinatorType: number }): Promise<{ coordinator: { nodeId: number } }>;
+  findGroupCoordinator(args: {
+    groupId: string;
+    coordinatorType: number;
+  }): Promise<{ coordinator: { nodeId: number } }>;
   describeGroups(args: { groupIds: string[] }): Promise<{ groups: DescribedGroup[] }>;
   offsetFetch(args: {
     groupId: string;

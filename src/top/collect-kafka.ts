@@ -88,6 +88,11 @@ export class ClusterReader {
       metadata.brokers.map(async ({ nodeId }) => (await this.reads.broker(nodeId)).listGroups()),
     );
     const ids = [...new Set(listed.flatMap((l) => l.groups.map((g) => g.groupId)))];
+    const listedIds = new Set(ids);
+    for (const gone of [...this.coordinators.keys()].filter((id) => !listedIds.has(id))) {
+      this.coordinators.delete(gone);
+      this.groupTopics.delete(gone);
+    }
     const byCoordinator = new Map<number, string[]>();
     for (const id of ids) {
       const nodeId = await this.coordinatorOf(id, metadata);

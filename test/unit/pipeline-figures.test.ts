@@ -2,7 +2,7 @@
 // reader keeps of each replica's latest snapshot.
 import { describe, expect, it } from 'vitest';
 import { Figures, FIGURES_SCHEMA, type PipelineFigures } from '../../src/pipelines/runtime/figures';
-import { FiguresTable, parseFigures } from '../../src/pipelines/runtime/figures-topic';
+import { figuresKey, FiguresTable, parseFigures, type ReplayFigures } from '../../src/pipelines/runtime/figures-topic';
 import { Histogram, type Percentiles } from '../../src/pipelines/runtime/histogram';
 
 /** A seeded generator (mulberry32): the same samples at every run. */
@@ -214,6 +214,37 @@ describe('the latest figures of each replica', () => {
     table.apply('reviews/2', null, 4000);
     table.apply('reviews/10', 'not a snapshot', 4000); // skipped: the last snapshot stays
     expect(table.replicas(4000, 3000, 'reviews').map((f) => f.replica)).toEqual(['0', '10']);
+  });
+
+  it("keeps replays' figures beside the pipelines', each dropped by its tombstone or when silent", () => {
+    const table = new FiguresTable();
+    const replay = (id: string, time: number): ReplayFigures => ({
+      schema: FIGURES_SCHEMA,
+      kind: 'replay',
+      id,
+      topic: 't',
+      source: 'data.json',
+      targetRate: 500,
+      achievedRate: 499.5,
+      sent: 1000,
+      total: null,
+      startedAt: time - 2000,
+      time,
+    });
+    for (const [f, readAt] of [
+      [replay('a/1', 1000), 1000],
+      [replay('b/2', 3000), 3000],
+    ] as const) {
+      table.apply(figuresKey(f), JSON.stringify(f), readAt);
+    }
+    put(table, snapshot('0', 3000), 3000);
+    expect(table.replays(4000, 5000).map((r) => r.id)).toEqual(['a/1', 'b/2']);
+    expect(table.replays(4000, 2000).map((r) => r.id)).toEqual(['b/2']);
+    expect(table.replicas(4000, 5000).map((f) => f.replica)).toEqual(['0']);
+    table.apply('replay/b/2', null, 4000);
+    expect(table.replays(4000, 5000).map((r) => r.id)).toEqual(['a/1']);
+    expect(parseFigures(JSON.stringify({ ...replay('c/3', 1), id: 3 }))).toBeUndefined();
+    expect(parseFigures(JSON.stringify({ ...replay('c/3', 1), kind: 'other' }))).toBeUndefined();
   });
 
   it('skips what is not a snapshot of its schema', () => {
