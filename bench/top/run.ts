@@ -68,9 +68,9 @@ async function fill(kafka: Kafka): Promise<void> {
   const names = Array.from({ length: TOPICS }, (_, i) => topicName(i));
   for (let i = 0; i < names.length; i += 20) {
     const batch = names.slice(i, i + 20).map((topic) => ({ topic, numPartitions: PARTITIONS, replicationFactor: 1 }));
-    await admin.createTopics({ topics: batch, timeout: 60_000 });
+    await admin.createTopics({ topics: batch, waitForLeaders: false, timeout: 60_000 });
   }
-  // Until every partition has its leader (kafkajs's own wait gives up on a topic not yet known everywhere).
+  // Until every partition has its leader (kafkajs's own wait, on by default, gives up on a topic not yet known).
   for (const deadline = Date.now() + 120_000; ;) {
     const led = await admin
       .fetchTopicMetadata({ topics: names })
