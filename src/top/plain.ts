@@ -18,7 +18,7 @@ export function snapshotText(snapshot: Snapshot, style: Styler): string {
     blocks.push(
       renderTable(
         snapshot.services.map((s) => ({
-          service: s.service,
+          service: s.node,
           state: s.state,
           ready: s.ready ? 'yes' : 'no',
           check: s.check,

@@ -22,17 +22,62 @@ const PRODUCE = 0;
  */
 export function watchProduceRequests(port: number): { writes: ProduceWrite[]; stop: () => void } {
   const writes: ProduceWrite[] = [];
+  const stop = watchRequestFrames(port, (frame) => {
+    const request = produceRequestIn(frame);
+    if (request) writes.push({ ...request, at: Date.now() });
+  });
+  return { writes, stop };
+}
+
+/** Kafka's names of the requests a client of pbx sends, by API key. */
+const API_NAMES: Record<number, string> = {
+  0: 'Produce',
+  1: 'Fetch',
+  2: 'ListOffsets',
+  3: 'Metadata',
+  8: 'OffsetCommit',
+  9: 'OffsetFetch',
+  10: 'FindCoordinator',
+  11: 'JoinGroup',
+  12: 'Heartbeat',
+  13: 'LeaveGroup',
+  14: 'SyncGroup',
+  15: 'DescribeGroups',
+  16: 'ListGroups',
+  18: 'ApiVersions',
+  19: 'CreateTopics',
+  32: 'DescribeConfigs',
+  35: 'DescribeLogDirs',
+  60: 'DescribeCluster',
+};
+
+/**
+ * Counts the requests, by name, that clients whose id starts with `clientIdPrefix` write to a Kafka on `port`, until
+ * `stop`: what a piece of pbx asks of Kafka, read off the wire whatever builds the requests.
+ */
+export function countRequests(port: number, clientIdPrefix: string): { counts: Map<string, number>; stop: () => void } {
+  const counts = new Map<string, number>();
+  const stop = watchRequestFrames(port, (frame) => {
+    if (frame.length < 14) return;
+    const idLength = frame.readInt16BE(12);
+    if (!frame.toString('utf8', 14, 14 + Math.max(0, idLength)).startsWith(clientIdPrefix)) return;
+    const apiKey = frame.readInt16BE(4);
+    const name = API_NAMES[apiKey] ?? `api ${apiKey}`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  });
+  return { counts, stop };
+}
+
+/** Calls `onFrame` with each buffer this process writes to a socket connected to `port`; returns the undo. */
+function watchRequestFrames(port: number, onFrame: (frame: Buffer) => void): () => void {
   // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its socket, and put back by stop
   const write = Socket.prototype.write;
   Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
     const [chunk] = args;
-    if (this.remotePort === port && Buffer.isBuffer(chunk)) {
-      const request = produceRequestIn(chunk);
-      if (request) writes.push({ ...request, at: Date.now() });
-    }
+    if (this.remotePort === port && Buffer.isBuffer(chunk)) onFrame(chunk);
     return (write as (...args: unknown[]) => boolean).apply(this, args);
   };
-  return { writes, stop: () => void (Socket.prototype.write = write) };
+  return () => void (Socket.prototype.write = write);
 }
 
 /** The batch a produce request carries (one topic, one partition, as pbx sends them), or undefined for others. */
