@@ -244,10 +244,18 @@ export class Worker {
     // With a shell step in stage A, outputs wait for the batch's end: `fed` holds the records they came from.
     const pending: Output[] = [];
     const fed: Fed[] = [];
+    // --until-end reads to the ends seen at the start (a partition empty then has none): the rest is the next run's.
+    const end = this.options.until ? (this.options.until.get(source) ?? 0n) : undefined;
+    let pastEnd = false;
     for (const message of batch.messages) {
       // Stopping (Ctrl-C, SIGTERM): the batch ends here, and its offset is this record's, so the next run starts at it.
       if (!payload.isRunning()) {
         stopAt = { offset: message.offset };
+        break;
+      }
+      if (end !== undefined && BigInt(message.offset) >= end) {
+        stopAt = { offset: String(end) };
+        pastEnd = true;
         break;
       }
       figures.read(1);
@@ -298,8 +306,8 @@ export class Worker {
     for (const p of combiner?.drain() ?? [])
       outputs.add(repartition!, repartitionMessage(p.accumulator, p.key, p.record));
     if (repartition) {
-      const ended = this.options.until && BigInt(batch.lastOffset()) + 1n >= (this.options.until.get(source) ?? 0n);
-      const mark = ended && !stopAt ? Infinity : time;
+      const ended = pastEnd || (!stopAt && end !== undefined && BigInt(batch.lastOffset()) + 1n >= end);
+      const mark = ended ? Infinity : time;
       if (mark > -Infinity)
         for (const m of markerMessages(source, mark, this.options.repartitionPartitions)) outputs.add(repartition, m);
     }
