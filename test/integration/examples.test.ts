@@ -93,9 +93,10 @@ describe('pbx run on the command line', () => {
   });
 
   it('ends with exit 0 when its reader quits (| head -5), and the next run prints from the first value not committed', async () => {
-    // About 1 MB: far more than a pipe holds, so pbx is still printing when head exits.
+    // About 1 MB: far more than a pipe holds, so pbx is still printing when head exits. (Produced in parts: the
+    // broker takes at most 1 MB a request.)
     const many = Array.from({ length: 20_000 }, (_, i) => `value ${i} ${'x'.repeat(40)}`);
-    await produce(BROKER, 'cl-many', many);
+    for (let i = 0; i < many.length; i += 5000) await produce(BROKER, 'cl-many', many.slice(i, i + 5000));
     // No --until-end: only stdout closing ends this run. The shell reports pbx's exit code, not head's.
     const script = '"$0" run --from cl-many --group cl-head --config "$1" | head -5; exit "${PIPESTATUS[0]}"';
     const head = await execa('bash', ['-c', script, BINARY, project.file], {
