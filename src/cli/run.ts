@@ -24,7 +24,9 @@ export async function runCli(argv: string[]): Promise<number> {
 }
 
 function exitOnBrokenPipe(error: NodeJS.ErrnoException): void {
-  if (error.code === 'EPIPE') process.exit(ExitCode.ok);
+  // Unless stdout has another listener: a pipeline printing to stdout, which stops its run cleanly (leaving its
+  // consumer group, committing nothing past what stdout took) and then exits 0 itself.
+  if (error.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(ExitCode.ok);
 }
 
 async function runOclif(argv: string[]): Promise<void> {

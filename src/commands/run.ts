@@ -13,7 +13,6 @@ import {
   commandLineFlags,
   commandLineFlagsGiven,
   commandLinePipeline,
-  printTo,
   type CommandLineFlags,
   type RawTokens,
 } from '../pipelines/command-line-flags';
@@ -25,7 +24,7 @@ export default class Run extends PbxCommand {
     'Run a pipeline: a module, or one written on the command line with --from, --shell and --to.';
   static override description = `A name is the project's pipelines/<name>.ts (or .mts, .js, .mjs); a path is that file. The module is TypeScript imported as it is, no build step: \`import { pipeline } from 'pbx'\` is pbx's own API, and packages in the project's node_modules import as usual. A module that fails to load is reported at its file and line; a pipeline that reads nothing or writes nowhere is refused before anything connects. --check stops there and prints the pipeline's stages.
 
-Instead of a module, --from TOPIC writes a pipeline on the command line, built by the same API and run the same way: --shell commands, --key-by FIELD and --window SIZE apply in the order given (a --shell after --key-by runs once per key partition; after --window, over each window's records), --to names where the results go (a topic, or cassandra:keyspace.table). Its name and thus its group is --group, or one derived from the flags: the same command line goes on where it stopped. Without --to it prints each value on a line (a string as it is, anything else as JSON), at least once: a value is printed before its batch is committed, so a run killed mid-batch prints that batch's values again when started again, and skips none.
+Instead of a module, --from TOPIC writes a pipeline on the command line, built by the same API and run the same way: --shell commands, --key-by FIELD and --window SIZE apply in the order given (a --shell after --key-by runs once per key partition; after --window, over each window's records), --to names where the results go (a topic, or cassandra:keyspace.table). Its name and thus its group is --group, or one derived from the flags: the same command line goes on where it stopped. Without --to it prints each value on a line (a string as it is, anything else as JSON), at least once: a value is printed before its batch is committed, so a run killed mid-batch prints that batch's values again when started again. A reader that stops reading holds the pipeline back; one that quits (| head) ends the run with exit 0, and the next run prints again the batch it cut short.
 
 The pipeline reads its topics in the consumer group pbx-<pipeline>: --replicas N runs N workers in it, and the same command on another machine, against the same Kafka, joins it. A new group starts at the beginning of its topics (--start latest: at their end); --until-end stops once every input partition reaches the end offsets seen at start; --reset starts over, offsets and state.
 
@@ -80,8 +79,9 @@ A record an operator throws on, a value that is not the JSON expected, a shell c
     const out = this.output(flags);
     const sinkTimeoutMs = durationFlag('--sink-timeout', flags['sink-timeout']);
     const config = this.loadConfig(flags);
-    const { spec, file, printing } = await pipelineToRun(args.pipeline, flags, raw, config.projectDir, out);
+    const { spec, file } = await pipelineToRun(args.pipeline, flags, raw, config.projectDir);
     checkSpec(spec, file);
+    const printing = spec.sinks.some((sink) => sink.kind === 'stdout');
     const onError = flags['on-error'] as 'stop' | 'skip' | 'dead-letter';
     checkDeadLetter(spec, onError, flags['dead-letter-topic']);
     if (printing) checkPrinting(flags);
@@ -93,6 +93,7 @@ A record an operator throws on, a value that is not the JSON expected, a shell c
     const run = { spec, file, config, replicas: flags.replicas, sinkTimeoutMs, onError };
     const summary = await runWithView(out, printing, {
       ...run,
+      stdout: out.stdoutStream,
       from: flags.start as 'earliest' | 'latest',
       untilEnd: flags['until-end'],
       reset: flags.reset,
@@ -118,13 +119,11 @@ async function pipelineToRun(
   flags: CommandLineFlags,
   raw: RawTokens,
   projectDir: string,
-  out: Output,
-): Promise<{ spec: PipelineSpec; file: string; printing: boolean }> {
+): Promise<{ spec: PipelineSpec; file: string }> {
   const given = commandLineFlagsGiven(raw);
   if (name !== undefined) {
     if (given.length > 0) throw moduleWithFlags(name, given);
-    const { spec, file } = await loadPipeline(name, projectDir);
-    return { spec, file, printing: false };
+    return await loadPipeline(name, projectDir);
   }
   if (given.length === 0)
     throw new UsageError('Name a pipeline module, or write one with --from TOPIC.', {
@@ -132,9 +131,7 @@ async function pipelineToRun(
         '`pbx run <name>` runs pipelines/<name>.ts; `pbx run --from TOPIC` prints a topic; see `pbx run --help`.',
       ],
     });
-  const cl = commandLinePipeline(flags, raw);
-  const spec = commandLineSpec(cl, printTo(out.stdoutStream));
-  return { spec, file: COMMAND_LINE_FILE, printing: cl.to.length === 0 };
+  return { spec: commandLineSpec(commandLinePipeline(flags, raw)), file: COMMAND_LINE_FILE };
 }
 
 /** Runs the pipeline with its live view on stderr; a printing pipeline shows none: its values are the output. */
@@ -174,15 +171,16 @@ function moduleWithFlags(name: string, given: string[]): UsageError {
   );
 }
 
-/** Printing: stdout carries the values, so it carries nothing else, and one process writes them. */
+/** Printing (stdout as a sink): stdout carries the values, so it carries nothing else, and one process writes them. */
 function checkPrinting(flags: { json: boolean; replicas: number }): void {
+  const instead = 'Write the values to a topic instead (--to TOPIC, or .to(topic) in a module)';
   if (flags.json)
-    throw new UsageError('--json without --to: stdout carries the values printed.', {
-      nextSteps: ['Give --to TOPIC to write the values there, or drop --json.'],
+    throw new UsageError('--json with stdout as a sink (no --to): stdout carries the values printed.', {
+      nextSteps: [`${instead}, or drop --json.`],
     });
   if (flags.replicas > 1)
-    throw new UsageError('--replicas without --to: the values are printed by one process.', {
-      nextSteps: ['Give --to TOPIC to run replicas, or drop --replicas.'],
+    throw new UsageError('--replicas with stdout as a sink (no --to): the values are printed by one process.', {
+      nextSteps: [`${instead}, or drop --replicas.`],
     });
 }
 

@@ -124,7 +124,8 @@ export type SinkSpec =
       score?: (value: unknown, record: StreamRecord) => number;
       /** set and zset: the member (default: the value as compact JSON). */
       member?: (value: unknown, record: StreamRecord) => string;
-    };
+    }
+  | { kind: 'stdout' };
 
 export interface PipelineSpec {
   name: string;
@@ -226,6 +227,14 @@ export function topic(name: string): SinkSpec {
   return { kind: 'kafka', topic: name };
 }
 
+/**
+ * The process's standard output: one value a line (a string as it is, anything else as compact JSON). At least once,
+ * not effectively once: a value is printed before its batch commits, so a run stopped mid-batch prints it again.
+ */
+export function stdout(): SinkSpec {
+  return { kind: 'stdout' };
+}
+
 export interface RedisOptions<T> {
   /** The Redis key of each value (for example `(r) => \`movie:${r.key}\``). */
   key: (value: T, record: StreamRecord) => string;
@@ -259,6 +268,14 @@ export const table = {
 
 type Sink = SinkSpec | string;
 const sinkOf = (sink: Sink): SinkSpec => (typeof sink === 'string' ? topic(sink) : sink);
+
+/** The spec with more sinks; stdout once at most (twice would print every value twice). */
+function withSinks(spec: PipelineSpec, sinks: Sink[]): PipelineSpec {
+  const all = [...spec.sinks, ...sinks.map(sinkOf)];
+  if (all.filter((sink) => sink.kind === 'stdout').length > 1)
+    throw new TypeError('to(): stdout() is named twice; it would print every value twice.');
+  return { ...spec, sinks: all };
+}
 
 /** A stream of values of type T: each operator returns a new stream; `to` ends the pipeline. */
 export class Stream<T> implements HasSpec {
@@ -295,10 +312,10 @@ export class Stream<T> implements HasSpec {
   join<R, U>(with_: TableSpec, fn: (value: T, row: R | undefined) => U, label = 'join'): Stream<U> {
     return this.with({ kind: 'join', table: with_, fn: fn as (value: unknown, row: unknown) => unknown, label });
   }
-  /** Where results go: topic names, cassandra(...), redis(...); several sinks each receive every record. */
+  /** Where results go: topic names, cassandra(...), redis(...), stdout(); several sinks each receive every record. */
   to(...sinks: Sink[]): Pipeline {
     if (sinks.length === 0) throw new TypeError('to(): name at least one sink.');
-    return new Pipeline({ ...this[SPEC], sinks: [...this[SPEC].sinks, ...sinks.map(sinkOf)] });
+    return new Pipeline(withSinks(this[SPEC], sinks));
   }
 }
 
@@ -414,7 +431,7 @@ export class Pipeline implements HasSpec {
   }
   /** More sinks, each receiving every record. */
   to(...sinks: Sink[]): Pipeline {
-    return new Pipeline({ ...this[SPEC], sinks: [...this[SPEC].sinks, ...sinks.map(sinkOf)] });
+    return new Pipeline(withSinks(this[SPEC], sinks));
   }
 }
 

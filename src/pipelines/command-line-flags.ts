@@ -1,9 +1,7 @@
 // The flags of `pbx run` that write a pipeline on the command line, and how oclif's parse of them becomes a
 // CommandLinePipeline: the operator flags are taken from the raw tokens, which keep the order they were given in.
-import { once } from 'node:events';
-import type { Writable } from 'node:stream';
 import { Flags, type Interfaces } from '@oclif/core';
-import { OPERATOR_FLAGS, type CommandLinePipeline, type OperatorFlag, type PrintLine } from './command-line';
+import { OPERATOR_FLAGS, type CommandLinePipeline, type OperatorFlag } from './command-line';
 
 /** oclif's parse of the arguments, token by token in the order given. */
 export type RawTokens = Interfaces.ParserOutput['raw'];
@@ -78,12 +76,5 @@ export function commandLinePipeline(flags: CommandLineFlags, raw: RawTokens): Co
     format: flags.format === 'json' ? 'json' : 'text',
     ...(flags.group !== undefined ? { group: flags.group } : {}),
     operators,
-  };
-}
-
-/** Prints lines to a stream, waiting when it is full: a slow reader slows the pipeline rather than filling memory. */
-export function printTo(stream: Writable): PrintLine {
-  return async (line) => {
-    if (!stream.write(`${line}\n`)) await once(stream, 'drain');
   };
 }

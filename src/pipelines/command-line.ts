@@ -1,13 +1,13 @@
 // A pipeline written on the command line: `pbx run --from sentences --shell "tr ' ' '\n'" --to words`. The flags
 // are turned into calls of the very builder a module uses (api.ts), so the spec is the same kind of data and runs on
-// the same runtime, with the same consumer group, offsets, transactions and --on-error. Pure but for the function
-// that prints a value when the pipeline has no --to.
+// the same runtime, with the same consumer group, offsets, transactions and --on-error. Pure.
 import { createHash } from 'node:crypto';
 import { UsageError } from '../cli/errors';
 import {
   SPEC,
   cassandra,
   pipeline,
+  stdout,
   toMs,
   topic,
   tumbling,
@@ -30,7 +30,7 @@ export interface OperatorToken {
 export interface CommandLinePipeline {
   /** --from: the topics read. */
   from: string[];
-  /** --to: topics, or `cassandra:keyspace.table`; none prints each value on a line. */
+  /** --to: topics, or `cassandra:keyspace.table`; none prints each value on a line (the stdout sink). */
   to: string[];
   /** --format: how source values are read (text: each value the line it is; json: parsed). */
   format: 'json' | 'text';
@@ -38,9 +38,6 @@ export interface CommandLinePipeline {
   group?: string;
   operators: OperatorToken[];
 }
-
-/** What a print sink is handed: one value as one line (a string as it is, anything else compact JSON). */
-export type PrintLine = (line: string) => void | Promise<void>;
 
 /** One stage of a command-line pipeline, once its flags are read. */
 interface ShellFlags {
@@ -53,14 +50,8 @@ interface ShellFlags {
 type Operator =
   ShellFlags | { kind: 'key-by'; path: string } | { kind: 'window'; size: number; text: string; shell: ShellFlags };
 
-/** The step the prints happen in, when the pipeline has no --to (see README: printing a stream). */
-export const PRINT_LABEL = 'print';
-
-/**
- * The spec of a command-line pipeline, built with pipeline(...).from(...)… as a module would. Without --to, the last
- * step prints each value (`print`) and passes nothing on, to an internal topic that stays empty.
- */
-export function commandLineSpec(cl: CommandLinePipeline, print?: PrintLine): PipelineSpec {
+/** The spec of a command-line pipeline, built with pipeline(...).from(...)… as a module would; without --to, .to(stdout()). */
+export function commandLineSpec(cl: CommandLinePipeline): PipelineSpec {
   if (cl.from.length === 0) throw new UsageError('A command-line pipeline needs --from TOPIC: the topic it reads.');
   const name = cl.group ?? defaultPipelineName(cl);
   const source = pipeline(checkedName(name)).from(cl.from, { format: cl.format });
@@ -83,20 +74,8 @@ export function commandLineSpec(cl: CommandLinePipeline, print?: PrintLine): Pip
       keyed = undefined;
     }
   }
-  const sinks = cl.to.map(sinkOf);
-  if (sinks.length > 0) return stream.to(...sinks)[SPEC];
-  if (!print) throw new UsageError('A command-line pipeline without --to prints its values: nothing to print with.');
-  return stream
-    .flatMap(async (value) => {
-      await print(lineOf(value));
-      return [];
-    }, PRINT_LABEL)
-    .to(`pbx-${name}-print`)[SPEC];
-}
-
-/** A value as one line: a string as it is, anything else as compact JSON (what a sink topic gets too). */
-export function lineOf(value: unknown): string {
-  return typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
+  const sinks = cl.to.length > 0 ? cl.to.map(sinkOf) : [stdout()];
+  return stream.to(...sinks)[SPEC];
 }
 
 /**

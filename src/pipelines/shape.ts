@@ -78,7 +78,7 @@ function tableName(table: Extract<Step, { kind: 'join' }>['table']): string {
   }
 }
 
-/** How a sink is named to people: 'topic counts', 'cassandra reviews.per_hour', 'redis zset'. */
+/** How a sink is named to people: 'topic counts', 'cassandra reviews.per_hour', 'redis zset', 'stdout'. */
 export function sinkName(sink: SinkSpec): string {
   switch (sink.kind) {
     case 'kafka':
@@ -87,6 +87,8 @@ export function sinkName(sink: SinkSpec): string {
       return `cassandra ${sink.keyspace}.${sink.table}`;
     case 'redis':
       return `redis ${sink.type}`;
+    case 'stdout':
+      return 'stdout';
   }
 }
 

@@ -99,6 +99,15 @@ describe('pbx run on the command line', () => {
     expect(shape.sinks).toEqual(['topic counts']);
   });
 
+  it('--check of a pipeline without --to shows stdout as its sink', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pbx-run-'));
+    await runInProcess(['init', dir]);
+    const result = await runInProcess(['run', '--from', 'logs', '--check', '--config', join(dir, 'pbx.yaml')]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('to        stdout');
+    expect(result.stdout).not.toContain('print');
+  });
+
   it('refuses a module with --from, no pipeline at all, and printing with --json or --replicas, exit 2', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pbx-run-'));
     await runInProcess(['init', dir]);
@@ -107,8 +116,8 @@ describe('pbx run on the command line', () => {
       [['example', '--from', 'latest'], 'where a new group starts in its topics is --start earliest|latest'],
       [['example', '--shell', 'cat'], 'not both (--shell given with a module)'],
       [[], 'Name a pipeline module, or write one with --from TOPIC.'],
-      [['--from', 't', '--json'], '--json without --to: stdout carries the values printed.'],
-      [['--from', 't', '--replicas', '2'], '--replicas without --to'],
+      [['--from', 't', '--json'], '--json with stdout as a sink (no --to): stdout carries the values printed.'],
+      [['--from', 't', '--replicas', '2'], '--replicas with stdout as a sink'],
       [['--from', 't', '--ok-exit', '0,1'], '--ok-exit belongs to a --shell'],
     ];
     for (const [flags, message] of cases) {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandraClient } from '../../src/clients/cassandra';
+import { loadKafkajs } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
 import { cassandraEndpoint } from '../../src/services/endpoints';
 import { BINARY } from '../support/cli';
@@ -48,6 +49,21 @@ async function generate(...args: string[]): Promise<void> {
 
 const values = async (topic: string) => (await readTopic(BROKER, topic)).map((r) => r.value);
 
+/** A consumer group's committed offset of a topic's partition 0 (0 when none), and how many members it has now. */
+async function groupAt(groupId: string, topic: string): Promise<{ committed: number; members: number }> {
+  const { Kafka, logLevel } = await loadKafkajs();
+  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    const { groups } = await admin.describeGroups([groupId]);
+    const committed = Number(offsets?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
+    return { committed: Math.max(0, committed), members: groups[0]?.members.length ?? 0 };
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function countOf<T>(items: Iterable<T>): Map<T, number> {
   const counts = new Map<T, number>();
   for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
@@ -74,6 +90,31 @@ describe('pbx run on the command line', () => {
     expect(await ok('run', '--from', 'cl-lines', '--until-end')).toBe(lines.join('\n'));
     await produce(BROKER, 'cl-lines', ['one more']);
     expect(await ok('run', '--from', 'cl-lines', '--until-end')).toBe('one more');
+  });
+
+  it('ends with exit 0 when its reader quits (| head -5), and the next run prints from the first value not committed', async () => {
+    // About 1 MB: far more than a pipe holds, so pbx is still printing when head exits. (Produced in parts: the
+    // broker takes at most 1 MB a request.)
+    const many = Array.from({ length: 20_000 }, (_, i) => `value ${i} ${'x'.repeat(40)}`);
+    for (let i = 0; i < many.length; i += 5000) await produce(BROKER, 'cl-many', many.slice(i, i + 5000));
+    // No --until-end: only stdout closing ends this run. The shell reports pbx's exit code, not head's.
+    const script = '"$0" run --from cl-many --group cl-head --config "$1" | head -5; exit "${PIPESTATUS[0]}"';
+    const head = await execa('bash', ['-c', script, BINARY, project.file], {
+      cwd: project.dir,
+      reject: false,
+      env: { CI: '1' },
+      timeout: 200_000,
+    });
+    expect(head.exitCode, head.stderr).toBe(0);
+    expect(head.stdout).toBe(many.slice(0, 5).join('\n'));
+    expect(head.stderr).toContain('stdout was closed by its reader');
+    // It left its group; what it committed is what stdout took, short of the batch that met the closed pipe.
+    const { committed, members } = await groupAt('pbx-cl-head', 'cl-many');
+    expect(members).toBe(0);
+    expect(committed).toBeLessThan(many.length);
+    expect(await ok('run', '--from', 'cl-many', '--group', 'cl-head', '--until-end')).toBe(
+      many.slice(committed).join('\n'),
+    );
   });
 
   it('--to U alone copies the topic', async () => {

@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { UserError } from '../../src/cli/errors';
-import { SPEC, pipeline, tumbling, type PipelineSpec, type StreamRecord } from '../../src/pipelines/api';
+import { SPEC, pipeline, stdout, tumbling, type PipelineSpec } from '../../src/pipelines/api';
 import {
-  PRINT_LABEL,
   commandLineSpec,
   defaultPipelineName,
   keyOf,
-  lineOf,
   type CommandLinePipeline,
   type OperatorToken,
 } from '../../src/pipelines/command-line';
@@ -14,7 +12,6 @@ import { commandLineFlagsGiven, commandLinePipeline } from '../../src/pipelines/
 
 const base: CommandLinePipeline = { from: ['sentences'], to: ['words'], format: 'text', operators: [] };
 const op = (flag: OperatorToken['flag'], value = ''): OperatorToken => ({ flag, value });
-const record = { topic: 't', partition: 0, offset: '0', key: null, headers: {}, timestamp: 0, time: 0 } as StreamRecord;
 
 function thrown(fn: () => unknown): UserError {
   try {
@@ -102,16 +99,12 @@ describe('commandLineSpec', () => {
     expect(after(op('key-by', '.'), op('window', '1m'), op('key-by', 'x'))).toContain('needs a --shell after it');
   });
 
-  it('without --to prints each value as a line in its last step and passes nothing on', async () => {
-    const lines: string[] = [];
-    const spec = commandLineSpec({ ...base, to: [], group: 'show' }, (line) => void lines.push(line));
-    const print = spec.steps.at(-1)!;
-    expect(print).toMatchObject({ kind: 'flatMap', label: PRINT_LABEL });
-    if (print.kind !== 'flatMap') throw new Error('not a flatMap');
-    expect([...(await print.fn('a line', record))]).toEqual([]);
-    await print.fn({ n: 1 }, record);
-    expect(lines).toEqual(['a line', '{"n":1}']);
-    expect(spec.sinks).toEqual([{ kind: 'kafka', topic: 'pbx-show-print' }]);
+  it('without --to writes to the stdout sink, as .to(stdout()) in a module, and adds no step', () => {
+    const spec = commandLineSpec({ ...base, to: [], group: 'show', operators: [op('shell', 'grep x')] });
+    const module = pipeline('show').from('sentences', { format: 'text' }).shell('grep x').to(stdout())[SPEC];
+    expect(shape(spec)).toEqual(shape(module));
+    expect(spec.steps.map((s) => s.kind)).toEqual(['shell']);
+    expect(spec.sinks).toEqual([{ kind: 'stdout' }]);
   });
 
   it('names a pipeline after its topics and a digest of its flags: the same flags the same name', () => {
@@ -135,7 +128,6 @@ describe('commandLineSpec', () => {
     expect(refused({ operators: [op('key-by', '.'), op('window', '1m')] }).message).toContain('needs a --shell');
     expect(refused({ operators: [op('key-by', '.'), op('window', 'soon')] }).message).toContain('expected a duration');
     expect(refused({ operators: [op('key-by', ' ')] }).message).toContain('--key-by needs a field');
-    expect(refused({ to: [] }).message).toContain('nothing to print with');
     for (const error of [refused({ from: [] }), refused({ operators: [op('ok-exit', '0')] })])
       expect(error.exitCode).toBe(2);
   });
@@ -150,15 +142,6 @@ describe('keyOf', () => {
   it('says what is wrong with a value it cannot key', () => {
     expect(() => keyOf('user.id')('a line of text')).toThrow(/not a JSON object with user.id.*--format json/);
     expect(() => keyOf('user.id')({ user: {} })).toThrow('the value has no user.id');
-  });
-});
-
-describe('lineOf', () => {
-  it('writes a string as it is and anything else as compact JSON', () => {
-    expect(lineOf('x y')).toBe('x y');
-    expect(lineOf({ a: [1, 2] })).toBe('{"a":[1,2]}');
-    expect(lineOf(3)).toBe('3');
-    expect(lineOf(null)).toBe('null');
   });
 });
 

@@ -2,6 +2,7 @@
 // and the end of the run: Ctrl-C or SIGTERM (what is done is committed, the group left cleanly), --until-end
 // (every input partition at the end offsets seen at start, and every result written), or a failure.
 import { hostname } from 'node:os';
+import type { Writable } from 'node:stream';
 import type { Admin, Kafka } from 'kafkajs';
 import { sleep } from '../../async';
 import { ExitCode, UsageError, UserError } from '../../cli/errors';
@@ -18,6 +19,7 @@ import { Figures, type PipelineFigures } from './figures';
 import { ensureFiguresTopic, publishFigures, readFigures } from './figures-topic';
 import { RunFigures, type RunTotals } from './run-figures';
 import { openSinks } from './sinks';
+import { StdoutClosed } from '../sinks/stdout';
 import { SinkRefused } from './sink-writes';
 import { describeTopology, topologyOf, type Topology } from './topology';
 import { Worker } from './worker';
@@ -39,6 +41,8 @@ export interface RunOptions {
   onFigures?: (replicas: PipelineFigures[]) => void;
   /** Names this worker among the replicas of one machine (its transactional id). */
   replica?: number;
+  /** Where a stdout() sink prints: the command's standard output. */
+  stdout?: Writable;
 }
 
 export interface RunSummary {
@@ -53,7 +57,8 @@ export interface RunSummary {
   /** Values acknowledged per Cassandra or Redis sink. */
   wrote: Record<string, number>;
   elapsedMs: number;
-  stoppedBy: 'end' | 'interrupt';
+  /** stdout-closed: the reader of a stdout sink went away (`| head`), which ends the run as the end of its input. */
+  stoppedBy: 'end' | 'interrupt' | 'stdout-closed';
   /** --replicas: how many replicas were killed and started again. */
   restarts?: number;
 }
@@ -103,7 +108,9 @@ async function runWorker(
     operators: steps.map((s) => s.label),
   });
   const run = new RunFigures(figures, sinkTopics);
-  const sinks = await openSinks(topology, options.config, {
+  const sinks = await openSinks(topology, {
+    config: options.config,
+    stdout: options.stdout,
     sinkTimeoutMs: options.sinkTimeoutMs,
     figures: run,
     note: options.onNote,
@@ -133,6 +140,12 @@ async function runWorker(
     const stoppedBy = await runUntil(worker, admin, topology, layout.ends, options);
     figures.stopping();
     await worker.stop();
+    if (worker.error instanceof StdoutClosed) {
+      options.onNote(
+        'stdout was closed by its reader: stopped. The batch being printed was not committed; the next run prints it again from its first value.',
+      );
+      return summary(options, topology, run.totals, started, 'stdout-closed');
+    }
     if (worker.error !== undefined) throw worker.error as Error;
     return summary(options, topology, run.totals, started, stoppedBy);
   } finally {
@@ -315,7 +328,7 @@ function summary(
   topology: Topology,
   totals: RunTotals,
   started: number,
-  stoppedBy: 'end' | 'interrupt',
+  stoppedBy: RunSummary['stoppedBy'],
 ): RunSummary {
   return {
     pipeline: topology.name,

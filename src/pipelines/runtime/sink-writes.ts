@@ -1,4 +1,4 @@
-// Cassandra and Redis writes of one batch, before its transaction commits: a sink that is down is retried with
+// Cassandra, Redis and stdout writes of one batch, before its transaction commits: a sink that is down is retried with
 // backoff (the group membership kept alive meanwhile) and nothing is committed past it; a value a sink cannot
 // take follows --on-error. Past the sink time-out the run ends with exit 3, and resumes later with nothing lost.
 import { sleep } from '../../async';
@@ -54,7 +54,8 @@ async function writeRetrying(
   return whileDown(options, sink.name, group, async () => {
     const started = Date.now();
     try {
-      await sink.write(batch);
+      // A write may wait long: on a slow Cassandra, or on stdout's reader (a pager, a paused `| less`).
+      await stayingInGroup(group, () => sink.write(batch));
     } catch (error) {
       if (error instanceof SinkRecordError) return error.failures;
       throw error;
@@ -62,6 +63,16 @@ async function writeRetrying(
     options.figures.sinkWrote(sink.name, batch, Date.now() - started);
     return [];
   });
+}
+
+/** Runs `work`, heartbeating meanwhile: work longer than the session timeout keeps the worker in its group. */
+export async function stayingInGroup<T>(group: { heartbeat(): Promise<void> }, work: () => Promise<T>): Promise<T> {
+  const heartbeat = setInterval(() => void group.heartbeat().catch(() => undefined), 1000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(heartbeat);
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 // One member of a pipeline's consumer group. Each batch kafkajs hands over (one partition's records) is one
-// transaction: the records go through the operators, Cassandra and Redis writes are awaited, then the Kafka
+// transaction: the records go through the operators, Cassandra, Redis and stdout writes are awaited, then the Kafka
 // outputs (sink topics, repartition, changelog, dead letters) and the batch's next offset are committed together.
 // A crash at any point leaves the last committed batch as the truth: the next owner of the partition restores
 // state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
@@ -27,7 +27,7 @@ import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
 import { isLate, type Topology } from './topology';
-import { writeSinks } from './sink-writes';
+import { stayingInGroup, writeSinks } from './sink-writes';
 
 export interface WorkerOptions {
   topology: Topology;
@@ -41,7 +41,7 @@ export interface WorkerOptions {
   sourcePartitions: string[];
   repartitionPartitions: number;
   onError: OnError;
-  /** External sinks (Cassandra, Redis), in the order of topology.sinks; undefined for Kafka sinks. */
+  /** External sinks (Cassandra, Redis, stdout), in the order of topology.sinks; undefined for Kafka sinks. */
   sinks: Array<SinkWriter | undefined>;
   sinkTimeoutMs: number;
   figures: RunFigures;
@@ -465,11 +465,12 @@ export class Worker {
   ): Promise<Output[]> {
     const { batch } = payload;
     const origin = { topic: batch.topic, partition: batch.partition, offset: batch.lastOffset() };
-    // A command may take longer than the session timeout: the worker stays in its group meanwhile.
-    const heartbeat = setInterval(() => void payload.heartbeat().catch(() => undefined), 1000);
     try {
-      return await stage.finish(pending, origin, (output, problem) =>
-        this.recordFailed(output.record, encodeValue(output.value), problem, outputs),
+      // A command may take longer than the session timeout: the worker stays in its group meanwhile.
+      return await stayingInGroup(payload, () =>
+        stage.finish(pending, origin, (output, problem) =>
+          this.recordFailed(output.record, encodeValue(output.value), problem, outputs),
+        ),
       );
     } catch (error) {
       if (!(error instanceof BatchFailed)) throw error;
@@ -481,8 +482,6 @@ export class Worker {
       const problem = new BatchFailed(error.operator, `${error.message} (batch ${error.at})`, error.step!);
       for (const { record, original } of fed) this.recordFailed(record, original, problem, outputs);
       return [];
-    } finally {
-      clearInterval(heartbeat);
     }
   }
 
@@ -535,7 +534,7 @@ export class Worker {
     return state;
   }
 
-  /** Outputs to every sink: Kafka topics in the transaction, Cassandra and Redis writes before it. */
+  /** Outputs to every sink: Kafka topics in the transaction, Cassandra, Redis and stdout writes before it. */
   private route(results: Output[], outputs: BatchOutputs): void {
     const { sinks } = this.options.topology;
     for (const result of results) {

@@ -12,9 +12,9 @@ export interface SinkWrite {
   record: StreamRecord;
 }
 
-/** A Cassandra table or a Redis key space the runtime writes a partition's batch into before it commits. */
+/** A Cassandra table, a Redis key space or stdout, which the runtime writes a partition's batch to before it commits. */
 export interface SinkWriter {
-  /** What it writes to, for the live view and errors: 'cassandra reviews.per_hour', 'redis json'. */
+  /** What it writes to, for the live view and errors: 'cassandra reviews.per_hour', 'redis json', 'stdout'. */
   readonly name: string;
   /**
    * Resolves when every write is acknowledged. Rejects with SinkDownError (nothing is known to be written: retry the
