@@ -10,7 +10,7 @@ import { ensureTopics, type TopicRequest } from '../../clients/topics';
 import type { ResolvedConfig } from '../../config/load';
 import type { OnError } from '../../flow/kafka-sink';
 import { endpointOf, kafkaEndpoint } from '../../services/endpoints';
-import type { PipelineSpec } from '../api';
+import { toMs, type PipelineSpec } from '../api';
 import { RecordProblem } from './messages';
 import { BatchFailed } from './shell-operators';
 import { canSpawnReplicas, replicaSettings, runReplicas } from './replicas';
@@ -21,6 +21,7 @@ import { openSinks } from './sinks';
 import { SinkRefused } from './sink-writes';
 import { describeTopology, topologyOf, type Topology } from './topology';
 import { Worker } from './worker';
+import { IDLE_TIMEOUT_DEFAULT } from './idleness';
 
 export interface RunOptions {
   spec: PipelineSpec;
@@ -33,6 +34,9 @@ export interface RunOptions {
   onError: OnError;
   deadLetterTopic?: string;
   sinkTimeoutMs: number;
+  /** --idle-timeout: how long a source partition with nothing to read holds a live run's windows open (default
+   * IDLE_TIMEOUT_DEFAULT; Infinity: until it has records again). */
+  idleTimeoutMs?: number;
   signal: AbortSignal;
   onNote: (text: string) => void;
   /** The latest figures of each replica, about once a second (one replica's, unless --replicas). */
@@ -120,7 +124,9 @@ async function runWorker(
     transactionalId: `${topology.groupId}-${hostname()}-${replica}`,
     from: options.from,
     until: options.untilEnd ? layout.ends : undefined,
-    sourcePartitions: layout.nonEmpty,
+    sourcePartitions: [...layout.ends.keys()],
+    // --until-end marks each partition's end instead: nothing there depends on how long a partition waited.
+    idleTimeoutMs: options.untilEnd ? Infinity : (options.idleTimeoutMs ?? toMs(IDLE_TIMEOUT_DEFAULT)),
     repartitionPartitions: layout.partitions,
     onError: options.onError,
     sinks,
@@ -192,7 +198,6 @@ interface Layout {
   partitions: number;
   /** Each source partition's end offset now, by `topic/partition`. */
   ends: Map<string, bigint>;
-  nonEmpty: string[];
 }
 
 /** Creates the topics the pipeline writes, starts over with --reset, and reads where each source ends now. */
@@ -221,14 +226,10 @@ async function prepare(admin: Admin, topology: Topology, options: RunOptions): P
   });
   if (options.reset) await reset(admin, topology);
   const ends = new Map<string, bigint>();
-  const nonEmpty: string[] = [];
   for (const topic of topology.sources) {
-    for (const o of await admin.fetchTopicOffsets(topic)) {
-      ends.set(`${topic}/${o.partition}`, BigInt(o.high));
-      if (BigInt(o.high) > BigInt(o.low)) nonEmpty.push(`${topic}/${o.partition}`);
-    }
+    for (const o of await admin.fetchTopicOffsets(topic)) ends.set(`${topic}/${o.partition}`, BigInt(o.high));
   }
-  return { partitions, ends, nonEmpty };
+  return { partitions, ends };
 }
 
 /** --reset: the group's offsets and the pipeline's state go; the next run reads its input again from the start. */
