@@ -179,8 +179,9 @@ export class Worker {
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.batch(payload),
     });
-    if (topology.topics.repartition && Number.isFinite(this.options.idleTimeoutMs)) {
-      // kafkajs hands over no batch for a partition with nothing to read: idleness is checked on a clock.
+    // Only windows wait for the watermark. kafkajs hands over no batch for a partition with nothing to read:
+    // idleness is checked on a clock.
+    if (topology.aggregate?.window && Number.isFinite(this.options.idleTimeoutMs)) {
       const every = Math.min(1000, Math.max(100, this.options.idleTimeoutMs / 4));
       this.idleTimer = setInterval(() => {
         this.idleCheck ??= this.markIdle().finally(() => (this.idleCheck = undefined));
