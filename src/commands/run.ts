@@ -17,6 +17,7 @@ import {
   type RawTokens,
 } from '../pipelines/command-line-flags';
 import { runPipeline, type RunOptions, type RunSummary } from '../pipelines/runtime/run';
+import { IDLE_TIMEOUT_DEFAULT } from '../pipelines/runtime/idleness';
 import { shapeLines, shapeOf, type PipelineShape } from '../pipelines/shape';
 
 export default class Run extends PbxCommand {
@@ -28,7 +29,9 @@ Instead of a module, --from TOPIC writes a pipeline on the command line, built b
 
 The pipeline reads its topics in the consumer group pbx-<pipeline>: --replicas N runs N workers in it, and the same command on another machine, against the same Kafka, joins it. A new group starts at the beginning of its topics (--start latest: at their end); --until-end stops once every input partition reaches the end offsets seen at start; --reset starts over, offsets and state.
 
-A record an operator throws on, a value that is not the JSON expected, a shell command that fails, or a record later than its window's allowed lateness stops the run by default; --on-error skip counts it, --on-error dead-letter sends it to --dead-letter-topic with the reason. A sink that is down is retried with backoff, committing nothing past it, for --sink-timeout, then the run ends with exit 3 and resumes from there when started again.`;
+A record an operator throws on, a value that is not the JSON expected, a shell command that fails, or a record later than its window's allowed lateness stops the run by default; --on-error skip counts it, --on-error dead-letter sends it to --dead-letter-topic with the reason. A sink that is down is retried with backoff, committing nothing past it, for --sink-timeout, then the run ends with exit 3 and resumes from there when started again.
+
+In a live run (no --until-end) an input partition read to its end, with nothing new for --idle-timeout, is idle: it holds the windows open no more, until it has records again; those of its records that are then behind the watermark are late.`;
   static override examples = [
     '<%= config.bin %> run reviews-per-hour',
     '<%= config.bin %> run reviews-per-hour --check',
@@ -72,12 +75,19 @@ A record an operator throws on, a value that is not the JSON expected, a shell c
       description: 'How long a sink that is down is retried before the run ends with exit 3 (e.g. 60s, 5m).',
       default: '60s',
     }),
+    'idle-timeout': Flags.string({
+      description:
+        'How long an input partition with nothing to read holds a live run’s windows open before it counts as idle (e.g. 10s, 1m; off: until it has records).',
+      default: IDLE_TIMEOUT_DEFAULT,
+    }),
   };
 
   async run(): Promise<RunSummary | PipelineShape> {
     const { args, flags, raw } = await this.parse(Run);
     const out = this.output(flags);
     const sinkTimeoutMs = durationFlag('--sink-timeout', flags['sink-timeout']);
+    const idle = flags['idle-timeout'];
+    const idleTimeoutMs = idle === 'off' ? Infinity : durationFlag('--idle-timeout', idle);
     const config = this.loadConfig(flags);
     const { spec, file } = await pipelineToRun(args.pipeline, flags, raw, config.projectDir);
     checkSpec(spec, file);
@@ -90,7 +100,7 @@ A record an operator throws on, a value that is not the JSON expected, a shell c
       out.result(shape, printShape);
       return shape;
     }
-    const run = { spec, file, config, replicas: flags.replicas, sinkTimeoutMs, onError };
+    const run = { spec, file, config, replicas: flags.replicas, sinkTimeoutMs, idleTimeoutMs, onError };
     const summary = await runWithView(out, printing, {
       ...run,
       stdout: out.stdoutStream,

@@ -16,7 +16,7 @@ describe('Watermarks', () => {
     expect(watermarks.current()).toBe(70);
   });
 
-  it('leaves idle sources out, and holds when every source is idle', () => {
+  it('leaves idle sources out, and goes to the largest marker when every source is idle', () => {
     const watermarks = new Watermarks(SOURCES);
     watermarks.mark('in/0', 100, false);
     watermarks.mark('in/1', 10, true); // nothing to read: it holds nothing back
@@ -24,10 +24,30 @@ describe('Watermarks', () => {
     watermarks.mark('in/2', 80, false);
     expect(watermarks.current()).toBe(80);
     watermarks.mark('in/0', 120, true);
-    watermarks.mark('in/2', 130, true);
-    expect(watermarks.current()).toBe(80); // every source idle: nothing bounds it, it stays
+    expect(watermarks.current()).toBe(80);
+    expect(watermarks.isIdle('in/0')).toBe(true);
+    watermarks.mark('in/2', 110, true);
+    // Every source idle: each handed over all it had, whichever went idle last.
+    expect(watermarks.current()).toBe(120);
     watermarks.mark('in/2', 150, false);
+    expect(watermarks.isIdle('in/2')).toBe(false);
     expect(watermarks.current()).toBe(150);
+  });
+
+  it('waits for a source that never had a record until it marks idle (-Infinity), then leaves it out', () => {
+    const watermarks = new Watermarks(SOURCES);
+    watermarks.mark('in/0', 100, false);
+    watermarks.mark('in/1', 90, false);
+    expect(watermarks.current()).toBe(-Infinity);
+    watermarks.mark('in/2', -Infinity, true);
+    expect(watermarks.current()).toBe(90);
+    watermarks.mark('in/0', 100, true);
+    watermarks.mark('in/1', 90, true);
+    expect(watermarks.current()).toBe(100);
+    const restored = Watermarks.restore(SOURCES, JSON.parse(JSON.stringify(watermarks)));
+    expect(restored.isIdle('in/2')).toBe(true);
+    restored.mark('in/2', 50, false); // back, behind: it holds nothing back that is passed
+    expect(restored.current()).toBe(100);
   });
 
   it('never goes backwards: a source back from idle behind it, or a marker lower than the last', () => {
@@ -68,7 +88,7 @@ describe('Watermarks', () => {
     const sources = Array.from({ length: 6 }, (_, i) => `t/${i}`);
     let watermarks = new Watermarks(sources);
     // Reference: each source's largest marker and whether its last mark said idle; the watermark, the running
-    // maximum of the minimum over the non-idle ones, once every source has marked.
+    // maximum of the minimum over the non-idle ones (the largest of all when all are idle), once every source has marked.
     const largest = new Map<string, number>();
     const idle = new Map<string, boolean>();
     let expected = -Infinity;
@@ -80,7 +100,9 @@ describe('Watermarks', () => {
       largest.set(source, Math.max(largest.get(source) ?? -Infinity, time));
       idle.set(source, isIdle);
       const active = sources.filter((s) => !idle.get(s)).map((s) => largest.get(s)!);
-      if (largest.size === sources.length && active.length > 0) expected = Math.max(expected, Math.min(...active));
+      const all = sources.map((s) => largest.get(s)!);
+      if (largest.size === sources.length)
+        expected = Math.max(expected, active.length > 0 ? Math.min(...active) : Math.max(...all));
       expect(watermarks.current()).toBe(expected);
       if (i % 500 === 250) watermarks = Watermarks.restore(sources, JSON.parse(JSON.stringify(watermarks)));
     }

@@ -12,6 +12,8 @@ export const HEADER = {
   from: 'pbx-from',
   /** Repartition: a watermark marker of source partition `topic/partition`; its pbx-time is a time or `end`. */
   mark: 'pbx-mark',
+  /** Repartition: on a marker, `1` when its source partition is idle (it holds the watermark back no more). */
+  idle: 'pbx-idle',
   error: 'pbx-error',
   operator: 'pbx-operator',
   topic: 'pbx-topic',
@@ -103,19 +105,18 @@ export function repartitionMessage(value: unknown, key: string, record: StreamRe
   };
 }
 
-/** Stage A's progress on one source partition, sent to every repartition partition: stage B's watermark. */
-export function markerMessages(source: string, time: number, partitions: number): Message[] {
-  const value = Number.isFinite(time) ? String(time) : 'end';
-  return Array.from({ length: partitions }, (_, partition) => ({
-    partition,
-    key: null,
-    value: null,
-    headers: { [HEADER.mark]: source, [HEADER.time]: value },
-  }));
+/**
+ * Stage A's progress on one source partition, sent to every repartition partition: stage B's watermark. `time` is
+ * -Infinity for an idle partition that never had a record, +Infinity at its end.
+ */
+export function markerMessages(source: string, time: number, partitions: number, idle = false): Message[] {
+  const value = time === Infinity ? 'end' : String(time);
+  const headers = { [HEADER.mark]: source, [HEADER.time]: value, ...(idle ? { [HEADER.idle]: '1' } : {}) };
+  return Array.from({ length: partitions }, (_, partition) => ({ partition, key: null, value: null, headers }));
 }
 
 export type StageBMessage =
-  | { kind: 'mark'; source: string; time: number }
+  | { kind: 'mark'; source: string; time: number; idle: boolean }
   | { kind: 'record'; key: string; value: unknown; record: StreamRecord };
 
 /** A repartition message read back: a marker, or a keyed record with its source coordinates. */
@@ -123,7 +124,13 @@ export function stageBMessage(message: KafkaMessage): StageBMessage {
   const headers = headersOf(message.headers);
   const time = headers[HEADER.time];
   const mark = headers[HEADER.mark];
-  if (mark !== undefined) return { kind: 'mark', source: mark, time: time === 'end' ? Infinity : Number(time) };
+  if (mark !== undefined)
+    return {
+      kind: 'mark',
+      source: mark,
+      time: time === 'end' ? Infinity : Number(time),
+      idle: headers[HEADER.idle] === '1',
+    };
   // Topic names cannot hold '/'.
   const [topic = '', partition = '0', offset = '0'] = (headers[HEADER.from] ?? '').split('/');
   const timestamp = Number(message.timestamp);

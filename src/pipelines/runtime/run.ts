@@ -11,7 +11,7 @@ import { ensureTopics, type TopicRequest } from '../../clients/topics';
 import type { ResolvedConfig } from '../../config/load';
 import type { OnError } from '../../flow/kafka-sink';
 import { endpointOf, kafkaEndpoint } from '../../services/endpoints';
-import type { PipelineSpec } from '../api';
+import { toMs, type PipelineSpec } from '../api';
 import { RecordProblem } from './messages';
 import { BatchFailed } from './shell-operators';
 import { canSpawnReplicas, replicaSettings, runReplicas } from './replicas';
@@ -23,6 +23,7 @@ import { StdoutClosed } from '../sinks/stdout';
 import { SinkRefused } from './sink-writes';
 import { describeTopology, topologyOf, type Topology } from './topology';
 import { Worker } from './worker';
+import { IDLE_TIMEOUT_DEFAULT } from './idleness';
 
 export interface RunOptions {
   spec: PipelineSpec;
@@ -35,6 +36,9 @@ export interface RunOptions {
   onError: OnError;
   deadLetterTopic?: string;
   sinkTimeoutMs: number;
+  /** --idle-timeout: how long a source partition with nothing to read holds a live run's windows open (default
+   * IDLE_TIMEOUT_DEFAULT; Infinity: until it has records again). */
+  idleTimeoutMs?: number;
   signal: AbortSignal;
   onNote: (text: string) => void;
   /** The latest figures of each replica, about once a second (one replica's, unless --replicas). */
@@ -127,7 +131,9 @@ async function runWorker(
     transactionalId: `${topology.groupId}-${hostname()}-${replica}`,
     from: options.from,
     until: options.untilEnd ? layout.ends : undefined,
-    sourcePartitions: layout.nonEmpty,
+    sourcePartitions: [...layout.ends.keys()],
+    // --until-end marks each partition's end instead: nothing there depends on how long a partition waited.
+    idleTimeoutMs: options.untilEnd ? Infinity : (options.idleTimeoutMs ?? toMs(IDLE_TIMEOUT_DEFAULT)),
     repartitionPartitions: layout.partitions,
     onError: options.onError,
     sinks,
@@ -137,7 +143,7 @@ async function runWorker(
   });
   try {
     await worker.start();
-    const stoppedBy = await runUntil(worker, admin, topology, layout.ends, options);
+    const stoppedBy = await runUntil(worker, admin, topology, layout, options);
     figures.stopping();
     await worker.stop();
     if (worker.error instanceof StdoutClosed) {
@@ -205,7 +211,8 @@ interface Layout {
   partitions: number;
   /** Each source partition's end offset now, by `topic/partition`. */
   ends: Map<string, bigint>;
-  nonEmpty: string[];
+  /** Source partitions with no record now: --until-end has nothing to read there. */
+  empty: Set<string>;
 }
 
 /** Creates the topics the pipeline writes, starts over with --reset, and reads where each source ends now. */
@@ -234,16 +241,14 @@ async function prepare(admin: Admin, topology: Topology, options: RunOptions): P
   });
   if (options.reset) await reset(admin, topology);
   const ends = new Map<string, bigint>();
-  const nonEmpty: string[] = [];
-  // A partition empty at the start has nothing to read before its end: --until-end waits for none of it.
+  const empty = new Set<string>();
   for (const topic of topology.sources) {
     for (const o of await admin.fetchTopicOffsets(topic)) {
-      if (BigInt(o.high) === BigInt(o.low)) continue;
       ends.set(`${topic}/${o.partition}`, BigInt(o.high));
-      nonEmpty.push(`${topic}/${o.partition}`);
+      if (BigInt(o.high) === BigInt(o.low)) empty.add(`${topic}/${o.partition}`);
     }
   }
-  return { partitions, ends, nonEmpty };
+  return { partitions, ends, empty };
 }
 
 /** --reset: the group's offsets and the pipeline's state go; the next run reads its input again from the start. */
@@ -276,14 +281,14 @@ async function runUntil(
   worker: Worker,
   admin: Admin,
   topology: Topology,
-  ends: Map<string, bigint>,
+  layout: Layout,
   options: RunOptions,
 ): Promise<'end' | 'interrupt'> {
   let finished = false;
   void worker.done.then(() => (finished = true));
   while (!finished) {
     if (options.signal.aborted) return 'interrupt';
-    if (options.untilEnd && (await reachedEnd(admin, topology, ends, worker.positions))) return 'end';
+    if (options.untilEnd && (await reachedEnd(admin, topology, layout, worker.positions))) return 'end';
     await Promise.race([sleep(500, options.signal), worker.done]);
   }
   return 'end';
@@ -297,7 +302,7 @@ async function runUntil(
 async function reachedEnd(
   admin: Admin,
   topology: Topology,
-  ends: Map<string, bigint>,
+  { ends, empty }: Layout,
   positions: Map<string, bigint>,
 ): Promise<boolean> {
   const { repartition } = topology.topics;
@@ -313,7 +318,7 @@ async function reachedEnd(
     const p = positions.get(key) ?? -1n;
     return c > p ? c : p;
   };
-  for (const [key, end] of ends) if (at(key) < end) return false;
+  for (const [key, end] of ends) if (!empty.has(key) && at(key) < end) return false;
   if (!repartition) return true;
   // Every write to the repartition topic is transactional: its last offset is a transaction's marker.
   for (const o of await admin.fetchTopicOffsets(repartition)) {

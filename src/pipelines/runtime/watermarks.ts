@@ -1,6 +1,7 @@
 // Event time in stage B. Stage A sends, after each batch of a source partition, a marker: that partition's largest
 // event time so far. A stateful partition's watermark is the minimum over every source partition's marker, so it
 // depends only on what the sources hold, never on how fast they are read: the same input closes the same windows.
+// A source partition with nothing to read for the idle time is marked idle (idleness.ts) and leaves the minimum.
 
 /** A source partition's marker: its largest event time so far, and whether it is idle (excluded from the minimum). */
 interface Marker {
@@ -40,9 +41,14 @@ export class Watermarks {
     this.watermark = Math.max(this.watermark, this.minimum());
   }
 
-  /** The watermark: -Infinity until every non-idle source has marked; it never goes backwards. */
+  /** The watermark: -Infinity until every source has marked (idle or not); it never goes backwards. */
   current(): number {
     return this.watermark;
+  }
+
+  /** Whether the source's last marker said idle: its records now are the first since, if any are late. */
+  isIdle(source: string): boolean {
+    return this.markers.get(source)?.idle ?? false;
   }
 
   toJSON(): WatermarksJson {
@@ -62,19 +68,22 @@ export class Watermarks {
     return watermarks;
   }
 
-  // When every source is idle nothing bounds the watermark from below: it stays where it was (-Infinity here).
+  // When every source is idle, each has handed over all it had: the watermark goes to the largest marker, as
+  // Flink's does when its last input goes idle; otherwise it would depend on which source went idle last.
   // Every source at its end (an --until-end run's +Infinity marker) closes every window.
   private minimum(): number {
     let minimum = Infinity;
+    let maximum = -Infinity;
     let active = false;
     for (const source of this.sources) {
       const marker = this.markers.get(source);
       if (!marker) return -Infinity;
+      maximum = Math.max(maximum, marker.time);
       if (marker.idle) continue;
       active = true;
       minimum = Math.min(minimum, marker.time);
     }
-    return active ? minimum : -Infinity;
+    return active ? minimum : maximum;
   }
 }
 

@@ -4,7 +4,7 @@
 // A crash at any point leaves the last committed batch as the truth: the next owner of the partition restores
 // state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
 // write the same results again.
-import type { Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
 import { sleep } from '../../async';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
@@ -28,6 +28,7 @@ import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
 import { isLate, type Topology } from './topology';
 import { stayingInGroup, writeSinks } from './sink-writes';
+import { Idleness, sourceProgress, type SourceProgress } from './idleness';
 
 export interface WorkerOptions {
   topology: Topology;
@@ -37,8 +38,10 @@ export interface WorkerOptions {
   from: 'earliest' | 'latest';
   /** --until-end: each source partition's end offset at start, by `topic/partition`. */
   until?: Map<string, bigint>;
-  /** Source partitions holding records at start: stage B's watermark waits for each of them. */
+  /** Every source partition at start: stage B's watermark waits for each of them to mark, or to go idle. */
   sourcePartitions: string[];
+  /** How long a source partition read to its end, with nothing new, holds the watermark back; Infinity: for good. */
+  idleTimeoutMs: number;
   repartitionPartitions: number;
   onError: OnError;
   /** External sinks (Cassandra, Redis, stdout), in the order of topology.sinks; undefined for Kafka sinks. */
@@ -111,6 +114,13 @@ export class Worker {
   private readonly sourceTimes = new Map<string, number>();
   private failure: unknown;
   private sinceHeartbeat = 0;
+  private readonly idleness: Idleness;
+  private idleTimer?: NodeJS.Timeout;
+  private idleCheck?: Promise<void>;
+  /** Partitions said idle in a note already: once each per run. */
+  private readonly notedIdle = new Set<string>();
+  /** Transactions one at a time: a batch's, and the idle markers' sent between batches. */
+  private transactions: Promise<unknown> = Promise.resolve();
   /** The next offset this worker reads, by `topic/partition`: past transaction markers, which reach no batch. */
   readonly positions = new Map<string, bigint>();
   private stopped!: () => void;
@@ -138,6 +148,7 @@ export class Worker {
       retry: { initialRetryTime: 20, maxRetryTime: 1000, retries: 10 },
     });
     this.tables = new Tables(kafka, options.config);
+    this.idleness = new Idleness(options.idleTimeoutMs);
     const lookup = this.tables.lookup;
     this.head = new StageOperators(topology.head, figures, lookup);
     this.tail =
@@ -168,10 +179,20 @@ export class Worker {
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.batch(payload),
     });
+    // Only windows wait for the watermark. kafkajs hands over no batch for a partition with nothing to read:
+    // idleness is checked on a clock.
+    if (topology.aggregate?.window && Number.isFinite(this.options.idleTimeoutMs)) {
+      const every = Math.min(1000, Math.max(100, this.options.idleTimeoutMs / 4));
+      this.idleTimer = setInterval(() => {
+        this.idleCheck ??= this.markIdle().finally(() => (this.idleCheck = undefined));
+      }, every);
+    }
   }
 
   /** Stops consuming, leaving the group cleanly; what was committed stays committed. */
   async stop(): Promise<void> {
+    clearInterval(this.idleTimer);
+    await this.idleCheck;
     await this.consumer.disconnect().catch(() => undefined);
     await this.producer.disconnect().catch(() => undefined);
     await Promise.all([this.head.close(), this.tail.close()]);
@@ -197,6 +218,11 @@ export class Worker {
     const kept = new Set(repartition ? (assignment[repartition] ?? []) : []);
     for (const partition of this.states.keys()) if (!kept.has(partition)) this.states.delete(partition);
     const owned = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
+    const sources = this.options.topology.sources;
+    this.idleness.assigned(
+      [...owned].filter((p) => sources.includes(p.slice(0, p.lastIndexOf('/')))),
+      Date.now(),
+    );
     void this.head.close(owned);
     void this.tail.close(owned);
   }
@@ -205,6 +231,8 @@ export class Worker {
     const { batch } = payload;
     if (this.failure !== undefined || batch.isEmpty()) return;
     const stageB = batch.topic === this.options.topology.topics.repartition;
+    const source = `${batch.topic}/${batch.partition}`;
+    if (!stageB) this.idleness.active(source, Date.now());
     const outputs = new BatchOutputs(this.options.topology.sinks.length);
     let next = BigInt(batch.lastOffset()) + 1n;
     let stop: RecordProblem | undefined;
@@ -216,6 +244,7 @@ export class Worker {
       );
       await this.commit(batch.topic, batch.partition, next, outputs);
       payload.resolveOffset(String(next - 1n));
+      if (!stageB) this.idleness.active(source, Date.now());
       this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
       if (stageB)
         this.options.figures.figures.state(
@@ -349,7 +378,7 @@ export class Worker {
     for (const message of batch.messages) {
       const read = stageBMessage(message);
       if (read.kind === 'mark') {
-        state.watermarks.mark(read.source, read.time, false);
+        state.watermarks.mark(read.source, read.time, read.idle);
         continue;
       }
       if (counted) figures.in(index);
@@ -357,10 +386,13 @@ export class Worker {
       let problem: RecordProblem | undefined;
       try {
         if (!state.aggregates.add(read.key, read.record.time, read.value, read.record)) {
+          const source = `${read.record.topic}/${read.record.partition}`;
           const ended =
             state.watermarks.current() === Infinity
               ? ': an earlier --until-end run closed every window (run with --reset to compute them again)'
-              : '';
+              : state.watermarks.isIdle(source)
+                ? `: ${source} was idle (nothing to read for --idle-timeout), and the other partitions moved the watermark on`
+                : '';
           problem = new RecordProblem(
             step.label,
             `late: event time ${iso(read.record.time)} is past its window's end plus the allowed lateness (${step.lateness} ms); the watermark is ${iso(state.watermarks.current())}${ended}`,
@@ -587,7 +619,13 @@ export class Worker {
    * CONCURRENT_TRANSACTIONS while it still completes the previous one (kafkajs does not retry sendOffsets on it):
    * the transaction is then aborted and done again after a short wait, as Java's producer does (KAFKA-5477).
    */
-  private async transact(work: (transaction: Transaction) => Promise<void>): Promise<void> {
+  private transact(work: (transaction: Transaction) => Promise<void>): Promise<void> {
+    const done = this.transactions.then(() => this.transactOnce(work));
+    this.transactions = done.catch(() => undefined);
+    return done;
+  }
+
+  private async transactOnce(work: (transaction: Transaction) => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const transaction = await this.producer.transaction();
       try {
@@ -603,6 +641,71 @@ export class Worker {
   }
 
   /**
+   * A live run's idle source partitions: those read to their end with no batch for the idle time are marked idle in
+   * every repartition partition, so that they hold stage B's watermark back no more. Their next batch marks them
+   * active again. A Kafka error here is tried again at the next check; the batches report Kafka's failures.
+   */
+  private async markIdle(): Promise<void> {
+    const due = this.idleness.due(Date.now());
+    if (due.length === 0 || this.failure !== undefined) return;
+    const admin = this.options.kafka.admin();
+    try {
+      await admin.connect();
+      const topics = [...new Set(due.map((source) => source.slice(0, source.lastIndexOf('/'))))];
+      const progress = await this.sourceProgress(admin, topics);
+      const repartition = this.options.topology.topics.repartition!;
+      let idle: string[] = [];
+      await this.transact(async (transaction) => {
+        // Decided once no other transaction runs: a partition with a batch since `due` is active again.
+        idle = this.idleness.toMark(progress, Date.now());
+        if (idle.length === 0) return;
+        const messages = idle.flatMap((source) =>
+          markerMessages(source, this.sourceTimes.get(source) ?? -Infinity, this.options.repartitionPartitions, true),
+        );
+        await transaction.send({ topic: repartition, messages, acks: -1 });
+      });
+      this.idleness.marked(idle);
+      const first = idle.filter((source) => !this.notedIdle.has(source));
+      for (const source of first) this.notedIdle.add(source);
+      if (first.length > 0)
+        this.options.note(
+          `Idle, no longer holding windows open until it has records again: ${first.join(', ')} (nothing to read for ${this.options.idleTimeoutMs / 1000} s).`,
+        );
+    } catch (error) {
+      if (!(error as Error).name?.startsWith('KafkaJS')) this.fail(error);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Where each partition of these source topics is: this worker's position, else the group's, against its end. */
+  private async sourceProgress(admin: Admin, topics: string[]): Promise<Map<string, SourceProgress>> {
+    const { groupId } = this.options.topology;
+    const committed = new Map<string, bigint>();
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
+      for (const p of partitions) committed.set(`${topic}/${p.partition}`, BigInt(p.offset));
+    }
+    const progress = new Map<string, SourceProgress>();
+    for (const topic of topics) {
+      // admin's offsets are read_committed: `high` is the last stable offset, the end this worker can reach.
+      for (const o of await admin.fetchTopicOffsets(topic)) {
+        const source = `${topic}/${o.partition}`;
+        progress.set(
+          source,
+          sourceProgress({
+            tracked: this.positions.get(source),
+            committed: committed.get(source) ?? -1n,
+            low: BigInt(o.low),
+            end: BigInt(o.high),
+            from: this.options.from,
+          }),
+        );
+      }
+    }
+    return progress;
+  }
+
+  /**
    * --until-end: a source partition the group had read to its end before this run sends no batch, so its end is
    * marked here, before anything is read; stage B's windows close once every source is at its end.
    */
@@ -611,14 +714,9 @@ export class Worker {
     if (!until || !topology.topics.repartition) return;
     const admin = kafka.admin();
     await admin.connect();
-    const committed = await admin
-      .fetchOffsets({ groupId: topology.groupId, topics: topology.sources })
-      .finally(() => admin.disconnect());
-    const ended = committed.flatMap(({ topic, partitions }) =>
-      partitions
-        .filter((p) => BigInt(p.offset) >= (until.get(`${topic}/${p.partition}`) ?? 0n) && BigInt(p.offset) > 0n)
-        .map((p) => `${topic}/${p.partition}`),
-    );
+    const progress = await this.sourceProgress(admin, topology.sources).finally(() => admin.disconnect());
+    // Nothing before the end seen at start left to read: read to it by an earlier run, or empty.
+    const ended = [...progress].filter(([source, p]) => p.position >= (until.get(source) ?? 0n)).map(([s]) => s);
     if (ended.length === 0) return;
     const repartition = topology.topics.repartition;
     await this.transact(async (transaction) => {
