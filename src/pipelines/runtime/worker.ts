@@ -285,6 +285,8 @@ export class Worker {
       if (end !== undefined && BigInt(message.offset) >= end) {
         stopAt = { offset: String(end) };
         pastEnd = true;
+        // Nothing more of it is this run's: fetching on would only send the end marker again and again.
+        payload.pause();
         break;
       }
       figures.read(1);
