@@ -1,73 +1,36 @@
 // The pipeline runtime against a real Kafka: each result checked against a reference computed here, from the
 // generated file, independently of pbx's operators and windows.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load';
-import { pipeline, tumbling, SPEC, type HasSpec } from '../../src/pipelines/api';
+import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
-import { runInProcess } from '../support/cli';
-import { purge, testProject } from '../support/stack';
+import { replayGenerated, runOptions, type Review } from '../support/pipelines';
+import { purge, startStack, testProject } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { produce, readTopic } from '../support/topics';
 
 const PORT = 29396;
 const BROKER = `127.0.0.1:${PORT}`;
 const project = testProject('itrun', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
-const DATA = join(project.dir, 'reviews.json');
 const COUNT = 5000;
-
-interface Review {
-  product_id: string;
-  user_id: string;
-  score: string;
-  time: number;
-}
 let reviews: Review[];
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await project.pbx(['up', 'kafka']);
-  expect(up.exitCode, up.stderr).toBe(0);
-  const gen = await runInProcess(['data', 'gen', 'reviews', '--count', String(COUNT), '--seed', '7', '--out', DATA]);
-  expect(gen.exitCode, gen.stderr).toBe(0);
-  const replay = await project.pbx([
-    'replay',
-    DATA,
-    '--topic',
-    'reviews',
-    '--partitions',
-    '3',
-    '--key',
-    'product_id',
-    '--rate',
-    'max',
-  ]);
-  expect(replay.exitCode, replay.stderr).toBe(0);
-  reviews = readFileSync(DATA, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Review);
+  await startStack(project, 'kafka');
+  const file = join(project.dir, 'reviews.json');
+  reviews = await replayGenerated(project, {
+    kind: 'reviews',
+    file,
+    count: COUNT,
+    seed: 7,
+    topic: 'reviews',
+    key: 'product_id',
+  });
 });
 afterAll(() => purge(project.name));
 
-function options(built: HasSpec, extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    spec: built[SPEC],
-    file: 'test',
-    config: loadConfig({ file: project.file }),
-    replicas: 1,
-    from: 'earliest',
-    untilEnd: true,
-    reset: false,
-    onError: 'stop',
-    sinkTimeoutMs: 60_000,
-    signal: new AbortController().signal,
-    onNote: () => undefined,
-    ...extra,
-  };
-}
+const options = (built: HasSpec, extra: Partial<RunOptions> = {}) => runOptions(project, built, extra);
 
 describe('pbx run, stateless', () => {
   it('filters and maps every review once, in the order of its partition', async () => {
