@@ -7,7 +7,7 @@ import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { replayGenerated, runOptions, type Review } from '../support/pipelines';
 import { purge, startStack, testProject } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { rejectionOf, waitFor } from '../support/wait';
 import { produce, readTopic } from '../support/topics';
 
 const PORT = 29396;
@@ -151,10 +151,7 @@ describe('pbx run, records that cannot go on', () => {
           return r.n;
         })
         .to('numbers-out');
-    const error = await runPipeline(options(build())).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(runPipeline(options(build())));
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).code).toBe('RECORD_FAILED');
     expect((error as Error).message).toContain('numbers/0/42');

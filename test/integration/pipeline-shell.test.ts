@@ -9,7 +9,7 @@ import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { replayGenerated, runOptions } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
 import { readTopic, recordsWritten, topicValues, withAdmin } from '../support/topics';
-import { waitFor } from '../support/wait';
+import { rejectionOf, waitFor } from '../support/wait';
 
 const PORT = 29431;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -36,11 +36,6 @@ afterAll(() => purge(project.name));
 
 const options = (built: HasSpec, extra: Partial<RunOptions> = {}) => runOptions(project, built, extra);
 const values = (topic: string) => topicValues(BROKER, topic);
-const failure = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
 
 /** Word → count, from `uniq -c`'s lines ("   12 word"), added up over the lines of a word. */
 function uniqCounts(lines: string[]): Map<string, number> {
@@ -98,7 +93,7 @@ describe('shell failures', () => {
       .to(`${name}-out`);
 
   it('--on-error stop names the command, its exit, its stderr and the batch, and commits nothing of it', async () => {
-    const error = await failure(runPipeline(options(failing('itstop'))));
+    const error = await rejectionOf(runPipeline(options(failing('itstop'))));
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).code).toBe('RECORD_FAILED');
     const message = (error as Error).message;
@@ -114,7 +109,7 @@ describe('shell failures', () => {
   });
 
   it('grep that matches nothing without [0, 1] fails the batch', async () => {
-    const error = await failure(runPipeline(options(failing('itgrepstop', 'grep zzzzzz'))));
+    const error = await rejectionOf(runPipeline(options(failing('itgrepstop', 'grep zzzzzz'))));
     expect((error as Error).message).toContain('exited with code 1');
   });
 
