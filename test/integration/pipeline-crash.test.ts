@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKafkajs } from '../../src/clients/kafka';
-import { replayGenerated, type Review } from '../support/pipelines';
+import { replayReviews, type Review } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
 import { readTopic, recordsWritten, withAdmin } from '../support/topics';
 import { waitFor } from '../support/wait';
@@ -22,15 +22,7 @@ const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 beforeAll(async () => {
   await startStack(project, 'kafka');
-  const file = join(project.dir, 'reviews.json');
-  reviews = await replayGenerated(project, {
-    kind: 'reviews',
-    file,
-    count: COUNT,
-    seed: 3,
-    topic: 'reviews',
-    key: 'product_id',
-  });
+  reviews = await replayReviews(project, COUNT, 3);
   mkdirSync(join(project.dir, 'pipelines'));
   writeFileSync(
     join(project.dir, 'pipelines', 'clean.ts'),

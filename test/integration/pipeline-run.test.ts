@@ -1,13 +1,12 @@
 // The pipeline runtime against a real Kafka: each result checked against a reference computed here, from the
 // generated file, independently of pbx's operators and windows.
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
-import { replayGenerated, runOptions, type Review } from '../support/pipelines';
+import { replayReviews, runLiveThenStop, runOptions, type Review } from '../support/pipelines';
 import { purge, startStack, testProject } from '../support/stack';
-import { rejectionOf, waitFor } from '../support/wait';
+import { rejectionOf } from '../support/wait';
 import { produce, readTopic } from '../support/topics';
 
 const PORT = 29396;
@@ -18,15 +17,7 @@ let reviews: Review[];
 
 beforeAll(async () => {
   await startStack(project, 'kafka');
-  const file = join(project.dir, 'reviews.json');
-  reviews = await replayGenerated(project, {
-    kind: 'reviews',
-    file,
-    count: COUNT,
-    seed: 7,
-    topic: 'reviews',
-    key: 'product_id',
-  });
+  reviews = await replayReviews(project, COUNT, 7);
 });
 afterAll(() => purge(project.name));
 
@@ -85,20 +76,7 @@ describe('pbx run, a live run then --until-end', () => {
         .window(tumbling('1h'))
         .count()
         .to('live-per-hour');
-    const stop = new AbortController();
-    let read = 0;
-    const live = runPipeline(
-      options(build(), {
-        untilEnd: false,
-        signal: stop.signal,
-        onFigures: ([f]) => (read = f?.consumed.total ?? read),
-      }),
-    );
-    await waitFor(() => read, { what: 'the live run to read every review', timeout: 60_000, until: (n) => n >= COUNT });
-    // A few more seconds for its last batches to commit.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    stop.abort();
-    expect((await live).stoppedBy).toBe('interrupt');
+    await runLiveThenStop(options(build()), COUNT, 'review');
     const summary = await runPipeline(options(build()));
     expect(summary.records).toBe(0);
     const windows = new Set<string>();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/errors';
 import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
-import { replayGenerated, runOptions } from '../support/pipelines';
+import { replayGenerated, runLiveThenStop, runOptions } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
 import { readTopic, recordsWritten, topicValues, withAdmin } from '../support/topics';
 import { rejectionOf, waitFor } from '../support/wait';
@@ -230,24 +230,7 @@ describe('shell over windows, restarted', () => {
         .window(tumbling('1d'))
         .shell('sort | uniq -c')
         .to('window-live-counts');
-    const stop = new AbortController();
-    let read = 0;
-    const live = runPipeline(
-      options(build(), {
-        untilEnd: false,
-        signal: stop.signal,
-        onFigures: ([f]) => (read = f?.consumed.total ?? read),
-      }),
-    );
-    await waitFor(() => read, {
-      what: 'the live run to read every sentence',
-      timeout: 60_000,
-      until: (n) => n >= COUNT,
-    });
-    // A few more seconds for its last batches to commit.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    stop.abort();
-    expect((await live).stoppedBy).toBe('interrupt');
+    await runLiveThenStop(options(build()), COUNT, 'sentence');
     // The day is still open: nothing was fed to the command yet.
     expect(await values('window-live-counts')).toEqual([]);
     const summary = await runPipeline(options(build()));

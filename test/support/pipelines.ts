@@ -1,9 +1,12 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import { loadConfig } from '../../src/config/load';
 import { SPEC, type HasSpec } from '../../src/pipelines/api';
-import type { RunOptions } from '../../src/pipelines/runtime/run';
+import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { generateData } from './cli';
 import type { TestProject } from './stack';
+import { waitFor } from './wait';
 
 /** A record of `pbx data gen reviews`, as the pipeline tests read it. */
 export interface Review {
@@ -59,4 +62,30 @@ export async function replayGenerated<T>(project: TestProject, replay: Generated
   ]);
   expect(result.exitCode, result.stderr).toBe(0);
   return lines.map((line) => JSON.parse(line) as T);
+}
+
+/** Generates `count` reviews into the project's reviews.json and replays them into topic reviews, keyed by product. */
+export function replayReviews(project: TestProject, count: number, seed: number): Promise<Review[]> {
+  const file = join(project.dir, 'reviews.json');
+  return replayGenerated<Review>(project, { kind: 'reviews', file, count, seed, topic: 'reviews', key: 'product_id' });
+}
+
+/**
+ * Runs a pipeline live (no --until-end) until it has read `count` records, then stops it as Ctrl-C would, and
+ * expects it to say it was interrupted. `what` names the records in the message when they do not come.
+ */
+export async function runLiveThenStop(options: RunOptions, count: number, what: string): Promise<void> {
+  const stop = new AbortController();
+  let read = 0;
+  const live = runPipeline({
+    ...options,
+    untilEnd: false,
+    signal: stop.signal,
+    onFigures: ([f]) => (read = f?.consumed.total ?? read),
+  });
+  await waitFor(() => read, { what: `the live run to read every ${what}`, timeout: 60_000, until: (n) => n >= count });
+  // A few more seconds for its last batches to commit.
+  await sleep(3000);
+  stop.abort();
+  expect((await live).stoppedBy).toBe('interrupt');
 }
