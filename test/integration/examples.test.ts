@@ -7,12 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandraClient } from '../../src/clients/cassandra';
-import { loadKafkajs } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
 import { cassandraEndpoint } from '../../src/services/endpoints';
 import { BINARY, runBinary } from '../support/cli';
 import { freePort, purge, startStack, testProject } from '../support/stack';
-import { produce, readTopic, topicValues } from '../support/topics';
+import { produce, readTopic, topicValues, withAdmin } from '../support/topics';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 const P = { kafka: await freePort(), cassandra: await freePort() };
@@ -45,17 +44,12 @@ const values = (topic: string) => topicValues(BROKER, topic);
 
 /** A consumer group's committed offset of a topic's partition 0 (0 when none), and how many members it has now. */
 async function groupAt(groupId: string, topic: string): Promise<{ committed: number; members: number }> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
+  return withAdmin(BROKER, async (admin) => {
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const { groups } = await admin.describeGroups([groupId]);
     const committed = Number(offsets?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
     return { committed: Math.max(0, committed), members: groups[0]?.members.length ?? 0 };
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 function countOf<T>(items: Iterable<T>): Map<T, number> {
