@@ -7,12 +7,11 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandraClient } from '../../src/clients/cassandra';
-import { loadKafkajs } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
 import { cassandraEndpoint } from '../../src/services/endpoints';
-import { BINARY } from '../support/cli';
-import { freePort, purge, testProject } from '../support/stack';
-import { produce, readTopic } from '../support/topics';
+import { BINARY, runBinary } from '../support/cli';
+import { freePort, purge, startStack, testProject } from '../support/stack';
+import { produce, readTopic, topicValues, withAdmin } from '../support/topics';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 const P = { kafka: await freePort(), cassandra: await freePort() };
@@ -26,13 +25,7 @@ const project = testProject(
 const BROKER = `127.0.0.1:${P.kafka}`;
 let cql: Client;
 
-const pbx = (...args: string[]) =>
-  execa(BINARY, [...args, '--config', project.file], {
-    cwd: project.dir,
-    reject: false,
-    env: { CI: '1' },
-    timeout: 200_000,
-  });
+const pbx = (...args: string[]) => project.binary(args, { env: { CI: '1' }, timeout: 200_000 });
 
 /** Runs pbx and expects exit 0, saying what it printed otherwise. */
 async function ok(...args: string[]): Promise<string> {
@@ -43,25 +36,20 @@ async function ok(...args: string[]): Promise<string> {
 
 /** pbx data gen, which reads no pbx.yaml. */
 async function generate(...args: string[]): Promise<void> {
-  const result = await execa(BINARY, ['data', 'gen', ...args], { reject: false });
+  const result = await runBinary(['data', 'gen', ...args]);
   expect(result.exitCode, result.stderr).toBe(0);
 }
 
-const values = async (topic: string) => (await readTopic(BROKER, topic)).map((r) => r.value);
+const values = (topic: string) => topicValues(BROKER, topic);
 
 /** A consumer group's committed offset of a topic's partition 0 (0 when none), and how many members it has now. */
 async function groupAt(groupId: string, topic: string): Promise<{ committed: number; members: number }> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
+  return withAdmin(BROKER, async (admin) => {
     const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
     const { groups } = await admin.describeGroups([groupId]);
     const committed = Number(offsets?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
     return { committed: Math.max(0, committed), members: groups[0]?.members.length ?? 0 };
-  } finally {
-    await admin.disconnect();
-  }
+  });
 }
 
 function countOf<T>(items: Iterable<T>): Map<T, number> {
@@ -71,8 +59,7 @@ function countOf<T>(items: Iterable<T>): Map<T, number> {
 }
 
 beforeAll(async () => {
-  await purge(project.name);
-  await ok('up');
+  await startStack(project);
   cql = await createCassandraClient(cassandraEndpoint(loadConfig({ file: project.file })));
   await cql.connect();
 }, 600_000);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka, loadKafkajs } from '../../src/clients/kafka';
 import { Figures, type PipelineFigures } from '../../src/pipelines/runtime/figures';
 import { ensureFiguresTopic, publishFigures, readFigures } from '../../src/pipelines/runtime/figures-topic';
-import { freePort, purge, testProject } from '../support/stack';
+import { freePort, purge, startStack, testProject } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 const PORT = await freePort();
@@ -17,9 +17,7 @@ let admin: Admin;
 let producer: Producer;
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await project.pbx(['up', 'kafka']);
-  expect(up.exitCode, up.stderr).toBe(0);
+  await startStack(project, 'kafka');
   kafka = await createKafka(endpoint, { clientId: 'pbx-it-figures' });
   admin = kafka.admin();
   await admin.connect();

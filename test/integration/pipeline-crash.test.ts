@@ -1,28 +1,19 @@
 // Effectively once, against a real Kafka and the compiled binary: a pipeline killed with -9 at random points and
 // started again, and a replica of three killed while the others run, leave outputs equal to a recomputation done
 // here from the generated file, with nothing missing and nothing twice.
-import { execa, type ResultPromise } from 'execa';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKafkajs } from '../../src/clients/kafka';
-import { BINARY } from '../support/cli';
-import { purge, sh, testProject } from '../support/stack';
-import { readTopic } from '../support/topics';
+import { replayReviews, type Review } from '../support/pipelines';
+import { purge, sh, startStack, testProject } from '../support/stack';
+import { readTopic, recordsWritten, withAdmin } from '../support/topics';
 import { waitFor } from '../support/wait';
 
 const PORT = 29397;
 const BROKER = `127.0.0.1:${PORT}`;
 const project = testProject('itcrash', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
-const DATA = join(project.dir, 'reviews.json');
 const COUNT = 150_000;
-
-interface Review {
-  product_id: string;
-  user_id: string;
-  score: string;
-  time: number;
-}
 let reviews: Review[];
 
 // Seeded, so a failure can be run again at the same kill points.
@@ -30,33 +21,8 @@ let seed = 20261202;
 const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await project.pbx(['up', 'kafka']);
-  expect(up.exitCode, up.stderr).toBe(0);
-  await execa(BINARY, ['data', 'gen', 'reviews', '--count', String(COUNT), '--seed', '3', '--out', DATA]);
-  const replay = await execa(
-    BINARY,
-    [
-      'replay',
-      DATA,
-      '--topic',
-      'reviews',
-      '--partitions',
-      '3',
-      '--key',
-      'product_id',
-      '--rate',
-      'max',
-      '--config',
-      project.file,
-    ],
-    { reject: false },
-  );
-  expect(replay.exitCode, replay.stderr).toBe(0);
-  reviews = readFileSync(DATA, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Review);
+  await startStack(project, 'kafka');
+  reviews = await replayReviews(project, COUNT, 3);
   mkdirSync(join(project.dir, 'pipelines'));
   writeFileSync(
     join(project.dir, 'pipelines', 'clean.ts'),
@@ -97,25 +63,8 @@ export default pipeline('per-hour')
 }, 600_000);
 afterAll(() => purge(project.name));
 
-const run = (name: string, ...flags: string[]): ResultPromise =>
-  execa(BINARY, ['run', name, '--until-end', '--json', '--config', project.file, ...flags], {
-    cwd: project.dir,
-    reject: false,
-  });
-
-/** Records Kafka holds in a topic, uncommitted ones included: how far a run got. */
-async function written(topic: string): Promise<bigint> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
-  await admin.connect();
-  try {
-    const topics = await admin.listTopics();
-    if (!topics.includes(topic)) return 0n;
-    return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + BigInt(o.high), 0n);
-  } finally {
-    await admin.disconnect();
-  }
-}
+const run = (name: string, ...flags: string[]) => project.binary(['run', name, '--until-end', '--json', ...flags]);
+const written = (topic: string) => recordsWritten(BROKER, topic);
 
 /** Runs `name` to its end, killed with -9 `kills` times once `watched` has grown past a random share of `expected`. */
 async function runKilled(name: string, watched: string, expected: number, kills: number): Promise<void> {
@@ -167,7 +116,7 @@ describe('pbx run after kill -9', () => {
 
 describe('pbx run interrupted', () => {
   it('commits what it did on Ctrl-C and leaves its group at once; the next run goes on with nothing twice', async () => {
-    const child = execa(BINARY, ['run', 'slow-clean', '--config', project.file], { cwd: project.dir, reject: false });
+    const child = project.binary(['run', 'slow-clean']);
     await waitFor(() => written('slow-clean'), {
       what: 'slow-clean to grow',
       timeout: 120_000,
@@ -177,11 +126,7 @@ describe('pbx run interrupted', () => {
     const stopped = await child;
     expect(stopped.exitCode, String(stopped.stderr)).toBe(130);
     expect(String(stopped.stderr)).toContain('committed what it had done');
-    const { Kafka, logLevel } = await loadKafkajs();
-    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const group = (await admin.describeGroups(['pbx-slow-clean'])).groups[0]!;
-    await admin.disconnect();
+    const group = (await withAdmin(BROKER, (admin) => admin.describeGroups(['pbx-slow-clean']))).groups[0]!;
     expect(group.members).toEqual([]);
     const last = await run('slow-clean');
     expect(last.exitCode, String(last.stderr)).toBe(0);
@@ -198,20 +143,19 @@ describe('pbx run --replicas 3', () => {
   it('splits the partitions between three workers and survives one killed', async () => {
     const parent = run('slow-clean', '--replicas', '3', '--reset');
     // The group's three members, one partition of the three each.
-    const { Kafka, logLevel, AssignerProtocol } = await loadKafkajs();
-    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const assignments = await waitFor(
-      async () => {
-        const group = (await admin.describeGroups(['pbx-slow-clean'])).groups[0]!;
-        const parts = group.members.map(
-          (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment.reviews?.length ?? 0,
-        );
-        return parts.length === 3 && parts.every((n) => n === 1) ? parts : undefined;
-      },
-      { timeout: 60_000, what: 'three members with a partition each' },
+    const { AssignerProtocol } = await loadKafkajs();
+    const assignments = await withAdmin(BROKER, (admin) =>
+      waitFor(
+        async () => {
+          const group = (await admin.describeGroups(['pbx-slow-clean'])).groups[0]!;
+          const parts = group.members.map(
+            (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment.reviews?.length ?? 0,
+          );
+          return parts.length === 3 && parts.every((n) => n === 1) ? parts : undefined;
+        },
+        { timeout: 60_000, what: 'three members with a partition each' },
+      ),
     );
-    await admin.disconnect();
     expect(assignments).toEqual([1, 1, 1]);
     const children = (await sh('pgrep', ['-P', String(parent.pid)])).split('\n').filter(Boolean);
     expect(children.length).toBe(3);

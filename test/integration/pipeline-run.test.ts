@@ -1,73 +1,27 @@
 // The pipeline runtime against a real Kafka: each result checked against a reference computed here, from the
 // generated file, independently of pbx's operators and windows.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load';
-import { pipeline, tumbling, SPEC, type HasSpec } from '../../src/pipelines/api';
+import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
-import { runInProcess } from '../support/cli';
-import { purge, testProject } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { replayReviews, runLiveThenStop, runOptions, type Review } from '../support/pipelines';
+import { purge, startStack, testProject } from '../support/stack';
+import { rejectionOf } from '../support/wait';
 import { produce, readTopic } from '../support/topics';
 
 const PORT = 29396;
 const BROKER = `127.0.0.1:${PORT}`;
 const project = testProject('itrun', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
-const DATA = join(project.dir, 'reviews.json');
 const COUNT = 5000;
-
-interface Review {
-  product_id: string;
-  user_id: string;
-  score: string;
-  time: number;
-}
 let reviews: Review[];
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await project.pbx(['up', 'kafka']);
-  expect(up.exitCode, up.stderr).toBe(0);
-  const gen = await runInProcess(['data', 'gen', 'reviews', '--count', String(COUNT), '--seed', '7', '--out', DATA]);
-  expect(gen.exitCode, gen.stderr).toBe(0);
-  const replay = await project.pbx([
-    'replay',
-    DATA,
-    '--topic',
-    'reviews',
-    '--partitions',
-    '3',
-    '--key',
-    'product_id',
-    '--rate',
-    'max',
-  ]);
-  expect(replay.exitCode, replay.stderr).toBe(0);
-  reviews = readFileSync(DATA, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Review);
+  await startStack(project, 'kafka');
+  reviews = await replayReviews(project, COUNT, 7);
 });
 afterAll(() => purge(project.name));
 
-function options(built: HasSpec, extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    spec: built[SPEC],
-    file: 'test',
-    config: loadConfig({ file: project.file }),
-    replicas: 1,
-    from: 'earliest',
-    untilEnd: true,
-    reset: false,
-    onError: 'stop',
-    sinkTimeoutMs: 60_000,
-    signal: new AbortController().signal,
-    onNote: () => undefined,
-    ...extra,
-  };
-}
+const options = (built: HasSpec, extra: Partial<RunOptions> = {}) => runOptions(project, built, extra);
 
 describe('pbx run, stateless', () => {
   it('filters and maps every review once, in the order of its partition', async () => {
@@ -122,20 +76,7 @@ describe('pbx run, a live run then --until-end', () => {
         .window(tumbling('1h'))
         .count()
         .to('live-per-hour');
-    const stop = new AbortController();
-    let read = 0;
-    const live = runPipeline(
-      options(build(), {
-        untilEnd: false,
-        signal: stop.signal,
-        onFigures: ([f]) => (read = f?.consumed.total ?? read),
-      }),
-    );
-    await waitFor(() => read, { what: 'the live run to read every review', timeout: 60_000, until: (n) => n >= COUNT });
-    // A few more seconds for its last batches to commit.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    stop.abort();
-    expect((await live).stoppedBy).toBe('interrupt');
+    await runLiveThenStop(options(build()), COUNT, 'review');
     const summary = await runPipeline(options(build()));
     expect(summary.records).toBe(0);
     const windows = new Set<string>();
@@ -188,10 +129,7 @@ describe('pbx run, records that cannot go on', () => {
           return r.n;
         })
         .to('numbers-out');
-    const error = await runPipeline(options(build())).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(runPipeline(options(build())));
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).code).toBe('RECORD_FAILED');
     expect((error as Error).message).toContain('numbers/0/42');

@@ -1,23 +1,19 @@
 // Shell commands as pipeline operators against a real Kafka: each output checked against a result computed here,
 // independently of the command and of pbx's operators.
-import { execa, type ResultPromise } from 'execa';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadKafkajs } from '../../src/clients/kafka';
-import { loadConfig } from '../../src/config/load';
 import { UserError } from '../../src/cli/errors';
-import { pipeline, tumbling, SPEC, type HasSpec } from '../../src/pipelines/api';
+import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
-import { BINARY, runInProcess } from '../support/cli';
-import { purge, sh, testProject } from '../support/stack';
-import { readTopic } from '../support/topics';
-import { waitFor } from '../support/wait';
+import { replayGenerated, runLiveThenStop, runOptions } from '../support/pipelines';
+import { purge, sh, startStack, testProject } from '../support/stack';
+import { readTopic, recordsWritten, topicValues, withAdmin } from '../support/topics';
+import { rejectionOf, waitFor } from '../support/wait';
 
 const PORT = 29431;
 const BROKER = `127.0.0.1:${PORT}`;
 const project = testProject('itshell', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
-const DATA = join(project.dir, 'sentences.json');
 const COUNT = 3000;
 
 interface Sentence {
@@ -28,70 +24,18 @@ let sentences: Sentence[];
 let words: string[];
 
 /** Replays a generated file of sentences into `topic` (3 partitions, keyed by id). */
-async function replaySentences(file: string, count: number, seed: number, topic: string): Promise<Sentence[]> {
-  const gen = await runInProcess([
-    'data',
-    'gen',
-    'sentences',
-    '--count',
-    String(count),
-    '--seed',
-    String(seed),
-    '--out',
-    file,
-  ]);
-  expect(gen.exitCode, gen.stderr).toBe(0);
-  const replay = await project.pbx([
-    'replay',
-    file,
-    '--topic',
-    topic,
-    '--partitions',
-    '3',
-    '--key',
-    'id',
-    '--rate',
-    'max',
-  ]);
-  expect(replay.exitCode, replay.stderr).toBe(0);
-  return readFileSync(file, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Sentence);
-}
+const replaySentences = (file: string, count: number, seed: number, topic: string) =>
+  replayGenerated<Sentence>(project, { kind: 'sentences', file, count, seed, topic, key: 'id' });
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await project.pbx(['up', 'kafka']);
-  expect(up.exitCode, up.stderr).toBe(0);
-  sentences = await replaySentences(DATA, COUNT, 5, 'sentences');
+  await startStack(project, 'kafka');
+  sentences = await replaySentences(join(project.dir, 'sentences.json'), COUNT, 5, 'sentences');
   words = sentences.flatMap((s) => s.text.split(' '));
 }, 300_000);
 afterAll(() => purge(project.name));
 
-function options(built: HasSpec, extra: Partial<RunOptions> = {}): RunOptions {
-  return {
-    spec: built[SPEC],
-    file: 'test',
-    config: loadConfig({ file: project.file }),
-    replicas: 1,
-    from: 'earliest',
-    untilEnd: true,
-    reset: false,
-    onError: 'stop',
-    sinkTimeoutMs: 60_000,
-    signal: new AbortController().signal,
-    onNote: () => undefined,
-    ...extra,
-  };
-}
-
-const values = async (topic: string) => (await readTopic(BROKER, topic)).map((r) => r.value);
-const failure = (run: Promise<unknown>) =>
-  run.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
+const options = (built: HasSpec, extra: Partial<RunOptions> = {}) => runOptions(project, built, extra);
+const values = (topic: string) => topicValues(BROKER, topic);
 
 /** Word → count, from `uniq -c`'s lines ("   12 word"), added up over the lines of a word. */
 function uniqCounts(lines: string[]): Map<string, number> {
@@ -149,7 +93,7 @@ describe('shell failures', () => {
       .to(`${name}-out`);
 
   it('--on-error stop names the command, its exit, its stderr and the batch, and commits nothing of it', async () => {
-    const error = await failure(runPipeline(options(failing('itstop'))));
+    const error = await rejectionOf(runPipeline(options(failing('itstop'))));
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).code).toBe('RECORD_FAILED');
     const message = (error as Error).message;
@@ -157,17 +101,15 @@ describe('shell failures', () => {
     expect(message).toContain('no good');
     expect(message).toMatch(/Batch sentences\/\d offsets \d+–\d+/);
     expect(await values('itstop-out')).toEqual([]);
-    const { Kafka, logLevel } = await loadKafkajs();
-    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    const committed = await admin.fetchOffsets({ groupId: 'pbx-itstop', topics: ['sentences'] });
-    await admin.disconnect();
+    const committed = await withAdmin(BROKER, (admin) =>
+      admin.fetchOffsets({ groupId: 'pbx-itstop', topics: ['sentences'] }),
+    );
     // Partitions done before the failing one may be committed (their batches failed too: none is).
     for (const p of committed[0]!.partitions) expect(p.offset).toBe('-1');
   });
 
   it('grep that matches nothing without [0, 1] fails the batch', async () => {
-    const error = await failure(runPipeline(options(failing('itgrepstop', 'grep zzzzzz'))));
+    const error = await rejectionOf(runPipeline(options(failing('itgrepstop', 'grep zzzzzz'))));
     expect((error as Error).message).toContain('exited with code 1');
   });
 
@@ -288,24 +230,7 @@ describe('shell over windows, restarted', () => {
         .window(tumbling('1d'))
         .shell('sort | uniq -c')
         .to('window-live-counts');
-    const stop = new AbortController();
-    let read = 0;
-    const live = runPipeline(
-      options(build(), {
-        untilEnd: false,
-        signal: stop.signal,
-        onFigures: ([f]) => (read = f?.consumed.total ?? read),
-      }),
-    );
-    await waitFor(() => read, {
-      what: 'the live run to read every sentence',
-      timeout: 60_000,
-      until: (n) => n >= COUNT,
-    });
-    // A few more seconds for its last batches to commit.
-    await new Promise((resolve) => setTimeout(resolve, 3000));
-    stop.abort();
-    expect((await live).stoppedBy).toBe('interrupt');
+    await runLiveThenStop(options(build()), COUNT, 'sentence');
     // The day is still open: nothing was fed to the command yet.
     expect(await values('window-live-counts')).toEqual([]);
     const summary = await runPipeline(options(build()));
@@ -335,23 +260,8 @@ export default pipeline('long-split')
     );
   }, 300_000);
 
-  const run = (): ResultPromise =>
-    execa(BINARY, ['run', 'long-split', '--until-end', '--json', '--config', project.file], {
-      cwd: project.dir,
-      reject: false,
-    });
-
-  async function written(topic: string): Promise<bigint> {
-    const { Kafka, logLevel } = await loadKafkajs();
-    const admin = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    try {
-      if (!(await admin.listTopics()).includes(topic)) return 0n;
-      return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + BigInt(o.high), 0n);
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  const run = () => project.binary(['run', 'long-split', '--until-end', '--json']);
+  const written = (topic: string) => recordsWritten(BROKER, topic);
   const leftover = () =>
     sh('pgrep', ['-f', TOKEN]).then(
       (out) => out.split('\n').filter(Boolean),

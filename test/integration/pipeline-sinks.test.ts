@@ -13,8 +13,8 @@ import { SinkDownError, SinkRecordError } from '../../src/pipelines/sinks/errors
 import { openRedisSink } from '../../src/pipelines/sinks/redis';
 import type { SinkWrite, SinkWriter } from '../../src/pipelines/sinks/types';
 import { cassandraEndpoint, redisEndpoint } from '../../src/services/endpoints';
-import { freePort, purge, sh, testProject } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { containerOf, freePort, purge, startStack, testProject } from '../support/stack';
+import { rejectionOf, waitFor } from '../support/wait';
 
 const P = { cassandra: await freePort(), redis: await freePort() };
 const project = testProject('itsinks', `services:\n  cassandra: {port: ${P.cassandra}}\n  redis: {port: ${P.redis}}\n`);
@@ -22,14 +22,6 @@ const config = loadConfig({ file: project.file });
 let cql: Client;
 let plain: Redis;
 const writers: SinkWriter[] = [];
-
-/** The project's container of a service, found by pbx's labels. */
-async function containerOf(service: string): Promise<string> {
-  const filters = ['--filter', `label=pbx.project=${project.name}`, '--filter', `label=pbx.service=${service}`];
-  const id = (await sh('docker', ['ps', '-aq', ...filters])).trim();
-  if (!id) throw new Error(`no ${service} container for ${project.name}`);
-  return id;
-}
 
 function record(partition: number, offset: number): StreamRecord {
   return {
@@ -49,17 +41,9 @@ async function open<T extends SinkWriter>(writer: Promise<T>): Promise<T> {
   writers.push(opened);
   return opened;
 }
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-}
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await project.pbx(['up', 'cassandra', 'redis']);
-  expect(up.exitCode, up.stderr).toBe(0);
+  await startStack(project, 'cassandra', 'redis');
   cql = await createCassandraClient(cassandraEndpoint(config));
   await cql.connect();
   await cql.execute("CREATE KEYSPACE sinks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}");
@@ -128,7 +112,7 @@ describe('the Cassandra sink', () => {
       { key: 'bad-count', window_start: 0, count: 'three' },
     ];
     const batch = writesOf(values);
-    const error = await rejection(sink.write(batch));
+    const error = await rejectionOf(sink.write(batch));
     expect(error).toBeInstanceOf(SinkRecordError);
     const { failures, write } = error as SinkRecordError;
     expect(write).toBe(batch[1]);
@@ -146,17 +130,17 @@ describe('the Cassandra sink', () => {
 
   it('refuses at open a table that does not exist, with the CQL to create it, and a counter table, saying why', async () => {
     const endpoint = cassandraEndpoint(config);
-    const noTable = await rejection(
+    const noTable = await rejectionOf(
       openCassandraSink({ kind: 'cassandra', keyspace: 'sinks', table: 'nope' }, endpoint),
     );
     expect(noTable).toBeInstanceOf(UserError);
     expect((noTable as UserError).message).toBe('Cassandra has no table sinks.nope to write to.');
     expect((noTable as UserError).hint).toContain('CREATE TABLE IF NOT EXISTS sinks.nope (');
-    const noKeyspace = await rejection(
+    const noKeyspace = await rejectionOf(
       openCassandraSink({ kind: 'cassandra', keyspace: 'nokeyspace', table: 't' }, endpoint),
     );
     expect((noKeyspace as UserError).hint).toContain('CREATE KEYSPACE IF NOT EXISTS nokeyspace');
-    const counter = await rejection(
+    const counter = await rejectionOf(
       openCassandraSink({ kind: 'cassandra', keyspace: 'sinks', table: 'hits' }, endpoint),
     );
     expect((counter as UserError).code).toBe('SINK_TABLE_UNSUITABLE');
@@ -165,7 +149,7 @@ describe('the Cassandra sink', () => {
 
   it('is a SinkDownError when nothing answers at open', async () => {
     const closed = { ...cassandraEndpoint(config), contactPoints: [`127.0.0.1:${await freePort()}`] };
-    const error = await rejection(
+    const error = await rejectionOf(
       openCassandraSink({ kind: 'cassandra', keyspace: 'sinks', table: 'per_hour' }, closed),
     );
     expect(error).toBeInstanceOf(SinkDownError);
@@ -246,7 +230,7 @@ describe('the Redis sink', () => {
     };
     const sink = await open(openRedisSink(redisSpec({ key }), endpoint()));
     const batch = writesOf([{ key: 'r:a' }, { key: 'boom' }, { key: 7 }, { key: 'r:b' }]);
-    const error = await rejection(sink.write(batch));
+    const error = await rejectionOf(sink.write(batch));
     expect(error).toBeInstanceOf(SinkRecordError);
     expect((error as SinkRecordError).failures.map((f) => [f.write, f.reason])).toEqual([
       [batch[1], 'key() threw: no key for boom'],
@@ -256,16 +240,16 @@ describe('the Redis sink', () => {
   });
 
   it('is a SinkDownError when nothing answers at open, and while its container is stopped; then writes again', async () => {
-    const closed = await rejection(
+    const closed = await rejectionOf(
       openRedisSink(redisSpec({ key: () => 'x' }), { url: `redis://127.0.0.1:${await freePort()}` }),
     );
     expect(closed).toBeInstanceOf(SinkDownError);
     const sink = await open(openRedisSink(redisSpec({ key: keyOf('down') }), endpoint()));
     await sink.write(writesOf(values.slice(0, 1)));
-    const container = await containerOf('redis');
+    const container = await containerOf(project.name, 'redis');
     await execa('docker', ['stop', container]);
     try {
-      const error = await rejection(sink.write(writesOf(values)));
+      const error = await rejectionOf(sink.write(writesOf(values)));
       expect(error).toBeInstanceOf(SinkDownError);
       expect((error as SinkDownError).retriable).toBe(true);
       expect((error as SinkDownError).message).toMatch(/^redis json: /);
@@ -287,11 +271,11 @@ describe('the Cassandra sink, its container stopped', () => {
       openCassandraSink({ kind: 'cassandra', keyspace: 'sinks', table: 'per_hour' }, cassandraEndpoint(config)),
     );
     await sink.write(writesOf(counts.slice(0, 1)));
-    const container = await containerOf('cassandra');
+    const container = await containerOf(project.name, 'cassandra');
     await execa('docker', ['stop', container]);
     try {
       const started = Date.now();
-      const error = await rejection(sink.write(writesOf(counts)));
+      const error = await rejectionOf(sink.write(writesOf(counts)));
       expect(error).toBeInstanceOf(SinkDownError);
       expect((error as SinkDownError).message).toMatch(/^cassandra sinks.per_hour: /);
       expect(Date.now() - started).toBeLessThan(15_000);

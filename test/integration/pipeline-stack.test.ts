@@ -2,7 +2,6 @@
 // Cassandra and Redis: the contract's example writes per-hour counts equal to a count done here, and a sink that
 // is stopped for 20 s is waited for with nothing lost, or ends the run with exit 3 past --sink-timeout.
 import type { Client } from 'cassandra-driver';
-import { execa } from 'execa';
 import { Redis } from 'ioredis';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandraClient } from '../../src/clients/cassandra';
 import { loadConfig } from '../../src/config/load';
 import { cassandraEndpoint } from '../../src/services/endpoints';
-import { BINARY } from '../support/cli';
-import { freePort, purge, sh, testProject } from '../support/stack';
+import { generateData } from '../support/cli';
+import { containerOf, freePort, purge, sh, startStack, testProject } from '../support/stack';
 import { produce } from '../support/topics';
 import { gather, waitFor } from '../support/wait';
 
@@ -31,18 +30,15 @@ interface Review {
   score: string;
 }
 
-const pbx = (...args: string[]) =>
-  execa(BINARY, [...args, '--config', project.file], { cwd: project.dir, reject: false, env: { CI: '1' } });
+const pbx = (...args: string[]) => project.binary(args, { env: { CI: '1' } });
 
 function module(name: string, text: string): void {
   writeFileSync(join(project.dir, 'pipelines', `${name}.ts`), text);
 }
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await pbx('up');
-  expect(up.exitCode, up.stderr).toBe(0);
-  await execa(BINARY, ['data', 'gen', 'reviews', '--count', String(COUNT), '--seed', '11', '--out', DATA]);
+  await startStack(project);
+  await generateData('reviews', DATA, COUNT, 11);
   const replay = await pbx('replay', DATA, '--topic', 'movie_reviews', '--partitions', '3', '--key', 'product_id');
   expect(replay.exitCode, replay.stderr).toBe(0);
   cql = await createCassandraClient(cassandraEndpoint(loadConfig({ file: project.file })));
@@ -53,12 +49,6 @@ afterAll(async () => {
   await cql?.shutdown();
   await purge(project.name);
 });
-
-/** The project's container of a service, by pbx's labels. */
-async function containerOf(service: string): Promise<string> {
-  const filters = ['--filter', `label=pbx.project=${project.name}`, '--filter', `label=pbx.service=${service}`];
-  return (await sh('docker', ['ps', '-aq', ...filters])).trim();
-}
 
 describe('the contract example', () => {
   it('writes per-hour counts to Cassandra that equal a count done here', async () => {
@@ -121,13 +111,9 @@ export default pipeline('${name}')
       Array.from({ length: 200 }, (_, id) => ({ id, score: id % 7 })),
     );
     redisModule('to-redis');
-    const redis = await containerOf('redis');
+    const redis = await containerOf(project.name, 'redis');
     await sh('docker', ['stop', redis]);
-    const run = execa(BINARY, ['run', 'to-redis', '--until-end', '--config', project.file], {
-      cwd: project.dir,
-      reject: false,
-      env: { CI: '1' },
-    });
+    const run = pbx('run', 'to-redis', '--until-end');
     const stderr = gather(run.stderr);
     await waitFor(() => stderr.text(), {
       what: 'the run to say Redis is down',
@@ -164,7 +150,7 @@ export default pipeline('to-redis-2')
   .to(redis({ key: (r) => 'score:' + r.id }));
 `,
     );
-    const redis = await containerOf('redis');
+    const redis = await containerOf(project.name, 'redis');
     await sh('docker', ['stop', redis]);
     const failed = await pbx('run', 'to-redis-2', '--until-end', '--sink-timeout', '3s', '--json');
     expect(failed.exitCode, failed.stdout + failed.stderr).toBe(3);

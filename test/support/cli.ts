@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runCli } from '../../src/cli/run';
@@ -41,26 +41,32 @@ export async function runInProcess(argv: string[], env: Record<string, string | 
 
 export const BINARY = resolve(import.meta.dirname, '../../dist/pbx');
 
-/** Runs the compiled binary as a user would. */
-export async function runBinary(
-  argv: string[],
-  options: { cwd?: string; env?: Record<string, string>; input?: string; binary?: string } = {},
-): Promise<CliResult> {
-  const result = await execa(options.binary ?? BINARY, argv, {
-    cwd: options.cwd,
-    env: { NO_COLOR: '1', ...options.env },
-    input: options.input,
-    reject: false,
-  });
-  return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+export interface BinaryOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  input?: string;
+  timeout?: number;
+  binary?: string;
 }
 
-/** Writes `count` generated reviews to `file` (pbx data gen, in process) and returns their lines. */
-export async function generateReviews(file: string, count: number, seed: number): Promise<string[]> {
+/** Starts the compiled binary as a user would, and returns the running child (it never rejects on an exit code). */
+export function startBinary(argv: string[], options: BinaryOptions = {}): ResultPromise<{ reject: false }> {
+  const { binary = BINARY, ...rest } = options;
+  return execa(binary, argv, { ...rest, reject: false });
+}
+
+/** Runs the compiled binary as a user would, with no colour. */
+export async function runBinary(argv: string[], options: BinaryOptions = {}): Promise<CliResult> {
+  const result = await startBinary(argv, { ...options, env: { NO_COLOR: '1', ...options.env } });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** Writes `count` generated records of `kind` (pbx data gen, in process) to `file` and returns their lines. */
+export async function generateData(kind: string, file: string, count: number, seed: number): Promise<string[]> {
   const result = await runInProcess([
     'data',
     'gen',
-    'reviews',
+    kind,
     '--count',
     String(count),
     '--seed',
@@ -68,9 +74,13 @@ export async function generateReviews(file: string, count: number, seed: number)
     '--out',
     file,
   ]);
-  if (result.exitCode !== 0) throw new Error(`pbx data gen failed: ${result.stderr}`);
+  if (result.exitCode !== 0) throw new Error(`pbx data gen ${kind} failed: ${result.stderr}`);
   return readFileSync(file, 'utf8').trimEnd().split('\n');
 }
+
+/** Writes `count` generated reviews to `file` and returns their lines. */
+export const generateReviews = (file: string, count: number, seed: number): Promise<string[]> =>
+  generateData('reviews', file, count, seed);
 
 /** The names a help text lists under COMMANDS and TOPICS: "up", "data", or in a topic's help "images build". */
 export function helpListing(help: string): string[] {

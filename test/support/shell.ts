@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { CommandFailed } from '../../src/pipelines/shell';
+import { rejectionOf } from './wait';
 
 /** The processes whose command line holds `token` (from /proc; zombies have none), to show none is left behind. */
 export function processesWith(token: string): string[] {
@@ -24,10 +25,7 @@ export function uniqueSeconds(): string {
 
 /** The CommandFailed a shell operator's batch rejected with (the test fails if it resolved or threw another error). */
 export async function commandFailure(batch: Promise<unknown>): Promise<CommandFailed> {
-  const error = await batch.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const error = await rejectionOf(batch);
   expect(error).toBeInstanceOf(CommandFailed);
   return error as CommandFailed;
 }

@@ -1,10 +1,11 @@
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
+import { expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runInProcess, type CliResult } from './cli';
+import { runInProcess, startBinary, type CliResult } from './cli';
 
 /** Of this run of a test file: its projects are its own, never those of another run or one left over. */
 const RUN = randomBytes(3).toString('hex');
@@ -21,6 +22,11 @@ export interface TestProject {
   file: string;
   /** Runs pbx in-process against this project. */
   pbx(argv: string[], env?: Record<string, string>): Promise<CliResult>;
+  /** Starts the compiled binary against this project, in its directory (where its pipelines/ are). */
+  binary(
+    argv: string[],
+    options?: { env?: Record<string, string>; timeout?: number },
+  ): ResultPromise<{ reject: false }>;
   /** Same, expecting --json output: returns the parsed document and the exit code. */
   json<T = Record<string, unknown>>(argv: string[]): Promise<{ exitCode: number; doc: T; stderr: string }>;
   write(yaml: string): void;
@@ -36,6 +42,7 @@ export function testProject(shortName: string, yaml: string): TestProject {
     dir,
     file,
     pbx: (argv, env) => runInProcess([...argv, '--config', file], env),
+    binary: (argv, options) => startBinary([...argv, '--config', file], { cwd: dir, ...options }),
     json: async <T>(argv: string[]) => {
       const result = await runInProcess([...argv, '--json', '--config', file]);
       let doc: T;
@@ -50,6 +57,21 @@ export function testProject(shortName: string, yaml: string): TestProject {
   };
   project.write(yaml);
   return project;
+}
+
+/** Starts a project's services (`pbx up`, in process) afresh, whatever a run before left: all of them if none is named. */
+export async function startStack(project: TestProject, ...services: string[]): Promise<void> {
+  await purge(project.name);
+  const up = await project.pbx(['up', ...services]);
+  expect(up.exitCode, up.stdout + up.stderr).toBe(0);
+}
+
+/** The id of a project's container of a service, found by pbx's labels. */
+export async function containerOf(project: string, service: string): Promise<string> {
+  const filters = ['--filter', `label=pbx.project=${project}`, '--filter', `label=pbx.service=${service}`];
+  const id = (await sh('docker', ['ps', '-aq', ...filters])).trim();
+  if (!id) throw new Error(`no ${service} container for ${project}`);
+  return id;
 }
 
 /** Runs a command and returns its stdout (throws with stderr on failure). */

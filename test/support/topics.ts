@@ -1,3 +1,4 @@
+import type { Admin } from 'kafkajs';
 import { loadKafkajs } from '../../src/clients/kafka';
 
 export interface ReadRecord {
@@ -10,12 +11,8 @@ export interface ReadRecord {
 
 /** Every committed record of a topic, read independently of pbx (a fresh group, read_committed). */
 export async function readTopic(broker: string, topic: string): Promise<ReadRecord[]> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const kafka = new Kafka({ brokers: [broker], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
+  const kafka = await testKafka(broker);
+  const ends = await withAdmin(broker, (admin) => admin.fetchTopicOffsets(topic));
   const remaining = new Map(
     ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]),
   );
@@ -49,19 +46,51 @@ export async function readTopic(broker: string, topic: string): Promise<ReadReco
   return records;
 }
 
+/** The values of every committed record of a topic (see readTopic). */
+export async function topicValues(broker: string, topic: string): Promise<string[]> {
+  return (await readTopic(broker, topic)).map((r) => r.value);
+}
+
+/** Records Kafka holds in a topic, uncommitted ones included (0 before it exists): how far a run got. */
+export async function recordsWritten(broker: string, topic: string): Promise<bigint> {
+  return withAdmin(broker, async (admin) => {
+    if (!(await admin.listTopics()).includes(topic)) return 0n;
+    return (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + BigInt(o.high), 0n);
+  });
+}
+
+/** Creates a topic of `partitions` partitions and waits for its leaders. */
+export async function createTopic(broker: string, topic: string, partitions = 1): Promise<void> {
+  await withAdmin(broker, (admin) =>
+    admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] }),
+  );
+}
+
 /** Writes values (strings as they are, anything else as JSON) to a new topic of one partition, in order. */
 export async function produce(broker: string, topic: string, values: unknown[]): Promise<void> {
-  const { Kafka, logLevel } = await loadKafkajs();
-  const kafka = new Kafka({ brokers: [broker], logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true });
+  await createTopic(broker, topic);
+  const producer = (await testKafka(broker)).producer({ idempotent: true });
   await producer.connect();
   await producer.send({
     topic,
     messages: values.map((v) => ({ value: typeof v === 'string' ? v : JSON.stringify(v) })),
   });
   await producer.disconnect();
+}
+
+/** Calls `use` with an admin client of the broker, connected, and disconnects it after, whatever happened. */
+export async function withAdmin<T>(broker: string, use: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = (await testKafka(broker)).admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A kafkajs client of the broker that logs nothing, for a test's own look at Kafka (independent of pbx's client). */
+async function testKafka(broker: string) {
+  const { Kafka, logLevel } = await loadKafkajs();
+  return new Kafka({ brokers: [broker], logLevel: logLevel.NOTHING });
 }

@@ -43,3 +43,11 @@ export function gather(stream: NodeJS.ReadableStream | null | undefined): { text
   stream?.on('data', (chunk: Buffer | string) => chunks.push(chunk.toString()));
   return { text: () => chunks.join('') };
 }
+
+/** What `promise` rejected with, or undefined if it resolved (for a test that expects a failure and looks at it). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+}

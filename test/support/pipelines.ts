@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
+import { loadConfig } from '../../src/config/load';
+import { SPEC, type HasSpec } from '../../src/pipelines/api';
+import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
+import { generateData } from './cli';
+import type { TestProject } from './stack';
+import { waitFor } from './wait';
+
+/** A record of `pbx data gen reviews`, as the pipeline tests read it. */
+export interface Review {
+  product_id: string;
+  user_id: string;
+  score: string;
+  time: number;
+}
+
+/** The options of an in-process run of `built` against `project`: from the earliest records to the end, stopping at an error. */
+export function runOptions(project: TestProject, built: HasSpec, extra: Partial<RunOptions> = {}): RunOptions {
+  return {
+    spec: built[SPEC],
+    file: 'test',
+    config: loadConfig({ file: project.file }),
+    replicas: 1,
+    from: 'earliest',
+    untilEnd: true,
+    reset: false,
+    onError: 'stop',
+    sinkTimeoutMs: 60_000,
+    signal: new AbortController().signal,
+    onNote: () => undefined,
+    ...extra,
+  };
+}
+
+export interface GeneratedReplay {
+  kind: string;
+  file: string;
+  count: number;
+  seed: number;
+  topic: string;
+  /** The field the records are keyed by. */
+  key: string;
+}
+
+/** Generates records (pbx data gen) and replays them at full speed into a topic of 3 partitions; returns them parsed. */
+export async function replayGenerated<T>(project: TestProject, replay: GeneratedReplay): Promise<T[]> {
+  const { kind, file, count, seed, topic, key } = replay;
+  const lines = await generateData(kind, file, count, seed);
+  const result = await project.pbx([
+    'replay',
+    file,
+    '--topic',
+    topic,
+    '--partitions',
+    '3',
+    '--key',
+    key,
+    '--rate',
+    'max',
+  ]);
+  expect(result.exitCode, result.stderr).toBe(0);
+  return lines.map((line) => JSON.parse(line) as T);
+}
+
+/** Generates `count` reviews into the project's reviews.json and replays them into topic reviews, keyed by product. */
+export function replayReviews(project: TestProject, count: number, seed: number): Promise<Review[]> {
+  const file = join(project.dir, 'reviews.json');
+  return replayGenerated<Review>(project, { kind: 'reviews', file, count, seed, topic: 'reviews', key: 'product_id' });
+}
+
+/**
+ * Runs a pipeline live (no --until-end) until it has read `count` records, then stops it as Ctrl-C would, and
+ * expects it to say it was interrupted. `what` names the records in the message when they do not come.
+ */
+export async function runLiveThenStop(options: RunOptions, count: number, what: string): Promise<void> {
+  const stop = new AbortController();
+  let read = 0;
+  const live = runPipeline({
+    ...options,
+    untilEnd: false,
+    signal: stop.signal,
+    onFigures: ([f]) => (read = f?.consumed.total ?? read),
+  });
+  await waitFor(() => read, { what: `the live run to read every ${what}`, timeout: 60_000, until: (n) => n >= count });
+  // A few more seconds for its last batches to commit.
+  await sleep(3000);
+  stop.abort();
+  expect((await live).stoppedBy).toBe('interrupt');
+}
