@@ -2,9 +2,9 @@
 // nothing up, and records written while the run goes are left for the next run, not taken as late.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKafkajs } from '../../src/clients/kafka';
-import { loadConfig } from '../../src/config/load';
-import { pipeline, tumbling, SPEC, type HasSpec } from '../../src/pipelines/api';
-import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
+import { pipeline, tumbling } from '../../src/pipelines/api';
+import { runPipeline } from '../../src/pipelines/runtime/run';
+import { runOptions } from '../support/pipelines';
 import { purge, testProject } from '../support/stack';
 import { readTopic } from '../support/topics';
 
@@ -24,22 +24,6 @@ beforeAll(async () => {
   expect(up.exitCode, up.stderr).toBe(0);
 });
 afterAll(() => purge(project.name));
-
-function options(built: HasSpec): RunOptions {
-  return {
-    spec: built[SPEC],
-    file: 'test',
-    config: loadConfig({ file: project.file }),
-    replicas: 1,
-    from: 'earliest',
-    untilEnd: true,
-    reset: false,
-    onError: 'stop',
-    sinkTimeoutMs: 60_000,
-    signal: new AbortController().signal,
-    onNote: () => undefined,
-  };
-}
 
 async function kafka() {
   const { Kafka, logLevel } = await loadKafkajs();
@@ -96,7 +80,9 @@ describe('pbx run --until-end', () => {
       event: { user: `u${i % 5}`, time: Date.UTC(2024, 0, 1) + i * 60_000 },
     }));
     await topicWith('one-empty', events);
-    const summary = await runPipeline(options(countsPerHour('itoneempty', 'one-empty', 'one-empty-hourly')));
+    const summary = await runPipeline(
+      runOptions(project, countsPerHour('itoneempty', 'one-empty', 'one-empty-hourly')),
+    );
     expect(summary.stoppedBy).toBe('end');
     expect(summary.records).toBe(600);
     expect(await results('one-empty-hourly')).toEqual(reference(events.map((e) => e.event)));
@@ -126,7 +112,9 @@ describe('pbx run --until-end', () => {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
-    const summary = await runPipeline(options(countsPerHour('itwritten', 'still-written', 'still-written-hourly')));
+    const summary = await runPipeline(
+      runOptions(project, countsPerHour('itwritten', 'still-written', 'still-written-hourly')),
+    );
     writing = false;
     await writer;
     await producer.disconnect();
