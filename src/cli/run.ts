@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import pjson from '../../package.json' with { type: 'json' };
 import { classifyError, ExitCode, interruptExitCode, UsageError, type ErrorJson, type UserError } from './errors';
+import { exitOnBrokenPipe } from './broken-pipe';
 import { installInterruptHandlers } from './interrupt';
 import { Output } from './output';
 
@@ -21,12 +22,6 @@ export async function runCli(argv: string[]): Promise<number> {
     if ((error as NodeJS.ErrnoException).code === 'EPIPE' && process.stdout.destroyed) return ExitCode.ok;
     return reportError(error, Output.forProcess(json), debug);
   }
-}
-
-function exitOnBrokenPipe(error: NodeJS.ErrnoException): void {
-  // Unless stdout has another listener: a pipeline printing to stdout, which stops its run cleanly (leaving its
-  // consumer group, committing nothing past what stdout took) and then exits 0 itself.
-  if (error.code === 'EPIPE' && process.stdout.listenerCount('error') === 1) process.exit(ExitCode.ok);
 }
 
 async function runOclif(argv: string[]): Promise<void> {

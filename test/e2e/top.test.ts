@@ -25,7 +25,14 @@ let kafka: Kafka;
 let admin: Admin;
 let replay: ResultPromise | undefined;
 
-const tmux = async (...args: string[]) => (await execa('tmux', args)).stdout;
+// A tmux server of this test's own, started without CI in its environment: in a CI pbx prints plain snapshots
+// instead of the screen (Ink draws only the last frame there), and a user's terminal has no CI set.
+const SOCKET = `${SESSION}-socket`;
+const TERMINAL_ENV = Object.fromEntries(
+  Object.entries(process.env).filter(([name]) => name !== 'CI' && name !== 'CONTINUOUS_INTEGRATION'),
+);
+const tmux = async (...args: string[]) =>
+  (await execa('tmux', ['-L', SOCKET, ...args], { env: TERMINAL_ENV, extendEnv: false })).stdout;
 /** What the terminal shows now, one line a row. */
 const screen = () => tmux('capture-pane', '-p', '-t', SESSION);
 /** Waits until the screen matches; the error shows the screen last seen. */
@@ -64,7 +71,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await execa('tmux', ['kill-session', '-t', SESSION], { reject: false });
+  await execa('tmux', ['-L', SOCKET, 'kill-server'], { reject: false });
   replay?.kill('SIGINT');
   await replay?.catch(() => undefined);
   await admin?.disconnect();

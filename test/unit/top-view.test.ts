@@ -1,7 +1,7 @@
 // pbx top's Ink view on a fake terminal: it draws the collector's snapshots in the alternate screen, follows a resize,
 // holds still when paused, says when the collector fails, and q or Ctrl-C end it with the terminal given back.
 import { PassThrough } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { stripAnsi } from '../../src/cli/errors';
 import type { Snapshot } from '../../src/top/snapshot';
 import { runTopView } from '../../src/top/view';
@@ -9,9 +9,12 @@ import { FakeTerminal } from '../support/terminal';
 import { fixedSnapshot } from '../support/top-snapshot';
 import { waitFor } from '../support/wait';
 
-// Ink reads CI when it loads: in a CI it draws only the last frame and follows no resize.
-delete process.env.CI;
-delete process.env.CONTINUOUS_INTEGRATION;
+// Ink reads CI when it loads, and view.tsx loads it with this file: hoisted above the imports, so that a CI's
+// setting does not make Ink draw only the last frame and follow no resize (pbx itself never picks Ink in a CI).
+vi.hoisted(() => {
+  delete process.env.CI;
+  delete process.env.CONTINUOUS_INTEGRATION;
+});
 
 /** A keyboard as Ink reads one: a TTY stream whose raw mode can be set. */
 function fakeKeyboard() {

@@ -2,6 +2,7 @@
 // output, written before the batch commits, as Cassandra's and Redis's writes are. stdout cannot take part in a Kafka
 // transaction, so this is at least once: a run stopped in the middle of a batch prints that batch again.
 import type { Writable } from 'node:stream';
+import { claimBrokenPipe } from '../../cli/broken-pipe';
 import { UserError } from '../../cli/errors';
 import { encodeLine } from '../shell/lines';
 import type { SinkWrite, SinkWriter } from './types';
@@ -27,6 +28,7 @@ export function openStdoutSink(stream: Writable): SinkWriter {
   // Without a listener an error on stdout is thrown from nowhere; it is reported by the next write instead.
   const onError = (error: NodeJS.ErrnoException) => (failed ??= error);
   stream.on('error', onError);
+  const release = claimBrokenPipe();
   const send = (text: string) =>
     new Promise<void>((resolve, reject) => {
       if (failed || stream.destroyed) reject(failed ?? new StdoutClosed());
@@ -51,6 +53,7 @@ export function openStdoutSink(stream: Writable): SinkWriter {
     takeWarnings: () => [],
     close(): Promise<void> {
       stream.off('error', onError);
+      release();
       return Promise.resolve();
     },
   };
