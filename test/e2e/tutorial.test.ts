@@ -55,8 +55,10 @@ it('moves on by itself when a check comes true, shows a hint, resets a step and 
   const ready = Date.now();
   await shows('step 2 of 3', 5000);
   expect(Date.now() - ready).toBeLessThan(2000 + 500); // + the 100 ms look and tmux's own delay
-  expect(await screen()).toContain(
+  // The new step's first check is asked as it appears: its finding follows within a look.
+  await shows(
     'expected all 780 sticks of sticks.json in daily_sticks, each once; found daily_sticks holds 0 of 780 records',
+    5000,
   );
 
   // Skip to step 3, spoil its file, reset the step: the file is as at the start again.
