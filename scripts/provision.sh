@@ -15,9 +15,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # Debian packages: the engine, what `pbx images build` needs, the clients tests use as independent checks, and
-# the tools tests drive pbx with (`script` for a terminal, `chattr` for a file no one may remove, `pgrep`).
+# the tools tests drive pbx with (`script` and `tmux` for a terminal, `chattr` for a file no one may remove, `pgrep`).
 packages=(docker.io debootstrap cgroupfs-mount ca-certificates openssl maven kcat redis-tools python3-cassandra
-  bsdutils e2fsprogs procps)
+  bsdutils tmux e2fsprogs procps)
 missing=()
 for p in "${packages[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
