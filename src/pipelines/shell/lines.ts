@@ -15,12 +15,20 @@ export function encodeLine(value: unknown): string {
 
 /** An output line as a record: its JSON value where it parses, else the line as a string. */
 export function decodeLine(line: string): unknown {
+  // Most lines of text cannot be JSON: they are told by their first character, without the cost of a parse's throw.
+  const start = JSON_START.exec(line);
+  if (!start) return line;
+  if (start[1] === undefined) return JSON_LITERAL.test(line) ? (JSON.parse(line) as unknown) : line;
   try {
     return JSON.parse(line) as unknown;
   } catch {
     return line;
   }
 }
+
+/** What a JSON text may start with after JSON's whitespace: group 1 when not a literal (true, false, null). */
+const JSON_START = /^[ \t\r\n]*(?:([[{"\-0-9])|[tfn])/;
+const JSON_LITERAL = /^[ \t\r\n]*(?:true|false|null)[ \t\r\n]*$/;
 
 /** Why a command's output is not lines of text. */
 export type OutputProblem =
