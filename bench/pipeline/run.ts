@@ -123,7 +123,10 @@ async function measure(command: string, args: string[], at: { log: string; cwd?:
   const report = resolve(work, 'time.txt');
   const brokerBefore = containerCpuMs(brokerId);
   const started = performance.now();
+  // PBX_BENCH_PROFILE=DIR: each timed pbx run writes a CPU profile (.cpuprofile) there.
+  const profile = process.env.PBX_BENCH_PROFILE;
   const result = await execa('/usr/bin/time', ['-f', '%M %U %S', '-o', report, command, ...args], {
+    ...(profile && command === pbx ? { env: { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } } : {}),
     cwd: at.cwd ?? root,
     reject: false,
     all: true,

@@ -546,3 +546,80 @@ describe('KeyedAggregates', () => {
     expect(() => aggregates.restore('offsets', '{}')).toThrow(/"offsets" is not one of an aggregate/);
   });
 });
+
+// A window shell's state: every value of a window kept, logged a batch of values at a time (value-log.ts).
+describe.each(WINDOWS.filter(([, window]) => window !== undefined))(
+  'KeyedAggregates logging values, %s',
+  (_n, window) => {
+    const step: AggregateStep = {
+      kind: 'aggregate',
+      window,
+      lateness: LATENESS,
+      label: 'window shell',
+      aggregation: {
+        field: 'value',
+        init: () => [],
+        add: (values, value) => [...(values as unknown[]), value],
+        merge: (a, b) => [...(a as unknown[]), ...(b as unknown[])],
+      },
+    };
+    /** Kafka's compaction: the latest entry of each key where it was, tombstones gone or not (order kept). */
+    const compactInOrder = (log: ChangelogEntry[], random: () => number) => {
+      const last = new Map(log.map((entry, i) => [entry.key, i]));
+      return log.filter((entry, i) => last.get(entry.key) === i && (entry.value !== null || random() < 0.5));
+    };
+
+    it('restored from its log mid-stream, whole or compacted, goes on as if it had never stopped', () => {
+      const batches = randomBatches(13, 3000, LATENESS);
+      const whole = new KeyedAggregates(step, { logValues: true });
+      const expected = drive(whole, batches);
+      expected.emitted.push(whole.flush());
+      // The same results as a state logged key by key.
+      const byKey = new KeyedAggregates(step);
+      const reference = drive(byKey, batches);
+      reference.emitted.push(byKey.flush());
+      expect(expected).toEqual(reference);
+
+      const random = prng(3);
+      const log: ChangelogEntry[] = [];
+      const cuts = [
+        0,
+        Math.floor(batches.length / 4),
+        Math.floor(batches.length / 2),
+        Math.floor((3 * batches.length) / 4),
+      ];
+      cuts.push(batches.length);
+      const trace: Trace = { accepted: [], emitted: [] };
+      let aggregates = new KeyedAggregates(step, { logValues: true });
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        if (i > 0) {
+          const restored = new KeyedAggregates(step, { logValues: true });
+          for (const { key, value } of i % 2 === 1 ? log : compactInOrder(log, random)) restored.restore(key, value);
+          restored.restored();
+          expect(restored.size).toBe(aggregates.size);
+          expect(restored.flush()).toEqual(aggregates.flush());
+          aggregates = restored;
+        }
+        const current = aggregates;
+        drive(current, batches.slice(cuts[i], cuts[i + 1]), trace, () => log.push(...current.changes()));
+      }
+      trace.emitted.push(aggregates.flush());
+      expect(trace).toEqual(expected);
+    });
+
+    it('logs each value once, and deletes every piece once its windows have closed', () => {
+      const batches = randomBatches(17, 2000, LATENESS);
+      const aggregates = new KeyedAggregates(step, { logValues: true });
+      const log: ChangelogEntry[] = [];
+      const { accepted } = drive(aggregates, batches, undefined, () => log.push(...aggregates.changes()));
+      const pieces = log.filter((e) => e.key.startsWith('values:') && e.value !== null);
+      const logged = pieces.flatMap((e) => JSON.parse(e.value!) as unknown[]).length / 3;
+      expect(logged).toBe(accepted.filter(Boolean).length);
+      expect(pieces.length).toBeLessThanOrEqual(batches.length);
+      aggregates.advance(Infinity);
+      log.push(...aggregates.changes());
+      const deleted = new Set(log.filter((e) => e.value === null).map((e) => e.key));
+      expect(pieces.filter((e) => !deleted.has(e.key))).toEqual([]);
+    });
+  },
+);

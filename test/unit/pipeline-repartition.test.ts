@@ -20,7 +20,9 @@ const asRead = (message: { value?: unknown; timestamp?: string }) =>
 describe('repartition chunks', () => {
   it("puts a key in the partition Kafka's default partitioner does", () => {
     const partitioner = Partitioners.DefaultPartitioner();
-    const partitionMetadata = Array.from({ length: 7 }, (_, partitionId) => ({ partitionId, leader: 0 }));
+    const partitionMetadata = Array.from({ length: 7 }, (_, partitionId) => ({
+      ...{ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] },
+    }));
     for (const key of ['', 'a', 'ab', 'abc', 'abcd', 'the', 'größe', '日本語のキー', 'x'.repeat(101), 'key-123456']) {
       for (const partitions of [1, 3, 7]) {
         const expected = partitioner({

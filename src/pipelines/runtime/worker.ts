@@ -568,6 +568,7 @@ export class Worker {
       end,
       step: combinable(topology.aggregate) ? mergingStep(topology.aggregate) : topology.aggregate!,
       sources: sourcePartitions,
+      logValues: topology.keyed?.kind === 'shell',
     });
     this.states.set(partition, state);
     return state;
