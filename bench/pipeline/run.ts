@@ -346,10 +346,15 @@ async function rounds(input: Input, all: Contender[]): Promise<Map<Contender, Ou
     const output = unique(`${input.pipeline}-warm-up-out`);
     await createTopic(output);
     const job = { pipeline: input.pipeline, input: input.warmUp, output, id: unique(`warm-up-${input.pipeline}`) };
-    await contender.run(job).catch((error: Error) => {
-      outcomes.get(contender)!.failure = error.message;
-      log(`${input.pipeline}, ${contender.name} failed its warm-up, left out: ${error.message}`);
-    });
+    // A fresh broker may refuse a topic it has just created for a moment ("not the leader"): its transaction log
+    // and the pipeline's internal topics are new in a warm-up, which is tried once more if so.
+    await contender
+      .run(job)
+      .catch(() => contender.run(job))
+      .catch((error: Error) => {
+        outcomes.get(contender)!.failure = error.message;
+        log(`${input.pipeline}, ${contender.name} failed its warm-up, left out: ${error.message}`);
+      });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const contender of round % 2 === 0 ? list : [...list].reverse()) {
