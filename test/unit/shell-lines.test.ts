@@ -90,6 +90,11 @@ describe('OutputLines', () => {
       line: 2,
       what: 'invalid UTF-8',
     });
+    // Lines read a chunk at a time count too.
+    const { lines, output } = reader(100);
+    expect(output.push(Buffer.from('a\nb\nc'))).toBeUndefined();
+    expect(output.push(Buffer.from('\nd\n\0\n'))).toEqual({ reason: 'binary-output', line: 5, what: 'a NUL byte' });
+    expect(lines).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('reports more output than maxOutputBytes for a batch, counted again from the start of each', () => {
