@@ -23,7 +23,19 @@ describe('repartition chunks', () => {
     const partitionMetadata = Array.from({ length: 7 }, (_, partitionId) => ({
       ...{ partitionId, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] },
     }));
-    for (const key of ['', 'a', 'ab', 'abc', 'abcd', 'the', 'größe', '日本語のキー', 'x'.repeat(101), 'key-123456']) {
+    for (const key of [
+      '',
+      'a',
+      'ab',
+      'abc',
+      'abcd',
+      'the',
+      'größe',
+      '日本語のキー',
+      'x'.repeat(101),
+      'y'.repeat(2000),
+      'key-123456',
+    ]) {
       for (const partitions of [1, 3, 7]) {
         const expected = partitioner({
           topic: 't',

@@ -18,12 +18,17 @@ export interface KeyedValue {
 
 /** The partition Kafka's default partitioner picks for a key (Java's murmur2, positive, modulo partitions). */
 export function keyPartition(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key)) & 0x7fffffff) % partitions;
+  // A key's UTF-8 bytes in a buffer kept for it (at most 3 bytes a character), not a new one per key.
+  if (key.length * 3 > scratch.length)
+    return (murmur2(Buffer.from(key), Buffer.byteLength(key)) & 0x7fffffff) % partitions;
+  return (murmur2(scratch, scratch.write(key)) & 0x7fffffff) % partitions;
 }
 
-function murmur2(data: Buffer): number {
+const scratch = Buffer.allocUnsafe(4096);
+
+/** Java's murmur2 of data's first `length` bytes, as Kafka's default partitioner hashes a key. */
+function murmur2(data: Buffer, length: number): number {
   const m = 0x5bd1e995;
-  const length = data.length;
   let h = 0x9747b28c ^ length;
   const whole = length & ~3;
   for (let i = 0; i < whole; i += 4) {
