@@ -131,6 +131,9 @@ export class Worker {
       // updates coalesce over more of them (kafkajs's default is 1 MB per partition).
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
+      // Leaving the group waits for the fetch under way: --until-end, whose last fetch finds nothing, waited up to
+      // kafkajs's 5 s for it after its work was done.
+      ...(options.until ? { maxWaitTimeInMs: 200 } : {}),
     });
     this.producer = kafka.producer({
       transactionalId,
