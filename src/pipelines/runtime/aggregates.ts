@@ -12,6 +12,7 @@
 // reduce like max): values of one key from several source partitions are folded in the order they arrive.
 
 import type { AggregateResult, Aggregation, Step, StreamRecord } from '../api';
+import type { KeyedValue } from './repartition';
 import { closedBy, ValueLog } from './value-log';
 import { fromJsonNumber, toJsonNumber, type JsonNumber } from './watermarks';
 
@@ -77,7 +78,7 @@ export class KeyedAggregates {
     if (state === undefined) return false;
     if (state !== before) this.states.set(key, state);
     if (!this.values) this.changed.add(key);
-    else if (!this.replaying) this.values.add(key, time, value);
+    else if (!this.replaying) this.values.took(key, time);
     this.updated?.add(key);
     return true;
   }
@@ -154,7 +155,7 @@ export class KeyedAggregates {
       else this.watermark = watermark;
       return;
     }
-    if (this.values?.restore(key, value, (k, time, v) => this.replay(k, time, v))) return;
+    if (this.values?.restore(key, value, (keyed) => this.replay(keyed))) return;
     if (!key.startsWith(KEY_PREFIX)) throw new Error(`changelog key ${JSON.stringify(key)} is not one of an aggregate`);
     const userKey = key.slice(KEY_PREFIX.length);
     const before = this.states.get(userKey);
@@ -168,11 +169,17 @@ export class KeyedAggregates {
     for (const end of this.kind.ends(state)) this.due.schedule(end, userKey);
   }
 
+  /** With logged values: the repartition chunk the values added since the last call came from, with the indexes of
+   * those not added (late, or stopped by --on-error), for the next `changes()`. */
+  logChunk(text: string, skipped: number[]): void {
+    this.values?.chunk(text, skipped);
+  }
+
   /** Restore's: a logged value taken again, not logged again. */
-  private replay(key: string, time: number, value: unknown): void {
+  private replay({ key, value, record }: KeyedValue): void {
     this.replaying = true;
     try {
-      this.add(key, time, value, { topic: '', partition: 0, offset: '', key, headers: {}, timestamp: 0, time });
+      this.add(key, record.time, value, record);
     } finally {
       this.replaying = false;
     }

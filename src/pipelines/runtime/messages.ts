@@ -102,12 +102,17 @@ export function markerMessages(source: string, time: number, partitions: number,
 }
 
 export type StageBMessage =
-  { kind: 'mark'; source: string; time: number; idle: boolean } | { kind: 'values'; values: KeyedValue[] };
+  | { kind: 'mark'; source: string; time: number; idle: boolean }
+  /** `chunk`: the record's text, which a window shell's state logs as it is. */
+  | { kind: 'values'; values: KeyedValue[]; chunk: string };
 
 /** A repartition message read back: a marker, or a chunk of keyed values with their source coordinates. */
 export function stageBMessage(message: KafkaMessage): StageBMessage {
   const mark = message.headers?.[HEADER.mark];
-  if (mark === undefined) return { kind: 'values', values: chunkValues(message) };
+  if (mark === undefined) {
+    const chunk = message.value?.toString() ?? '{"r":[],"e":[]}';
+    return { kind: 'values', values: chunkValues(chunk), chunk };
+  }
   const headers = headersOf(message.headers);
   const time = headers[HEADER.time];
   return {

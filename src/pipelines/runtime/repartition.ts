@@ -3,7 +3,7 @@
 // are then a few hundred Kafka records, and Kafka's per-record costs (encoding, headers, decoding in stage B) go.
 // Pure: the partition of a key is Kafka's default partitioner's (murmur2), so keys keep their partitions, and the
 // state logged for them in the changelog partition of the same number, across versions.
-import type { KafkaMessage, Message } from 'kafkajs';
+import type { Message } from 'kafkajs';
 import type { StreamRecord } from '../api';
 
 /** A chunk's most characters of JSON: at most 3 bytes each in UTF-8, well under the broker's 1 MB per record. */
@@ -116,12 +116,9 @@ export class RepartitionChunks {
   }
 }
 
-/** A chunk read back: its values in the order they were written. */
-export function chunkValues(message: KafkaMessage): KeyedValue[] {
-  const { r, e } = JSON.parse(message.value?.toString() ?? '{"r":[],"e":[]}') as {
-    r: Array<[string, number, string, number, number]>;
-    e: unknown[];
-  };
+/** A chunk read back (the text of its record): its values in the order they were written. */
+export function chunkValues(text: string): KeyedValue[] {
+  const { r, e } = JSON.parse(text) as { r: Array<[string, number, string, number, number]>; e: unknown[] };
   const values: KeyedValue[] = [];
   for (let i = 0; i < e.length; i += 3) {
     const [topic, partition, offset, timestamp, time] = r[e[i] as number]!;

@@ -385,14 +385,17 @@ export class Worker {
         state.watermarks.mark(read.source, read.time, read.idle);
         continue;
       }
-      for (const keyed of read.values) {
+      const skipped: number[] = [];
+      read.values.forEach((keyed, i) => {
         if (counted) figures.in(index);
         latest = Math.max(latest, keyed.record.timestamp);
         const problem = this.stateAdd(state, keyed);
+        if (!problem) return;
+        skipped.push(i);
         // --on-error stop: nothing of the batch is committed (its chunk's values before this one are in the state).
-        if (problem && this.recordFailed(keyed.record, JSON.stringify(keyed.value ?? null), problem, outputs))
-          throw problem;
-      }
+        if (this.recordFailed(keyed.record, JSON.stringify(keyed.value ?? null), problem, outputs)) throw problem;
+      });
+      state.aggregates.logChunk(read.chunk, skipped);
     }
     const emitted = step.window ? state.aggregates.advance(state.watermarks.current()) : state.aggregates.updates();
     const record = (result: Emitted): StreamRecord => ({
