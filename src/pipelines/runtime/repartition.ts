@@ -74,8 +74,11 @@ class Chunk {
       this.lastIndex = this.records.length - 1;
       if (timestamp > this.newest) this.newest = timestamp;
     }
-    // undefined, a function or a symbol: null, as JSON would write it in an array.
-    const entry = `${this.lastIndex},${JSON.stringify(key)},${JSON.stringify(value) ?? 'null'}`;
+    const keyJson = JSON.stringify(key);
+    // A value that is its key (`keyBy((word) => word)`) is encoded once. undefined, a function or a symbol: null,
+    // as JSON would write it in an array.
+    const valueJson = value === key ? keyJson : (JSON.stringify(value) ?? 'null');
+    const entry = `${this.lastIndex},${keyJson},${valueJson}`;
     this.entries.push(entry);
     this.chars += entry.length + 1;
   }
