@@ -480,7 +480,6 @@ export class Worker {
     for (let i = 0; i < emitted.length;) {
       const { window_start: start, window_end: end } = emitted[i]!.value;
       const pending: Output[] = [];
-      const fed: Fed[] = [];
       for (
         ;
         i < emitted.length && emitted[i]!.value.window_start === start && emitted[i]!.value.window_end === end;
@@ -488,23 +487,22 @@ export class Worker {
       ) {
         const result = emitted[i]!;
         const record = recordOf(result);
-        for (const value of result.value.value as unknown[]) {
-          pending.push({ value, key: result.key, record });
-          fed.push({ record, original: encodeValue(value) });
-        }
+        for (const value of result.value.value as unknown[]) pending.push({ value, key: result.key, record });
       }
-      this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
+      // Each record fed is its value (a dead letter holds it encoded).
+      this.route(await this.throughShells(this.tail, pending, undefined, payload, outputs), outputs);
     }
   }
 
   /**
    * A batch's outputs through a stage's shell steps. When a command fails the batch, --on-error applies to every
-   * record it was fed: stop throws (nothing of the batch is committed), skip and dead-letter go on without its output.
+   * record it was fed (`fed`, else each output's own record and value): stop throws (nothing of the batch is
+   * committed), skip and dead-letter go on without its output.
    */
   private async throughShells(
     stage: StageOperators,
     pending: Output[],
-    fed: Fed[],
+    fed: Fed[] | undefined,
     payload: EachBatchPayload,
     outputs: BatchOutputs,
   ): Promise<Output[]> {
@@ -525,7 +523,8 @@ export class Worker {
         throw error;
       }
       const problem = new BatchFailed(error.operator, `${error.message} (batch ${error.at})`, error.step!);
-      for (const { record, original } of fed) this.recordFailed(record, original, problem, outputs);
+      const records = fed ?? pending.map((o) => ({ record: o.record, original: encodeValue(o.value) }));
+      for (const { record, original } of records) this.recordFailed(record, original, problem, outputs);
       return [];
     }
   }
