@@ -6,8 +6,9 @@
 import type { Message } from 'kafkajs';
 import type { StreamRecord } from '../api';
 
-/** A chunk's most characters of JSON: at most 3 bytes each in UTF-8, well under the broker's 1 MB per record. */
-export const CHUNK_CHARS = 256 * 1024;
+/** A chunk's most characters of JSON: at most 3 bytes each in UTF-8, under the 512 KiB a producer puts in one
+ * record batch and the broker's 1 MB per batch. */
+export const CHUNK_CHARS = 128 * 1024;
 
 /** A value read back from a chunk: its key and the record it came from (event time, create time, source). */
 export interface KeyedValue {
