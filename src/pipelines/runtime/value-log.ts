@@ -1,8 +1,8 @@
 // A window shell's state in the changelog: the values it was given, as the repartition chunks they came in, rather
-// than every changed key's whole list of values each batch (a frequent word's list grew with every batch and was written again each
-// time, past Kafka's 1 MB per record at a million sentences). A restart replays the pieces in the changelog's order
-// and the watermarks between them, which rebuilds the windows as they were; a piece whose windows have all closed
-// is deleted (a tombstone, which compaction acts on). Pure: no Kafka.
+// than every changed key's whole list of values each batch (a frequent word's list grew with every batch and was
+// written again each time, past Kafka's 1 MB per record at a million sentences). A restart replays the pieces in the
+// changelog's order and the watermarks between them, which rebuilds the windows as they were; a piece whose windows
+// have all closed is deleted (a tombstone, which compaction acts on). Pure: no Kafka.
 import type { WindowSpec } from '../api';
 import type { ChangelogEntry } from './aggregates';
 import { chunkValues, type KeyedValue } from './repartition';
