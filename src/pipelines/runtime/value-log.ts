@@ -56,7 +56,8 @@ export class ValueLog {
     if (this.sessions) (this.keys ??= new Set()).add(key);
   }
 
-  /** The chunk the values since the last call came from, and the indexes of those not taken: a piece (unless none was). */
+  /** The chunk the values since the last call came from, and the indexes of those not taken: a piece, unless none
+   * was taken. */
   chunk(text: string, skipped: number[]): void {
     if (this.taken) {
       const key = `${PIECE_PREFIX}${this.next++}`;
