@@ -123,7 +123,10 @@ async function measure(command: string, args: string[], at: { log: string; cwd?:
   const report = resolve(work, 'time.txt');
   const brokerBefore = containerCpuMs(brokerId);
   const started = performance.now();
+  // PBX_BENCH_PROFILE=DIR: each timed pbx run writes a CPU profile (.cpuprofile) there.
+  const profile = process.env.PBX_BENCH_PROFILE;
   const result = await execa('/usr/bin/time', ['-f', '%M %U %S', '-o', report, command, ...args], {
+    ...(profile && command === pbx ? { env: { BUN_OPTIONS: `--cpu-prof --cpu-prof-dir=${profile}` } } : {}),
     cwd: at.cwd ?? root,
     reject: false,
     all: true,
@@ -343,10 +346,15 @@ async function rounds(input: Input, all: Contender[]): Promise<Map<Contender, Ou
     const output = unique(`${input.pipeline}-warm-up-out`);
     await createTopic(output);
     const job = { pipeline: input.pipeline, input: input.warmUp, output, id: unique(`warm-up-${input.pipeline}`) };
-    await contender.run(job).catch((error: Error) => {
-      outcomes.get(contender)!.failure = error.message;
-      log(`${input.pipeline}, ${contender.name} failed its warm-up, left out: ${error.message}`);
-    });
+    // A fresh broker may refuse a topic it has just created for a moment ("not the leader"): its transaction log
+    // and the pipeline's internal topics are new in a warm-up, which is tried once more if so.
+    await contender
+      .run(job)
+      .catch(() => contender.run(job))
+      .catch((error: Error) => {
+        outcomes.get(contender)!.failure = error.message;
+        log(`${input.pipeline}, ${contender.name} failed its warm-up, left out: ${error.message}`);
+      });
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const contender of round % 2 === 0 ? list : [...list].reverse()) {

@@ -65,16 +65,27 @@ afterAll(() => purge(project.name));
 
 const run = (name: string, ...flags: string[]) => project.binary(['run', name, '--until-end', '--json', ...flags]);
 const written = (topic: string) => recordsWritten(BROKER, topic);
+/** The source records a pipeline's group has committed (its repartition topic holds a batch's values in a few). */
+const committed = (group: string) =>
+  withAdmin(BROKER, async (admin) => {
+    const [offsets] = await admin.fetchOffsets({ groupId: group, topics: ['reviews'] });
+    return (offsets?.partitions ?? []).reduce((sum, p) => sum + (p.offset === '-1' ? 0n : BigInt(p.offset)), 0n);
+  });
 
-/** Runs `name` to its end, killed with -9 `kills` times once `watched` has grown past a random share of `expected`. */
-async function runKilled(name: string, watched: string, expected: number, kills: number): Promise<void> {
+/** Runs `name` to its end, killed with -9 `kills` times once `progress` has grown past a random share of `expected`. */
+async function runKilled(
+  name: string,
+  progress: { what: string; count: () => Promise<bigint> },
+  expected: number,
+  kills: number,
+): Promise<void> {
   for (let kill = 0; kill < kills; kill++) {
     const at = BigInt(Math.floor(expected * (0.1 + 0.8 * random())));
     const child = run(name);
-    const before = await written(watched);
-    await waitFor(async () => (await written(watched)) - before >= at / BigInt(kills) || child.exitCode !== null, {
+    const before = await progress.count();
+    await waitFor(async () => (await progress.count()) - before >= at / BigInt(kills) || child.exitCode !== null, {
       timeout: 120_000,
-      what: `${watched} to grow`,
+      what: `${progress.what} to grow`,
     });
     expect(child.exitCode, 'the run ended before it could be killed: give it more input').toBeNull();
     child.kill('SIGKILL');
@@ -89,7 +100,7 @@ describe('pbx run after kill -9', () => {
     const expected = reviews
       .filter((r) => Number(r.score) >= 2)
       .map((r) => JSON.stringify({ user: r.user_id, product: r.product_id, score: Number(r.score) }));
-    await runKilled('clean', 'clean', expected.length, 3);
+    await runKilled('clean', { what: 'clean', count: () => written('clean') }, expected.length, 3);
     const got = (await readTopic(BROKER, 'clean')).map((r) => r.value);
     expect(got.length).toBe(expected.length);
     expect(got.sort()).toEqual(expected.sort());
@@ -101,7 +112,7 @@ describe('pbx run after kill -9', () => {
       const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
       reference.set(id, (reference.get(id) ?? 0) + 1);
     }
-    await runKilled('per-hour', 'pbx-per-hour-repartition', COUNT, 3);
+    await runKilled('per-hour', { what: "pbx-per-hour's offsets", count: () => committed('pbx-per-hour') }, COUNT, 3);
     const got = new Map<string, number>();
     for (const { value } of await readTopic(BROKER, 'per-hour')) {
       const v = JSON.parse(value) as { key: string; window_start: number; count: number };

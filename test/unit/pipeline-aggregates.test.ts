@@ -20,6 +20,7 @@ import {
   type ChangelogEntry,
   type Emitted,
 } from '../../src/pipelines/runtime/aggregates';
+import { chunkValues, RepartitionChunks } from '../../src/pipelines/runtime/repartition';
 import { Watermarks } from '../../src/pipelines/runtime/watermarks';
 
 interface Value {
@@ -546,3 +547,90 @@ describe('KeyedAggregates', () => {
     expect(() => aggregates.restore('offsets', '{}')).toThrow(/"offsets" is not one of an aggregate/);
   });
 });
+
+// A window shell's state: every value of a window kept, logged as the repartition chunks the values came in.
+describe.each(WINDOWS.filter(([, window]) => window !== undefined))(
+  'KeyedAggregates logging values, %s',
+  (_n, window) => {
+    const step: AggregateStep = {
+      kind: 'aggregate',
+      window,
+      lateness: LATENESS,
+      label: 'window shell',
+      aggregation: {
+        field: 'value',
+        init: () => [],
+        add: (values, value) => [...(values as unknown[]), value],
+        merge: (a, b) => [...(a as unknown[]), ...(b as unknown[])],
+      },
+    };
+    /** Kafka's compaction: the latest entry of each key where it was, tombstones gone or not (order kept). */
+    const compactInOrder = (log: ChangelogEntry[], random: () => number) => {
+      const last = new Map(log.map((entry, i) => [entry.key, i]));
+      return log.filter((entry, i) => last.get(entry.key) === i && (entry.value !== null || random() < 0.5));
+    };
+    /** As stage B does: each batch's values written to a chunk and read back, added, the chunk logged. */
+    const driveChunks = (target: KeyedAggregates, batches: Batch[], trace: Trace, onBatch = () => {}) => {
+      for (const { adds, watermark } of batches) {
+        const chunks = new RepartitionChunks(1);
+        for (const { key, time, value } of adds) chunks.add(key, value, recordOf(key, time, value.id));
+        for (const message of chunks.drain()) {
+          const skipped: number[] = [];
+          chunkValues(String(message.value)).forEach(({ key, value, record }, i) => {
+            const accepted = target.add(key, record.time, value, record);
+            trace.accepted.push(accepted);
+            if (!accepted) skipped.push(i);
+          });
+          target.logChunk(String(message.value), skipped);
+        }
+        trace.emitted.push(target.advance(watermark));
+        onBatch();
+      }
+      return trace;
+    };
+
+    it('restored from its log mid-stream, whole or compacted, goes on as if it had never stopped', () => {
+      const batches = randomBatches(13, 3000, LATENESS);
+      // The results of a state logged key by key.
+      const byKey = new KeyedAggregates(step);
+      const expected = drive(byKey, batches);
+      expected.emitted.push(byKey.flush());
+
+      const random = prng(3);
+      const log: ChangelogEntry[] = [];
+      const cuts = [0, 1, 2, 3].map((i) => Math.floor((i * batches.length) / 4));
+      cuts.push(batches.length);
+      const trace: Trace = { accepted: [], emitted: [] };
+      let aggregates = new KeyedAggregates(step, { logValues: true });
+      for (let i = 0; i + 1 < cuts.length; i++) {
+        if (i > 0) {
+          const restored = new KeyedAggregates(step, { logValues: true });
+          for (const { key, value } of i % 2 === 1 ? log : compactInOrder(log, random)) restored.restore(key, value);
+          restored.restored();
+          expect(restored.size).toBe(aggregates.size);
+          expect(restored.flush()).toEqual(aggregates.flush());
+          aggregates = restored;
+        }
+        const current = aggregates;
+        driveChunks(current, batches.slice(cuts[i], cuts[i + 1]), trace, () => log.push(...current.changes()));
+      }
+      trace.emitted.push(aggregates.flush());
+      expect(trace).toEqual(expected);
+      expect(log.some((e) => e.value === null)).toBe(true); // pieces were deleted on the way
+    });
+
+    it('logs each chunk once, and deletes every piece once its windows have closed', () => {
+      const batches = randomBatches(17, 2000, LATENESS);
+      const aggregates = new KeyedAggregates(step, { logValues: true });
+      const log: ChangelogEntry[] = [];
+      driveChunks(aggregates, batches, { accepted: [], emitted: [] }, () => log.push(...aggregates.changes()));
+      const pieces = log.filter((e) => e.key.startsWith('values:') && e.value !== null);
+      expect(pieces.length).toBeLessThanOrEqual(batches.length);
+      expect(pieces.length).toBeGreaterThan(batches.length / 2);
+      aggregates.advance(Infinity);
+      log.push(...aggregates.changes());
+      const deleted = new Set(log.filter((e) => e.value === null).map((e) => e.key));
+      expect(pieces.filter((e) => !deleted.has(e.key))).toEqual([]);
+    });
+  },
+);

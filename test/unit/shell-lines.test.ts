@@ -20,6 +20,33 @@ describe('encodeLine and decodeLine', () => {
     expect(decodeLine('')).toBe('');
     expect(decodeLine('true story')).toBe('true story');
   });
+
+  it('read every line as a parse would, those told apart by their first character included', () => {
+    const parsedOrLine = (line: string): unknown => {
+      try {
+        return JSON.parse(line) as unknown;
+      } catch {
+        return line;
+      }
+    };
+    const lines = [
+      'the',
+      'true',
+      ' true ',
+      '\tnull\r',
+      'false',
+      'nulls',
+      'fa',
+      'n',
+      ' -1',
+      '-',
+      '[1,2]',
+      '[1',
+      ' {"a":1}',
+    ];
+    lines.push('"x"', '"x', '0', '007', 'word', ' \t', '\u00a0true', '1e3', 'Infinity', 'NaN', '{}', '  ', 'é');
+    for (const line of lines) expect(decodeLine(line), JSON.stringify(line)).toEqual(parsedOrLine(line));
+  });
 });
 
 describe('OutputLines', () => {
@@ -63,6 +90,11 @@ describe('OutputLines', () => {
       line: 2,
       what: 'invalid UTF-8',
     });
+    // Lines read a chunk at a time count too.
+    const { lines, output } = reader(100);
+    expect(output.push(Buffer.from('a\nb\nc'))).toBeUndefined();
+    expect(output.push(Buffer.from('\nd\n\0\n'))).toEqual({ reason: 'binary-output', line: 5, what: 'a NUL byte' });
+    expect(lines).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('reports more output than maxOutputBytes for a batch, counted again from the start of each', () => {

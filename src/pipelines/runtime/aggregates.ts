@@ -12,6 +12,8 @@
 // reduce like max): values of one key from several source partitions are folded in the order they arrive.
 
 import type { AggregateResult, Aggregation, Step, StreamRecord } from '../api';
+import type { KeyedValue } from './repartition';
+import { closedBy, ValueLog } from './value-log';
 import { fromJsonNumber, toJsonNumber, type JsonNumber } from './watermarks';
 
 export type AggregateStep = Extract<Step, { kind: 'aggregate' }>;
@@ -45,14 +47,20 @@ export class KeyedAggregates {
   private readonly updated: Set<string> | undefined;
   private watermark = -Infinity;
   private watermarkChanged = false;
+  /** `logValues`: the values taken, logged a batch at a time instead of each changed key's state. */
+  private readonly values?: ValueLog;
+  private replaying = false;
 
   private readonly label: string;
 
-  constructor(step: AggregateStep) {
+  /** `logValues` (a window's values kept whole: a window shell's) needs a window. */
+  constructor(step: AggregateStep, options: { logValues?: boolean } = {}) {
     this.label = step.label;
     this.kind = windowKind(step, this.due);
     this.lateness = step.window ? step.lateness : 0;
     this.updated = step.window ? undefined : new Set();
+    if (options.logValues && step.window)
+      this.values = new ValueLog(closedBy(step.window, this.lateness), step.window.kind === 'session');
   }
 
   /** How many keys hold state. */
@@ -69,7 +77,8 @@ export class KeyedAggregates {
     const state = this.kind.add(before, key, time, value, record, this.watermark);
     if (state === undefined) return false;
     if (state !== before) this.states.set(key, state);
-    this.changed.add(key);
+    if (!this.values) this.changed.add(key);
+    else if (!this.replaying) this.values.took(key, time);
     this.updated?.add(key);
     return true;
   }
@@ -122,6 +131,10 @@ export class KeyedAggregates {
     if (this.watermarkChanged)
       entries.push({ key: WATERMARK_KEY, value: JSON.stringify(toJsonNumber(this.watermark)) });
     this.watermarkChanged = false;
+    if (this.values) {
+      this.changed.clear();
+      return [...this.values.entries(this.watermark, (key) => this.states.has(key)), ...entries];
+    }
     for (const key of this.changed) {
       const state = this.states.get(key);
       entries.push({
@@ -133,12 +146,16 @@ export class KeyedAggregates {
     return entries;
   }
 
-  /** Rebuilds from changelog entries (in order; later entries win; null deletes). */
+  /** Rebuilds from changelog entries (in order; later entries win; null deletes). With logged values: the values
+   * are taken again at the watermark they were taken at, and each watermark closes what it closed (unemitted). */
   restore(key: string, value: string | null): void {
     if (key === WATERMARK_KEY) {
-      this.watermark = value === null ? -Infinity : fromJsonNumber(JSON.parse(value) as JsonNumber);
+      const watermark = value === null ? -Infinity : fromJsonNumber(JSON.parse(value) as JsonNumber);
+      if (this.values) this.advance(watermark);
+      else this.watermark = watermark;
       return;
     }
+    if (this.values?.restore(key, value, (keyed) => this.replay(keyed))) return;
     if (!key.startsWith(KEY_PREFIX)) throw new Error(`changelog key ${JSON.stringify(key)} is not one of an aggregate`);
     const userKey = key.slice(KEY_PREFIX.length);
     const before = this.states.get(userKey);
@@ -150,6 +167,28 @@ export class KeyedAggregates {
     const state = this.kind.decode(JSON.parse(value));
     this.states.set(userKey, state);
     for (const end of this.kind.ends(state)) this.due.schedule(end, userKey);
+  }
+
+  /** With logged values: the repartition chunk the values added since the last call came from, with the indexes of
+   * those not added (late, or stopped by --on-error), for the next `changes()`. */
+  logChunk(text: string, skipped: number[]): void {
+    this.values?.chunk(text, skipped);
+  }
+
+  /** Restore's: a logged value taken again, not logged again. */
+  private replay({ key, value, record }: KeyedValue): void {
+    this.replaying = true;
+    try {
+      this.add(key, record.time, value, record);
+    } finally {
+      this.replaying = false;
+    }
+  }
+
+  /** After a restore: what it read is in the changelog already. */
+  restored(): void {
+    this.changed.clear();
+    this.watermarkChanged = false;
   }
 }
 

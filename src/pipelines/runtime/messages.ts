@@ -3,13 +3,12 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { StreamRecord } from '../api';
 import type { Topology } from './topology';
+import { chunkValues, type KeyedValue } from './repartition';
 
 /** Headers pbx puts on the records of its internal topics and on dead letters. */
 export const HEADER = {
-  /** Repartition: the event time (ms) of the record. */
+  /** Repartition: on a marker, the event time (ms) its source partition reached, or `end`. */
   time: 'pbx-time',
-  /** Repartition: where the record came from, `topic/partition/offset`. */
-  from: 'pbx-from',
   /** Repartition: a watermark marker of source partition `topic/partition`; its pbx-time is a time or `end`. */
   mark: 'pbx-mark',
   /** Repartition: on a marker, `1` when its source partition is idle (it holds the watermark back no more). */
@@ -92,19 +91,6 @@ export function sourceRecord(
   return { value, record };
 }
 
-/** A keyed value on its way to stage B. The Kafka timestamp stays the source's create time (for latency). */
-export function repartitionMessage(value: unknown, key: string, record: StreamRecord): Message {
-  return {
-    key,
-    value: JSON.stringify(value ?? null),
-    timestamp: String(record.timestamp),
-    headers: {
-      [HEADER.time]: String(record.time),
-      [HEADER.from]: `${record.topic}/${record.partition}/${record.offset}`,
-    },
-  };
-}
-
 /**
  * Stage A's progress on one source partition, sent to every repartition partition: stage B's watermark. `time` is
  * -Infinity for an idle partition that never had a record, +Infinity at its end.
@@ -117,36 +103,23 @@ export function markerMessages(source: string, time: number, partitions: number,
 
 export type StageBMessage =
   | { kind: 'mark'; source: string; time: number; idle: boolean }
-  | { kind: 'record'; key: string; value: unknown; record: StreamRecord };
+  /** `chunk`: the record's text, which a window shell's state logs as it is. */
+  | { kind: 'values'; values: KeyedValue[]; chunk: string };
 
-/** A repartition message read back: a marker, or a keyed record with its source coordinates. */
+/** A repartition message read back: a marker, or a chunk of keyed values with their source coordinates. */
 export function stageBMessage(message: KafkaMessage): StageBMessage {
+  const mark = message.headers?.[HEADER.mark];
+  if (mark === undefined) {
+    const chunk = message.value?.toString() ?? '{"r":[],"e":[]}';
+    return { kind: 'values', values: chunkValues(chunk), chunk };
+  }
   const headers = headersOf(message.headers);
   const time = headers[HEADER.time];
-  const mark = headers[HEADER.mark];
-  if (mark !== undefined)
-    return {
-      kind: 'mark',
-      source: mark,
-      time: time === 'end' ? Infinity : Number(time),
-      idle: headers[HEADER.idle] === '1',
-    };
-  // Topic names cannot hold '/'.
-  const [topic = '', partition = '0', offset = '0'] = (headers[HEADER.from] ?? '').split('/');
-  const timestamp = Number(message.timestamp);
   return {
-    kind: 'record',
-    key: message.key?.toString() ?? '',
-    value: JSON.parse(message.value?.toString() ?? 'null'),
-    record: {
-      topic,
-      partition: Number(partition),
-      offset,
-      key: message.key?.toString() ?? null,
-      headers,
-      timestamp,
-      time: Number(time),
-    },
+    kind: 'mark',
+    source: headers[HEADER.mark]!,
+    time: time === 'end' ? Infinity : Number(time),
+    idle: headers[HEADER.idle] === '1',
   };
 }
 

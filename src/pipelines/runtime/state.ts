@@ -27,8 +27,10 @@ export class PartitionState {
     end: bigint;
     step: AggregateStep;
     sources: string[];
+    /** A window shell's state: its values logged a batch at a time (value-log.ts). */
+    logValues?: boolean;
   }): Promise<PartitionState> {
-    const aggregates = new KeyedAggregates(options.step);
+    const aggregates = new KeyedAggregates(options.step, { logValues: options.logValues });
     let marks: unknown;
     await readPartitions(
       options.kafka,
@@ -46,7 +48,7 @@ export class PartitionState {
     const state = new PartitionState(aggregates, watermarks);
     state.marksLogged = JSON.stringify(watermarks.toJSON());
     // What restore read is logged already: the next transaction carries only what changes after it.
-    aggregates.changes();
+    aggregates.restored();
     return state;
   }
 

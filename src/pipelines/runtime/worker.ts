@@ -9,20 +9,13 @@ import { sleep } from '../../async';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
 import type { SinkWrite, SinkWriter } from '../sinks/types';
-import {
-  encodeValue,
-  deadLetter,
-  markerMessages,
-  RecordProblem,
-  repartitionMessage,
-  sourceRecord,
-  stageBMessage,
-} from './messages';
+import { encodeValue, deadLetter, markerMessages, RecordProblem, sourceRecord, stageBMessage } from './messages';
 import type { Output } from './operators';
 import type { Emitted } from './aggregates';
 import { BatchFailed, StageOperators } from './shell-operators';
 import type { RunFigures } from './run-figures';
 import { Combiner, combinable, mergingStep } from './combiner';
+import { RepartitionChunks, type KeyedValue } from './repartition';
 import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
@@ -138,6 +131,9 @@ export class Worker {
       // updates coalesce over more of them (kafkajs's default is 1 MB per partition).
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
+      // Leaving the group waits for the fetch under way: --until-end, whose last fetch finds nothing, waited up to
+      // kafkajs's 5 s for it after its work was done.
+      ...(options.until ? { maxWaitTimeInMs: 200 } : {}),
     });
     this.producer = kafka.producer({
       transactionalId,
@@ -270,6 +266,7 @@ export class Worker {
     let time = this.sourceTimes.get(source) ?? -Infinity;
     let stopAt: StopAt | undefined;
     const combiner = combinable(topology.aggregate) ? new Combiner(topology.aggregate.aggregation) : undefined;
+    const chunks = topology.topics.repartition ? new RepartitionChunks(this.options.repartitionPartitions) : undefined;
     // With a shell step in stage A, outputs wait for the batch's end: `fed` holds the records they came from.
     const pending: Output[] = [];
     const fed: Fed[] = [];
@@ -302,7 +299,7 @@ export class Worker {
         } else {
           if (topology.aggregate && results.length > 0 && isLate(topology.aggregate, record.time, time))
             throw this.late(record.time, time);
-          this.emitA(results, outputs, combiner);
+          this.emitA(results, outputs, combiner, chunks);
         }
         if (record.time > time) time = record.time;
       } catch (error) {
@@ -324,7 +321,7 @@ export class Worker {
     if (this.head.batched) {
       for (const output of await this.throughShells(this.head, pending, fed, payload, outputs)) {
         try {
-          this.emitA([output], outputs, combiner);
+          this.emitA([output], outputs, combiner, chunks);
         } catch (error) {
           // An aggregate's fold throwing on a command's output (a sum of what is not a number).
           if (!(error instanceof RecordProblem)) throw error;
@@ -334,9 +331,9 @@ export class Worker {
     }
     this.sourceTimes.set(source, time);
     const { repartition } = topology.topics;
-    for (const p of combiner?.drain() ?? [])
-      outputs.add(repartition!, repartitionMessage(p.accumulator, p.key, p.record));
+    for (const p of combiner?.drain() ?? []) chunks!.add(p.key, p.accumulator, p.record);
     if (repartition) {
+      for (const m of chunks!.drain()) outputs.add(repartition, m);
       const ended = pastEnd || (!stopAt && end !== undefined && BigInt(batch.lastOffset()) + 1n >= end);
       const mark = ended ? Infinity : time;
       if (mark > -Infinity)
@@ -345,12 +342,16 @@ export class Worker {
     return stopAt;
   }
 
-  /** Stage A's outputs: to the sinks, or (keyed) folded into the combiner or on to the repartition topic. */
-  private emitA(results: Output[], outputs: BatchOutputs, combiner: Combiner | undefined): void {
-    const { repartition } = this.options.topology.topics;
-    if (!repartition) this.route(results, outputs);
+  /** Stage A's outputs: to the sinks, or (keyed) folded into the combiner or into the repartition chunks. */
+  private emitA(
+    results: Output[],
+    outputs: BatchOutputs,
+    combiner: Combiner | undefined,
+    chunks: RepartitionChunks | undefined,
+  ): void {
+    if (!chunks) this.route(results, outputs);
     else if (combiner) this.combine(combiner, results);
-    else for (const r of results) outputs.add(repartition, repartitionMessage(r.value, r.key ?? '', r.record));
+    else for (const r of results) chunks.add(r.key ?? '', r.value, r.record);
   }
 
   /** Repartitioned records into the keyed step; what it emits through the operators after it. */
@@ -364,8 +365,10 @@ export class Worker {
       for (const message of batch.messages) {
         const read = stageBMessage(message);
         if (read.kind === 'mark') continue;
-        pending.push({ value: read.value, key: read.key, record: read.record });
-        fed.push({ record: read.record, original: message.value });
+        for (const { key, value, record } of read.values) {
+          pending.push({ value, key, record });
+          fed.push({ record, original: JSON.stringify(value ?? null) });
+        }
       }
       this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
       return undefined;
@@ -375,7 +378,6 @@ export class Worker {
     const index = topology.head.length;
     // A window shell counts its records in when it is fed them.
     const counted = topology.keyed?.kind === 'aggregate';
-    let stopAt: StopAt | undefined;
     let latest = 0;
     for (const message of batch.messages) {
       const read = stageBMessage(message);
@@ -383,35 +385,17 @@ export class Worker {
         state.watermarks.mark(read.source, read.time, read.idle);
         continue;
       }
-      if (counted) figures.in(index);
-      latest = Math.max(latest, read.record.timestamp);
-      let problem: RecordProblem | undefined;
-      try {
-        if (!state.aggregates.add(read.key, read.record.time, read.value, read.record)) {
-          const source = `${read.record.topic}/${read.record.partition}`;
-          const ended =
-            state.watermarks.current() === Infinity
-              ? ': an earlier --until-end run closed every window (run with --reset to compute them again)'
-              : state.watermarks.isIdle(source)
-                ? `: ${source} was idle (nothing to read for --idle-timeout), and the other partitions moved the watermark on`
-                : '';
-          problem = new RecordProblem(
-            step.label,
-            `late: event time ${iso(read.record.time)} is past its window's end plus the allowed lateness (${step.lateness} ms); the watermark is ${iso(state.watermarks.current())}${ended}`,
-            index,
-          );
-        }
-      } catch (error) {
-        problem = new RecordProblem(
-          step.label,
-          `${step.label} (operator ${index + 1}) threw ${(error as Error).message}`,
-          index,
-        );
-      }
-      if (problem && this.recordFailed(read.record, message.value, problem, outputs)) {
-        stopAt = { offset: message.offset, problem };
-        break;
-      }
+      const skipped: number[] = [];
+      read.values.forEach((keyed, i) => {
+        if (counted) figures.in(index);
+        latest = Math.max(latest, keyed.record.timestamp);
+        const problem = this.stateAdd(state, keyed);
+        if (!problem) return;
+        skipped.push(i);
+        // --on-error stop: nothing of the batch is committed (its chunk's values before this one are in the state).
+        if (this.recordFailed(keyed.record, JSON.stringify(keyed.value ?? null), problem, outputs)) throw problem;
+      });
+      state.aggregates.logChunk(read.chunk, skipped);
     }
     const emitted = step.window ? state.aggregates.advance(state.watermarks.current()) : state.aggregates.updates();
     const record = (result: Emitted): StreamRecord => ({
@@ -428,7 +412,34 @@ export class Worker {
       await this.afterAggregate(emitted, record, payload, outputs);
     } else await this.closedWindows(emitted, record, payload, outputs);
     for (const m of state.changelog(batch.partition)) outputs.add(topology.topics.changelog!, m);
-    return stopAt;
+    return undefined;
+  }
+
+  /** A repartitioned value into the keyed state; the problem when it is late or the aggregate throws. */
+  private stateAdd(state: PartitionState, { key, value, record }: KeyedValue): RecordProblem | undefined {
+    const step = this.options.topology.aggregate!;
+    const index = this.options.topology.head.length;
+    try {
+      if (state.aggregates.add(key, record.time, value, record)) return undefined;
+    } catch (error) {
+      return new RecordProblem(
+        step.label,
+        `${step.label} (operator ${index + 1}) threw ${(error as Error).message}`,
+        index,
+      );
+    }
+    const source = `${record.topic}/${record.partition}`;
+    const ended =
+      state.watermarks.current() === Infinity
+        ? ': an earlier --until-end run closed every window (run with --reset to compute them again)'
+        : state.watermarks.isIdle(source)
+          ? `: ${source} was idle (nothing to read for --idle-timeout), and the other partitions moved the watermark on`
+          : '';
+    return new RecordProblem(
+      step.label,
+      `late: event time ${iso(record.time)} is past its window's end plus the allowed lateness (${step.lateness} ms); the watermark is ${iso(state.watermarks.current())}${ended}`,
+      index,
+    );
   }
 
   /** An aggregate's results through the operators after it. */
@@ -469,7 +480,6 @@ export class Worker {
     for (let i = 0; i < emitted.length;) {
       const { window_start: start, window_end: end } = emitted[i]!.value;
       const pending: Output[] = [];
-      const fed: Fed[] = [];
       for (
         ;
         i < emitted.length && emitted[i]!.value.window_start === start && emitted[i]!.value.window_end === end;
@@ -477,23 +487,22 @@ export class Worker {
       ) {
         const result = emitted[i]!;
         const record = recordOf(result);
-        for (const value of result.value.value as unknown[]) {
-          pending.push({ value, key: result.key, record });
-          fed.push({ record, original: encodeValue(value) });
-        }
+        for (const value of result.value.value as unknown[]) pending.push({ value, key: result.key, record });
       }
-      this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
+      // Each record fed is its value (a dead letter holds it encoded).
+      this.route(await this.throughShells(this.tail, pending, undefined, payload, outputs), outputs);
     }
   }
 
   /**
    * A batch's outputs through a stage's shell steps. When a command fails the batch, --on-error applies to every
-   * record it was fed: stop throws (nothing of the batch is committed), skip and dead-letter go on without its output.
+   * record it was fed (`fed`, else each output's own record and value): stop throws (nothing of the batch is
+   * committed), skip and dead-letter go on without its output.
    */
   private async throughShells(
     stage: StageOperators,
     pending: Output[],
-    fed: Fed[],
+    fed: Fed[] | undefined,
     payload: EachBatchPayload,
     outputs: BatchOutputs,
   ): Promise<Output[]> {
@@ -514,7 +523,8 @@ export class Worker {
         throw error;
       }
       const problem = new BatchFailed(error.operator, `${error.message} (batch ${error.at})`, error.step!);
-      for (const { record, original } of fed) this.recordFailed(record, original, problem, outputs);
+      const records = fed ?? pending.map((o) => ({ record: o.record, original: encodeValue(o.value) }));
+      for (const { record, original } of records) this.recordFailed(record, original, problem, outputs);
       return [];
     }
   }
@@ -563,6 +573,7 @@ export class Worker {
       end,
       step: combinable(topology.aggregate) ? mergingStep(topology.aggregate) : topology.aggregate!,
       sources: sourcePartitions,
+      logValues: topology.keyed?.kind === 'shell',
     });
     this.states.set(partition, state);
     return state;

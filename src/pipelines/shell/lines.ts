@@ -15,12 +15,20 @@ export function encodeLine(value: unknown): string {
 
 /** An output line as a record: its JSON value where it parses, else the line as a string. */
 export function decodeLine(line: string): unknown {
+  // Most lines of text cannot be JSON: they are told by their first character, without the cost of a parse's throw.
+  const start = JSON_START.exec(line);
+  if (!start) return line;
+  if (start[1] === undefined) return JSON_LITERAL.test(line) ? (JSON.parse(line) as unknown) : line;
   try {
     return JSON.parse(line) as unknown;
   } catch {
     return line;
   }
 }
+
+/** What a JSON text may start with after JSON's whitespace: group 1 when not a literal (true, false, null). */
+const JSON_START = /^[ \t\r\n]*(?:([[{"\-0-9])|[tfn])/;
+const JSON_LITERAL = /^[ \t\r\n]*(?:true|false|null)[ \t\r\n]*$/;
 
 /** Why a command's output is not lines of text. */
 export type OutputProblem =
@@ -59,12 +67,41 @@ export class OutputLines {
       return { reason: 'output-too-large', line: this.count + 1, maxOutputBytes: this.limits.maxOutputBytes };
     }
     let start = 0;
-    for (let newline = chunk.indexOf(10); newline !== -1; newline = chunk.indexOf(10, start)) {
+    if (this.partialBytes > 0) {
+      const newline = chunk.indexOf(10);
+      if (newline === -1) return this.take(chunk, false);
+      const problem = this.take(chunk.subarray(0, newline), true);
+      if (problem) return problem;
+      start = newline + 1;
+    }
+    const last = chunk.lastIndexOf(10);
+    if (last >= start && this.takeWhole(chunk.subarray(start, last))) start = last + 1;
+    for (let newline = chunk.indexOf(10, start); newline !== -1; newline = chunk.indexOf(10, start)) {
       const problem = this.take(chunk.subarray(start, newline), true);
       if (problem) return problem;
       start = newline + 1;
     }
     return start < chunk.length ? this.take(chunk.subarray(start), false) : undefined;
+  }
+
+  /**
+   * Complete lines (without their last newline) decoded at once: false, taking none, when one may be a problem
+   * (a NUL byte, invalid UTF-8, a line possibly too long), which the line by line path then finds and names.
+   */
+  private takeWhole(lines: Buffer): boolean {
+    if (lines.length > this.limits.maxLineBytes || lines.includes(0)) return false;
+    let text: string;
+    try {
+      text = utf8.decode(lines);
+    } catch {
+      return false;
+    }
+    // A newline byte is never part of another character in UTF-8: splitting the text splits the bytes.
+    for (const line of text.split('\n')) {
+      this.count++;
+      this.onLine(line);
+    }
+    return true;
   }
 
   /** The output ended: a last line without a newline is a line too. */
