@@ -1,18 +1,13 @@
 // The tutorials pbx ships, and those still to come (listed with what they wait for, never faked).
 import { movieReviews } from './movie-reviews';
 import { redisCache } from './redis-cache';
+import { wordCount } from './word-count';
 import { workers } from './workers';
 import type { ComingTutorial, Tutorial } from './types';
 
-export const TUTORIALS: readonly Tutorial[] = [movieReviews, redisCache, workers];
+export const TUTORIALS: readonly Tutorial[] = [movieReviews, redisCache, workers, wordCount];
 
 export const COMING: readonly ComingTutorial[] = [
-  {
-    name: 'word-count',
-    title: 'Word count with shell operators',
-    after: 'shellstreaming',
-    waitsFor: 'its steps to be written (shell operators, `.shell()` and `pbx run --shell`, have just landed)',
-  },
   {
     name: 'system-metrics',
     title: 'Live system metrics and their latency',
