@@ -1,10 +1,11 @@
 // The tutorials pbx ships, and those still to come (listed with what they wait for, never faked).
 import { movieReviews } from './movie-reviews';
 import { redisCache } from './redis-cache';
+import { systemMetrics } from './system-metrics';
 import { workers } from './workers';
 import type { ComingTutorial, Tutorial } from './types';
 
-export const TUTORIALS: readonly Tutorial[] = [movieReviews, redisCache, workers];
+export const TUTORIALS: readonly Tutorial[] = [movieReviews, redisCache, workers, systemMetrics];
 
 export const COMING: readonly ComingTutorial[] = [
   {
@@ -12,12 +13,6 @@ export const COMING: readonly ComingTutorial[] = [
     title: 'Word count with shell operators',
     after: 'shellstreaming',
     waitsFor: 'its steps to be written (shell operators, `.shell()` and `pbx run --shell`, have just landed)',
-  },
-  {
-    name: 'system-metrics',
-    title: 'Live system metrics and their latency',
-    after: 'the streaming demo',
-    waitsFor: '`pbx top`, which shows the end-to-end latency live',
   },
 ];
 
