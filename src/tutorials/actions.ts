@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { ExitCode, UserError } from '../cli/errors';
+import { shellQuote } from '../cli/output';
 import { tutorialFile } from './files';
 import { writeProjectFile } from './project';
 import type { Action } from './types';
@@ -23,13 +24,18 @@ export function pbxProgram(): { file: string; args: string[] } {
   return { file: process.execPath, args: [...process.execArgv, script] };
 }
 
+/** A pbx command as the learner would type it: `pbx` and its arguments, each quoted for the shell where needed. */
+export function pbxCommandLine(argv: string[]): string {
+  return `pbx ${argv.map(shellQuote).join(' ')}`;
+}
+
 /** How an action reads as a line the learner could type. */
 export function describeAction(action: Action): string {
   switch (action.kind) {
     case 'run':
-      return `$ pbx ${action.argv.join(' ')}`;
+      return `$ ${pbxCommandLine(action.argv)}`;
     case 'start':
-      return `$ pbx ${action.argv.join(' ')}   (left running)`;
+      return `$ ${pbxCommandLine(action.argv)}   (left running)`;
     case 'stop':
       return `Ctrl-C the ${action.name}`;
     case 'kill':
@@ -80,7 +86,7 @@ export function solutionRunner(options: {
       tail.push(...chunk.toString().split('\n').filter(Boolean));
       tail.splice(0, Math.max(0, tail.length - 8));
     };
-    logStream().write(`\n$ pbx ${argv.join(' ')}\n`);
+    logStream().write(`\n$ ${pbxCommandLine(argv)}\n`);
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     return { child, tail };
@@ -135,7 +141,7 @@ export function solutionRunner(options: {
           options.signal?.removeEventListener('abort', interrupt);
           if (code === 0) return;
           throw new UserError(
-            `\`pbx ${action.argv.join(' ')}\` failed (exit ${code ?? 'by a signal'}): ${tail.join(' / ')}`,
+            `\`${pbxCommandLine(action.argv)}\` failed (exit ${code ?? 'by a signal'}): ${tail.join(' / ')}`,
             {
               code: 'TUTORIAL_SOLUTION_FAILED',
               nextSteps: [`Its whole output is in ${join(dir, SOLUTION_LOG)}.`],

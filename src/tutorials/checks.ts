@@ -1,6 +1,6 @@
 // Running a step's check, and the words checks share: numbers as people read them, a service that does not answer
 // reported as what was found.
-import { ServiceDown } from './services';
+import { ServiceDown, type Services } from './services';
 import type { CheckResult, Step, StepContext } from './types';
 
 /** 4211 → "4,211". */
@@ -11,6 +11,26 @@ export function count(n: number): string {
 /** "1 review", "2 reviews". */
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${count(n)} ${n === 1 ? word : many}`;
+}
+
+/**
+ * A replayed file's check: `topic` holds each of the file's `total` records once. More says some were sent twice,
+ * and `twice` why ("a replay without the same --checkpoint"). The topic must be written by the replay alone: a
+ * transaction's markers take offsets too.
+ */
+export async function replayedOnce(
+  services: Services,
+  options: { topic: string; total: number; expected: string; twice?: string },
+): Promise<CheckResult> {
+  const { topic, total, expected } = options;
+  const records = (await services.topicRecords(topic)) ?? 0;
+  const why = options.twice === undefined ? '' : ` (${options.twice})`;
+  const twice = records > total ? `: some were sent twice${why}` : '';
+  return {
+    ok: records === total,
+    expected,
+    found: `${topic} holds ${count(records)} of ${count(total)} records${twice}`,
+  };
 }
 
 /** Runs a step's check; whatever it throws (a service down, a table missing) is what it found, never a crash. */

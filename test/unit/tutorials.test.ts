@@ -140,7 +140,7 @@ describe('progress', () => {
     expect(rows.map((r) => r.name)).toEqual([...TUTORIALS.map((t) => t.name), ...COMING.map((t) => t.name)]);
     expect(progressText(rows[0]!)).toBe('1 of 6 done, on step 2');
     expect(progressText(rows[1]!)).toBe('not started');
-    expect(progressText(rows.find((r) => r.name === 'word-count')!)).toMatch(/^coming \(waits for /);
+    for (const coming of COMING) expect(progressText(rows.find((r) => r.name === coming.name)!)).toMatch(/^coming \(/);
     expect(existsSync(join(cwd, 'redis-cache'))).toBe(false);
   });
 });
@@ -216,23 +216,30 @@ describe('pbx tutorial (the command, in process)', () => {
     const table = await runInProcess(['tutorial']);
     expect(table.exitCode, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/movie-reviews\s+peachbox\s+6 steps, ~25 min\s+/);
-    expect(table.stdout).toMatch(/word-count\s+shellstreaming\s+coming \(waits for/);
+    expect(table.stdout).toMatch(/word-count\s+shellstreaming\s+5 steps, ~15 min\s+not started/);
+    expect(table.stdout).toMatch(/system-metrics\s+the streaming demo\s+5 steps, ~10 min\s+not started/);
+    for (const coming of COMING) expect(table.stdout).toMatch(new RegExp(`${coming.name}\\s+.*coming \\(waits for`));
     const json = await runInProcess(['tutorial', '--json']);
     const rows = JSON.parse(json.stdout) as Array<{ name: string; status: string }>;
     expect(rows.filter((r) => r.status === 'available').map((r) => r.name)).toEqual([
       'movie-reviews',
       'redis-cache',
       'workers',
+      'word-count',
+      'system-metrics',
     ]);
   });
 
-  it('says a tutorial to come is not here yet, and an unknown one is not one', async () => {
-    const coming = await runInProcess(['tutorial', 'word-count']);
+  it.skipIf(COMING.length === 0)('says a tutorial to come is not here yet', async () => {
+    const coming = await runInProcess(['tutorial', COMING[0]!.name]);
     expect(coming.exitCode).toBe(1);
-    expect(coming.stderr).toContain('The word-count tutorial is not here yet: it waits for its steps to be written');
+    expect(coming.stderr).toContain(`The ${COMING[0]!.name} tutorial is not here yet: it waits for`);
+  });
+
+  it('says an unknown tutorial is not one, naming those there are', async () => {
     const unknown = await runInProcess(['tutorial', 'nope']);
     expect(unknown.exitCode).toBe(1);
-    expect(unknown.stderr).toContain('The tutorials: movie-reviews, redis-cache, workers.');
+    expect(unknown.stderr).toContain(`The tutorials: ${TUTORIALS.map((t) => t.name).join(', ')}.`);
   });
 
   it('steps through a tutorial only on a terminal, setting up nothing elsewhere; --reset starts it over', async () => {

@@ -1,0 +1,17 @@
+// Splits every sentence into its words with a shell command: each batch of sentences goes through a fresh
+// `tr ' ' '\n'`, one sentence a line in, and every line it prints (a word) becomes a record of the topic words.
+// Run it with `pbx run split --until-end`.
+import { pipeline } from 'pbx';
+
+/** A line of sentences.json. */
+interface Sentence {
+  id: number;
+  /** Lower-case words separated by single spaces. */
+  text: string;
+}
+
+export default pipeline('split')
+  .from<Sentence>('sentences')
+  .map((sentence) => sentence.text)
+  .shell("tr ' ' '\\n'")
+  .to('words');
