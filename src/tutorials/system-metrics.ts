@@ -2,14 +2,20 @@
 // --exec`, stamped by a pipeline with the time each was received and written to Cassandra as (sent, received), the
 // end-to-end latency live in `pbx top`. The last check reads the rows back: one for every second of the last minute,
 // and the p99 of received − sent, computed here from the rows, under P99_BOUND_MS.
+import { describeAction } from './actions';
 import { count, plural, withSchema } from './checks';
-import type { CheckResult, StepContext, Tutorial } from './types';
+import type { Action, CheckResult, StepContext, Tutorial } from './types';
 
 const TOPIC = 'vmstat';
 const TABLE = 'metrics.vmstat';
 const PIPELINE = 'stamp';
 /** -n: vmstat's header once, not again every screenful. */
 const SOURCE = 'vmstat -n 1';
+const REPLAY: Action = {
+  kind: 'start',
+  name: 'vmstat replay',
+  argv: ['replay', '--exec', SOURCE, '--topic', TOPIC, '--format', 'lines'],
+};
 /** The bound on the p99 of received − sent over the last minute: a line a second is stamped before the next is sent. */
 export const P99_BOUND_MS = 1000;
 const SECOND_MS = 1000;
@@ -255,17 +261,11 @@ export const systemMetrics: Tutorial = {
       title: 'The host’s figures, a line a second',
       teaches:
         '`pbx replay --exec` replays a command’s output as it comes: each line vmstat prints (processes, memory, swap, I/O, CPU) is a record, sent the moment it is read. `--format lines` takes a line as it is, not as JSON. Stopping the replay stops vmstat too.',
-      todo: [`$ pbx replay --exec "${SOURCE}" --topic ${TOPIC} --format lines   (leave it running)`],
+      todo: [describeAction(REPLAY)],
       expects: `rows arriving in ${TABLE} a second apart`,
       check: flowingCheck,
       hint: `Run \`${SOURCE}\` by itself first: a line a second (vmstat comes with procps). No row while ${TOPIC} fills? \`pbx run ${PIPELINE}\` says what it wrote; \`.pbx/tutorial.log\` holds the output of commands the tutorial ran for you.`,
-      solution: [
-        {
-          kind: 'start',
-          name: 'vmstat replay',
-          argv: ['replay', '--exec', SOURCE, '--topic', TOPIC, '--format', 'lines'],
-        },
-      ],
+      solution: [REPLAY],
       solveTimeoutMs: 30_000,
     },
     {
