@@ -171,18 +171,28 @@ async function pipelineCheck({ services }: StepContext): Promise<CheckResult> {
   };
 }
 
+/** Why no row arrives, from the lines in the topic and how many there were at the check before (in `memo`). */
+async function noRowsFinding({ services, memo }: StepContext, now: number): Promise<string> {
+  const lines = (await services.topicRecords(TOPIC)) ?? 0;
+  const before = memo.get(TOPIC) as { lines: number; at: number } | undefined;
+  memo.set(TOPIC, { lines, at: now });
+  const held = `${TOPIC} holds ${plural(lines, 'line')}`;
+  const noRow = `${TABLE} has no row sent in the last ${RECENT_MS / SECOND_MS} s`;
+  if (lines === 0)
+    return `${TOPIC} holds no line: is the replay running? (\`${SOURCE}\` by itself prints a line a second)`;
+  if (before === undefined) return `${held}, and ${noRow}: are the replay and \`pbx run ${PIPELINE}\` running?`;
+  if (lines === before.lines) {
+    const since = ((now - before.at) / SECOND_MS).toFixed(1);
+    return `${held}, none new in the last ${since} s: is the replay running? (\`${SOURCE}\` by itself prints a line a second)`;
+  }
+  return `${TOPIC} grows (${plural(lines, 'line')}), but ${noRow}: is \`pbx run ${PIPELINE}\` running, writing rows?`;
+}
+
 async function flowingCheck(context: StepContext): Promise<CheckResult> {
   const expected = `rows arriving in ${TABLE} a second apart, the newest sent less than ${FRESH_MS / SECOND_MS} s ago`;
   const now = Date.now();
   const rows = await rowsSince(context, now - RECENT_MS);
-  if (rows.length === 0) {
-    const lines = (await context.services.topicRecords(TOPIC)) ?? 0;
-    const found =
-      lines === 0
-        ? `${TOPIC} holds no line: is the replay running? (\`${SOURCE}\` by itself prints a line a second)`
-        : `${TOPIC} holds ${plural(lines, 'line')}, but ${TABLE} has no row sent in the last ${RECENT_MS / SECOND_MS} s: is \`pbx run ${PIPELINE}\` running, writing rows?`;
-    return { ok: false, expected, found };
-  }
+  if (rows.length === 0) return { ok: false, expected, found: await noRowsFinding(context, now) };
   const newest = rows.reduce((a, r) => (r.sent > a.sent ? r : a));
   const age = now - newest.sent;
   const stamp = Number.isFinite(newest.received)
@@ -266,7 +276,7 @@ export const systemMetrics: Tutorial = {
       check: flowingCheck,
       hint: `Run \`${SOURCE}\` by itself first: a line a second (vmstat comes with procps). No row while ${TOPIC} fills? \`pbx run ${PIPELINE}\` says what it wrote; \`.pbx/tutorial.log\` holds the output of commands the tutorial ran for you.`,
       solution: [REPLAY],
-      solveTimeoutMs: 30_000,
+      solveTimeoutMs: 20_000,
     },
     {
       id: 'top',
