@@ -4,7 +4,8 @@
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { kafkaEndpoint } from '../../src/services/endpoints';
+import { createCassandraClient } from '../../src/clients/cassandra';
+import { cassandraEndpoint, kafkaEndpoint } from '../../src/services/endpoints';
 import { findTutorial } from '../../src/tutorials/catalog';
 import { runCheck } from '../../src/tutorials/checks';
 import { loadProgress } from '../../src/tutorials/progress';
@@ -107,8 +108,16 @@ describe('pbx tutorial system-metrics --solve', () => {
         .map((r) => ({ host: String(r.host), sent: r.sent as Date }))
         .sort((a, b) => a.sent.getTime() - b.sent.getTime())
         .slice(10, 13);
-      for (const row of gone)
-        await services.query('DELETE FROM metrics.vmstat WHERE host = ? AND sent = ?', [row.host, row.sent]);
+      const cql = await createCassandraClient(cassandraEndpoint(services.config));
+      try {
+        for (const row of gone) {
+          await cql.execute('DELETE FROM metrics.vmstat WHERE host = ? AND sent = ?', [row.host, row.sent], {
+            prepare: true,
+          });
+        }
+      } finally {
+        await cql.shutdown();
+      }
       const result = await runCheck(findTutorial('system-metrics')!.steps.at(-1)!, {
         dir,
         services,
@@ -155,7 +164,6 @@ describe('pbx tutorial system-metrics --solve', () => {
     expect(report.steps[2]!.found).toMatch(
       /^vmstat holds (no line|[\d,]+ lines?, none new in the last [\d.]+ s): is the replay running\?/,
     );
-    expect(result.stderr).toContain('the vmstat replay ended (exit');
     expect(readFileSync(join(dir, '.pbx/tutorial.log'), 'utf8')).toContain(
       '`vmstat -n 1` exited with code 127 (no such command)',
     );
