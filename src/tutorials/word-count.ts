@@ -59,7 +59,8 @@ async function sentenceWords(context: StepContext): Promise<string[]> {
   return words;
 }
 
-const quote = (text: string) => JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+/** A value in a finding: quoted, cut short. */
+const quote = (text: string) => `"${text.length > 40 ? `${text.slice(0, 40)}…` : text}"`;
 
 async function stackCheck({ services }: StepContext): Promise<CheckResult> {
   const expected = `Kafka with the topics ${TOPICS.join(', ')}`;
@@ -234,7 +235,7 @@ export const wordCount: Tutorial = {
       ],
       expects: 'word-counts to count every word as the check counts the sentences',
       check: countCheck,
-      hint: 'Without --until-end the day’s window stays open and word-counts stays empty. Each line of word-counts is what uniq -c printed ("    412 ka"); a word counted in two windows has two lines, which the check adds up.',
+      hint: 'Without --until-end the day’s window stays open and word-counts stays empty. Each line of word-counts is what uniq -c printed ("    412 ka"); a word counted in two windows has two lines, which the check adds up. Counts an earlier command wrote stay in word-counts: to start over, `pbx down --volumes`, `pbx up` and the steps again.',
       solution: [{ kind: 'run', argv: COUNT }],
     },
   ],

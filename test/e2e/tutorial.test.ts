@@ -1,6 +1,7 @@
 // `pbx tutorial` on a real terminal (tmux: Ink needs one with a size): a step moves on by itself within two seconds
 // of its check coming true, a hint shows, a reset puts the step's file back, and a tutorial left half-way resumes at
-// its step. Against a real stack (redis-cache: Kafka and Redis), so under the Docker lock; needs `npm run build`.
+// its step. Against a real stack (redis-cache: Kafka and Redis), so under the Docker lock; word-count's first steps
+// with no stack at all. Needs `npm run build`.
 import { execa } from 'execa';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ const SOCKET = `pbx-tutorial-${process.pid}`;
 const SESSION = 'tutorial';
 const project = projectName('tut-pty');
 let dir: string;
+const words = { project: projectName('tut-pty-words'), dir: '' };
 
 const tmux = (...args: string[]) => execa('tmux', ['-L', SOCKET, ...args]);
 // Ink wraps long lines at a space: the screen as one line, so that a sentence is found wherever it wrapped.
@@ -24,9 +26,9 @@ const keys = (key: string) => tmux('send-keys', '-t', SESSION, key);
 const running = async () =>
   (await execa('tmux', ['-L', SOCKET, 'has-session', '-t', SESSION], { reject: false })).exitCode === 0;
 
-async function startView(): Promise<void> {
-  const command = `env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color NO_COLOR=1 ${BINARY} tutorial redis-cache`;
-  await tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', '-c', dir, command);
+async function startView(tutorial = 'redis-cache', cwd = dir): Promise<void> {
+  const command = `env -u CI -u CONTINUOUS_INTEGRATION TERM=xterm-256color NO_COLOR=1 ${BINARY} tutorial ${tutorial}`;
+  await tmux('new-session', '-d', '-s', SESSION, '-x', '100', '-y', '30', '-c', cwd, command);
 }
 
 const shows = (text: string, timeout = 20_000) =>
@@ -35,11 +37,12 @@ const shows = (text: string, timeout = 20_000) =>
 beforeAll(async () => {
   if (!existsSync(BINARY)) throw new Error('dist/pbx is missing: run `npm run build` first.');
   dir = await tutorialProject('redis-cache', project);
+  words.dir = await tutorialProject('word-count', words.project);
 });
 afterAll(async () => {
   await execa('tmux', ['-L', SOCKET, 'kill-server'], { reject: false });
   await purge(project);
-  rmSync(join(dir, '..'), { recursive: true, force: true });
+  for (const made of [dir, words.dir]) rmSync(join(made, '..'), { recursive: true, force: true });
 });
 
 it('moves on by itself when a check comes true, shows a hint, resets a step and resumes where it was left', async () => {
@@ -76,4 +79,29 @@ it('moves on by itself when a check comes true, shows a hint, resets a step and 
   await startView();
   await shows('step 3 of 3 · The latest sticks, cached in Redis  ✓»▸');
   await keys('q');
+});
+
+it('word-count: says Kafka does not answer, then what sentences.json holds, and moves on once it is right', async () => {
+  await waitFor(running, { what: 'the last view to end', until: (alive) => !alive, timeout: 10_000 });
+  await startView('word-count', words.dir);
+  await shows('step 1 of 5');
+  await shows('✗ expected Kafka with the topics sentences, words, word-counts; found Kafka does not answer at');
+  await keys('n');
+  await shows('step 2 of 5');
+  await shows(`found no sentences.json in ${words.dir}`);
+  const generate = (seed: string) =>
+    runBinary(['data', 'gen', 'sentences', '--count', '1000', '--seed', seed, '--out', 'sentences.json'], {
+      cwd: words.dir,
+    });
+  expect((await generate('8')).exitCode).toBe(0);
+  await shows("found sentences.json's line 1 is", 5000);
+  await keys('h');
+  await shows('Hint: Give it --count 1000 --seed 7');
+  expect((await generate('7')).exitCode).toBe(0);
+  const ready = Date.now();
+  await shows('step 3 of 5', 5000);
+  expect(Date.now() - ready).toBeLessThan(2000 + 500);
+  await keys('q');
+  await waitFor(running, { what: 'the view to end', until: (alive) => !alive, timeout: 10_000 });
+  expect(loadProgress(words.dir, 'word-count')).toMatchObject({ step: 2, done: ['generate'], skipped: ['stack'] });
 });
