@@ -100,10 +100,15 @@ describe('pbx tutorial system-metrics --solve', () => {
     expect(processesIn(dir)).toEqual([]);
     const services = projectServices(dir);
     try {
+      const rows = await services.query(
+        'SELECT host, sent, received FROM metrics.vmstat WHERE sent > ? ALLOW FILTERING',
+        [new Date(Date.now() - 40_000)],
+      );
+      const latencies = rows
+        .map((r) => (r.received as Date).getTime() - (r.sent as Date).getTime())
+        .sort((a, b) => a - b);
+      console.log(`received − sent over the last 40 s: ${latencies.join(' ')} ms`);
       // Three seconds in the middle of the minute gone, as a pipeline that stopped for a while would leave it.
-      const rows = await services.query('SELECT host, sent FROM metrics.vmstat WHERE sent > ? ALLOW FILTERING', [
-        new Date(Date.now() - 40_000),
-      ]);
       const gone = rows
         .map((r) => ({ host: String(r.host), sent: r.sent as Date }))
         .sort((a, b) => a.sent.getTime() - b.sent.getTime())
