@@ -9,6 +9,8 @@ import { readPartitions } from '../clients/read-partitions';
 import { createRedisClient } from '../clients/redis';
 import { loadConfig, type ResolvedConfig } from '../config/load';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, redisEndpoint } from '../services/endpoints';
+import type { Collector } from '../top/collect';
+import type { Snapshot } from '../top/snapshot';
 
 /** What checks ask of the services; every method throws ServiceDown when the service does not answer. */
 export interface Services {
@@ -22,6 +24,8 @@ export interface Services {
   /** Every row a CQL query gives (all pages), as plain objects. */
   query(cql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
   redis(): Promise<Redis>;
+  /** What `pbx top` shows now: its own collector, kept from check to check (its rates and figures need two looks). */
+  top(): Promise<Snapshot>;
   close(): Promise<void>;
 }
 
@@ -122,6 +126,8 @@ export function projectServices(dir: string): Services {
   const kafka = lazy(() => connectKafka(config));
   const cassandra = lazy(() => connectCassandra(config));
   const redis = lazy((forget) => connectRedis(config, forget));
+  // Loaded when a check asks: pbx top's collector is not needed by the other checks.
+  const top = lazy<Collector>(async () => (await import('../top/collect')).createCollector({ config }));
   /** Runs `ask`; a failure that is not the service's own answer becomes ServiceDown, saying where it was asked. */
   const asking = async <T>(service: 'kafka' | 'cassandra' | 'redis', ask: () => Promise<T>): Promise<T> => {
     try {
@@ -154,11 +160,14 @@ export function projectServices(dir: string): Services {
       }),
     query: (cql, params = []) => asking('cassandra', async () => allRows(await cassandra.get(), cql, params)),
     redis: () => asking('redis', () => redis.get()),
+    // The collector says itself when Kafka does not answer (snapshot.kafka): nothing to word here.
+    top: async () => (await top.get()).collect(),
     async close() {
       await Promise.allSettled([
         kafka.made()?.then(({ admin }) => admin.disconnect()),
         cassandra.made()?.then((client) => client.shutdown()),
         redis.made()?.then((client) => client.quit()),
+        top.made()?.then((collector) => collector.close()),
       ]);
     },
   };

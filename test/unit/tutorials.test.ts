@@ -217,6 +217,7 @@ describe('pbx tutorial (the command, in process)', () => {
     expect(table.exitCode, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/movie-reviews\s+peachbox\s+6 steps, ~25 min\s+/);
     expect(table.stdout).toMatch(/word-count\s+shellstreaming\s+5 steps, ~15 min\s+not started/);
+    expect(table.stdout).toMatch(/system-metrics\s+the streaming demo\s+5 steps, ~10 min\s+not started/);
     for (const coming of COMING) expect(table.stdout).toMatch(new RegExp(`${coming.name}\\s+.*coming \\(waits for`));
     const json = await runInProcess(['tutorial', '--json']);
     const rows = JSON.parse(json.stdout) as Array<{ name: string; status: string }>;
@@ -225,6 +226,7 @@ describe('pbx tutorial (the command, in process)', () => {
       'redis-cache',
       'workers',
       'word-count',
+      'system-metrics',
     ]);
   });
 
