@@ -5,13 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
+import { pipeline } from '../../src/pipelines/api';
+import { runPipeline } from '../../src/pipelines/runtime/run';
 import { isPortFree } from '../../src/net/ports';
 import { replay, type ReplaySummary } from '../../src/replay/replay';
 import { kafkaEndpoint } from '../../src/services/endpoints';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { generateReviews } from '../support/cli';
-import { replayDisturbed } from '../support/pipelines';
+import { replayDisturbed, runOptions } from '../support/pipelines';
 import { containersOf, freePort, kafkaToolInNetwork, purge, sh, testProject, volumesOf } from '../support/stack';
 import { kcatValues } from '../support/topics';
 import { waitFor } from '../support/wait';
@@ -182,6 +184,29 @@ describe('a Kafka of three brokers', () => {
         ),
       );
       expect(summaries.map((s) => [s.sent, s.stoppedBy])).toEqual(topics.map(() => [lines.length, 'end']));
+    }
+  }, 300_000);
+
+  it('replays into a brand-new topic while a pipeline starts on it: both make it, the replay sends it all', async () => {
+    const file = join(project.dir, 'race.json');
+    const lines = await generateReviews(file, 20_000, 23);
+    for (let round = 0; round < 3; round++) {
+      const topic = `brokers-race-${round}-${randomUUID()}`;
+      const stop = new AbortController();
+      const built = pipeline(`race-${round}`)
+        .from(topic)
+        .map((r: { score: string }) => r.score)
+        .to(`${topic}-scores`);
+      const running = runPipeline(runOptions(project, built, { untilEnd: false, signal: stop.signal }));
+      const replayed = await replay({
+        config,
+        source: { path: file },
+        topic,
+        pace: { kind: 'max' },
+        signal: new AbortController().signal,
+      }).finally(() => stop.abort());
+      expect(replayed).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
+      expect((await running).stoppedBy).toBe('interrupt');
     }
   }, 300_000);
 
