@@ -185,7 +185,7 @@ async function createTopics(admin: Admin, missing: TopicRequest[], options: Ensu
 }
 
 /** How long topics are given to reach every broker, each partition led: moments, unless a broker is in trouble. */
-export const EVERY_BROKER_TIMEOUT_MS = 30_000;
+const EVERY_BROKER_TIMEOUT_MS = 30_000;
 
 /**
  * Waits until every broker of the cluster knows `topics` with a leader for each partition, asking each broker on its
