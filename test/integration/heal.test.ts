@@ -59,10 +59,14 @@ afterAll(async () => {
  * takes that for a stop and its restart policy starts nothing after it, as after `docker stop`.
  */
 async function killService(service: ServiceName): Promise<void> {
-  // The container's first process is the engine's init; the service is its child.
+  process.kill(await processOf(service), 'SIGKILL');
+}
+
+/** A service's own process: the container's first process is the engine's init, the service its child. */
+async function processOf(service: ServiceName): Promise<number> {
   const init = await sh('docker', ['inspect', '-f', '{{.State.Pid}}', container(service)]);
   const [child] = (await sh('ps', ['-o', 'pid=', '--ppid', init])).trim().split(/\s+/);
-  process.kill(Number(child), 'SIGKILL');
+  return Number(child);
 }
 
 async function restartCount(service: ServiceName): Promise<number> {
@@ -188,20 +192,27 @@ describe('services heal themselves', () => {
     const file = join(project.dir, 'large.json');
     const lines = await generateReviews(file, 300_000, 21);
     const topic = `heal-replay-${randomUUID()}`;
-    // In this process, where the produce requests are seen as they are written to the broker's connections.
-    const wire = watchProduceRequests(P.kafka);
+    const kafka = await processOf('kafka');
+    let killNow: (() => void) | undefined;
     let killedAt = 0;
+    // In this process, where the produce requests are seen as they are written to the broker's connections: Kafka is
+    // killed as a batch is written, before it can have answered, so that batch at least is in flight and sent again.
+    const wire = watchProduceRequests(P.kafka, (write) => {
+      if (killNow === undefined || write.topic !== topic) return;
+      process.kill(kafka, 'SIGKILL');
+      killedAt = Date.now(); // what is written from now on goes to the broker's next process
+      killNow();
+      killNow = undefined;
+    });
     try {
-      const { summary } = await replayDisturbed({
+      const { summary, disturbedBeforeEnd } = await replayDisturbed({
         config,
         file,
         topic,
         brokers: BROKER,
-        disturb: async () => {
-          await killService('kafka');
-          killedAt = Date.now(); // what is written from now on goes to the broker's next process
-        },
+        disturb: () => new Promise<void>((resolve) => (killNow = resolve)),
       });
+      expect(disturbedBeforeEnd, 'Kafka was killed while the replay was sending').toBe(true);
       expect(summary).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
     } finally {
       wire.stop();
@@ -214,7 +225,7 @@ describe('services heal themselves', () => {
       const batch = `${partition}:${baseSequence}`;
       const first = firstWritten.get(batch);
       if (first === undefined) firstWritten.set(batch, at);
-      else if (first < killedAt && at >= killedAt) resent++;
+      else if (first <= killedAt && at > killedAt) resent++;
     }
     expect(resent, 'batches written before the kill and again after it').toBeGreaterThan(0);
     const held = await kcatValues(BROKER, topic);
