@@ -72,6 +72,10 @@ export class BatchProducer<Mark> {
   private readonly requests = new Set<Promise<void>>();
   private readonly delivered = new Map<string, Map<number, bigint>>();
   private readonly acknowledged = new Map<string, number>();
+  /** Partitions (`topic\0partition`) where Kafka has acknowledged a batch of this producer's. */
+  private readonly established = new Set<string>();
+  /** Partitions whose first batch is in flight, alone until it is acknowledged (see dispatch). */
+  private readonly opening = new Set<string>();
   private failure: Error | undefined;
   private recovery: Promise<void> | undefined;
   private producerId = -1n;
@@ -87,13 +91,20 @@ export class BatchProducer<Mark> {
     this.pool = new BufferPool(REQUEST_HEADROOM + options.batchBytes, MAX_IN_FLIGHT + 4);
   }
 
-  /** Connects to the cluster and obtains a producer id; the topics must exist. */
-  static async connect<Mark>(options: BatchProducerOptions<Mark>): Promise<BatchProducer<Mark>> {
-    const internals = await loadProducerInternals(options.kafka);
+  /**
+   * Connects to the cluster and obtains a producer id; the topics must exist. `load` is for tests: kafkajs's internals
+   * otherwise.
+   */
+  static async connect<Mark>(
+    options: BatchProducerOptions<Mark>,
+    load: (kafka: KafkaConfig) => Promise<ProducerInternals> = loadProducerInternals,
+  ): Promise<BatchProducer<Mark>> {
+    const internals = await load(options.kafka);
     const producer = new BatchProducer(internals, options);
     await internals.connect();
     try {
-      await internals.addTopics(options.topics);
+      // The broker asked may not know a topic just made yet (UNKNOWN_TOPIC_OR_PARTITION): it will in a moment.
+      await producer.retrying(() => internals.addTopics(options.topics), RECOVERY_MS);
       // A new broker answers "coordinator loading" for a few seconds.
       const { producerId, producerEpoch } = await producer.retrying(() => internals.initProducerId(), RECOVERY_MS);
       producer.producerId = BigInt(producerId);
@@ -208,14 +219,22 @@ export class BatchProducer<Mark> {
     return { topic, partition, records, finished, dispatched: false, acked: false };
   }
 
-  /** One request per batch, each once there is room in flight. */
+  /**
+   * One request per batch, each once there is room in flight. A partition's first batch goes alone: a broker with no
+   * state of this producer's for a partition takes whatever sequence number comes first, so a later batch written
+   * there before the first one (refused by a broker that did not know the topic yet, and sent again) would be
+   * written out of order, and the first one then refused forever as out of order.
+   */
   private async dispatch(batches: Batch[]): Promise<void> {
     for (const batch of batches) {
-      while (this.requests.size >= MAX_IN_FLIGHT || this.recovery) {
+      const id = `${batch.topic}\0${batch.partition}`;
+      while (this.requests.size >= MAX_IN_FLIGHT || this.recovery || this.opening.has(id)) {
         if (this.recovery) await this.recovery;
-        else await Promise.race(this.requests);
+        else if (this.requests.size > 0) await Promise.race(this.requests);
+        else this.opening.delete(id); // its first batch settled with nothing left to wait for
         this.throwIfFailed();
       }
+      if (!this.established.has(id)) this.opening.add(id);
       batch.dispatched = true;
       const request: Promise<void> = this.produce(batch).then(
         () => {
@@ -249,6 +268,9 @@ export class BatchProducer<Mark> {
       throw this.internals.errorFor(result.errorCode);
     }
     batch.acked = true;
+    const id = `${batch.topic}\0${batch.partition}`;
+    this.established.add(id);
+    this.opening.delete(id);
     this.acknowledged.set(batch.topic, (this.acknowledged.get(batch.topic) ?? 0) + batch.records);
     if (result.errorCode === 0) batch.endOffset = BigInt(result.baseOffset) + BigInt(batch.records);
     this.pool.give(batch.finished.buffer);

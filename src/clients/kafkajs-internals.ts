@@ -155,8 +155,13 @@ export interface ClusterMetadata {
   topicMetadata: Array<{ topic: string; isInternal?: boolean; partitionMetadata: PartitionMetadata[] }>;
 }
 
-/** The requests of kafkajs's Broker the collector sends, as kafkajs decodes their answers. */
+/** The requests of kafkajs's Broker the collector (and ensureTopics) sends, as kafkajs decodes their answers. */
 export interface ReadingBroker {
+  /**
+   * What this broker, not another, knows of `topics`: rejects with Kafka's error (UNKNOWN_TOPIC_OR_PARTITION,
+   * LEADER_NOT_AVAILABLE) for a topic or partition it does not know or lead yet.
+   */
+  metadata(topics: string[]): Promise<ClusterMetadata>;
   listOffsets(args: {
     isolationLevel: number;
     topics: Array<{ topic: string; partitions: Array<{ partition: number; timestamp: number }> }>;
@@ -429,6 +434,7 @@ function checkConnections(check: (name: ModuleName) => ShapeCheck, m: KafkajsMod
     !pool.methods('ConnectionPool', m.connectionPool, ['getConnection', 'send']) ||
     !connection.methods('Connection', m.connection, ['isAuthenticated', 'failIfNotConnected', 'nextCorrelationId']) ||
     !broker.methods('Broker', m.broker, [
+      'metadata',
       'initProducerId',
       'fetch',
       'listOffsets',

@@ -1,7 +1,8 @@
-import type { Admin, ConfigEntries } from 'kafkajs';
+import type { Admin, ConfigEntries, PartitionMetadata } from 'kafkajs';
 import { UserError } from '../cli/errors';
 import { sleep, withTimeout } from '../async';
-import { createKafka, isAuthorizationFailure, loadKafkajs, type KafkaEndpoint } from './kafka';
+import { createKafka, isAuthorizationFailure, kafkaClientConfig, loadKafkajs, type KafkaEndpoint } from './kafka';
+import { loadClusterReads, type ClusterReads } from './kafkajs-internals';
 
 // Kafka's topics, in one place for every command that needs one (up, replay, run, top): names Kafka refuses, topics
 // made with their partitions and settings, existing ones brought to them or checked, and Kafka's refusals said with
@@ -64,6 +65,8 @@ export interface TopicOutcome {
 }
 
 export interface EnsureTopicsOptions {
+  /** The cluster the admin talks to: each of its brokers is asked on its own whether it knows the topics yet. */
+  endpoint: KafkaEndpoint;
   /** What to check when Kafka refuses to create or change a topic, in the caller's words (its settings, its flags). */
   refusedSteps: string[];
 }
@@ -74,8 +77,9 @@ export const TOPIC_REFUSED = 'TOPIC_REFUSED';
 export const TOPIC_PARTITIONS_DIFFER = 'TOPIC_PARTITIONS_DIFFER';
 
 /**
- * Creates the requested topics that are missing and deals with the ones that exist as each request says. A topic
- * Kafka refuses is a UserError (TOPIC_REFUSED, exit 1) with Kafka's reason; a refusal of pbx's rights
+ * Creates the requested topics that are missing and deals with the ones that exist as each request says, then waits
+ * until every broker knows each of them with a leader for each partition (see awaitEveryBroker). A topic Kafka
+ * refuses is a UserError (TOPIC_REFUSED, exit 1) with Kafka's reason; a refusal of pbx's rights
  * (`*_AUTHORIZATION_FAILED`, with the `topic` it concerns) and a cluster that stops answering are thrown as kafkajs
  * threw them, for the caller to word.
  */
@@ -108,6 +112,10 @@ export async function ensureTopics(
       outcomes.push({ name: request.name, partitions: topic.partitions, action: 'unchanged' });
     }
   }
+  await awaitEveryBroker(
+    options.endpoint,
+    requests.map((r) => r.name),
+  );
   return outcomes;
 }
 
@@ -161,7 +169,8 @@ async function createTopics(admin: Admin, missing: TopicRequest[], options: Ensu
   if (missing.length === 0) return;
   await admin
     .createTopics({
-      // Waited for below: kafkajs's own wait ends at the first answer but LEADER_NOT_AVAILABLE.
+      // Waited for by ensureTopics: kafkajs's own wait asks one broker, which ends at its first answer but
+      // LEADER_NOT_AVAILABLE, and another broker may not know the topic yet.
       waitForLeaders: false,
       topics: missing.map((r) => ({
         topic: r.name,
@@ -173,31 +182,91 @@ async function createTopics(admin: Admin, missing: TopicRequest[], options: Ensu
     .catch((error: unknown) => {
       throw topicRefusal('create', error, missing.map((r) => r.name).join(', '), options.refusedSteps);
     });
-  await awaitLeaders(
-    admin,
-    missing.map((r) => r.name),
-  );
 }
 
-const LEADERS_TIMEOUT_MS = 10_000;
+/** How long topics are given to reach every broker, each partition led: moments, unless a broker is in trouble. */
+const EVERY_BROKER_TIMEOUT_MS = 30_000;
 
 /**
- * Waits until every partition of new topics has a leader. With several brokers, the one asked learns of a topic a
- * moment after the controller made it, and says UNKNOWN_TOPIC_OR_PARTITION meanwhile.
+ * Waits until every broker of the cluster knows `topics` with a leader for each partition, asking each broker on its
+ * own, one metadata request each a round. A broker learns of a new topic (or partition) a moment after the controller
+ * made it, and refuses it meanwhile (UNKNOWN_TOPIC_OR_PARTITION): to a producer whose metadata came from another
+ * broker, to a client listing offsets. That holds for a topic another command has just made too, so topics that
+ * existed are waited for as well. A broker that cannot be reached serves no client meanwhile: it is not waited for.
  */
-async function awaitLeaders(admin: Admin, topics: string[]): Promise<void> {
-  const deadline = Date.now() + LEADERS_TIMEOUT_MS;
-  for (;;) {
-    try {
-      const { topics: found } = await admin.fetchTopicMetadata({ topics });
-      const led = (t: (typeof found)[number]) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0);
-      if (found.length === topics.length && found.every(led)) return;
-      if (Date.now() >= deadline) throw new Error(`no leader for every partition of ${topics.join(', ')} yet`);
-    } catch (error) {
-      if (!(error as { retriable?: boolean }).retriable || Date.now() >= deadline) throw error;
+async function awaitEveryBroker(endpoint: KafkaEndpoint, topics: string[]): Promise<void> {
+  const reads = await loadClusterReads(
+    kafkaClientConfig(endpoint, {
+      clientId: 'pbx-topics',
+      connectionTimeout: 3000,
+      requestTimeout: 5000,
+      retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+    }),
+  );
+  await reads.connect();
+  try {
+    const deadline = Date.now() + EVERY_BROKER_TIMEOUT_MS;
+    const { brokers } = await reads.metadata();
+    for (;;) {
+      const views = await Promise.all(brokers.map((broker) => brokerView(reads, broker, topics)));
+      const behind = views.filter((view) => view.lacking.length > 0);
+      if (behind.length === 0) return;
+      if (Date.now() >= deadline) throw new Error(notOnEveryBroker(behind, EVERY_BROKER_TIMEOUT_MS));
+      await sleep(100);
     }
-    await sleep(50);
+  } finally {
+    await reads.disconnect().catch(() => undefined);
   }
+}
+
+/** What one broker knows of the topics waited for: those it lacks, or holds with a partition not led. */
+export interface BrokerView {
+  nodeId: number;
+  address: string;
+  lacking: string[];
+}
+
+async function brokerView(
+  reads: ClusterReads,
+  broker: { nodeId: number; host: string; port: number },
+  topics: string[],
+): Promise<BrokerView> {
+  const view = { nodeId: broker.nodeId, address: `${broker.host}:${broker.port}` };
+  try {
+    const { topicMetadata } = await (await reads.broker(broker.nodeId)).metadata(topics);
+    return { ...view, lacking: topicsNotLed(topicMetadata, topics) };
+  } catch (error) {
+    if (isConnectionFailure(error)) return { ...view, lacking: [] };
+    // Kafka's "not yet" (the topic unknown, a partition's leader not elected) and a slow answer: asked again.
+    if ((error as { retriable?: boolean }).retriable) return { ...view, lacking: topics };
+    throw error;
+  }
+}
+
+/** The topics of `wanted` a broker's metadata does not hold with a leader for each partition (pure). */
+export function topicsNotLed(
+  topicMetadata: Array<{ topic: string; partitionMetadata: PartitionMetadata[] }>,
+  wanted: string[],
+): string[] {
+  const led = new Set(
+    topicMetadata
+      .filter((t) => t.partitionMetadata.length > 0 && t.partitionMetadata.every((p) => p.leader >= 0))
+      .map((t) => t.topic),
+  );
+  return wanted.filter((topic) => !led.has(topic));
+}
+
+/** Why the topics are not usable yet, broker by broker (pure). */
+export function notOnEveryBroker(behind: BrokerView[], withinMs: number): string {
+  const each = behind.map((view) => `broker ${view.nodeId} (${view.address}) lacks ${view.lacking.join(', ')}`);
+  return `not every broker knew the topics with a leader for each partition within ${withinMs / 1000} s: ${each.join('; ')}`;
+}
+
+/** A broker that could not be reached at all (refused, unresolved, timed out connecting), as kafkajs says it. */
+function isConnectionFailure(error: unknown): boolean {
+  const { name, cause } = error as { name?: string; cause?: unknown };
+  if (name === 'KafkaJSConnectionError') return true;
+  return name === 'KafkaJSNumberOfRetriesExceeded' && cause !== undefined && isConnectionFailure(cause);
 }
 
 /** Each topic's own error, where kafkajs gathers them under one ("Topic creation errors"); else the error itself. */

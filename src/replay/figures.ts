@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { withTimeout } from '../async';
+import type { KafkaEndpoint } from '../clients/kafka';
 import { FIGURES_SCHEMA } from '../pipelines/runtime/figures';
 import { ensureFiguresTopic, publishFigures, type FiguresPublisher } from '../pipelines/runtime/figures-topic';
 import type { ReplayRow } from '../top/snapshot';
@@ -16,6 +17,7 @@ export interface ReplayFiguresOptions {
   /** The replay's connection: the figures topic is made with its admin, the snapshots sent by a producer of its own. */
   kafka: Kafka;
   admin: Admin;
+  endpoint: KafkaEndpoint;
   /** The replay's figures now, its id, time and schema aside. */
   row: (now: number) => Omit<ReplayRow, 'id' | 'time'>;
   /** Default `<host>/<pid>`. */
@@ -25,12 +27,12 @@ export interface ReplayFiguresOptions {
 
 /** Starts publishing a replay's figures in the background; stop() sends the last and a tombstone. */
 export function publishReplayFigures(options: ReplayFiguresOptions): { stop(): Promise<void> } {
-  const { kafka, admin, row, id = `${hostname()}/${process.pid}`, everyMs } = options;
+  const { kafka, admin, endpoint, row, id = `${hostname()}/${process.pid}`, everyMs } = options;
   let producer: Producer | undefined;
   let publisher: FiguresPublisher | undefined;
   let stopped = false;
   const starting = (async () => {
-    await ensureFiguresTopic(admin);
+    await ensureFiguresTopic({ admin, endpoint });
     // No retries: a snapshot not sent is replaced by the next one a second later.
     const made = kafka.producer({ retry: { retries: 0 } });
     await made.connect();

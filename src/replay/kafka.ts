@@ -3,7 +3,13 @@
 // reaches Kafka through the sink this returns.
 import type { Admin, Kafka } from 'kafkajs';
 import { ExitCode, UserError, UsageError } from '../cli/errors';
-import { createKafka, isAuthorizationFailure, kafkaClientConfig, type KafkaClientOptions } from '../clients/kafka';
+import {
+  createKafka,
+  isAuthorizationFailure,
+  kafkaClientConfig,
+  type KafkaClientOptions,
+  type KafkaEndpoint,
+} from '../clients/kafka';
 import { ensureTopics, readTopicSettings, type TopicSettings } from '../clients/topics';
 import type { ResolvedConfig } from '../config/load';
 import { KafkaSink, type KafkaSinkOptions } from '../flow/kafka-sink';
@@ -14,6 +20,8 @@ import type { ReplayPlan } from './plan';
 export interface ReplayKafka {
   kafka: Kafka;
   admin: Admin;
+  /** Where the cluster answers: what the admin and the sink were made for. */
+  endpoint: KafkaEndpoint;
   sink: KafkaSink;
 }
 
@@ -45,7 +53,7 @@ export async function connect(
       ),
       ...hooks,
     });
-    return { kafka, admin, sink };
+    return { kafka, admin, sink, endpoint };
   } catch (error) {
     await admin.disconnect().catch(() => undefined);
     if (error instanceof UserError) throw error;
@@ -64,6 +72,7 @@ async function prepareTopics(admin: Admin, plan: ReplayPlan): Promise<Map<string
       existing: name === plan.topic && plan.partitions !== undefined ? { require: '--partitions' } : 'take',
     })),
     {
+      endpoint: kafkaEndpoint(plan.config),
       refusedSteps: [
         "Check --partitions against the broker's limits, or create the topic with Kafka's own tools and replay into it.",
       ],

@@ -167,7 +167,7 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   await admin.connect();
   try {
     await Promise.all([
-      ensureTopics(admin, [CHECK_TOPIC], { refusedSteps: [] }),
+      ensureTopics(admin, [CHECK_TOPIC], { endpoint: kafkaEndpoint(config), refusedSteps: [] }),
       // Looking up the group's coordinator makes a new broker create its offsets topic now, alongside the
       // check topic, rather than when the consumer below first asks. Its answer does not matter.
       admin.describeGroups([groupId]).catch(() => undefined),

@@ -660,7 +660,10 @@ async function applyTopics(config: ResolvedConfig, topics: Topic[]): Promise<Top
         settings: Object.fromEntries(Object.entries(t.config).map(([name, value]) => [name, String(value)])),
         existing: 'reconcile',
       })),
-      { refusedSteps: ['Check services.kafka.topics in pbx.yaml (setting names and values are Kafka’s own).'] },
+      {
+        endpoint: kafkaEndpoint(config),
+        refusedSteps: ['Check services.kafka.topics in pbx.yaml (setting names and values are Kafka’s own).'],
+      },
     );
   } catch (error) {
     throw error instanceof UserError ? error : topicsFailed(config, error);

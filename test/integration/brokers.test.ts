@@ -1,18 +1,21 @@
 // A Kafka of three brokers (services.kafka.brokers: 3, KRaft): each one ready and reachable, a replay that rides out
 // the leader of its partition stopped and killed, and status that shows the brokers and under-replicated partitions.
-import { execa } from 'execa';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
+import { pipeline } from '../../src/pipelines/api';
+import { runPipeline } from '../../src/pipelines/runtime/run';
 import { isPortFree } from '../../src/net/ports';
 import { replay, type ReplaySummary } from '../../src/replay/replay';
 import { kafkaEndpoint } from '../../src/services/endpoints';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { generateReviews } from '../support/cli';
-import { containersOf, freePort, purge, sh, testProject, volumesOf } from '../support/stack';
+import { replayDisturbed, runOptions } from '../support/pipelines';
+import { containersOf, freePort, kafkaToolInNetwork, purge, sh, testProject, volumesOf } from '../support/stack';
+import { kcatValues } from '../support/topics';
 import { waitFor } from '../support/wait';
 
 /** Three consecutive free ports: one per broker, from services.kafka.port. */
@@ -26,6 +29,7 @@ async function freePorts(count: number): Promise<number> {
 
 const PORT = await freePorts(3);
 const ADDRESSES = [0, 1, 2].map((i) => `127.0.0.1:${PORT + i}`);
+const BROKERS = ADDRESSES.join(',');
 // 512m a broker (a 256 MiB heap): three brokers cost 1.5 GiB at most, and ride a replay at full speed.
 const project = testProject(
   'itbrokers',
@@ -42,19 +46,6 @@ const container = (broker: number) => `pbx-${project.name}-kafka-${broker}`;
 
 beforeAll(() => purge(project.name));
 afterAll(() => purge(project.name));
-
-/** A topic's records in the order Kafka holds them, read by a client that is not pbx (every broker its bootstrap). */
-async function valuesOf(topic: string): Promise<string[]> {
-  const args = ['-b', ADDRESSES.join(','), '-C', '-t', topic, '-o', 'beginning', '-e', '-q'];
-  const { stdout } = await execa('kcat', args, { maxBuffer: 1024 ** 3 });
-  return stdout.split('\n');
-}
-
-/** The end offset of a one-partition topic: 0 while there is none. */
-async function endOffset(topic: string): Promise<number> {
-  const { stdout } = await execa('kcat', ['-b', ADDRESSES.join(','), '-Q', '-t', `${topic}:0:-1`], { reject: false });
-  return Number(/ offset (\d+)/.exec(stdout)?.[1] ?? 0);
-}
 
 /** The broker that leads partition 0 of a topic. */
 async function leaderOf(topic: string): Promise<number> {
@@ -81,49 +72,22 @@ async function killBroker(broker: number): Promise<void> {
 }
 
 /**
- * Replays `lines` (in `file`) into a new topic at full speed, and does `disturb` to the leader of its partition once
- * Kafka holds its first records; returns what the replay said and the topic, once it is as the file.
+ * Replays `file` into a topic of its own, made by the replay, at full speed, and does `disturb` to the leader of its
+ * partition once Kafka holds its first records; returns what the replay said, the leader and the topic.
  */
-async function replayDisturbed(
+async function replayDisturbingLeader(
   file: string,
-  lines: string[],
   disturb: (leader: number) => Promise<void>,
 ): Promise<{ summary: ReplaySummary; leader: number; topic: string; disturbedBeforeEnd: boolean }> {
   const topic = `brokers-${randomUUID()}`;
-  // The topic is made first and known to every broker before the replay: a broker learns of a new topic a moment
-  // after the controller made it and refuses it meanwhile (UNKNOWN_TOPIC_OR_PARTITION), which is not what this
-  // test is about (the closing note of 2026-12-02 names it).
-  const admin = (await createKafka(kafkaEndpoint(config), { clientId: 'brokers-test' })).admin();
-  await admin.connect();
-  await admin
-    .createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false })
-    .finally(() => admin.disconnect());
-  for (const address of ADDRESSES) {
-    await waitFor(() => sh('kcat', ['-b', address, '-L', '-t', topic]), {
-      what: `${address} to know ${topic} and its leader`,
-      timeout: 30_000,
-      interval: 200,
-      until: (listed) => /partition 0, leader \d+/.test(listed),
-    });
-  }
-  let finished = false;
-  const replaying = replay({
+  let leader = 0;
+  const { summary, disturbedBeforeEnd } = await replayDisturbed({
     config,
-    source: { path: file },
+    file,
     topic,
-    pace: { kind: 'max' },
-    signal: new AbortController().signal,
-  }).finally(() => (finished = true));
-  await waitFor(() => endOffset(topic), {
-    what: `Kafka to hold the first records of ${topic}`,
-    timeout: 60_000,
-    interval: 20,
-    giveUpIf: () => (finished ? 'the replay ended' : undefined),
+    brokers: BROKERS,
+    disturb: async () => disturb((leader = await leaderOf(topic))),
   });
-  const leader = await leaderOf(topic);
-  const disturbedBeforeEnd = !finished;
-  await disturb(leader);
-  const summary = await replaying;
   return { summary, leader, topic, disturbedBeforeEnd };
 }
 
@@ -170,16 +134,7 @@ describe('a Kafka of three brokers', () => {
       // Each address alone as the bootstrap: the broker answers there with the whole cluster.
       expect(await sh('kcat', ['-b', address, '-L'])).toContain('3 brokers:');
     }
-    const inNetwork = await sh('docker', [
-      'run',
-      '--rm',
-      '--network',
-      `pbx-${project.name}`,
-      '-e',
-      'KAFKA_HEAP_OPTS=-Xmx128m',
-      'pbx/kafka:3.9.1',
-      'kafka-run-class.sh',
-      'org.apache.kafka.tools.TopicCommand',
+    const inNetwork = await kafkaToolInNetwork(project.name, 'org.apache.kafka.tools.TopicCommand', [
       '--bootstrap-server',
       'kafka-1:29092,kafka-2:29092,kafka-3:29092',
       '--describe',
@@ -209,16 +164,62 @@ describe('a Kafka of three brokers', () => {
     expect(table.stdout).toContain('kafka: 3 brokers in the cluster, 0 under-replicated partitions');
   });
 
+  it('replays into brand-new topics at once, three at a time, each on its own', async () => {
+    // A topic just made is known to the controller first and to the other brokers a moment later: each replay's
+    // producer asks a broker of its own and sends to leaders that may be among the late ones.
+    const file = join(project.dir, 'few.json');
+    const lines = await generateReviews(file, 5000, 20);
+    for (let round = 0; round < 4; round++) {
+      const topics = [0, 1, 2].map((i) => `brokers-new-${round}-${i}-${randomUUID()}`);
+      const summaries = await Promise.all(
+        topics.map((topic) =>
+          replay({
+            config,
+            source: { path: file },
+            topic,
+            partitions: 3,
+            pace: { kind: 'max' },
+            signal: new AbortController().signal,
+          }),
+        ),
+      );
+      expect(summaries.map((s) => [s.sent, s.stoppedBy])).toEqual(topics.map(() => [lines.length, 'end']));
+    }
+  }, 300_000);
+
+  it('replays into a brand-new topic while a pipeline starts on it: both make it, the replay sends it all', async () => {
+    const file = join(project.dir, 'race.json');
+    const lines = await generateReviews(file, 20_000, 23);
+    for (let round = 0; round < 3; round++) {
+      const topic = `brokers-race-${round}-${randomUUID()}`;
+      const stop = new AbortController();
+      const built = pipeline(`race-${round}`)
+        .from(topic)
+        .map((r: { score: string }) => r.score)
+        .to(`${topic}-scores`);
+      const running = runPipeline(runOptions(project, built, { untilEnd: false, signal: stop.signal }));
+      const replayed = await replay({
+        config,
+        source: { path: file },
+        topic,
+        pace: { kind: 'max' },
+        signal: new AbortController().signal,
+      }).finally(() => stop.abort());
+      expect(replayed).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
+      expect((await running).stoppedBy).toBe('interrupt');
+    }
+  }, 300_000);
+
   it('a replay rides out the leader of its partition stopped: the topic is the file; status shows it under-replicated until it is back', async () => {
     const file = join(project.dir, 'reviews.json');
     const lines = await generateReviews(file, 200_000, 21);
-    const { summary, leader, topic, disturbedBeforeEnd } = await replayDisturbed(file, lines, (leader) =>
+    const { summary, leader, topic, disturbedBeforeEnd } = await replayDisturbingLeader(file, (leader) =>
       sh('docker', ['stop', container(leader)]).then(() => undefined),
     );
     expect(disturbedBeforeEnd, 'the leader was stopped while the replay was sending').toBe(true);
     expect(summary).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
     expect(await leaderOf(topic)).not.toBe(leader);
-    const held = await valuesOf(topic);
+    const held = await kcatValues(BROKERS, topic);
     expect(held.length).toBe(lines.length);
     expect(held.findIndex((value, i) => value !== lines[i])).toBe(-1); // in order, none twice, none lost
 
@@ -242,13 +243,13 @@ describe('a Kafka of three brokers', () => {
     const file = join(project.dir, 'reviews.json');
     const lines = await generateReviews(file, 200_000, 22);
     let killedAt = 0;
-    const { summary, leader, topic, disturbedBeforeEnd } = await replayDisturbed(file, lines, async (leader) => {
+    const { summary, leader, topic, disturbedBeforeEnd } = await replayDisturbingLeader(file, async (leader) => {
       await killBroker(leader);
       killedAt = Date.now();
     });
     expect(disturbedBeforeEnd, 'the leader was killed while the replay was sending').toBe(true);
     expect(summary).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
-    const held = await valuesOf(topic);
+    const held = await kcatValues(BROKERS, topic);
     expect(held.length).toBe(lines.length);
     expect(held.findIndex((value, i) => value !== lines[i])).toBe(-1);
 

@@ -33,8 +33,8 @@ afterAll(async () => {
 describe('figures through the figures topic', () => {
   it('makes the topic compacted and deleted, with a short retention', async () => {
     const topic = `pbx-figures-${randomBytes(3).toString('hex')}`;
-    await ensureFiguresTopic(admin, topic);
-    await ensureFiguresTopic(admin, topic); // again: taken as it is
+    await ensureFiguresTopic({ admin, endpoint, topic });
+    await ensureFiguresTopic({ admin, endpoint, topic }); // again: taken as it is
     const { ConfigResourceTypes } = await loadKafkajs();
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
@@ -46,7 +46,7 @@ describe('figures through the figures topic', () => {
 
   it('publishes two replicas once a second, and one reader sees both until each stops', async () => {
     const topic = `pbx-figures-${randomBytes(3).toString('hex')}`;
-    await ensureFiguresTopic(admin, topic);
+    await ensureFiguresTopic({ admin, endpoint, topic });
     const replicas = ['0', '1'].map(
       (replica) => new Figures({ pipeline: 'reviews', replica, operators: ['filter', 'map'] }),
     );
@@ -116,7 +116,7 @@ describe('figures through the figures topic', () => {
 
   it('a reader that starts later finds the replicas publishing now, not those gone long ago', async () => {
     const topic = `pbx-figures-${randomBytes(3).toString('hex')}`;
-    await ensureFiguresTopic(admin, topic);
+    await ensureFiguresTopic({ admin, endpoint, topic });
     const old = new Figures({ pipeline: 'old', replica: '0', operators: [] });
     const oldSnapshot = old.snapshot(Date.now() - 60_000);
     await producer.send({

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCassandraClient } from '../../src/clients/cassandra';
 import { createKafka } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
-import { replay } from '../../src/replay/replay';
 import type { ServiceName } from '../../src/config/schema';
 import { cassandraEndpoint, kafkaEndpoint } from '../../src/services/endpoints';
 import { fourLetterWord, probeOnce } from '../../src/services/probes';
@@ -14,7 +13,9 @@ import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
 import { BINARY, generateReviews } from '../support/cli';
 import { watchProduceRequests } from '../support/kafka-wire';
-import { containersOf, freePort, purge, sh, testProject } from '../support/stack';
+import { replayDisturbed } from '../support/pipelines';
+import { containersOf, freePort, purge, sh, startStack, testProject } from '../support/stack';
+import { kcatValues } from '../support/topics';
 import { gather, waitFor } from '../support/wait';
 
 const P = {
@@ -33,14 +34,13 @@ const project = testProject(
 `,
 );
 const config = loadConfig({ file: project.file });
+const BROKER = `127.0.0.1:${P.kafka}`;
 const container = (service: ServiceName) => `pbx-${project.name}-${service}`;
 /** Time from each kill to ready again, printed at the end: what the report quotes. */
 const healed: Array<[ServiceName, number]> = [];
 
 beforeAll(async () => {
-  await purge(project.name);
-  const up = await project.pbx(['up']);
-  expect(up.exitCode, up.stderr).toBe(0);
+  await startStack(project);
   // Cassandra's periodic commit log marks writes as replayable every 100 ms (README, "How pbx up behaves"): a write
   // acknowledged just before a kill -9 may be lost, one older than that is promised. This row is written before the
   // Redis test, seconds before Cassandra's kill. (A flush would make it durable at once, but pbx's image has no
@@ -59,10 +59,14 @@ afterAll(async () => {
  * takes that for a stop and its restart policy starts nothing after it, as after `docker stop`.
  */
 async function killService(service: ServiceName): Promise<void> {
-  // The container's first process is the engine's init; the service is its child.
+  process.kill(await processOf(service), 'SIGKILL');
+}
+
+/** A service's own process: the container's first process is the engine's init, the service its child. */
+async function processOf(service: ServiceName): Promise<number> {
   const init = await sh('docker', ['inspect', '-f', '{{.State.Pid}}', container(service)]);
   const [child] = (await sh('ps', ['-o', 'pid=', '--ppid', init])).trim().split(/\s+/);
-  process.kill(Number(child), 'SIGKILL');
+  return Number(child);
 }
 
 async function restartCount(service: ServiceName): Promise<number> {
@@ -90,21 +94,6 @@ async function killAndHeal(service: ServiceName, afterKill?: () => Promise<void>
   });
   healed.push([service, Date.now() - killedAt]);
   return (await restartCount(service)) - before;
-}
-
-/** A topic's records in the order Kafka holds them, read by a client that is not pbx. */
-async function valuesOf(topic: string): Promise<string[]> {
-  const args = ['-b', `127.0.0.1:${P.kafka}`, '-C', '-t', topic, '-o', 'beginning', '-e', '-q'];
-  const { stdout } = await execa('kcat', args, { maxBuffer: 1024 ** 3 });
-  return stdout.split('\n');
-}
-
-/** The end offset of a one-partition topic: 0 while there is none. */
-async function endOffset(topic: string): Promise<number> {
-  const { stdout } = await execa('kcat', ['-b', `127.0.0.1:${P.kafka}`, '-Q', '-t', `${topic}:0:-1`], {
-    reject: false,
-  });
-  return Number(/ offset (\d+)/.exec(stdout)?.[1] ?? 0);
 }
 
 async function cql(statement: string): Promise<string[]> {
@@ -174,7 +163,7 @@ describe('services heal themselves', () => {
     await killAndHeal('zookeeper');
     // Kafka's metadata of the topic is ZooKeeper's: the broker proves it with a full round trip, and lists the topic.
     await waitFor(() => probeOnce(config, 'kafka', 'full'), { what: 'Kafka to work again', timeout: 60_000 });
-    const listed = await sh('kcat', ['-b', `127.0.0.1:${P.kafka}`, '-L', '-t', topic]);
+    const listed = await sh('kcat', ['-b', BROKER, '-L', '-t', topic]);
     expect(listed).toContain(`topic "${topic}" with 2 partitions`);
   });
 
@@ -196,34 +185,35 @@ describe('services heal themselves', () => {
       expect(await fourLetterWord(`127.0.0.1:${P.zookeeper}`, 'dump')).toMatch(/\/brokers\/ids\/1\b/);
     });
     console.info(`kafka took ${restarts} restart(s) to heal`);
-    expect(await valuesOf(topic)).toEqual(values);
+    expect(await kcatValues(BROKER, topic)).toEqual(values);
   });
 
   it('a replay at full speed rides out Kafka killed with -9 and healing: the topic is the file, a batch resent', async () => {
     const file = join(project.dir, 'large.json');
     const lines = await generateReviews(file, 300_000, 21);
     const topic = `heal-replay-${randomUUID()}`;
-    // In this process, where the produce requests are seen as they are written to the broker's connections.
-    const wire = watchProduceRequests(P.kafka);
-    let finished = false;
-    const replaying = replay({
-      config,
-      source: { path: file },
-      topic,
-      pace: { kind: 'max' },
-      signal: new AbortController().signal,
-    }).finally(() => (finished = true));
+    const kafka = await processOf('kafka');
+    let killNow: (() => void) | undefined;
     let killedAt = 0;
-    try {
-      await waitFor(() => endOffset(topic), {
-        what: `Kafka to hold the first records of ${topic}`,
-        timeout: 60_000,
-        interval: 20,
-        giveUpIf: () => (finished ? 'the replay ended' : undefined),
-      });
-      await killService('kafka');
+    // In this process, where the produce requests are seen as they are written to the broker's connections: Kafka is
+    // killed as a batch is written, before it can have answered, so that batch at least is in flight and sent again.
+    const wire = watchProduceRequests(P.kafka, (write) => {
+      if (killNow === undefined || write.topic !== topic) return;
+      process.kill(kafka, 'SIGKILL');
       killedAt = Date.now(); // what is written from now on goes to the broker's next process
-      expect(await replaying).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
+      killNow();
+      killNow = undefined;
+    });
+    try {
+      const { summary, disturbedBeforeEnd } = await replayDisturbed({
+        config,
+        file,
+        topic,
+        brokers: BROKER,
+        disturb: () => new Promise<void>((resolve) => (killNow = resolve)),
+      });
+      expect(disturbedBeforeEnd, 'Kafka was killed while the replay was sending').toBe(true);
+      expect(summary).toMatchObject({ sent: lines.length, stoppedBy: 'end' });
     } finally {
       wire.stop();
     }
@@ -235,10 +225,10 @@ describe('services heal themselves', () => {
       const batch = `${partition}:${baseSequence}`;
       const first = firstWritten.get(batch);
       if (first === undefined) firstWritten.set(batch, at);
-      else if (first < killedAt && at >= killedAt) resent++;
+      else if (first <= killedAt && at > killedAt) resent++;
     }
     expect(resent, 'batches written before the kill and again after it').toBeGreaterThan(0);
-    const held = await valuesOf(topic);
+    const held = await kcatValues(BROKER, topic);
     expect(held.length).toBe(lines.length);
     expect(held.findIndex((value, i) => value !== lines[i])).toBe(-1); // in order, none twice, none lost
   }, 400_000);

@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKafkajs } from '../../src/clients/kafka';
+import type { RunSummary } from '../../src/pipelines/runtime/run';
 import { replayReviews, type Review } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
 import { readTopic, recordsWritten, withAdmin } from '../support/topics';
@@ -182,5 +183,24 @@ describe('pbx run --replicas 3', () => {
     const got = (await readTopic(BROKER, 'slow-clean')).map((r) => r.value);
     expect(got.length).toBe(2 * expected.length);
     expect(got.sort()).toEqual([...expected, ...expected].sort());
+  });
+
+  it('stopped by SIGTERM, sums in its summary what its replicas read and wrote', async () => {
+    const before = await written('slow-clean');
+    const parent = project.binary(['run', 'slow-clean', '--json', '--replicas', '3', '--reset']);
+    await waitFor(() => written('slow-clean'), {
+      what: 'the replicas to write to slow-clean',
+      timeout: 120_000,
+      until: (n) => n - before > 3000n,
+      giveUpIf: () => (parent.exitCode === null ? undefined : `the run ended (exit ${parent.exitCode})`),
+    });
+    parent.kill('SIGTERM');
+    const result = await parent;
+    expect(result.exitCode, String(result.stderr)).toBe(143);
+    const summary = JSON.parse(String(result.stdout)) as RunSummary;
+    expect(summary.stoppedBy).toBe('interrupt');
+    expect(summary.sent['slow-clean']).toBeGreaterThan(0);
+    // The filter drops reviews scored under 2: more read than sent.
+    expect(summary.records).toBeGreaterThan(summary.sent['slow-clean']!);
   });
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fourLetterWord } from '../../src/services/probes';
 import type { StatusResult } from '../../src/stack/status';
 import type { UpResult } from '../../src/stack/up';
-import { containersOf, purge, sh, testProject, volumesOf } from '../support/stack';
+import { containersOf, kafkaToolInNetwork, purge, sh, testProject, volumesOf } from '../support/stack';
 
 const P = { zookeeper: 22181, kafka: 29092, cassandra: 29042, redis: 26379 };
 const project = testProject(
@@ -76,16 +76,7 @@ describe('pbx up, status, down with the real services', () => {
       '%k=%s\n',
     ]);
     expect(consumed.split('\n')).toContain('k1=hello from kcat');
-    const inNetwork = await sh('docker', [
-      'run',
-      '--rm',
-      '--network',
-      `pbx-${project.name}`,
-      '-e',
-      'KAFKA_HEAP_OPTS=-Xmx128m',
-      'pbx/kafka:3.9.1',
-      'kafka-run-class.sh',
-      'org.apache.kafka.tools.TopicCommand',
+    const inNetwork = await kafkaToolInNetwork(project.name, 'org.apache.kafka.tools.TopicCommand', [
       '--bootstrap-server',
       'kafka:29092',
       '--list',

@@ -18,13 +18,20 @@ const PRODUCE = 0;
 /**
  * Watches this process's connections to a Kafka listening on `port` until `stop`, and records every produce request
  * written to them, read from the bytes as Kafka reads them (produce versions 3 to 8, one request per write). Each
- * write still goes out as it came. Independent of how pbx builds its requests: every client socket writes here.
+ * write still goes out as it came, after `onWrite` saw it. Independent of how pbx builds its requests: every client
+ * socket writes here.
  */
-export function watchProduceRequests(port: number): { writes: ProduceWrite[]; stop: () => void } {
+export function watchProduceRequests(
+  port: number,
+  onWrite?: (write: ProduceWrite) => void,
+): { writes: ProduceWrite[]; stop: () => void } {
   const writes: ProduceWrite[] = [];
   const stop = watchRequestFrames(port, (frame) => {
     const request = produceRequestIn(frame);
-    if (request) writes.push({ ...request, at: Date.now() });
+    if (!request) return;
+    const write = { ...request, at: Date.now() };
+    writes.push(write);
+    onWrite?.(write);
   });
   return { writes, stop };
 }

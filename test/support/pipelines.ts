@@ -4,8 +4,11 @@ import { expect } from 'vitest';
 import { loadConfig } from '../../src/config/load';
 import { SPEC, type HasSpec } from '../../src/pipelines/api';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
+import { replay, type ReplaySummary } from '../../src/replay/replay';
+import type { ResolvedConfig } from '../../src/config/load';
 import { generateData } from './cli';
 import type { TestProject } from './stack';
+import { kcatEndOffset } from './topics';
 import { waitFor } from './wait';
 
 /** A record of `pbx data gen reviews`, as the pipeline tests read it. */
@@ -68,6 +71,45 @@ export async function replayGenerated<T>(project: TestProject, replay: Generated
 export function replayReviews(project: TestProject, count: number, seed: number): Promise<Review[]> {
   const file = join(project.dir, 'reviews.json');
   return replayGenerated<Review>(project, { kind: 'reviews', file, count, seed, topic: 'reviews', key: 'product_id' });
+}
+
+export interface DisturbedReplay {
+  config: ResolvedConfig;
+  file: string;
+  /** A topic of one partition, made by the replay or before it. */
+  topic: string;
+  /** host:port of the brokers, comma separated, where kcat watches the topic fill. */
+  brokers: string;
+  /** Done to Kafka once it holds the first records of the topic, while the replay goes on. */
+  disturb: () => Promise<void>;
+}
+
+/**
+ * Replays a file at full speed in this process (where a test can watch its requests), does `disturb` once Kafka holds
+ * the first records, and returns what the replay said once it has ended, and whether it was still sending when
+ * `disturb` began.
+ */
+export async function replayDisturbed(
+  options: DisturbedReplay,
+): Promise<{ summary: ReplaySummary; disturbedBeforeEnd: boolean }> {
+  const { config, file, topic, brokers, disturb } = options;
+  let finished = false;
+  const replaying = replay({
+    config,
+    source: { path: file },
+    topic,
+    pace: { kind: 'max' },
+    signal: new AbortController().signal,
+  }).finally(() => (finished = true));
+  await waitFor(() => kcatEndOffset(brokers, topic), {
+    what: `Kafka to hold the first records of ${topic}`,
+    timeout: 60_000,
+    interval: 20,
+    giveUpIf: () => (finished ? 'the replay ended' : undefined),
+  });
+  const disturbedBeforeEnd = !finished;
+  await disturb();
+  return { summary: await replaying, disturbedBeforeEnd };
 }
 
 /**

@@ -80,6 +80,25 @@ export async function sh(command: string, args: string[], input?: string): Promi
   return result.stdout;
 }
 
+/**
+ * Runs one of Kafka's own tools (`toolClass`, as kafka-run-class.sh names it: org.apache.kafka.tools.TopicCommand…) in a
+ * container of pbx's Kafka image on the project's network, as a client among the services reaches Kafka; its stdout.
+ */
+export function kafkaToolInNetwork(project: string, toolClass: string, args: string[]): Promise<string> {
+  return sh('docker', [
+    'run',
+    '--rm',
+    '--network',
+    `pbx-${project}`,
+    '-e',
+    'KAFKA_HEAP_OPTS=-Xmx128m',
+    'pbx/kafka:3.9.1',
+    'kafka-run-class.sh',
+    toolClass,
+    ...args,
+  ]);
+}
+
 /** Names of the containers carrying a project's label (independent of pbx's own code). */
 export async function containersOf(project: string): Promise<string[]> {
   const out = await sh('docker', ['ps', '-a', '--filter', `label=pbx.project=${project}`, '--format', '{{.Names}}']);

@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import type { Admin } from 'kafkajs';
 import { loadKafkajs } from '../../src/clients/kafka';
 
@@ -49,6 +50,22 @@ export async function readTopic(broker: string, topic: string): Promise<ReadReco
 /** The values of every committed record of a topic (see readTopic). */
 export async function topicValues(broker: string, topic: string): Promise<string[]> {
   return (await readTopic(broker, topic)).map((r) => r.value);
+}
+
+/**
+ * The values of a one-partition topic in the order Kafka holds them, read by kcat, a client that is not pbx (`brokers`:
+ * host:port, comma separated).
+ */
+export async function kcatValues(brokers: string, topic: string): Promise<string[]> {
+  const args = ['-b', brokers, '-C', '-t', topic, '-o', 'beginning', '-e', '-q'];
+  const { stdout } = await execa('kcat', args, { maxBuffer: 1024 ** 3 });
+  return stdout.split('\n');
+}
+
+/** The end offset of partition 0 of a topic, as kcat reads it: 0 while there is none (or no topic yet). */
+export async function kcatEndOffset(brokers: string, topic: string): Promise<number> {
+  const { stdout } = await execa('kcat', ['-b', brokers, '-Q', '-t', `${topic}:0:-1`], { reject: false });
+  return Number(/ offset (\d+)/.exec(stdout)?.[1] ?? 0);
 }
 
 /** Records Kafka holds in a topic, uncommitted ones included (0 before it exists): how far a run got. */

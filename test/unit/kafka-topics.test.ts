@@ -8,11 +8,13 @@ import { UserError } from '../../src/cli/errors';
 import { isAuthorizationFailure, kafkaClientConfig } from '../../src/clients/kafka';
 import {
   collidingTopic,
+  notOnEveryBroker,
   refusedName,
   topicChange,
   topicErrorsOf,
   topicNameProblem,
   topicRefusal,
+  topicsNotLed,
   type TopicRequest,
 } from '../../src/clients/topics';
 import { parseConfigText, resolveConfig } from '../../src/config/load';
@@ -175,5 +177,39 @@ describe('endpoints and client settings', () => {
     const config = resolveConfig(parseConfigText('bind: 0.0.0.0\n', 'pbx.yaml'), 'pbx.yaml', '/nowhere');
     expect(kafkaEndpoint(config)).toEqual({ brokers: ['127.0.0.1:9092'] });
     expect(kafkaClientConfig(kafkaEndpoint(config), { clientId: 'x' }).ssl).toBe(false);
+  });
+});
+
+describe('what a broker knows of topics just made', () => {
+  const partition = (partitionId: number, leader: number) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader,
+    replicas: [1, 2, 3],
+    isr: [1, 2, 3],
+  });
+
+  it('lacks a topic it does not list, lists with no partition, or lists with a partition not led', () => {
+    const metadata = [
+      { topic: 'led', partitionMetadata: [partition(0, 1), partition(1, 3)] },
+      { topic: 'leaderless', partitionMetadata: [partition(0, 2), partition(1, -1)] },
+      { topic: 'empty', partitionMetadata: [] },
+    ];
+    expect(topicsNotLed(metadata, ['led', 'leaderless', 'empty', 'unknown'])).toEqual([
+      'leaderless',
+      'empty',
+      'unknown',
+    ]);
+    expect(topicsNotLed(metadata, ['led'])).toEqual([]);
+  });
+
+  it('says which broker lacks which topics, and for how long it was waited for', () => {
+    const behind = [
+      { nodeId: 2, address: '127.0.0.1:9093', lacking: ['orders'] },
+      { nodeId: 3, address: '127.0.0.1:9094', lacking: ['orders', 'orders-dlq'] },
+    ];
+    expect(notOnEveryBroker(behind, 30_000)).toBe(
+      'not every broker knew the topics with a leader for each partition within 30 s: broker 2 (127.0.0.1:9093) lacks orders; broker 3 (127.0.0.1:9094) lacks orders, orders-dlq',
+    );
   });
 });

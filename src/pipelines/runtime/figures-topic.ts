@@ -17,7 +17,13 @@ export const FIGURES_TOPIC = 'pbx-figures';
  * whatever the rate, and a retention of ten minutes (one-minute segments, for it to act) keeps the topic small and
  * forgets replicas long gone. Figures are a view, never data to recover: a lost snapshot is replaced within a second.
  */
-export async function ensureFiguresTopic(admin: Admin, topic = FIGURES_TOPIC): Promise<void> {
+export async function ensureFiguresTopic(options: {
+  admin: Admin;
+  endpoint: KafkaEndpoint;
+  /** Default FIGURES_TOPIC. */
+  topic?: string;
+}): Promise<void> {
+  const { admin, endpoint, topic = FIGURES_TOPIC } = options;
   await ensureTopics(
     admin,
     [
@@ -28,7 +34,7 @@ export async function ensureFiguresTopic(admin: Admin, topic = FIGURES_TOPIC): P
         settings: { 'cleanup.policy': 'compact,delete', 'retention.ms': '600000', 'segment.ms': '60000' },
       },
     ],
-    { refusedSteps: [`Allow pbx to create the topic ${topic}, or create it yourself.`] },
+    { endpoint, refusedSteps: [`Allow pbx to create the topic ${topic}, or create it yourself.`] },
   );
 }
 
@@ -185,7 +191,7 @@ const FETCH_WAIT_MS = 500;
  */
 export async function readFigures(options: ReadFiguresOptions): Promise<FiguresReader> {
   const { endpoint, admin, topic = FIGURES_TOPIC, pipeline, lookBackMs = 5000, staleMs = 5000 } = options;
-  await ensureFiguresTopic(admin, topic);
+  await ensureFiguresTopic({ admin, endpoint, topic });
   const internals = await loadFetchInternals(kafkaClientConfig(endpoint, { clientId: 'pbx-figures-reader' }));
   await internals.connect();
   await internals.addTopics([topic]);

@@ -21,7 +21,7 @@ export interface ReplicaOptions {
 }
 
 export interface ReplicaOutcome {
-  /** Each replica's --json summary, when it ended by itself. */
+  /** Each replica's --json summary, when it ended by itself or by the interrupt. */
   summaries: unknown[];
   restarts: number;
 }
@@ -52,11 +52,12 @@ export async function runReplicas(options: ReplicaOptions): Promise<ReplicaOutco
       child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
       const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
       running.delete(index);
-      if (code === 0) {
-        summaries.push(JSON.parse(stdout) as unknown);
+      // Interrupted, a replica commits what it did, prints its summary and exits 130 or 143: that counts as much.
+      if (code === 0 || options.signal.aborted) {
+        const summary = summaryIn(stdout);
+        if (summary !== undefined) summaries.push(summary);
         return;
       }
-      if (options.signal.aborted) return;
       if (signal) {
         restarts++;
         options.onNote(
@@ -85,6 +86,16 @@ function spawnReplica(index: number, options: ReplicaOptions): ChildProcess {
     env: { ...process.env, [REPLICA_ENV]: String(index), [ENDS_ENV]: ends },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** A replica's --json summary, from what it printed; undefined when it printed none (killed before it could). */
+function summaryIn(stdout: string): unknown {
+  try {
+    const doc = JSON.parse(stdout) as { error?: unknown } | null;
+    return doc !== null && typeof doc === 'object' && doc.error === undefined ? doc : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A replica's own error, as it printed it (--json: the error document on stdout), under its number. */

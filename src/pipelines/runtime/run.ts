@@ -119,7 +119,7 @@ async function runWorker(
     figures: run,
     note: options.onNote,
   });
-  await ensureFiguresTopic(admin);
+  await ensureFiguresTopic({ admin, endpoint: kafkaEndpoint(options.config) });
   const figuresProducer = kafka.producer();
   await figuresProducer.connect();
   const publisher = publishFigures({ figures, producer: figuresProducer, onSnapshot: (s) => options.onFigures?.([s]) });
@@ -237,6 +237,7 @@ async function prepare(admin: Admin, topology: Topology, options: RunOptions): P
   }
   if (options.onError === 'dead-letter') requests.push({ name: deadLetter, namedIn: '--dead-letter-topic' });
   await ensureTopics(admin, requests, {
+    endpoint: kafkaEndpoint(options.config),
     refusedSteps: ['Check the names in the pipeline module against what the cluster allows.'],
   });
   if (options.reset) await reset(admin, topology);
