@@ -2,9 +2,10 @@ import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import type { FinishedBatch } from './record-batch';
 import { loadKafkajs } from './kafka';
 
-// The one module that touches kafkajs's private internals, for batch-producer.ts, the figures reader and pbx top: its
-// cluster (metadata, leaders, connections with TLS and SASL, version negotiation), a connection's request queue, the
-// produce request definitions, a broker's fetch and the protocol errors. They are not kafkajs's public API, so when loaded they are checked against
+// The one module that touches kafkajs's private internals, for batch-producer.ts, transactional-producer.ts, the
+// figures reader and pbx top: its cluster (metadata, leaders, coordinators, connections with TLS and SASL, version
+// negotiation), a connection's request queue, the produce request definitions, a broker's fetch and transaction
+// requests, a consumer group's generation and the protocol errors. They are not kafkajs's public API, so when loaded they are checked against
 // the shape pbx relies on (kafkajs 2.2.4, pinned): a kafkajs that differs stops with a list of what moved
 // (module path and property), instead of a TypeError somewhere in a replay. test/unit/kafkajs-internals.test.ts
 // runs the same check on the installed kafkajs.
