@@ -38,3 +38,7 @@ declare module 'kafkajs/src/protocol/error.js' {
   const exports: unknown;
   export default exports;
 }
+declare module 'kafkajs/src/protocol/request.js' {
+  const exports: unknown;
+  export default exports;
+}

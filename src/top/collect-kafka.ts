@@ -1,7 +1,8 @@
 // One refresh's reading of a Kafka cluster for pbx top, in a few batched requests whatever the number of partitions:
 // Metadata once; ListOffsets (end, then start) once per leader for every partition; ListGroups once per broker;
 // DescribeGroups once per coordinator; OffsetFetch once per group; and one Fetch per leader for the first record each
-// lagging group has yet to consume, whose timestamp gives its lag in time (kept until the group moves on).
+// lagging group has yet to consume, whose timestamp gives its lag in time (kept until the group moves on); and one
+// DescribeLogDirs per leader for the size on disk of the partitions it leads (pbx's own request: kafkajs lacks it).
 import type { ClusterMetadata, ClusterReads, ReadingBroker } from '../clients/kafkajs-internals';
 import { loadKafkajs } from '../clients/kafka';
 import type { ClusterReading, GroupReading, MemberReading, TopicReading } from './collect-rows';
@@ -41,7 +42,11 @@ export class ClusterReader {
     const metadata = await this.reads.metadata();
     const leaders = leadersOf(metadata);
     const asked = this.now();
-    const [ends, starts] = await Promise.all([this.offsets(leaders, LATEST), this.offsets(leaders, EARLIEST)]);
+    const [ends, starts, sizes] = await Promise.all([
+      this.offsets(leaders, LATEST),
+      this.offsets(leaders, EARLIEST),
+      this.leaderSizes(leaders),
+    ]);
     // The offsets were read somewhere between the request and its answer: the middle is the best guess.
     const time = Math.round((asked + this.now()) / 2);
     const topics: TopicReading[] = metadata.topicMetadata.map((t) => ({
@@ -54,6 +59,7 @@ export class ClusterReader {
         isr: p.isr,
         start: starts.get(keyOf(t.topic, p.partitionId)) ?? 0,
         end: ends.get(keyOf(t.topic, p.partitionId)) ?? 0,
+        bytes: sizes.get(keyOf(t.topic, p.partitionId)),
       })),
     }));
     const groups = await this.groups(metadata, time);
@@ -80,6 +86,33 @@ export class ClusterReader {
       for (const { topic, partitions } of responses)
         for (const { partition, offset } of partitions) offsets.set(keyOf(topic, partition), Number(offset));
     return offsets;
+  }
+
+  /**
+   * The size on disk of each partition's leader replica, in one DescribeLogDirs per leader for the partitions it leads.
+   * A broker that does not say (no such request before Kafka 1.0, not allowed to describe the cluster, a directory
+   * offline) leaves its partitions out: their topics' sizes are unknown, not smaller.
+   */
+  private async leaderSizes(leaders: Map<number, Partition[]>): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    await Promise.all(
+      [...leaders].map(async ([nodeId, partitions]) => {
+        const query = byTopic(partitions, {}).map((t) => ({
+          topic: t.topic,
+          partitions: t.partitions.map((p) => p.partition),
+        }));
+        const answer = await this.reads.logDirs(nodeId, query).catch(() => undefined);
+        const led = new Set(partitions.map((p) => keyOf(p.topic, p.partition)));
+        for (const dir of answer?.logDirs ?? []) {
+          if (dir.errorCode !== 0) continue;
+          // A future replica is a copy on its way to another directory of the broker: the data once is the replica.
+          for (const r of dir.replicas) {
+            if (!r.isFuture && led.has(keyOf(r.topic, r.partition))) sizes.set(keyOf(r.topic, r.partition), r.size);
+          }
+        }
+      }),
+    );
+    return sizes;
   }
 
   /** Every group of every broker, described by its coordinator, with its committed offsets. */
