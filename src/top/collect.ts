@@ -213,7 +213,8 @@ class FiguresWatch {
   async close(): Promise<void> {
     this.closed = true;
     this.closing.resolve();
-    await this.opening;
+    // An opening still connecting closes what it made itself when it ends: quitting does not wait for Kafka.
+    await withTimeout(this.opening ?? Promise.resolve(), KAFKA_WITHIN_MS, '').catch(() => undefined);
     await this.reader?.close().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }

@@ -214,7 +214,7 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
       // What was published before the reader started is as old as its timestamp says (by the publisher's clock, at
       // most now): a replica that published 8 s before is not live for staleMs more. What comes after is read live.
       const now = Date.now();
-      table.apply(key, value, read.has(partition) ? now : Math.min(now, timestamp));
+      table.apply(key, value, read.has(partition) || !(timestamp >= 0) ? now : Math.min(now, timestamp));
     },
     onCaughtUp: (partition) => {
       read.add(partition);
