@@ -34,6 +34,11 @@ const TOP_CLIENT: KafkaClientOptions = {
   // A failed read is tried again at the next refresh, a second later: retries would only hold the screen still.
   retry: { retries: 0 },
 };
+/**
+ * The figures topic's admin retries as kafkajs does by default: it is opened once, and the one Metadata request of
+ * every topic it starts with fails whole on a topic that has no leader yet (one just made by a replay or a pipeline).
+ */
+const FIGURES_CLIENT: KafkaClientOptions = { ...TOP_CLIENT, retry: { retries: 5, initialRetryTime: 100 } };
 /** Longest a refresh waits for Kafka before it says Kafka is down. */
 const KAFKA_WITHIN_MS = 4000;
 /** The services are checked this often (each check opens a connection to each). */
@@ -183,7 +188,7 @@ class FiguresWatch {
   private async start(): Promise<void> {
     let reader: FiguresReader | undefined;
     try {
-      this.admin = (await createKafka(this.endpoint, TOP_CLIENT)).admin();
+      this.admin = (await createKafka(this.endpoint, FIGURES_CLIENT)).admin();
       await this.admin.connect();
       reader = await readFigures({ endpoint: this.endpoint, admin: this.admin });
       await Promise.race([reader.caughtUp, this.closing.promise]);
