@@ -4,6 +4,7 @@
 // lagging group has yet to consume, whose timestamp gives its lag in time (kept until the group moves on); and one
 // DescribeLogDirs per leader for the size on disk of the partitions it leads (pbx's own request: kafkajs lacks it).
 import type { ClusterMetadata, ClusterReads, ReadingBroker } from '../clients/kafkajs-internals';
+import { sleep } from '../async';
 import { loadKafkajs } from '../clients/kafka';
 import type { ClusterReading, GroupReading, MemberReading, TopicReading } from './collect-rows';
 
@@ -19,6 +20,8 @@ const FIRST_FETCH_BYTES = 64 * 1024;
 /** A batch larger than the partition's share comes back cut, which kafkajs drops: the next refresh asks for more. */
 const MOST_FETCH_BYTES = 16 * 1024 * 1024;
 const FETCH_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** How long after a Metadata answer with a leaderless partition it is asked again. */
+const METADATA_AGAIN_MS = 250;
 
 type Partition = { topic: string; partition: number };
 const keyOf = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -39,7 +42,7 @@ export class ClusterReader {
 
   /** The cluster now: its brokers, topics with their offsets, groups with their members and committed offsets. */
   async read(): Promise<ClusterReading & { brokers: number }> {
-    const metadata = await this.reads.metadata();
+    const metadata = await this.metadata();
     const leaders = leadersOf(metadata);
     const asked = this.now();
     const [ends, starts, sizes] = await Promise.all([
@@ -71,6 +74,21 @@ export class ClusterReader {
       groups,
       recordTime: (topic, partition, offset) => this.recordTimes.get(`${keyOf(topic, partition)}@${offset}`),
     };
+  }
+
+  /**
+   * Every topic's metadata. kafkajs fails the whole answer on one partition without a leader, which a topic just made
+   * (by a replay, a pipeline) is for a moment: asked again once, a moment later, rather than saying Kafka is down.
+   */
+  private async metadata(): Promise<ClusterMetadata> {
+    try {
+      return await this.reads.metadata();
+    } catch (error) {
+      if ((error as Error).name !== 'KafkaJSProtocolError' || !(error as { retriable?: boolean }).retriable)
+        throw error;
+      await sleep(METADATA_AGAIN_MS);
+      return this.reads.metadata();
+    }
   }
 
   /** Every partition's end (LATEST) or start (EARLIEST) offset, in one ListOffsets per leader. */
