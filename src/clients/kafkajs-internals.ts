@@ -1,5 +1,13 @@
 import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import type { FinishedBatch } from './record-batch';
+import {
+  DESCRIBE_LOG_DIRS_API_KEY,
+  describeLogDirs,
+  encodeLogDirsRequest,
+  type LogDirsAnswer,
+  type LogDirsProtocol,
+  type LogDirsQuery,
+} from './describe-log-dirs';
 import { loadKafkajs } from './kafka';
 
 // The one module that touches kafkajs's private internals, for batch-producer.ts, transactional-producer.ts, the
@@ -395,6 +403,11 @@ export interface ClusterReads {
   metadata(): Promise<ClusterMetadata>;
   /** A broker by node id, connected on first use. */
   broker(nodeId: number): Promise<ReadingBroker>;
+  /**
+   * The broker's log directories and the sizes of the `query`'s replicas in them: pbx's own DescribeLogDirs
+   * (describe-log-dirs.ts), sent on kafkajs's connection to that broker as kafkajs's own requests are.
+   */
+  logDirs(nodeId: number, query: LogDirsQuery): Promise<LogDirsAnswer>;
 }
 
 export interface ClusterMetadata {
@@ -441,7 +454,21 @@ export async function loadClusterReads(config: KafkaConfig, modules?: KafkajsMod
     disconnect: () => cluster.disconnect(),
     metadata: () => cluster.metadata({ topics: [] }),
     broker: (nodeId) => cluster.findBroker({ nodeId }),
+    logDirs: async (nodeId, query) => {
+      const broker = await cluster.findBroker({ nodeId });
+      // The version both sides know, as kafkajs picks its own (a broker without the request: kafkajs's error says so).
+      const make = broker.lookupRequest(DESCRIBE_LOG_DIRS_API_KEY, describeLogDirs) as unknown as MakeLogDirs;
+      // Sent as kafkajs's own requests are: framed, authenticated, matched, timed out and throttled by its connection.
+      return (broker.connectionPool as unknown as OwnRequestPool).send(make({ query }));
+    },
   };
+}
+
+type MakeLogDirs = (args: { query: LogDirsQuery }) => LogDirsProtocol;
+
+/** A connection pool sending one of pbx's own requests. */
+interface OwnRequestPool {
+  send<R>(protocol: { request: object; response: { decode(payload: Buffer): Promise<R> } }): Promise<R>;
 }
 
 /** A cluster for `config` from checked modules: a KafkajsChangedError lists what moved when they differ. */
@@ -509,6 +536,7 @@ const KAFKAJS_MODULES = {
     path: 'kafkajs/src/consumer/consumerGroup.js',
     load: () => import('kafkajs/src/consumer/consumerGroup.js'),
   },
+  request: { path: 'kafkajs/src/protocol/request.js', load: () => import('kafkajs/src/protocol/request.js') },
 } as const;
 
 type ModuleName = keyof typeof KAFKAJS_MODULES;
@@ -567,6 +595,7 @@ export async function kafkajsShapeProblems(modules: KafkajsModules): Promise<str
       checkConnections(check, modules, silentLogger(modules as unknown as CheckedModules)),
     );
   }
+  await checkOwnRequests(check, modules);
   return problems;
 }
 
@@ -717,6 +746,48 @@ function checkConnections(check: (name: ModuleName) => ShapeCheck, m: KafkajsMod
   broker.is('new Broker(…).lookupRequest', made2.lookupRequest, 'function');
   if (made2.connectionPool !== connectionPool) broker.fail('new Broker(…).connectionPool is not the pool it was given');
 }
+
+/**
+ * pbx's own requests (DescribeLogDirs) go through kafkajs as its own do: its version lookup picks one of theirs,
+ * its request framing writes their body after the header, and a connection sends them (Connection#send).
+ */
+async function checkOwnRequests(check: (name: ModuleName) => ShapeCheck, m: KafkajsModules): Promise<void> {
+  const requests = check('requests');
+  const request = check('request');
+  const lookup = (m.requests as { lookup?: unknown } | undefined)?.lookup;
+  if (!requests.is('lookup', lookup, 'function') || !request.is('module.exports', m.request, 'function')) return;
+  check('connection').methods('Connection', m.connection, ['send']);
+  const query = [{ topic: 't', partitions: [2] }];
+  await requests.survives(`lookup(versions)(${DESCRIBE_LOG_DIRS_API_KEY}, describeLogDirs)`, () => {
+    for (const [maxVersion, expected] of [
+      [4, 1],
+      [0, 0],
+    ] as const) {
+      const picked = (lookup as Requests['lookup'])({ [DESCRIBE_LOG_DIRS_API_KEY]: { minVersion: 0, maxVersion } })(
+        DESCRIBE_LOG_DIRS_API_KEY,
+        describeLogDirs as never,
+      ) as unknown as MakeLogDirs;
+      if (picked({ query }).request.apiVersion !== expected)
+        requests.fail(`lookup does not pick DescribeLogDirs version ${expected} from a broker's 0 to ${maxVersion}`);
+    }
+  });
+  await request.survives('framing DescribeLogDirs', async () => {
+    const frame = await (m.request as FrameRequest)({
+      correlationId: 7,
+      clientId: 'c',
+      request: describeLogDirs.protocol({ version: 1 })({ query }).request,
+    });
+    // size, api key, version, correlation id, client id "c", then the body as pbx wrote it
+    const body = encodeLogDirsRequest(query);
+    const header = Buffer.from([0, 35, 0, 1, 0, 0, 0, 7, 0, 1, 0x63]);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(header.length + body.length);
+    if (!Buffer.concat([size, header, body]).equals(frame.buffer))
+      request.fail('module.exports does not frame a request as its header and then what encode() gives');
+  });
+}
+
+type FrameRequest = (args: { correlationId: number; clientId: string; request: object }) => Promise<{ buffer: Buffer }>;
 
 // ---- The checked shape -------------------------------------------------------------------------------------
 

@@ -42,3 +42,7 @@ declare module 'kafkajs/src/consumer/consumerGroup.js' {
   const exports: unknown;
   export default exports;
 }
+declare module 'kafkajs/src/protocol/request.js' {
+  const exports: unknown;
+  export default exports;
+}

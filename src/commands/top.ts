@@ -10,9 +10,9 @@ import type { Snapshot } from '../top/snapshot';
 
 export default class Top extends PbxCommand {
   static override summary = 'A live dashboard of the data flow: services, topics, consumer groups, pipelines, replays.';
-  static override description = `Refreshed every second: each topic's records per second and its last minute; every consumer group's lag in records and in time (the age of the oldest record it has yet to consume), its trend, an ETA judged by its slowest partition, and a status (ok, behind, stalled, stopped, empty); the figures of running pipelines and replays. Kafka going away is shown, and the dashboard carries on when it is back.
+  static override description = `Refreshed every second: each topic's records per second and its last minute, its size on disk (its leader replicas' log segments: the data once, however many replicas keep it) and how fast that grows (bytes/s, never negative: a refresh in which retention or compaction shrank a partition leaves it out); every consumer group's lag in records and in time (the age of the oldest record it has yet to consume), its trend, an ETA judged by its slowest partition, and a status (ok, behind, stalled, stopped, empty); the figures of running pipelines and replays. Kafka going away is shown, and the dashboard carries on when it is back.
 
-On a terminal it is a full-screen view; piped, it prints the snapshot as text (--watch: every second). --json prints one snapshot as a JSON document, its rates measured over a second; --watch --json prints one a second, each a line of JSON, until Ctrl-C.`;
+On a terminal it is a full-screen view; piped, it prints the snapshot as text (--watch: every second). --json prints one snapshot as a JSON document, its rates measured over a second, with every pipeline and replay publishing; --watch --json prints one a second, each a line of JSON, until Ctrl-C.`;
   static override examples = [
     '<%= config.bin %> top',
     '<%= config.bin %> top --json',

@@ -1,8 +1,10 @@
 // One refresh's reading of a Kafka cluster for pbx top, in a few batched requests whatever the number of partitions:
 // Metadata once; ListOffsets (end, then start) once per leader for every partition; ListGroups once per broker;
 // DescribeGroups once per coordinator; OffsetFetch once per group; and one Fetch per leader for the first record each
-// lagging group has yet to consume, whose timestamp gives its lag in time (kept until the group moves on).
+// lagging group has yet to consume, whose timestamp gives its lag in time (kept until the group moves on); and one
+// DescribeLogDirs per leader for the size on disk of the partitions it leads (pbx's own request: kafkajs lacks it).
 import type { ClusterMetadata, ClusterReads, ReadingBroker } from '../clients/kafkajs-internals';
+import { sleep } from '../async';
 import { loadKafkajs } from '../clients/kafka';
 import type { ClusterReading, GroupReading, MemberReading, TopicReading } from './collect-rows';
 
@@ -18,6 +20,8 @@ const FIRST_FETCH_BYTES = 64 * 1024;
 /** A batch larger than the partition's share comes back cut, which kafkajs drops: the next refresh asks for more. */
 const MOST_FETCH_BYTES = 16 * 1024 * 1024;
 const FETCH_RESPONSE_BYTES = 8 * 1024 * 1024;
+/** How long after a Metadata answer with a leaderless partition it is asked again. */
+const METADATA_AGAIN_MS = 250;
 
 type Partition = { topic: string; partition: number };
 const keyOf = (topic: string, partition: number) => `${topic}/${partition}`;
@@ -38,10 +42,14 @@ export class ClusterReader {
 
   /** The cluster now: its brokers, topics with their offsets, groups with their members and committed offsets. */
   async read(): Promise<ClusterReading & { brokers: number }> {
-    const metadata = await this.reads.metadata();
+    const metadata = await this.metadata();
     const leaders = leadersOf(metadata);
     const asked = this.now();
-    const [ends, starts] = await Promise.all([this.offsets(leaders, LATEST), this.offsets(leaders, EARLIEST)]);
+    const [ends, starts, sizes] = await Promise.all([
+      this.offsets(leaders, LATEST),
+      this.offsets(leaders, EARLIEST),
+      this.leaderSizes(leaders),
+    ]);
     // The offsets were read somewhere between the request and its answer: the middle is the best guess.
     const time = Math.round((asked + this.now()) / 2);
     const topics: TopicReading[] = metadata.topicMetadata.map((t) => ({
@@ -54,6 +62,7 @@ export class ClusterReader {
         isr: p.isr,
         start: starts.get(keyOf(t.topic, p.partitionId)) ?? 0,
         end: ends.get(keyOf(t.topic, p.partitionId)) ?? 0,
+        bytes: sizes.get(keyOf(t.topic, p.partitionId)),
       })),
     }));
     const groups = await this.groups(metadata, time);
@@ -65,6 +74,21 @@ export class ClusterReader {
       groups,
       recordTime: (topic, partition, offset) => this.recordTimes.get(`${keyOf(topic, partition)}@${offset}`),
     };
+  }
+
+  /**
+   * Every topic's metadata. kafkajs fails the whole answer on one partition without a leader, which a topic just made
+   * (by a replay, a pipeline) is for a moment: asked again once, a moment later, rather than saying Kafka is down.
+   */
+  private async metadata(): Promise<ClusterMetadata> {
+    try {
+      return await this.reads.metadata();
+    } catch (error) {
+      if ((error as Error).name !== 'KafkaJSProtocolError' || !(error as { retriable?: boolean }).retriable)
+        throw error;
+      await sleep(METADATA_AGAIN_MS);
+      return this.reads.metadata();
+    }
   }
 
   /** Every partition's end (LATEST) or start (EARLIEST) offset, in one ListOffsets per leader. */
@@ -80,6 +104,33 @@ export class ClusterReader {
       for (const { topic, partitions } of responses)
         for (const { partition, offset } of partitions) offsets.set(keyOf(topic, partition), Number(offset));
     return offsets;
+  }
+
+  /**
+   * The size on disk of each partition's leader replica, in one DescribeLogDirs per leader for the partitions it leads.
+   * A broker that does not say (no such request before Kafka 1.0, not allowed to describe the cluster, a directory
+   * offline) leaves its partitions out: their topics' sizes are unknown, not smaller.
+   */
+  private async leaderSizes(leaders: Map<number, Partition[]>): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    await Promise.all(
+      [...leaders].map(async ([nodeId, partitions]) => {
+        const query = byTopic(partitions, {}).map((t) => ({
+          topic: t.topic,
+          partitions: t.partitions.map((p) => p.partition),
+        }));
+        const answer = await this.reads.logDirs(nodeId, query).catch(() => undefined);
+        const led = new Set(partitions.map((p) => keyOf(p.topic, p.partition)));
+        for (const dir of answer?.logDirs ?? []) {
+          if (dir.errorCode !== 0) continue;
+          // A future replica is a copy on its way to another directory of the broker: the data once is the replica.
+          for (const r of dir.replicas) {
+            if (!r.isFuture && led.has(keyOf(r.topic, r.partition))) sizes.set(keyOf(r.topic, r.partition), r.size);
+          }
+        }
+      }),
+    );
+    return sizes;
   }
 
   /** Every group of every broker, described by its coordinator, with its committed offsets. */

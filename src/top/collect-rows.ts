@@ -10,6 +10,8 @@ export interface PartitionReading {
   isr: number[];
   start: number;
   end: number;
+  /** The size on disk of its leader replica's log; undefined when the leader did not say. */
+  bytes?: number;
 }
 
 export interface TopicReading {
@@ -54,6 +56,32 @@ const BEHIND_RECORDS_PER_SECOND = 1;
 export function rateBetween(before: number | undefined, after: number, ms: number): Rate {
   if (before === undefined || ms <= 0) return null;
   return round((after - before) / (ms / 1000));
+}
+
+/** A leader replica's size on disk, and which broker's it is. */
+export interface LeaderSize {
+  leader: number;
+  bytes: number;
+}
+
+/**
+ * Bytes per second by which a partition's log grew between two refreshes `ms` apart (pure). Null when that cannot be
+ * said: a size unknown at either end; another leader (another replica's log, whose segments differ); or a log that
+ * shrank (segments deleted by retention or compacted meanwhile hide what was written): never a negative rate.
+ */
+export function growthRate(before: LeaderSize | undefined, after: LeaderSize | undefined, ms: number): Rate {
+  if (!before || !after || before.leader !== after.leader || after.bytes < before.bytes) return null;
+  return rateBetween(before.bytes, after.bytes, ms);
+}
+
+/**
+ * A topic's figure from its partitions' (pure): their sum; null when none is known. With `all`, null as soon as one
+ * is unknown (a size over some partitions would be smaller than the topic, not its size).
+ */
+export function sumOf(values: Rate[], all = false): Rate {
+  const known = values.filter((v): v is number => v !== null);
+  if (known.length === 0 || (all && known.length < values.length)) return null;
+  return round(known.reduce((a, b) => a + b, 0));
 }
 
 /** One partition of a group over the trend window: its lag now, and its committed and end offsets at both ends. */
@@ -115,6 +143,8 @@ const keyOf = (topic: string, partition: number) => `${topic}/${partition}`;
 export class FlowHistory {
   /** The last reading's end offset of each partition, and its time. */
   private lastEnds = new Map<string, number>();
+  /** The last reading's leader size of each partition, where the leader said it. */
+  private lastSizes = new Map<string, LeaderSize>();
   private lastTime: number | undefined;
   private readonly topicHistory = new Map<string, Array<{ time: number; rate: number }>>();
   private readonly groupSamples = new Map<string, GroupSample[]>();
@@ -126,34 +156,44 @@ export class FlowHistory {
   /** The rows of one reading; what it saw is kept for the next. */
   rows(reading: ClusterReading): { topics: TopicRow[]; groups: GroupRow[] } {
     const ends = new Map<string, number>();
-    for (const topic of reading.topics)
-      for (const p of topic.partitions) ends.set(keyOf(topic.name, p.partition), p.end);
-    const topics = reading.topics.map((topic) => this.topicRow(topic, reading.time)).sort(byName);
+    const sizes = new Map<string, LeaderSize>();
+    for (const topic of reading.topics) {
+      for (const p of topic.partitions) {
+        ends.set(keyOf(topic.name, p.partition), p.end);
+        if (p.bytes !== undefined) sizes.set(keyOf(topic.name, p.partition), { leader: p.leader, bytes: p.bytes });
+      }
+    }
+    const topics = reading.topics.map((topic) => this.topicRow(topic, reading.time, sizes)).sort(byName);
     const groups = reading.groups
       .map((group) => this.groupRow(group, reading, ends))
       .sort((a, b) => a.id.localeCompare(b.id));
     this.forgetGone(reading);
     this.lastEnds = ends;
+    this.lastSizes = sizes;
     this.lastTime = reading.time;
     return { topics, groups };
   }
 
-  private topicRow(topic: TopicReading, time: number): TopicRow {
+  private topicRow(topic: TopicReading, time: number, sizes: Map<string, LeaderSize>): TopicRow {
     const ms = this.lastTime === undefined ? 0 : time - this.lastTime;
     const details = topic.partitions
-      .map((p): TopicPartitionRow => ({
-        partition: p.partition,
-        leader: p.leader,
-        outOfSync: p.replicas.filter((r) => !p.isr.includes(r)),
-        startOffset: p.start,
-        endOffset: p.end,
-        recordsPerSecond: rateBetween(this.lastEnds.get(keyOf(topic.name, p.partition)), p.end, ms),
-      }))
+      .map((p): TopicPartitionRow => {
+        const key = keyOf(topic.name, p.partition);
+        return {
+          partition: p.partition,
+          leader: p.leader,
+          outOfSync: p.replicas.filter((r) => !p.isr.includes(r)),
+          startOffset: p.start,
+          endOffset: p.end,
+          recordsPerSecond: rateBetween(this.lastEnds.get(key), p.end, ms),
+          bytes: p.bytes ?? null,
+          bytesPerSecond: growthRate(this.lastSizes.get(key), sizes.get(key), ms),
+        };
+      })
       .sort((a, b) => a.partition - b.partition);
-    const rates = details.map((d) => d.recordsPerSecond);
-    // A partition added since the last refresh has no rate yet: the topic's is over the others.
-    const known = rates.filter((r): r is number => r !== null);
-    const recordsPerSecond = known.length === 0 ? null : round(known.reduce((a, b) => a + b, 0));
+    // A partition added since the last refresh has no rate yet (nor one whose log shrank): the topic's is over the
+    // others. Its size is that of its leader replicas (the data once), unknown while one of them does not say.
+    const recordsPerSecond = sumOf(details.map((d) => d.recordsPerSecond));
     let history = this.topicHistory.get(topic.name) ?? [];
     if (recordsPerSecond !== null) history.push({ time, rate: recordsPerSecond });
     history = history.filter((h) => h.time > time - HISTORY_MS);
@@ -162,9 +202,12 @@ export class FlowHistory {
       name: topic.name,
       partitions: details.length,
       records: details.reduce((sum, d) => sum + d.endOffset - d.startOffset, 0),
-      bytes: null,
+      bytes: sumOf(
+        details.map((d) => d.bytes),
+        true,
+      ),
       recordsPerSecond,
-      bytesPerSecond: null,
+      bytesPerSecond: sumOf(details.map((d) => d.bytesPerSecond)),
       history: history.map((h) => h.rate),
       internal: topic.internal,
       details,

@@ -3,7 +3,7 @@
 // stack's services as `pbx status` sees them. Kafka going away is part of the picture, not an error: the snapshot
 // says so and keeps the last rows, and the next call connects again by itself.
 import type { Admin } from 'kafkajs';
-import { withTimeout } from '../async';
+import { settable, withTimeout } from '../async';
 import { createKafka, kafkaClientConfig, type KafkaClientOptions, type KafkaEndpoint } from '../clients/kafka';
 import { loadClusterReads, type ClusterReads } from '../clients/kafkajs-internals';
 import type { ResolvedConfig } from '../config/load';
@@ -34,14 +34,17 @@ const TOP_CLIENT: KafkaClientOptions = {
   // A failed read is tried again at the next refresh, a second later: retries would only hold the screen still.
   retry: { retries: 0 },
 };
+/**
+ * The figures topic's admin retries as kafkajs does by default: it is opened once, and the one Metadata request of
+ * every topic it starts with fails whole on a topic that has no leader yet (one just made by a replay or a pipeline).
+ */
+const FIGURES_CLIENT: KafkaClientOptions = { ...TOP_CLIENT, retry: { retries: 5, initialRetryTime: 100 } };
 /** Longest a refresh waits for Kafka before it says Kafka is down. */
 const KAFKA_WITHIN_MS = 4000;
 /** The services are checked this often (each check opens a connection to each). */
 const SERVICES_EVERY_MS = 2000;
 /** After the figures topic could not be read (refused, Kafka down), when to try again. */
 const FIGURES_RETRY_MS = 5000;
-/** How long the first refresh waits for the figures topic to be read to its end. */
-const CATCH_UP_WITHIN_MS = 2000;
 
 type KafkaPart = Pick<Snapshot, 'topics' | 'groups' | 'pipelines' | 'replays' | 'figuresError'>;
 
@@ -144,12 +147,22 @@ class ServicesWatch {
   }
 }
 
-/** The figures topic, followed from the first refresh Kafka answers; pipelines and replays not heard from go. */
+/**
+ * The figures topic, followed from the first refresh on; pipelines and replays not heard from go. The first snapshot
+ * waits (within KAFKA_WITHIN_MS) until the topic was read to its end, so that even one snapshot (`pbx top --json`)
+ * holds every pipeline and replay that published within the reader's staleness window.
+ */
 class FiguresWatch {
   private reader: FiguresReader | undefined;
+  /** The reader being opened and caught up; kept when a snapshot stops waiting for it, and closed by close(). */
+  private opening: Promise<void> | undefined;
   private admin: Admin | undefined;
   private failedAt = -Infinity;
-  /** Why the topic could not be followed, until it can. */
+  /** Whether a snapshot has waited for the opening: only the first does, later ones are not held up by it. */
+  private waited = false;
+  private readonly closing = settable<void>();
+  private closed = false;
+  /** Why the topic could not be followed (or was not read to its end in time), until it can. */
   error: string | undefined;
 
   constructor(
@@ -157,25 +170,39 @@ class FiguresWatch {
     private readonly now: () => number,
   ) {}
 
-  /** Starts following the topic when not yet (it is made when missing); a failure is tried again later. */
+  /**
+   * Starts following the topic when not yet (it is made when missing), and waits up to KAFKA_WITHIN_MS for it to be
+   * read to its end; past that the snapshot says so and the reading goes on. A failure is tried again later.
+   */
   async open(): Promise<void> {
-    if (this.reader || this.now() - this.failedAt < FIGURES_RETRY_MS) return;
+    if (this.reader) return;
+    if (!this.opening && this.now() - this.failedAt >= FIGURES_RETRY_MS) this.opening = this.start();
+    if (!this.opening || this.waited) return;
+    this.waited = true;
+    const timeout = `the figures topic was not read to its end within ${KAFKA_WITHIN_MS / 1000} s`;
+    await withTimeout(this.opening, KAFKA_WITHIN_MS, timeout).catch((error: unknown) => {
+      if (!this.reader) this.error = (error as Error).message;
+    });
+  }
+
+  private async start(): Promise<void> {
+    let reader: FiguresReader | undefined;
     try {
-      this.admin = (await createKafka(this.endpoint, TOP_CLIENT)).admin();
+      this.admin = (await createKafka(this.endpoint, FIGURES_CLIENT)).admin();
       await this.admin.connect();
-      this.reader = await withTimeout(
-        readFigures({ endpoint: this.endpoint, admin: this.admin }),
-        KAFKA_WITHIN_MS,
-        'the figures topic did not answer',
-      );
-      // What is already there, before the first snapshot: `pbx top --json` shows what runs now.
-      await withTimeout(this.reader.caughtUp, CATCH_UP_WITHIN_MS, '').catch(() => undefined);
+      reader = await readFigures({ endpoint: this.endpoint, admin: this.admin });
+      await Promise.race([reader.caughtUp, this.closing.promise]);
+      if (this.closed) throw new Error('closed');
+      this.reader = reader;
       this.error = undefined;
     } catch (error) {
       this.error = (error as Error).message;
       this.failedAt = this.now();
+      await reader?.close().catch(() => undefined);
       await this.admin?.disconnect().catch(() => undefined);
       this.admin = undefined;
+    } finally {
+      this.opening = undefined;
     }
   }
 
@@ -189,6 +216,10 @@ class FiguresWatch {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    this.closing.resolve();
+    // An opening still connecting closes what it made itself when it ends: quitting does not wait for Kafka.
+    await withTimeout(this.opening ?? Promise.resolve(), KAFKA_WITHIN_MS, '').catch(() => undefined);
     await this.reader?.close().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }

@@ -93,6 +93,8 @@ const TOPIC_PARTITION_COLUMNS: Column<TopicPartitionRow>[] = [
     priority: 1,
     cell: (p) => (p.outOfSync.length > 0 ? { text: p.outOfSync.join(','), color: 'red' } : '–'),
   },
+  { header: 'SIZE', width: 9, priority: 3, right: true, cell: (p) => compactBytes(p.bytes) },
+  { header: 'BYTES/S', width: 9, priority: 3, right: true, cell: (p) => compactBytes(p.bytesPerSecond) },
 ];
 
 function groupDetail(group: GroupRow, width: number): ScreenLine[] {

@@ -102,7 +102,10 @@ export function sparkWidth(columns: number): number {
   return columns >= 160 ? 60 : columns >= 120 ? 30 : 12;
 }
 
-/** The topics' columns at this width; bytes only where the cluster says them (kafkajs cannot ask: DescribeLogDirs). */
+/**
+ * The topics' columns at this width; size and bytes/s only where the cluster says them (DescribeLogDirs: not before
+ * Kafka 1.0, nor without the right to describe the cluster).
+ */
 export function topicColumns(columns: number, topics: TopicRow[]): Column<TopicRow>[] {
   const spark = sparkWidth(columns);
   const bytes = topics.some((t) => t.bytes !== null || t.bytesPerSecond !== null);

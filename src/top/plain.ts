@@ -2,7 +2,10 @@
 // block of tables a snapshot, each headed by the time it was taken.
 import { formatDuration, renderTable, type Styler } from '../cli/output';
 import { formatRate } from '../ui/replay-line';
-import type { GroupRow, Rate, Snapshot } from './snapshot';
+import { formatBytes } from '../doctor/doctor';
+import type { PipelineFigures } from '../pipelines/runtime/figures';
+import type { ServiceStatus } from '../stack/status';
+import type { GroupRow, Rate, ReplayRow, Snapshot, TopicRow } from './snapshot';
 
 /** A snapshot as text: Kafka's state, then services, topics (Kafka's own left out), groups, pipelines, replays. */
 export function snapshotText(snapshot: Snapshot, style: Styler): string {
@@ -14,118 +17,86 @@ export function snapshotText(snapshot: Snapshot, style: Styler): string {
         `down${kafka.since !== undefined ? ` for ${formatDuration(snapshot.time - kafka.since)}` : ''}: ${kafka.error ?? ''}`,
       );
   const blocks = [`${style.bold(`pbx top: ${snapshot.target}`)} at ${at}, Kafka ${state}`];
-  if (snapshot.services.length > 0) {
-    blocks.push(
-      renderTable(
-        snapshot.services.map((s) => ({
-          service: s.node,
-          state: s.state,
-          ready: s.ready ? 'yes' : 'no',
-          check: s.check,
-        })),
-        [
-          ['service', 'SERVICE'],
-          ['state', 'STATE'],
-          ['ready', 'READY'],
-          ['check', 'CHECK'],
-        ],
-      ),
-    );
-  }
+  if (snapshot.services.length > 0) blocks.push(table(snapshot.services, SERVICE_COLUMNS));
   const topics = snapshot.topics.filter((t) => !t.internal);
-  blocks.push(
-    topics.length === 0
-      ? 'No topics.'
-      : renderTable(
-          topics.map((t) => ({
-            topic: t.name,
-            partitions: t.partitions,
-            records: t.records,
-            rate: rate(t.recordsPerSecond),
-            minute: sparkline(t.history),
-          })),
-          [
-            ['topic', 'TOPIC'],
-            ['partitions', 'PARTITIONS'],
-            ['records', 'RECORDS'],
-            ['rate', 'RECORDS/S'],
-            ['minute', 'LAST MINUTE'],
-          ],
-        ),
-  );
-  if (snapshot.groups.length > 0) blocks.push(groupsTable(snapshot.groups));
-  if (snapshot.pipelines.length > 0) {
-    blocks.push(
-      renderTable(
-        snapshot.pipelines.map((p) => ({
-          pipeline: `${p.pipeline}/${p.replica}`,
-          status: p.status,
-          consumed: rate(p.consumed.perSecond),
-          errors: p.operators.reduce((sum, o) => sum + o.errors.total, 0),
-          dead: p.deadLetters.total,
-          p99: `${Math.round(p.endToEnd.lastSecond.p99)} ms`,
-        })),
-        [
-          ['pipeline', 'PIPELINE'],
-          ['status', 'STATUS'],
-          ['consumed', 'IN/S'],
-          ['errors', 'ERRORS'],
-          ['dead', 'DEAD LETTERS'],
-          ['p99', 'END-TO-END P99'],
-        ],
-      ),
-    );
-  }
-  if (snapshot.replays.length > 0) {
-    blocks.push(
-      renderTable(
-        snapshot.replays.map((r) => ({
-          replay: r.id,
-          topic: r.topic,
-          target: r.targetRate === null ? 'max' : rate(r.targetRate),
-          achieved: rate(r.achievedRate),
-          sent: r.total === null ? r.sent : `${r.sent}/${r.total}`,
-        })),
-        [
-          ['replay', 'REPLAY'],
-          ['topic', 'TOPIC'],
-          ['target', 'TARGET/S'],
-          ['achieved', 'ACHIEVED/S'],
-          ['sent', 'SENT'],
-        ],
-      ),
-    );
-  }
+  blocks.push(topics.length === 0 ? 'No topics.' : table(topics, topicColumns(topics)));
+  if (snapshot.groups.length > 0) blocks.push(table(snapshot.groups, GROUP_COLUMNS));
+  if (snapshot.pipelines.length > 0) blocks.push(table(snapshot.pipelines, PIPELINE_COLUMNS));
+  if (snapshot.replays.length > 0) blocks.push(table(snapshot.replays, REPLAY_COLUMNS));
   if (snapshot.figuresError !== undefined) blocks.push(style.yellow(`Pipelines and replays: ${snapshot.figuresError}`));
   return blocks.join('\n\n');
 }
 
-function groupsTable(groups: GroupRow[]): string {
+/** A column of plain text: its header, and its cell in a row. */
+type PlainColumn<R> = [header: string, cell: (row: R) => string | number];
+
+/** The one way plain.ts draws a table: a header line, then a line a row, the columns aligned. */
+function table<R>(rows: R[], columns: Array<PlainColumn<R>>): string {
+  const keys = columns.map((_, i) => `c${i}`);
   return renderTable(
-    groups.map((g) => ({
-      group: g.id,
-      members: g.members,
-      lag: g.lag,
-      behind: g.lag > 0 ? formatDuration(g.lagMs) : '',
-      trend:
-        g.lagTrend === null
-          ? ''
-          : `${g.lagTrend > 0 ? '+' : g.lagTrend < 0 ? '-' : ''}${formatRate(Math.abs(g.lagTrend))}/s`,
-      eta: g.etaMs === null ? (g.lag > 0 ? 'not catching up' : '') : g.etaMs > 0 ? formatDuration(g.etaMs) : '',
-      status: g.status,
-    })),
-    [
-      ['group', 'GROUP'],
-      ['members', 'MEMBERS'],
-      ['lag', 'LAG'],
-      ['behind', 'LAG TIME'],
-      ['trend', 'TREND'],
-      ['eta', 'ETA'],
-      ['status', 'STATUS'],
-    ],
+    rows.map((row) => Object.fromEntries(columns.map(([, cell], i) => [keys[i]!, cell(row)]))),
+    columns.map(([header], i) => [keys[i]!, header]),
   );
 }
 
+const SERVICE_COLUMNS: Array<PlainColumn<ServiceStatus>> = [
+  ['SERVICE', (s) => s.node],
+  ['STATE', (s) => s.state],
+  ['READY', (s) => (s.ready ? 'yes' : 'no')],
+  ['CHECK', (s) => s.check],
+];
+
+/** Size and bytes/s only where the cluster says them (a Kafka before 1.0, or no right to describe the cluster). */
+function topicColumns(topics: TopicRow[]): Array<PlainColumn<TopicRow>> {
+  const bytes = topics.some((t) => t.bytes !== null);
+  return [
+    ['TOPIC', (t) => t.name],
+    ['PARTITIONS', (t) => t.partitions],
+    ['RECORDS', (t) => t.records],
+    ...(bytes ? ([['SIZE', (t) => size(t.bytes)]] as Array<PlainColumn<TopicRow>>) : []),
+    ['RECORDS/S', (t) => rate(t.recordsPerSecond)],
+    ...(bytes ? ([['BYTES/S', (t) => size(t.bytesPerSecond)]] as Array<PlainColumn<TopicRow>>) : []),
+    ['LAST MINUTE', (t) => sparkline(t.history)],
+  ];
+}
+
+const GROUP_COLUMNS: Array<PlainColumn<GroupRow>> = [
+  ['GROUP', (g) => g.id],
+  ['MEMBERS', (g) => g.members],
+  ['LAG', (g) => g.lag],
+  ['LAG TIME', (g) => (g.lag > 0 ? formatDuration(g.lagMs) : '')],
+  [
+    'TREND',
+    (g) =>
+      g.lagTrend === null
+        ? ''
+        : `${g.lagTrend > 0 ? '+' : g.lagTrend < 0 ? '-' : ''}${formatRate(Math.abs(g.lagTrend))}/s`,
+  ],
+  [
+    'ETA',
+    (g) => (g.etaMs === null ? (g.lag > 0 ? 'not catching up' : '') : g.etaMs > 0 ? formatDuration(g.etaMs) : ''),
+  ],
+  ['STATUS', (g) => g.status],
+];
+
+const PIPELINE_COLUMNS: Array<PlainColumn<PipelineFigures>> = [
+  ['PIPELINE', (p) => `${p.pipeline}/${p.replica}`],
+  ['STATUS', (p) => p.status],
+  ['IN/S', (p) => rate(p.consumed.perSecond)],
+  ['ERRORS', (p) => p.operators.reduce((sum, o) => sum + o.errors.total, 0)],
+  ['DEAD LETTERS', (p) => p.deadLetters.total],
+  ['END-TO-END P99', (p) => `${Math.round(p.endToEnd.lastSecond.p99)} ms`],
+];
+
+const REPLAY_COLUMNS: Array<PlainColumn<ReplayRow>> = [
+  ['REPLAY', (r) => r.id],
+  ['TOPIC', (r) => r.topic],
+  ['TARGET/S', (r) => (r.targetRate === null ? 'max' : rate(r.targetRate))],
+  ['ACHIEVED/S', (r) => rate(r.achievedRate)],
+  ['SENT', (r) => (r.total === null ? r.sent : `${r.sent}/${r.total}`)],
+];
+
+const size = (bytes: number | null) => (bytes === null ? '' : formatBytes(bytes));
 const rate = (r: Rate) => (r === null ? '' : formatRate(r));
 
 const BARS = '▁▂▃▄▅▆▇█';

@@ -19,6 +19,10 @@ export interface TopicPartitionRow {
   startOffset: number;
   endOffset: number;
   recordsPerSecond: Rate;
+  /** The size on disk of the leader replica's log segments; null where the leader does not say. */
+  bytes: number | null;
+  /** The change of that size over the last refresh; null when it shrank (segments deleted) or the leader changed. */
+  bytesPerSecond: Rate;
 }
 
 export interface TopicRow {
@@ -26,9 +30,14 @@ export interface TopicRow {
   partitions: number;
   /** Records held: the sum of end less start offsets. */
   records: number;
-  /** Bytes on disk over all replicas; null where the cluster does not say. */
+  /**
+   * Size on disk: the leader replicas' log segments (the data once, however many replicas keep it; indexes not
+   * counted), from DescribeLogDirs; null while a leader does not say (a Kafka before 1.0, no right to describe the
+   * cluster, a log directory offline).
+   */
   bytes: number | null;
   recordsPerSecond: Rate;
+  /** How fast that size grows: the sum of its partitions' (those whose size shrank meanwhile left out); never negative. */
   bytesPerSecond: Rate;
   /** Records/s of each second of the last minute, oldest first (at most 60; fewer just after start). */
   history: number[];

@@ -12,6 +12,7 @@ import { createKafka } from '../../src/clients/kafka';
 import { BINARY, generateReviews, runBinary } from '../support/cli';
 import { freePort, purge, testProject } from '../support/stack';
 import { waitFor } from '../support/wait';
+import type { Snapshot } from '../../src/top/snapshot';
 
 const PORT = await freePort();
 const project = testProject('e2etop', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
@@ -20,6 +21,8 @@ const GROUP = 'top-readers';
 const SESSION = `pbx-top-${randomBytes(3).toString('hex')}`;
 /** 475 to 525 records/s as the screen writes them. */
 const WITHIN_5_PERCENT = '(47[5-9]|4[89]\\d|5[01]\\d|52[0-5])';
+/** A size as the screen writes it: "98 KiB", "1.2 MiB". */
+const BYTES = '\\d+(\\.\\d)? (B|KiB|MiB|GiB)';
 const path = (name: string) => join(project.dir, name);
 let kafka: Kafka;
 let admin: Admin;
@@ -78,12 +81,34 @@ afterAll(async () => {
   await purge(project.name);
 });
 
+describe('pbx top --json, one snapshot from the binary', () => {
+  it('shows the replay publishing, its topic at its rate with a size and bytes/s, every time', async () => {
+    await waitFor(() => admin.fetchTopicOffsets(TOPIC), {
+      what: `${TOPIC} past its first second`,
+      timeout: 30_000,
+      until: (offsets) => offsets.reduce((sum, p) => sum + Number(p.high), 0) >= 1000,
+    });
+    for (let i = 0; i < 3; i++) {
+      const run = await runBinary(['top', '--json', '--config', project.file]);
+      expect(run.exitCode, run.stderr).toBe(0);
+      const snapshot = JSON.parse(run.stdout) as Snapshot;
+      expect(snapshot.figuresError).toBeUndefined();
+      expect(snapshot.replays.map((r) => [r.topic, r.targetRate])).toContainEqual([TOPIC, 500]);
+      const topic = snapshot.topics.find((t) => t.name === TOPIC)!;
+      expect(Math.abs(topic.recordsPerSecond! - 500)).toBeLessThanOrEqual(25);
+      expect(topic.bytes).toBeGreaterThan(topic.records * 100); // reviews of a few hundred bytes each
+      expect(topic.bytesPerSecond).toBeGreaterThan(500 * 100);
+    }
+  });
+});
+
 describe('pbx top under a pseudo-terminal', () => {
   it('at 80×24 shows the topic at the replay’s rate, the stopped group with its lag, and the replay', async () => {
     const rows = [
       // The topic at the replay's rate; the group stopped with its lag in records and in time; the replay's target
       // and what it achieves (its figures come through the figures topic, a few seconds after it starts).
-      new RegExp(`^${TOPIC}\\s+${WITHIN_5_PERCENT}\\s+[▁▂▃▄▅▆▇█ ]{12}\\s`, 'm'),
+      // …its bytes/s and, at the end of the row, its size on disk (DescribeLogDirs).
+      new RegExp(`^${TOPIC}\\s+${WITHIN_5_PERCENT}\\s+${BYTES}\\s+[▁▂▃▄▅▆▇█ ]{12}\\s.*\\s${BYTES}$`, 'm'),
       new RegExp(`^${GROUP}\\s+stopped\\s+0\\s+[\\d,.k]+\\s+\\d[\\d.hms]*\\s`, 'm'),
       new RegExp(`^${TOPIC}\\s+500\\s+${WITHIN_5_PERCENT}\\s+[\\d,.k]+\\s+(\\d+%|–)`, 'm'),
     ];
@@ -115,7 +140,7 @@ describe('pbx top under a pseudo-terminal', () => {
     await tmux('resize-window', '-t', SESSION, '-x', '160', '-y', '50');
     const text = await screenShows(/^GROUPS \d.*TOPICS/m, 'the wide layout');
     expect(text).toMatch(new RegExp(`^${GROUP}\\s+stopped\\s+0\\s+[\\d,.k]+.*${TOPIC}`, 'm'));
-    expect(text).toMatch(new RegExp(`^${TOPIC}\\s+\\d+\\s+[▁▂▃▄▅▆▇█ ]{60}\\s`, 'm'));
+    expect(text).toMatch(new RegExp(`^${TOPIC}\\s+\\d+\\s+${BYTES}\\s+[▁▂▃▄▅▆▇█ ]{60}\\s`, 'm'));
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(160);
   });
 

@@ -117,12 +117,13 @@ describe('figures through the figures topic', () => {
   it('a reader that starts later finds the replicas publishing now, not those gone long ago', async () => {
     const topic = `pbx-figures-${randomBytes(3).toString('hex')}`;
     await ensureFiguresTopic({ admin, endpoint, topic });
-    const old = new Figures({ pipeline: 'old', replica: '0', operators: [] });
-    const oldSnapshot = old.snapshot(Date.now() - 60_000);
-    await producer.send({
-      topic,
-      messages: [{ key: 'old/0', value: JSON.stringify(oldSnapshot), timestamp: String(oldSnapshot.time) }],
+    // One gone a minute ago, and one gone 8 s ago: within the reader's look back (10 s), but longer ago than it
+    // keeps a replica not heard from (5 s), by the time its record says.
+    const gone = [60_000, 8000].map((ago, i) => {
+      const snapshot = new Figures({ pipeline: 'old', replica: String(i), operators: [] }).snapshot(Date.now() - ago);
+      return { key: `old/${i}`, value: JSON.stringify(snapshot), timestamp: String(snapshot.time) };
     });
+    await producer.send({ topic, messages: gone });
     const live = publishFigures({
       figures: new Figures({ pipeline: 'words', replica: '3', operators: [] }),
       producer,
@@ -133,7 +134,7 @@ describe('figures through the figures topic', () => {
       await waitFor(async () => (await admin.fetchTopicOffsets(topic))[0]!.high, {
         what: 'a snapshot after the old one',
         timeout: 10_000,
-        until: (high) => Number(high) >= 2,
+        until: (high) => Number(high) >= 3,
       });
       const reader = await readFigures({ endpoint, admin, topic });
       try {
@@ -143,6 +144,8 @@ describe('figures through the figures topic', () => {
           until: (s) => s.length > 0,
         });
         expect(seen.map((f) => `${f.pipeline}/${f.replica}`)).toEqual(['words/3']);
+        await reader.caughtUp;
+        expect(reader.replicas().map((f) => `${f.pipeline}/${f.replica}`)).toEqual(['words/3']);
       } finally {
         await reader.close();
       }

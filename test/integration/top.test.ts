@@ -1,18 +1,20 @@
 // pbx top's figures against a real Kafka, each checked against what the test itself did: a replay at a known rate,
-// a consumer group stopped at a known offset of records with known timestamps, a pipeline fed at a known rate, and
-// the broker stopped and started again under a running collector.
-import { writeFileSync } from 'node:fs';
+// a file of known bytes replayed, a consumer group stopped at a known offset of records with known timestamps, a
+// pipeline fed at a known rate (each read by one-shot `pbx top --json`, as a script would), and the broker stopped
+// and started again under a running collector.
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/clients/kafka';
 import { loadConfig } from '../../src/config/load';
-import { pipeline, SPEC } from '../../src/pipelines/api';
+import { pipeline } from '../../src/pipelines/api';
 import { runPipeline } from '../../src/pipelines/runtime/run';
 import { replay } from '../../src/replay/replay';
 import { createCollector } from '../../src/top/collect';
 import type { PipelineFigures } from '../../src/pipelines/runtime/figures';
 import type { Snapshot } from '../../src/top/snapshot';
+import { runOptions } from '../support/pipelines';
 import { freePort, purge, sh, testProject } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -36,19 +38,11 @@ function numbers(name: string, count: number): string {
   return file;
 }
 
-/** Snapshots of a collector of this process until one satisfies `until` (pipelines' and replays' figures). */
-async function collectUntil(what: string, until: (s: Snapshot) => boolean): Promise<Snapshot> {
-  const collector = await createCollector({ config: loadConfig({ file: project.file }) });
-  try {
-    return await waitFor(() => collector.collect(), { what, timeout: 15_000, interval: 1000, until });
-  } finally {
-    await collector.close();
-  }
-}
-
+/** One snapshot from a one-shot `pbx top --json`: a collector of its own, its first look and a second one. */
 async function top(): Promise<Snapshot> {
   const { exitCode, doc, stderr } = await project.json<Snapshot>(['top']);
   expect(exitCode, stderr).toBe(0);
+  expect(doc.figuresError, 'the figures topic read').toBeUndefined();
   return doc;
 }
 
@@ -86,23 +80,67 @@ describe('pbx top --json', () => {
     try {
       // Past the first second, when the replay's rate is still settling.
       await waitFor(() => endOffset('top-rate'), { what: '1,500 records', timeout: 20_000, until: (n) => n >= 1500 });
-      const snapshot = await top();
-      expect(snapshot).toMatchObject({ schema: 1, target: project.name, kafka: { up: true, brokers: 1 } });
-      const topic = snapshot.topics.find((t) => t.name === 'top-rate');
-      within(topic?.recordsPerSecond, 500, 0.05);
-      expect(topic).toMatchObject({ partitions: 1, internal: false });
-      expect(topic!.history.length).toBeGreaterThanOrEqual(1);
-      const withReplay = await collectUntil('the replay', (s) => s.replays.some((r) => r.topic === 'top-rate'));
-      const shown = withReplay.replays.find((r) => r.topic === 'top-rate');
-      expect(shown).toMatchObject({ targetRate: 500, total: null, source: expect.stringContaining('top-rate.json') });
-      within(shown?.achievedRate, 500, 0.05);
-      expect(shown!.sent).toBeGreaterThan(1000);
-      expect(snapshot.services.map((s) => [s.service, s.ready])).toContainEqual(['kafka', true]);
+      // Every one-shot snapshot, each a collector of its own, shows the replay publishing: none is missed.
+      for (let i = 0; i < 3; i++) {
+        const snapshot = await top();
+        expect(snapshot).toMatchObject({ schema: 1, target: project.name, kafka: { up: true, brokers: 1 } });
+        const topic = snapshot.topics.find((t) => t.name === 'top-rate');
+        within(topic?.recordsPerSecond, 500, 0.05);
+        expect(topic).toMatchObject({ partitions: 1, internal: false });
+        expect(topic!.history.length).toBeGreaterThanOrEqual(1);
+        const shown = snapshot.replays.find((r) => r.topic === 'top-rate');
+        expect(shown, `snapshot ${i + 1} shows the replay`).toMatchObject({
+          targetRate: 500,
+          total: null,
+          source: expect.stringContaining('top-rate.json'),
+        });
+        within(shown?.achievedRate, 500, 0.05);
+        expect(shown!.sent).toBeGreaterThan(1000);
+        expect(snapshot.services.map((s) => [s.service, s.ready])).toContainEqual(['kafka', true]);
+      }
     } finally {
       await run.stop();
     }
     // A replay that ended leaves at once (its tombstone), not after the figures go stale.
-    await collectUntil('the replay gone', (s) => !s.replays.some((r) => r.topic === 'top-rate'));
+    expect((await top()).replays.filter((r) => r.topic === 'top-rate')).toEqual([]);
+  }, 60_000);
+
+  it("shows a topic's size on disk, at least the bytes replayed into it, and bytes/s at the replay's rate", async () => {
+    // 3,000 records of exactly 200 bytes (and a newline each) at 500/s: 100,000 bytes/s of values, plus Kafka's own
+    // framing of each record and batch.
+    const file = join(project.dir, 'top-bytes.json');
+    const line = (n: number) =>
+      JSON.stringify({ n, pad: '' }).replace('""', `"${'x'.repeat(200 - 15 - String(n).length)}"`);
+    writeFileSync(file, Array.from({ length: 3000 }, (_, n) => line(n)).join('\n') + '\n');
+    expect(line(7)).toHaveLength(200);
+    const stop = new AbortController();
+    const done = replay({
+      config: loadConfig({ file: project.file }),
+      source: { path: file },
+      topic: 'top-bytes',
+      pace: { kind: 'rate', perSecond: 500 },
+      signal: stop.signal,
+    });
+    try {
+      await waitFor(() => endOffset('top-bytes'), { what: '1,000 records', timeout: 20_000, until: (n) => n >= 1000 });
+      const during = (await top()).topics.find((t) => t.name === 'top-bytes');
+      within(during?.recordsPerSecond, 500, 0.05);
+      // The bytes the broker wrote per record so far, and the values' 200 bytes: bytes/s lies between their rates.
+      const perRecord = during!.bytes! / during!.records;
+      expect(perRecord).toBeGreaterThan(200);
+      expect(during!.bytesPerSecond).toBeGreaterThanOrEqual(500 * 200 * 0.95);
+      expect(during!.bytesPerSecond).toBeLessThanOrEqual(500 * perRecord * 1.05);
+      await done;
+    } finally {
+      stop.abort();
+      await done.catch(() => undefined);
+    }
+    const after = (await top()).topics.find((t) => t.name === 'top-bytes');
+    expect(after).toMatchObject({ records: 3000, partitions: 1 });
+    expect(after!.bytes).toBeGreaterThanOrEqual(statSync(file).size);
+    // The one partition's leader replica is the topic's size.
+    expect(after!.details.map((d) => d.bytes)).toEqual([after!.bytes]);
+    expect(after!.bytesPerSecond).toBe(0);
   }, 60_000);
 
   it('shows a consumer group stopped half-way with its lag in records and in time, status stopped', async () => {
@@ -160,26 +198,15 @@ describe('pbx top --json', () => {
     // The replay makes the topic: the pipeline starts on one that is there.
     await waitFor(() => endOffset('top-in'), { what: 'records in', timeout: 20_000, until: (n) => n >= 50 });
     const stop = new AbortController();
-    const running = runPipeline({
-      spec: spec[SPEC],
-      file: 'test',
-      config: loadConfig({ file: project.file }),
-      replicas: 1,
-      from: 'earliest',
-      untilEnd: false,
-      reset: false,
-      onError: 'stop',
-      sinkTimeoutMs: 60_000,
-      signal: stop.signal,
-      onNote: () => undefined,
-    });
+    const running = runPipeline(runOptions(project, spec, { untilEnd: false, signal: stop.signal }));
     try {
       await waitFor(() => endOffset('top-out'), { what: '300 records out', timeout: 30_000, until: (n) => n >= 300 });
-      // Snapshots over about six seconds: the filter's rate as published each second, against what it processed
-      // between the first and the last (its totals over their times), which is the replay's 200 a second.
+      // One-shot snapshots over about six seconds, each of which shows the pipeline: the filter's rate as published
+      // each second, against what it processed between the first and the last (its totals over their times), which
+      // is the replay's 200 a second.
       const seen: PipelineFigures[] = [];
       for (let i = 0; i < 6; i++) {
-        const snapshot = await collectUntil('the pipeline', (s) => s.pipelines.some((p) => p.pipeline === 'ittop'));
+        const snapshot = await top();
         const figures = snapshot.pipelines.find((p) => p.pipeline === 'ittop');
         expect(figures, JSON.stringify({ ...snapshot, topics: [] })).toBeDefined();
         const [filter, map] = figures!.operators;

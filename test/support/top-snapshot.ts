@@ -25,6 +25,8 @@ function topic(name: string, rate: number, partitions = 3, extra: Partial<TopicR
       startOffset: 0,
       endOffset: rate * 200,
       recordsPerSecond: rate / partitions,
+      bytes: (rate * 600 * 200) / partitions,
+      bytesPerSecond: (rate * 200) / partitions,
     })),
     ...extra,
   };

@@ -1,11 +1,13 @@
 // pbx top's screen from fixed snapshots: each panel's key figures at 80×24 and at 200×60, nothing wider or taller
-// than the terminal, what is cut marked, details, the filter and the Kafka-down banner.
+// than the terminal, what is cut marked, details, the filter and the Kafka-down banner; and the plain-text tables.
 import { describe, expect, it } from 'vitest';
+import { makeStyler } from '../../src/cli/output';
 import { lineText } from '../../src/top/columns';
 import { compactCount, percentilesCell, shortDuration, sparkline } from '../../src/top/format';
 import { initialUiState, type UiState } from '../../src/top/keys';
 import { layoutScreen, screenText, shareHeight, type TerminalSize } from '../../src/top/layout';
 import { panelRows } from '../../src/top/panels';
+import { snapshotText } from '../../src/top/plain';
 import type { Snapshot } from '../../src/top/snapshot';
 import { fixedSnapshot, NOW } from '../support/top-snapshot';
 
@@ -215,5 +217,24 @@ describe('figures in narrow columns', () => {
         12,
       ),
     ).toHaveLength(12);
+  });
+});
+
+describe('pbx top as plain text', () => {
+  const style = makeStyler(false);
+
+  it("shows each topic's size on disk and bytes/s beside its records", () => {
+    const lines = snapshotText(fixedSnapshot(), style).split('\n');
+    expect(rowOf(lines, 'TOPIC ')).toMatch(
+      /^TOPIC\s+PARTITIONS\s+RECORDS\s+SIZE\s+RECORDS\/S\s+BYTES\/S\s+LAST MINUTE$/,
+    );
+    expect(rowOf(lines, 'reviews ')).toMatch(/^reviews\s+3\s+300000\s+57 MiB\s+500\s+98 KiB\s+[▁-█]{60}$/);
+  });
+
+  it('leaves them out when the cluster does not say them', () => {
+    const snapshot = fixedSnapshot();
+    snapshot.topics = snapshot.topics.map((t) => ({ ...t, bytes: null, bytesPerSecond: null }));
+    const lines = snapshotText(snapshot, style).split('\n');
+    expect(rowOf(lines, 'TOPIC ')).toMatch(/^TOPIC\s+PARTITIONS\s+RECORDS\s+RECORDS\/S\s+LAST MINUTE$/);
   });
 });

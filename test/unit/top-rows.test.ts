@@ -3,7 +3,9 @@ import {
   etaMs,
   FlowHistory,
   groupStatus,
+  growthRate,
   rateBetween,
+  sumOf,
   STALL_AFTER_MS,
   type ClusterReading,
   type GroupReading,
@@ -55,6 +57,59 @@ describe('rates', () => {
     expect(topic.details.map((d) => d.recordsPerSecond)).toEqual([300, 200]);
     expect(topic.history).toHaveLength(60); // the last minute: a rate a second
     expect(topic.records).toBe(70 * 500);
+  });
+});
+
+describe('sizes on disk', () => {
+  /** A reading of topic `t` whose partitions' leaders (1, or as given) say these sizes (undefined: did not say). */
+  const sized = (time: number, sizes: Array<number | undefined>, leaders = sizes.map(() => 1)) => {
+    const r = reading(
+      time,
+      sizes.map(() => 0),
+    );
+    r.topics[0]!.partitions = r.topics[0]!.partitions.map((p, i) => ({ ...p, leader: leaders[i]!, bytes: sizes[i] }));
+    return r;
+  };
+
+  it("is the sum of the partitions' leader replicas, and grows at the change between two readings", () => {
+    const history = new FlowHistory();
+    const first = history.rows(sized(0, [1000, 3000])).topics[0]!;
+    expect(first).toMatchObject({ bytes: 4000, bytesPerSecond: null });
+    const next = history.rows(sized(2000, [3000, 4000])).topics[0]!;
+    expect(next).toMatchObject({ bytes: 7000, bytesPerSecond: 1500 });
+    expect(next.details.map((d) => [d.bytes, d.bytesPerSecond])).toEqual([
+      [3000, 1000],
+      [4000, 500],
+    ]);
+  });
+
+  it('is unknown while a leader does not say, rather than smaller', () => {
+    const history = new FlowHistory();
+    history.rows(sized(0, [1000, 3000]));
+    const topic = history.rows(sized(1000, [2000, undefined])).topics[0]!;
+    expect(topic).toMatchObject({ bytes: null, bytesPerSecond: 1000 });
+    expect(topic.details[1]).toMatchObject({ bytes: null, bytesPerSecond: null });
+  });
+
+  it('never grows at a negative rate: a log that shrank (segments deleted) or changed leader has no rate then', () => {
+    const history = new FlowHistory();
+    history.rows(sized(0, [1_000_000, 5000, 7000]));
+    const topic = history.rows(sized(1000, [2000, 6000, 6500], [1, 1, 2])).topics[0]!;
+    expect(topic.details.map((d) => d.bytesPerSecond)).toEqual([null, 1000, null]);
+    expect(topic).toMatchObject({ bytes: 14_500, bytesPerSecond: 1000 });
+    // The next refresh measures from the new sizes again.
+    const after = history.rows(sized(2000, [2500, 6000, 6600], [1, 1, 2])).topics[0]!;
+    expect(after.details.map((d) => d.bytesPerSecond)).toEqual([500, 0, 100]);
+  });
+
+  it('has its rules as pure functions', () => {
+    expect(growthRate({ leader: 1, bytes: 10 }, { leader: 1, bytes: 5 }, 1000)).toBeNull();
+    expect(growthRate({ leader: 1, bytes: 10 }, { leader: 2, bytes: 50 }, 1000)).toBeNull();
+    expect(growthRate(undefined, { leader: 1, bytes: 50 }, 1000)).toBeNull();
+    expect(growthRate({ leader: 1, bytes: 10 }, { leader: 1, bytes: 510 }, 500)).toBe(1000);
+    expect(sumOf([1, null, 2])).toBe(3);
+    expect(sumOf([1, null, 2], true)).toBeNull();
+    expect(sumOf([null])).toBeNull();
   });
 });
 

@@ -163,7 +163,10 @@ export interface ReadFiguresOptions {
   topic?: string;
   /** Only this pipeline's replicas. */
   pipeline?: string;
-  /** How far back to start reading: a replica publishes every second, so a few seconds find every live one. */
+  /**
+   * How far back to start reading (default twice staleMs): a replica publishes every second, so this finds every one
+   * that published within staleMs, with room for a publisher's clock behind this one's or a second send delayed.
+   */
   lookBackMs?: number;
   /** A replica not heard from for this long (by this machine's clock) is gone (default 5000). */
   staleMs?: number;
@@ -174,7 +177,10 @@ export interface FiguresReader {
   replicas(now?: number): PipelineFigures[];
   /** The latest figures of each running replay, oldest first. */
   replays(now?: number): ReplayFigures[];
-  /** Resolves once every partition was read up to its end as it was when the reader started. */
+  /**
+   * Resolves once every partition was read up to its end as it was when the reader started: from then on replicas()
+   * and replays() hold every one that published within staleMs before the start.
+   */
   caughtUp: Promise<void>;
   /** Yields replicas() each time a snapshot arrives (coalesced), until close() or the signal. */
   updates(signal?: AbortSignal): AsyncIterable<PipelineFigures[]>;
@@ -190,7 +196,7 @@ const FETCH_WAIT_MS = 500;
  * rebalance to wait for, nothing committed. Resolves once it is connected and placed.
  */
 export async function readFigures(options: ReadFiguresOptions): Promise<FiguresReader> {
-  const { endpoint, admin, topic = FIGURES_TOPIC, pipeline, lookBackMs = 5000, staleMs = 5000 } = options;
+  const { endpoint, admin, topic = FIGURES_TOPIC, pipeline, staleMs = 5000, lookBackMs = 2 * staleMs } = options;
   await ensureFiguresTopic({ admin, endpoint, topic });
   const internals = await loadFetchInternals(kafkaClientConfig(endpoint, { clientId: 'pbx-figures-reader' }));
   await internals.connect();
@@ -210,7 +216,12 @@ export async function readFigures(options: ReadFiguresOptions): Promise<FiguresR
     positions: await startAt(),
     replace: startAt,
     closed: () => closed,
-    onRecord: (key, value) => table.apply(key, value, Date.now()),
+    onRecord: (key, value, timestamp, partition) => {
+      // What was published before the reader started is as old as its timestamp says (by the publisher's clock, at
+      // most now): a replica that published 8 s before is not live for staleMs more. What comes after is read live.
+      const now = Date.now();
+      table.apply(key, value, read.has(partition) || !(timestamp >= 0) ? now : Math.min(now, timestamp));
+    },
     onCaughtUp: (partition) => {
       read.add(partition);
       if (read.size >= internals.partitionsOf(topic).length) caughtUp.resolve();
@@ -243,7 +254,7 @@ interface Following {
   /** Where to start again when the next offset is gone (retention deleted it). */
   replace: () => Promise<Map<number, string>>;
   closed: () => boolean;
-  onRecord: (key: string | null, value: string | null) => void;
+  onRecord: (key: string | null, value: string | null, timestamp: number, partition: number) => void;
   onBatch: () => void;
   /** A partition's fetch came back with nothing left to read. */
   onCaughtUp: (partition: number) => void;
@@ -279,7 +290,12 @@ async function fetchFrom(f: Following, nodeId: number, partitions: number[]): Pr
     const from = BigInt(f.positions.get(partition) ?? 0);
     for (const message of messages) {
       if (BigInt(message.offset) < from) continue; // a batch comes whole, from before the offset asked for
-      f.onRecord(message.key?.toString() ?? null, message.value?.toString() ?? null);
+      f.onRecord(
+        message.key?.toString() ?? null,
+        message.value?.toString() ?? null,
+        Number(message.timestamp),
+        partition,
+      );
       f.positions.set(partition, String(BigInt(message.offset) + 1n));
       any = true;
     }
