@@ -59,7 +59,8 @@ const { values: options } = parseArgs({
 const RECORDS = Number(options.records);
 const ROUNDS = Number(options.rounds);
 const root = resolve(import.meta.dirname, '../..');
-const pbx = resolve(root, 'dist/pbx');
+// PBX_BENCH_BINARY: a copy of the binary, so that rebuilding dist/pbx during a run changes no round.
+const pbx = process.env.PBX_BENCH_BINARY ?? resolve(root, 'dist/pbx');
 const work = resolve(root, 'bench/results/pipeline');
 mkdirSync(resolve(work, 'logs'), { recursive: true });
 // The pbx project the stack and `pbx run` use: outside the repository, whose type check would take its pipeline

@@ -9,8 +9,8 @@ import { loadKafkajs } from './kafka';
 // (module path and property), instead of a TypeError somewhere in a replay. test/unit/kafkajs-internals.test.ts
 // runs the same check on the installed kafkajs.
 
-/** Room before each batch for a produce request's framing: header, client id and topic name (at most 249). */
-export const REQUEST_HEADROOM = 512;
+/** Room before each batch for a produce request's framing: header, client id, transactional id and topic name (at most 249). */
+export const REQUEST_HEADROOM = 1024;
 const PRODUCE_API_KEY = 0;
 const ACKS_ALL = -1;
 const ACK_TIMEOUT_MS = 30_000;
@@ -47,6 +47,8 @@ export interface ProducerInternals extends ClusterAccess {
 
 export interface ProduceRequest {
   nodeId: number;
+  /** A transactional producer's id: its batches are transactional ones. */
+  transactionalId?: string;
   topic: string;
   partition: number;
   batch: FinishedBatch;
@@ -74,6 +76,10 @@ export class KafkajsChangedError extends Error {
  */
 export async function loadProducerInternals(config: KafkaConfig, modules?: KafkajsModules): Promise<ProducerInternals> {
   const { cluster, checked } = await checkedCluster(config, modules);
+  return producerInternals(cluster, checked);
+}
+
+function producerInternals(cluster: Cluster, checked: CheckedModules): ProducerInternals {
   const partitioner = checked.kafkajs.Partitioners.DefaultPartitioner();
   return {
     ...clusterAccess(cluster),
@@ -89,6 +95,240 @@ export async function loadProducerInternals(config: KafkaConfig, modules?: Kafka
     partitionFor: (topic, partitionMetadata, key) =>
       partitioner({ topic, partitionMetadata, message: { key, value: null } }),
   };
+}
+
+/** A transaction's requests, on the broker that coordinates them: kafkajs's, and TxnOffsetCommit of pbx's own. */
+export interface Coordinator {
+  initProducerId(args: {
+    transactionalId: string;
+    transactionTimeout: number;
+  }): Promise<{ producerId: string; producerEpoch: number }>;
+  addPartitionsToTxn(args: TransactionIdentity & { topics: Array<{ topic: string; partitions: number[] }> }): Promise<unknown>;
+  addOffsetsToTxn(args: TransactionIdentity & { groupId: string }): Promise<unknown>;
+  endTxn(args: TransactionIdentity & { transactionResult: boolean }): Promise<unknown>;
+  /**
+   * A transaction's offsets for a consumer group, with the member's generation (KIP-447, version 3): a member whose
+   * partitions moved on (a paused worker, a zombie) is refused with ILLEGAL_GENERATION or UNKNOWN_MEMBER_ID. A broker
+   * older than Kafka 2.5 gets version 0–1, which carries no generation: only the transactional id fences there.
+   */
+  txnOffsetCommit(args: TransactionIdentity & GroupOffsets): Promise<void>;
+}
+
+export interface TransactionIdentity {
+  transactionalId: string;
+  producerId: string;
+  producerEpoch: number;
+}
+
+/** A consumer-group member's offsets: the next offset to read, per partition. */
+export interface GroupOffsets {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  offsets: Array<{ topic: string; partition: number; offset: bigint }>;
+}
+
+/** What transactional-producer.ts uses of kafkajs's internals: the producer's, and the coordinators. */
+export interface TransactionInternals extends ProducerInternals {
+  /** The broker coordinating a transactional id's transactions, or a consumer group. */
+  coordinator(key: string, kind: 'transaction' | 'group'): Promise<Coordinator>;
+}
+
+/** Loads and checks kafkajs's internals as loadProducerInternals does, for a transactional producer. */
+export async function loadTransactionInternals(
+  config: KafkaConfig,
+  modules?: KafkajsModules,
+): Promise<TransactionInternals> {
+  const { cluster, checked } = await checkedCluster(config, modules);
+  return {
+    ...producerInternals(cluster, checked),
+    coordinator: async (key, kind) => {
+      const broker = await cluster.findGroupCoordinator({ groupId: key, coordinatorType: kind === 'group' ? 0 : 1 });
+      return {
+        initProducerId: (args) => broker.initProducerId(args),
+        addPartitionsToTxn: (args) => broker.addPartitionsToTxn(args),
+        addOffsetsToTxn: (args) => broker.addOffsetsToTxn(args),
+        endTxn: (args) => broker.endTxn(args),
+        txnOffsetCommit: (args) => txnOffsetCommit(broker, checked, args),
+      };
+    },
+  };
+}
+
+const TXN_OFFSET_COMMIT = 28;
+/** The first version with the member's generation and id (KIP-447, Kafka 2.5); Kafka's flexible encoding. */
+const TXN_OFFSET_COMMIT_FENCING = 3;
+
+async function txnOffsetCommit(
+  broker: CoordinatingBroker,
+  checked: CheckedModules,
+  args: TransactionIdentity & GroupOffsets,
+): Promise<void> {
+  const topics = new Map<string, Array<{ partition: number; offset: bigint }>>();
+  for (const { topic, partition, offset } of args.offsets) {
+    const list = topics.get(topic) ?? [];
+    list.push({ partition, offset });
+    topics.set(topic, list);
+  }
+  if ((broker.versions?.[TXN_OFFSET_COMMIT]?.maxVersion ?? 0) < TXN_OFFSET_COMMIT_FENCING) {
+    await broker.txnOffsetCommit({
+      ...args,
+      topics: [...topics].map(([topic, ps]) => ({
+        topic,
+        partitions: ps.map((p) => ({ partition: p.partition, offset: String(p.offset) })),
+      })),
+    });
+    return;
+  }
+  const body = encodeTxnOffsetCommit(args, topics);
+  const codes = (await broker.connectionPool.send({
+    request: {
+      apiKey: TXN_OFFSET_COMMIT,
+      apiVersion: TXN_OFFSET_COMMIT_FENCING,
+      apiName: 'TxnOffsetCommit',
+      // kafkajs writes request header version 1; its empty tagged fields, first here, make it version 2.
+      encode: () => Promise.resolve({ buf: body, buffer: body }),
+    },
+    response: {
+      decode: (payload: Buffer) => Promise.resolve(decodeTxnOffsetCommit(payload)),
+      parse: (codes: number[]) => Promise.resolve(codes),
+    },
+  })) as number[];
+  const failed = codes.find((code) => code !== 0);
+  if (failed !== undefined) throw checked.errors.createErrorFromCode(failed);
+}
+
+/** TxnOffsetCommit version 3's body (flexible: compact strings and arrays, tagged fields), after the header. */
+export function encodeTxnOffsetCommit(
+  args: TransactionIdentity & GroupOffsets,
+  topics: Map<string, Array<{ partition: number; offset: bigint }>>,
+): Buffer {
+  const out = new FlexibleWriter();
+  out.varint(0); // the request header's tagged fields
+  out.string(args.transactionalId).string(args.groupId);
+  out.int64(BigInt(args.producerId)).int16(args.producerEpoch).int32(args.generationId);
+  out.string(args.memberId).string(null); // group instance id: none (no static membership)
+  out.varint(topics.size + 1);
+  for (const [topic, partitions] of topics) {
+    out.string(topic).varint(partitions.length + 1);
+    for (const { partition, offset } of partitions) {
+      out.int32(partition).int64(offset).int32(-1).string(null).varint(0); // leader epoch, metadata: none
+    }
+    out.varint(0);
+  }
+  return out.varint(0).done();
+}
+
+/** The error code of each partition in a TxnOffsetCommit version 3 response (after the correlation id). */
+export function decodeTxnOffsetCommit(payload: Buffer): number[] {
+  const read = { at: 0 };
+  const varint = (): number => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = payload[read.at++]!;
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
+  };
+  const skipTags = () => {
+    for (let n = varint(); n > 0; n--) {
+      varint();
+      read.at += varint();
+    }
+  };
+  const codes: number[] = [];
+  skipTags(); // the response header's
+  read.at += 4; // throttle time
+  for (let topics = varint() - 1; topics > 0; topics--) {
+    read.at += varint() - 1; // name
+    for (let partitions = varint() - 1; partitions > 0; partitions--) {
+      codes.push(payload.readInt16BE(read.at + 4));
+      read.at += 6;
+      skipTags();
+    }
+    skipTags();
+  }
+  return codes;
+}
+
+/** Kafka's flexible encoding, as far as TxnOffsetCommit needs it. */
+class FlexibleWriter {
+  private buffer = Buffer.alloc(256);
+  private at = 0;
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return;
+    const bigger = Buffer.alloc(Math.max(this.buffer.length * 2, this.at + bytes));
+    this.buffer.copy(bigger, 0, 0, this.at);
+    this.buffer = bigger;
+  }
+  varint(n: number): this {
+    this.room(5);
+    while (n >= 0x80) {
+      this.buffer[this.at++] = (n & 0x7f) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    this.buffer[this.at++] = n;
+    return this;
+  }
+  /** A compact (nullable) string: its length plus one, then its bytes; 0 is null. */
+  string(value: string | null): this {
+    if (value === null) return this.varint(0);
+    const bytes = Buffer.from(value);
+    this.varint(bytes.length + 1).room(bytes.length);
+    this.buffer.set(bytes, this.at);
+    this.at += bytes.length;
+    return this;
+  }
+  int16(n: number): this {
+    this.room(2);
+    this.at = this.buffer.writeInt16BE(n, this.at);
+    return this;
+  }
+  int32(n: number): this {
+    this.room(4);
+    this.at = this.buffer.writeInt32BE(n, this.at);
+    return this;
+  }
+  int64(n: bigint): this {
+    this.room(8);
+    this.at = this.buffer.writeBigInt64BE(n, this.at);
+    return this;
+  }
+  done(): Buffer {
+    return this.buffer.subarray(0, this.at);
+  }
+}
+
+/** Each consumer-group member's generation in this process, by member id, since its last join. */
+const generations = new Map<string, number>();
+let generationsWatched = false;
+
+/**
+ * The generation of a kafkajs consumer's membership, by its member id (GROUP_JOIN's memberId), which a transaction's
+ * offsets carry so that a member whose partitions moved on is fenced (KIP-447). kafkajs keeps it to itself: its
+ * ConsumerGroup's joinAndSync is wrapped, once, to note it after every join.
+ */
+export async function loadGroupGenerations(modules?: KafkajsModules): Promise<(memberId: string) => number | undefined> {
+  modules ??= await importKafkajsModules();
+  const problems = await kafkajsShapeProblems(modules);
+  if (problems.length > 0) throw new KafkajsChangedError(problems);
+  if (!generationsWatched) {
+    generationsWatched = true;
+    const prototype = (modules.consumerGroup as { prototype: JoiningGroup }).prototype;
+    const { joinAndSync } = prototype as { joinAndSync: (this: JoiningGroup) => Promise<void> };
+    prototype.joinAndSync = async function (this: JoiningGroup) {
+      await joinAndSync.call(this);
+      if (this.memberId) generations.set(this.memberId, this.generationId);
+    };
+  }
+  return (memberId) => generations.get(memberId);
+}
+
+interface JoiningGroup {
+  memberId: string | null;
+  generationId: number;
+  joinAndSync(): Promise<void>;
 }
 
 /**
@@ -253,6 +493,10 @@ const KAFKAJS_MODULES = {
     load: () => import('kafkajs/src/network/socketFactory.js'),
   },
   errors: { path: 'kafkajs/src/protocol/error.js', load: () => import('kafkajs/src/protocol/error.js') },
+  consumerGroup: {
+    path: 'kafkajs/src/consumer/consumerGroup.js',
+    load: () => import('kafkajs/src/consumer/consumerGroup.js'),
+  },
 } as const;
 
 type ModuleName = keyof typeof KAFKAJS_MODULES;
@@ -284,6 +528,7 @@ export async function kafkajsShapeProblems(modules: KafkajsModules): Promise<str
   const partitioners = m.kafkajs?.Partitioners as Record<string, unknown> | undefined;
   check('kafkajs').is('Partitioners.DefaultPartitioner', partitioners?.DefaultPartitioner, 'function');
   check('cluster').methods('Cluster', m.cluster, CLUSTER_METHODS);
+  check('consumerGroup').methods('ConsumerGroup', m.consumerGroup, ['joinAndSync']);
   check('socketFactory').is('module.exports', m.socketFactory, 'function');
   const errors = check('errors');
   await errors.survives('createErrorFromCode', () => checkErrors(errors, m.errors));
@@ -321,6 +566,7 @@ const CLUSTER_METHODS = [
   'findTopicPartitionMetadata',
   'findBroker',
   'findControllerBroker',
+  'findGroupCoordinator',
   'metadata',
 ];
 
@@ -436,6 +682,10 @@ function checkConnections(check: (name: ModuleName) => ShapeCheck, m: KafkajsMod
       'findGroupCoordinator',
       'describeGroups',
       'offsetFetch',
+      'addPartitionsToTxn',
+      'addOffsetsToTxn',
+      'txnOffsetCommit',
+      'endTxn',
     ])
   ) {
     return;
@@ -513,6 +763,15 @@ export interface Broker {
   initProducerId(args: { transactionTimeout: number }): Promise<{ producerId: string; producerEpoch: number }>;
 }
 
+/** A broker as a transaction's coordinator: kafkajs's requests, and its connection pool for pbx's own. */
+interface CoordinatingBroker extends Omit<Coordinator, 'txnOffsetCommit'> {
+  connectionPool: { send(protocol: unknown): Promise<unknown> };
+  /** kafkajs's TxnOffsetCommit, versions 0–1 (no generation). */
+  txnOffsetCommit(args: TransactionIdentity & { groupId: string; topics: unknown[] }): Promise<unknown>;
+  /** The API versions the broker told kafkajs, by api key (once connected). */
+  versions?: Record<number, { minVersion: number; maxVersion: number }>;
+}
+
 /** What the figures reader calls on a broker: kafkajs's own fetch, which decodes the record batches. */
 interface FetchingBroker {
   fetch(args: {
@@ -534,6 +793,7 @@ interface Cluster {
   findBroker(args: { nodeId: number }): Promise<Broker & ReadingBroker>;
   metadata(args: { topics: string[] }): Promise<ClusterMetadata>;
   findControllerBroker(): Promise<Broker>;
+  findGroupCoordinator(args: { groupId: string; coordinatorType: number }): Promise<CoordinatingBroker>;
 }
 
 interface CheckedModules {
@@ -639,8 +899,11 @@ function checkConnected(connection: Connection): void {
 /** The request body from the transactional id on, written just before the batch; returns where it starts. */
 function writeProduceBody(buffer: Buffer, start: number, end: number, request: ProduceRequest): number {
   const topic = Buffer.from(request.topic);
-  const bodyStart = start - (2 + 2 + 4 + 4 + 2 + topic.length + 4 + 4 + 4);
-  let at = buffer.writeInt16BE(-1, bodyStart); // transactional id: null
+  const transactionalId = request.transactionalId === undefined ? undefined : Buffer.from(request.transactionalId);
+  const bodyStart = start - (2 + (transactionalId?.length ?? 0) + 2 + 4 + 4 + 2 + topic.length + 4 + 4 + 4);
+  if (bodyStart < 0) throw new Error(`A produce request's framing does not fit in ${start} bytes before its batch.`);
+  let at = buffer.writeInt16BE(transactionalId?.length ?? -1, bodyStart); // -1: null
+  if (transactionalId) at += transactionalId.copy(buffer, at);
   at = buffer.writeInt16BE(ACKS_ALL, at);
   at = buffer.writeInt32BE(ACK_TIMEOUT_MS, at);
   at = buffer.writeInt32BE(1, at); // one topic

@@ -38,3 +38,7 @@ declare module 'kafkajs/src/protocol/error.js' {
   const exports: unknown;
   export default exports;
 }
+declare module 'kafkajs/src/consumer/consumerGroup.js' {
+  const exports: unknown;
+  export default exports;
+}

@@ -11,6 +11,7 @@ const ATTRIBUTES_AT = 21;
 const BATCH_HEADER_BYTES = 61;
 const MAGIC = 2;
 const NO_PARTITION_LEADER_EPOCH = -1;
+const TRANSACTIONAL = 0x10;
 
 export type Compression = 'none' | 'gzip';
 const CODEC: Record<Compression, number> = { none: 0, gzip: 1 };
@@ -32,6 +33,8 @@ export interface BatchIdentity {
   producerId: bigint;
   producerEpoch: number;
   baseSequence: number;
+  /** A batch of a Kafka transaction: its records stay invisible to read_committed readers until the commit. */
+  transactional?: boolean;
 }
 
 /**
@@ -141,7 +144,8 @@ export class RecordBatchBuilder {
     batch.writeInt32BE(end - start - 12, start + 8);
     batch.writeInt32BE(NO_PARTITION_LEADER_EPOCH, start + 12);
     batch.writeInt8(MAGIC, start + 16);
-    batch.writeInt16BE(CODEC[compression], start + ATTRIBUTES_AT); // create-time timestamps, not transactional
+    // Create-time timestamps; transactional or not.
+    batch.writeInt16BE(CODEC[compression] | (identity.transactional ? TRANSACTIONAL : 0), start + ATTRIBUTES_AT);
     batch.writeInt32BE(this.count - 1, start + 23);
     batch.writeBigInt64BE(BigInt(this.baseTimestamp), start + 27);
     batch.writeBigInt64BE(BigInt(this.maxTimestamp), start + 35);

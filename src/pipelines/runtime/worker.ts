@@ -4,8 +4,11 @@
 // A crash at any point leaves the last committed batch as the truth: the next owner of the partition restores
 // state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
 // write the same results again.
-import type { Admin, Consumer, EachBatchPayload, Kafka, Message, Producer, TopicMessages, Transaction } from 'kafkajs';
-import { sleep } from '../../async';
+import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
+import { kafkaClientConfig } from '../../clients/kafka';
+import { loadGroupGenerations } from '../../clients/kafkajs-internals';
+import { TransactionalProducer, type Transaction } from '../../clients/transactional-producer';
+import { kafkaEndpoint } from '../../services/endpoints';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
 import type { SinkWrite, SinkWriter } from '../sinks/types';
@@ -57,47 +60,14 @@ class BatchOutputs {
     if (list) list.push(message);
     else this.topics.set(topic, [message]);
   }
-  /**
-   * The messages in sends of at most SEND_BYTES each (kafkajs puts a partition's messages of one send in one record
-   * batch, which the broker refuses above the topic's max.message.bytes, 1 MB by default); in order per partition.
-   */
-  *sends(): Generator<TopicMessages[]> {
-    let send = new Map<string, Message[]>();
-    let bytes = 0;
-    for (const [topic, messages] of this.topics) {
-      for (const message of messages) {
-        const size = sizeOf(message);
-        if (bytes > 0 && bytes + size > SEND_BYTES) {
-          yield [...send].map(([t, m]) => ({ topic: t, messages: m }));
-          send = new Map();
-          bytes = 0;
-        }
-        const list = send.get(topic);
-        if (list) list.push(message);
-        else send.set(topic, [message]);
-        bytes += size;
-      }
-    }
-    if (bytes > 0) yield [...send].map(([t, m]) => ({ topic: t, messages: m }));
-  }
-}
-
-/** What a send of a batch may hold: replay's figure, well under the broker's default limit of 1 MB per batch. */
-const SEND_BYTES = 512 * 1024;
-
-/** A message's size in a record batch, about (its overhead of varints and attributes counted as 16 bytes). */
-function sizeOf(message: Message): number {
-  let size =
-    16 +
-    (message.key?.length ?? 0) +
-    (typeof message.value === 'string' || Buffer.isBuffer(message.value) ? message.value.length : 0);
-  for (const [name, value] of Object.entries(message.headers ?? {})) size += name.length + String(value).length + 2;
-  return size;
 }
 
 export class Worker {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private producer?: TransactionalProducer;
+  /** This member's id in the group, from its last join; its generation is looked up at each batch's start. */
+  private memberId = '';
+  private generationOf: (memberId: string) => number | undefined = () => undefined;
   private readonly head: StageOperators;
   /** Stage B's steps: the operators after an aggregate, or a keyed or window shell and the operators after it. */
   private readonly tail: StageOperators;
@@ -120,7 +90,7 @@ export class Worker {
   readonly done: Promise<void> = new Promise((resolve) => (this.stopped = resolve));
 
   constructor(private readonly options: WorkerOptions) {
-    const { kafka, topology, transactionalId, figures } = options;
+    const { kafka, topology, figures } = options;
     this.consumer = kafka.consumer({
       groupId: topology.groupId,
       readUncommitted: false,
@@ -135,14 +105,6 @@ export class Worker {
       // kafkajs's 5 s for it after its work was done.
       ...(options.until ? { maxWaitTimeInMs: 200 } : {}),
     });
-    this.producer = kafka.producer({
-      transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      transactionTimeout: 15_000,
-      // A transaction waits on the previous one's end for a few ms: kafkajs's 200 ms first retry is most of a batch's latency.
-      retry: { initialRetryTime: 20, maxRetryTime: 1000, retries: 10 },
-    });
     this.tables = new Tables(kafka, options.config);
     this.idleness = new Idleness(options.idleTimeoutMs);
     const lookup = this.tables.lookup;
@@ -156,13 +118,24 @@ export class Worker {
   async start(): Promise<void> {
     const { topology, from } = this.options;
     // Connecting a transactional producer fences an earlier one of the same id and aborts what it left open.
-    await this.producer.connect();
+    this.producer = await TransactionalProducer.connect({
+      kafka: kafkaClientConfig(kafkaEndpoint(this.options.config), {
+        clientId: `pbx-run-${topology.name}`,
+        connectionTimeout: 3000,
+      }),
+      transactionalId: this.options.transactionalId,
+      transactionTimeoutMs: 15_000,
+    });
+    this.generationOf = await loadGroupGenerations();
     await this.markEnded();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: topology.sources, fromBeginning: from === 'earliest' });
     if (topology.topics.repartition)
       await this.consumer.subscribe({ topics: [topology.topics.repartition], fromBeginning: true });
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => this.assigned(payload.memberAssignment));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.memberId = payload.memberId;
+      this.assigned(payload.memberAssignment);
+    });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       this.positions.set(`${payload.topic}/${payload.partition}`, BigInt(payload.lastOffset) + 1n);
     });
@@ -190,7 +163,7 @@ export class Worker {
     clearInterval(this.idleTimer);
     await this.idleCheck;
     await this.consumer.disconnect().catch(() => undefined);
-    await this.producer.disconnect().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
     await Promise.all([this.head.close(), this.tail.close()]);
     await this.tables.close();
     this.stopped();
@@ -230,6 +203,8 @@ export class Worker {
     const source = `${batch.topic}/${batch.partition}`;
     if (!stageB) this.idleness.active(source, Date.now());
     const outputs = new BatchOutputs(this.options.topology.sinks.length);
+    // The membership the batch was fetched under: its offsets are refused once the group has moved on (a zombie).
+    const member = { memberId: this.memberId, generationId: this.generationOf(this.memberId) ?? -1 };
     let next = BigInt(batch.lastOffset()) + 1n;
     let stop: RecordProblem | undefined;
     try {
@@ -238,7 +213,7 @@ export class Worker {
       await writeSinks(this.options, outputs.writes, payload, (write, problem) =>
         this.recordFailed(write.record, null, problem, outputs),
       );
-      await this.commit(batch.topic, batch.partition, next, outputs);
+      await this.commit(batch.topic, batch.partition, next, outputs, member);
       payload.resolveOffset(String(next - 1n));
       if (!stageB) this.idleness.active(source, Date.now());
       this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
@@ -614,43 +589,30 @@ export class Worker {
     return false;
   }
 
-  private async commit(topic: string, partition: number, next: bigint, outputs: BatchOutputs): Promise<void> {
-    const offsets = [{ topic, partitions: [{ partition, offset: String(next) }] }];
+  private async commit(
+    topic: string,
+    partition: number,
+    next: bigint,
+    outputs: BatchOutputs,
+    member: { memberId: string; generationId: number },
+  ): Promise<void> {
+    const offsets = { groupId: this.options.topology.groupId, ...member, offsets: [{ topic, partition, offset: next }] };
     const started = Date.now();
-    await this.transact(async (transaction) => {
-      for (const topicMessages of outputs.sends()) await transaction.sendBatch({ topicMessages, acks: -1 });
-      await transaction.sendOffsets({ consumerGroupId: this.options.topology.groupId, topics: offsets });
-    });
+    await this.transact({ records: outputs.topics, offsets });
     const ackedAt = Date.now();
     for (const [sinkTopic, messages] of outputs.topics) {
       this.options.figures.sent(sinkTopic, messages, ackedAt, ackedAt - started);
     }
   }
 
-  /**
-   * One transaction, committed, or aborted when it fails. Kafka refuses a transaction's first request with
-   * CONCURRENT_TRANSACTIONS while it still completes the previous one (kafkajs does not retry sendOffsets on it):
-   * the transaction is then aborted and done again after a short wait, as Java's producer does (KAFKA-5477).
-   */
-  private transact(work: (transaction: Transaction) => Promise<void>): Promise<void> {
-    const done = this.transactions.then(() => this.transactOnce(work));
+  /** One transaction, committed (aborted when it fails), after those before it. */
+  private transact(transaction: Transaction | (() => Transaction | undefined)): Promise<void> {
+    const done = this.transactions.then(() => {
+      const t = typeof transaction === 'function' ? transaction() : transaction;
+      return t && this.producer!.commit(t);
+    });
     this.transactions = done.catch(() => undefined);
     return done;
-  }
-
-  private async transactOnce(work: (transaction: Transaction) => Promise<void>): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const transaction = await this.producer.transaction();
-      try {
-        await work(transaction);
-        await transaction.commit();
-        return;
-      } catch (error) {
-        await transaction.abort().catch(() => undefined);
-        if (!hasType(error, 'CONCURRENT_TRANSACTIONS') || attempt >= 50) throw error;
-        await sleep(20);
-      }
-    }
   }
 
   /**
@@ -668,14 +630,14 @@ export class Worker {
       const progress = await this.sourceProgress(admin, topics);
       const repartition = this.options.topology.topics.repartition!;
       let idle: string[] = [];
-      await this.transact(async (transaction) => {
+      await this.transact(() => {
         // Decided once no other transaction runs: a partition with a batch since `due` is active again.
         idle = this.idleness.toMark(progress, Date.now());
-        if (idle.length === 0) return;
+        if (idle.length === 0) return undefined;
         const messages = idle.flatMap((source) =>
           markerMessages(source, this.sourceTimes.get(source) ?? -Infinity, this.options.repartitionPartitions, true),
         );
-        await transaction.send({ topic: repartition, messages, acks: -1 });
+        return { records: [[repartition, messages]] };
       });
       this.idleness.marked(idle);
       const first = idle.filter((source) => !this.notedIdle.has(source));
@@ -732,20 +694,9 @@ export class Worker {
     const ended = [...progress].filter(([source, p]) => p.position >= (until.get(source) ?? 0n)).map(([s]) => s);
     if (ended.length === 0) return;
     const repartition = topology.topics.repartition;
-    await this.transact(async (transaction) => {
-      const messages = ended.flatMap((source) => markerMessages(source, Infinity, this.options.repartitionPartitions));
-      await transaction.send({ topic: repartition, messages, acks: -1 });
-    });
+    const messages = ended.flatMap((source) => markerMessages(source, Infinity, this.options.repartitionPartitions));
+    await this.transact({ records: [[repartition, messages]] });
   }
-}
-
-/** Whether a kafkajs error, or one it wraps, has this protocol error type. */
-function hasType(error: unknown, type: string): boolean {
-  for (let e = error as { type?: string; originalError?: unknown; cause?: unknown } | undefined; e;) {
-    if (e.type === type) return true;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return false;
 }
 
 /** A record fed (through the operators before it) to a shell step, and what to dead-letter of it. */
