@@ -103,7 +103,9 @@ export interface Coordinator {
     transactionalId: string;
     transactionTimeout: number;
   }): Promise<{ producerId: string; producerEpoch: number }>;
-  addPartitionsToTxn(args: TransactionIdentity & { topics: Array<{ topic: string; partitions: number[] }> }): Promise<unknown>;
+  addPartitionsToTxn(
+    args: TransactionIdentity & { topics: Array<{ topic: string; partitions: number[] }> },
+  ): Promise<unknown>;
   addOffsetsToTxn(args: TransactionIdentity & { groupId: string }): Promise<unknown>;
   endTxn(args: TransactionIdentity & { transactionResult: boolean }): Promise<unknown>;
   /**
@@ -233,14 +235,16 @@ export function decodeTxnOffsetCommit(payload: Buffer): number[] {
   const skipTags = () => {
     for (let n = varint(); n > 0; n--) {
       varint();
-      read.at += varint();
+      const size = varint(); // (read before `read.at +=` reads read.at)
+      read.at += size;
     }
   };
   const codes: number[] = [];
   skipTags(); // the response header's
   read.at += 4; // throttle time
   for (let topics = varint() - 1; topics > 0; topics--) {
-    read.at += varint() - 1; // name
+    const name = varint() - 1;
+    read.at += name;
     for (let partitions = varint() - 1; partitions > 0; partitions--) {
       codes.push(payload.readInt16BE(read.at + 4));
       read.at += 6;
@@ -309,7 +313,9 @@ let generationsWatched = false;
  * offsets carry so that a member whose partitions moved on is fenced (KIP-447). kafkajs keeps it to itself: its
  * ConsumerGroup's joinAndSync is wrapped, once, to note it after every join.
  */
-export async function loadGroupGenerations(modules?: KafkajsModules): Promise<(memberId: string) => number | undefined> {
+export async function loadGroupGenerations(
+  modules?: KafkajsModules,
+): Promise<(memberId: string) => number | undefined> {
   modules ??= await importKafkajsModules();
   const problems = await kafkajsShapeProblems(modules);
   if (problems.length > 0) throw new KafkajsChangedError(problems);

@@ -201,7 +201,11 @@ export class TransactionalProducer {
         const id = `${topic}\0${partition}`;
         let batch = open.get(id);
         if (!batch) {
-          batch = { topic, partition, builder: this.spare.pop() ?? new RecordBatchBuilder(this.pool, REQUEST_HEADROOM) };
+          batch = {
+            topic,
+            partition,
+            builder: this.spare.pop() ?? new RecordBatchBuilder(this.pool, REQUEST_HEADROOM),
+          };
           open.set(id, batch);
         }
         const headers = headersOf(record.headers);
@@ -277,7 +281,7 @@ function headersOf(headers: OutgoingRecord['headers']): RecordHeader[] {
 
 /** The protocol error type of a kafkajs error, or of one it wraps. */
 function typeOf(error: unknown): string {
-  for (let e = error as { type?: string; originalError?: unknown; cause?: unknown } | undefined; e; ) {
+  for (let e = error as { type?: string; originalError?: unknown; cause?: unknown } | undefined; e;) {
     if (e.type) return e.type;
     e = (e.originalError ?? e.cause) as typeof e;
   }

@@ -596,7 +596,11 @@ export class Worker {
     outputs: BatchOutputs,
     member: { memberId: string; generationId: number },
   ): Promise<void> {
-    const offsets = { groupId: this.options.topology.groupId, ...member, offsets: [{ topic, partition, offset: next }] };
+    const offsets = {
+      groupId: this.options.topology.groupId,
+      ...member,
+      offsets: [{ topic, partition, offset: next }],
+    };
     const started = Date.now();
     await this.transact({ records: outputs.topics, offsets });
     const ackedAt = Date.now();

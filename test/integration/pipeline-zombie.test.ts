@@ -1,0 +1,116 @@
+// A zombie worker (KIP-447): paused in the middle of a batch long enough for its partition to move to another member,
+// it then tries to commit its transaction with the membership it had. Kafka must refuse the offsets and with them
+// the records: only the new owner's transaction is read. The workers here are kafkajs consumers of one group with
+// pbx's transactional producer, as a pipeline's worker is; kafkajs heartbeats only between and inside batches, so a
+// batch that waits is a paused worker to the group.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Consumer } from 'kafkajs';
+import { kafkaClientConfig, loadKafkajs } from '../../src/clients/kafka';
+import { loadGroupGenerations } from '../../src/clients/kafkajs-internals';
+import { TransactionalProducer } from '../../src/clients/transactional-producer';
+import { purge, startStack, testProject } from '../support/stack';
+import { createTopic, produce, readTopic, withAdmin } from '../support/topics';
+import { rejectionOf, waitFor } from '../support/wait';
+
+const PORT = 29461;
+const BROKER = `127.0.0.1:${PORT}`;
+const project = testProject('itzombie', `services:\n  kafka: {port: ${PORT}, mode: kraft}\n`);
+const GROUP = 'zombie-group';
+
+beforeAll(async () => {
+  await startStack(project, 'kafka');
+  await produce(BROKER, 'zombie-in', ['one']);
+  await createTopic(BROKER, 'zombie-out');
+});
+afterAll(() => purge(project.name));
+
+interface Member {
+  consumer: Consumer;
+  memberId: string;
+  /** Resolves with the member's generation when its first batch starts. */
+  batch: Promise<number>;
+}
+
+/** A member of the group whose first batch waits until `hold` resolves (a paused worker), or returns at once. */
+async function member(hold: Promise<void>): Promise<Member> {
+  const { Kafka, logLevel } = await loadKafkajs();
+  const kafka = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({
+    groupId: GROUP,
+    sessionTimeout: 6000,
+    rebalanceTimeout: 8000,
+    heartbeatInterval: 500,
+    readUncommitted: false,
+  });
+  const generationOf = await loadGroupGenerations();
+  const self: Member = { consumer, memberId: '', batch: Promise.resolve(-1) };
+  let started!: (generation: number) => void;
+  self.batch = new Promise((resolve) => (started = resolve));
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => (self.memberId = payload.memberId));
+  await consumer.connect();
+  await consumer.subscribe({ topic: 'zombie-in', fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async () => {
+      started(generationOf(self.memberId) ?? -1);
+      await hold;
+    },
+  });
+  return self;
+}
+
+async function producer(id: string): Promise<TransactionalProducer> {
+  return TransactionalProducer.connect({
+    kafka: kafkaClientConfig({ brokers: [BROKER] }, { clientId: 'pbx-zombie-test' }),
+    transactionalId: id,
+    transactionTimeoutMs: 15_000,
+  });
+}
+
+const transaction = (value: string, who: Member, generationId: number) => ({
+  records: [['zombie-out', [{ value }]]] as [string, { value: string }[]][],
+  offsets: {
+    groupId: GROUP,
+    memberId: who.memberId,
+    generationId,
+    offsets: [{ topic: 'zombie-in', partition: 0, offset: 1n }],
+  },
+});
+
+describe('a paused worker whose partitions moved', () => {
+  it('cannot commit: its records and offsets are refused, the new owner commits', async () => {
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => (release = resolve));
+    const zombie = await member(paused);
+    const zombieGeneration = await zombie.batch;
+    expect(zombieGeneration).toBeGreaterThan(0);
+    // The zombie sends no heartbeat while its batch waits: its session ends and the partition moves on.
+    const owner = await member(Promise.resolve());
+    const ownerGeneration = await waitFor(() => Promise.race([owner.batch, Promise.resolve(undefined)]), {
+      what: 'the partition to move to the second member',
+      timeout: 40_000,
+      interval: 200,
+    });
+    expect(ownerGeneration).toBeGreaterThan(zombieGeneration);
+
+    const zombieProducer = await producer('zombie-a');
+    const ownerProducer = await producer('zombie-b');
+    try {
+      const refused = (await rejectionOf(
+        zombieProducer.commit(transaction('from the zombie', zombie, zombieGeneration)),
+      )) as { type?: string };
+      expect(['ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']).toContain(refused.type);
+      await ownerProducer.commit(transaction('from the owner', owner, ownerGeneration!));
+      // The zombie's producer goes on after a refusal: its next transaction (no group's offsets) commits.
+      await zombieProducer.commit({ records: [['zombie-out', [{ value: 'after' }]]] });
+    } finally {
+      release();
+      await Promise.all([zombieProducer.disconnect(), ownerProducer.disconnect()]);
+      await Promise.all([zombie.consumer.disconnect(), owner.consumer.disconnect()]);
+    }
+    const values = (await readTopic(BROKER, 'zombie-out')).map((r) => r.value).sort();
+    expect(values).toEqual(['after', 'from the owner']);
+    const committed = await withAdmin(BROKER, (admin) => admin.fetchOffsets({ groupId: GROUP, topics: ['zombie-in'] }));
+    expect(committed[0]!.partitions[0]!.offset).toBe('1');
+  });
+});
