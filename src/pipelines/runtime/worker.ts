@@ -7,7 +7,8 @@
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { kafkaClientConfig } from '../../clients/kafka';
 import { loadGroupGenerations } from '../../clients/kafkajs-internals';
-import { TransactionalProducer, type Transaction } from '../../clients/transactional-producer';
+import { TransactionalProducer } from '../../clients/transactional-producer';
+import { Commits, type Pending } from './commits';
 import { kafkaEndpoint } from '../../services/endpoints';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
@@ -82,8 +83,8 @@ export class Worker {
   private idleCheck?: Promise<void>;
   /** Partitions said idle in a note already: once each per run. */
   private readonly notedIdle = new Set<string>();
-  /** Transactions one at a time: a batch's, and the idle markers' sent between batches. */
-  private transactions: Promise<unknown> = Promise.resolve();
+  /** Transactions one at a time (a batch's, the idle markers'), those waiting meanwhile committed as one. */
+  private readonly commits = new Commits((transaction) => this.producer!.commit(transaction));
   /** The next offset this worker reads, by `topic/partition`: past transaction markers, which reach no batch. */
   readonly positions = new Map<string, bigint>();
   private stopped!: () => void;
@@ -145,7 +146,7 @@ export class Worker {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.parallelBatches(),
       eachBatch: (payload) => this.batch(payload),
     });
     // Only windows wait for the watermark. kafkajs hands over no batch for a partition with nothing to read:
@@ -609,14 +610,20 @@ export class Worker {
     }
   }
 
-  /** One transaction, committed (aborted when it fails), after those before it. */
-  private transact(transaction: Transaction | (() => Transaction | undefined)): Promise<void> {
-    const done = this.transactions.then(() => {
-      const t = typeof transaction === 'function' ? transaction() : transaction;
-      return t && this.producer!.commit(t);
-    });
-    this.transactions = done.catch(() => undefined);
-    return done;
+  /** One transaction, committed (aborted when it fails), after those before it; maybe with others waiting. */
+  private transact(pending: Pending): Promise<void> {
+    return this.commits.commit(pending);
+  }
+
+  /**
+   * Batches of several partitions are worked on at once: one's operators run while another's transaction is in
+   * flight. Not with shell steps (a command's process serves one batch at a time) nor external sinks (stdout's lines
+   * of two batches would mix); there, one at a time.
+   */
+  private parallelBatches(): number {
+    const { topology } = this.options;
+    const kafkaOnly = topology.sinks.every((sink) => sink.kind === 'kafka');
+    return kafkaOnly && !this.head.batched && !this.tail.batched && topology.keyed?.kind !== 'shell' ? 4 : 1;
   }
 
   /**
