@@ -1,15 +1,15 @@
 // Idle source partitions in a live run (no --until-end): a partition with nothing to read stops holding the
 // windows open after the idle time, and what is then written equals a count made here.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load';
 import { loadKafkajs } from '../../src/clients/kafka';
 import { prng } from '../../src/datagen/reviews';
-import { pipeline, tumbling, SPEC } from '../../src/pipelines/api';
+import { pipeline, tumbling } from '../../src/pipelines/api';
 import { runPipeline } from '../../src/pipelines/runtime/run';
 import type { PipelineFigures } from '../../src/pipelines/runtime/figures';
 import { freePort, purge, testProject, type TestProject } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { readTopic } from '../support/topics';
+import { runOptions } from '../support/pipelines';
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2024, 0, 1);
@@ -85,21 +85,14 @@ async function liveCount(name: string, topic: string, windows: number) {
   const stop = new AbortController();
   let latest: PipelineFigures | undefined;
   const started = Date.now();
-  const run = runPipeline({
-    spec: spec[SPEC],
-    file: 'test',
-    config: loadConfig({ file: project.file }),
-    replicas: 1,
-    from: 'earliest',
-    untilEnd: false,
-    reset: false,
-    onError: 'stop',
-    sinkTimeoutMs: 60_000,
-    idleTimeoutMs: IDLE_MS,
-    signal: stop.signal,
-    onNote: () => undefined,
-    onFigures: ([f]) => (latest = f ?? latest),
-  });
+  const run = runPipeline(
+    runOptions(project, spec, {
+      untilEnd: false,
+      idleTimeoutMs: IDLE_MS,
+      signal: stop.signal,
+      onFigures: ([f]) => (latest = f ?? latest),
+    }),
+  );
   let ended: string | undefined;
   run.then(
     () => (ended = 'the run ended'),

@@ -18,6 +18,7 @@ export interface RunTotals {
 
 export class RunFigures implements OperatorCounts {
   readonly totals: RunTotals = { records: 0, errors: 0, deadLetters: 0, sent: {}, wrote: {} };
+  private readonly downSinks = new Set<string>();
 
   constructor(
     readonly figures: Figures,
@@ -60,9 +61,17 @@ export class RunFigures implements OperatorCounts {
     const now = Date.now();
     for (const write of batch) this.figures.endToEnd(write.record.timestamp, now);
   }
-  sinkDown(name: string, down: boolean): void {
+  /**
+   * A sink found down, or answering again; true when that is news. Batches of several partitions write at once: one
+   * of them says when a sink went down and when it came back.
+   */
+  sinkDown(name: string, down: boolean): boolean {
     if (down) this.figures.sinkDown(name);
     else this.figures.sinkUp(name);
+    if (down === this.downSinks.has(name)) return false;
+    if (down) this.downSinks.add(name);
+    else this.downSinks.delete(name);
+    return true;
   }
   /** A batch committed: the partition's next offset and its high watermark (the lag). */
   committed(topic: string, partition: number, next: bigint, high: bigint): void {

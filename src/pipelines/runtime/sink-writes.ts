@@ -90,13 +90,13 @@ export async function whileDown<T>(
   for (;;) {
     try {
       const result = await attempt();
-      if (delay > 200) options.note(`${name} is back after ${formatDuration(Date.now() - since)}.`);
-      options.figures.sinkDown(name, false);
+      if (options.figures.sinkDown(name, false))
+        options.note(`${name} is back after ${formatDuration(Date.now() - since)}.`);
       return result;
     } catch (error) {
       if (!(error instanceof SinkDownError)) throw error;
       const down = Date.now() - since;
-      options.figures.sinkDown(name, true);
+      const news = options.figures.sinkDown(name, true);
       if (down >= options.sinkTimeoutMs) {
         throw new UserError(`${name} has not answered for ${formatDuration(down)}: ${error.message}.`, {
           code: 'SINK_UNAVAILABLE',
@@ -109,7 +109,7 @@ export async function whileDown<T>(
           cause: error,
         });
       }
-      if (delay === 200) options.note(`${name} is down (${error.message}): retrying; nothing is committed past it.`);
+      if (news) options.note(`${name} is down (${error.message}): retrying; nothing is committed past it.`);
       await group?.heartbeat();
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);
