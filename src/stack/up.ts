@@ -34,7 +34,7 @@ import { awaitDependencies, type ServiceStart } from './dependencies';
 import { chooseImage, ensureImage } from './images';
 import { lockProject } from './lock';
 import { planActions, splitCql, unwantedContainers, type ServiceAction } from './plan';
-import { leadService } from './start-order';
+import { startOrder } from './start-order';
 
 export type Phase = 'queued' | 'image' | 'creating' | 'starting' | 'waiting' | 'ready' | 'failed' | 'skipped';
 
@@ -193,8 +193,9 @@ interface ServicesRun {
   madeVolumes: string[];
   /** Each service's start and readiness, which its dependents wait on. */
   signals: Map<ServiceName, { start: Settable<ServiceStart>; ready: Settable<boolean> }>;
-  /** The service the stack waits for longest: the engine makes and starts its containers before any other's. */
-  lead?: ServiceName;
+  /** The order the engine is given the services in (startOrder), and for each, once it has had its turn. */
+  order: ServiceName[];
+  turnsTaken: Map<ServiceName, Settable<void>>;
 }
 
 /** What startStack found before it started anything: the services, when it began, the engine (with managed ones). */
@@ -246,8 +247,10 @@ async function startSelected(options: UpOptions, { selected, managed, started, d
     touched: [],
     madeVolumes: [],
     signals: new Map(selected.map((service) => [service, { start: settable(), ready: settable() }])),
-    lead: leadService(specs),
+    order: startOrder(specs),
+    turnsTaken: new Map(selected.map((service) => [service, settable()])),
   };
+  for (const [service, { start }] of run.signals) void start.promise.then(() => run.turnsTaken.get(service)!.resolve());
   for (const spec of specs) {
     const { action } = plan.get(spec.node.name)!;
     const detail = imageLine(images.get(spec.name)!);
@@ -304,11 +307,17 @@ async function runServices(run: ServicesRun, selected: ServiceName[], specs: Ser
 }
 
 /**
- * Waits, for a node of any service but the lead, until the lead's containers have started (or failed to): the engine
- * takes twice as long over a start beside others, and the lead's start is the one the whole stack waits for.
+ * Waits until the services before this node's in the start order have had their turn with the engine: their
+ * containers have started (or failed to), or they wait for another service's readiness or a start check.
  */
-async function afterLead(run: ServicesRun, spec: ServiceSpec): Promise<void> {
-  if (run.lead && spec.name !== run.lead) await run.signals.get(run.lead)!.start.promise;
+async function awaitTurn(run: ServicesRun, spec: ServiceSpec): Promise<void> {
+  const before = run.order.slice(0, Math.max(0, run.order.indexOf(spec.name)));
+  await Promise.all(before.map((service) => run.turnsTaken.get(service)!.promise));
+}
+
+/** Lets the services after this node's have the engine: it waits for something else than its turn. */
+function passTurn(run: ServicesRun, spec: ServiceSpec): void {
+  run.turnsTaken.get(spec.name)!.resolve();
 }
 
 /** Emits the events of one node of a service. */
@@ -351,7 +360,7 @@ async function runManaged(
   try {
     const made = await prepareContainer(run, spec);
     id = made?.id ?? id;
-    const { blockedBy, startedOnly } = await awaitDependencies(spec.dependsOn, run.signals);
+    const { blockedBy, startedOnly } = await awaitDependencies(spec.dependsOn, run.signals, () => passTurn(run, spec));
     if (blockedBy || run.signal.aborted) {
       emit({ phase: 'skipped', detail: blockedBy ? `${blockedBy} is not ready` : 'interrupted' });
       const reason = blockedBy ? `not started: ${blockedBy} is not ready` : 'interrupted';
@@ -398,7 +407,7 @@ async function prepareContainer(
   if (entry.action === 'restart') run.touched.push({ id: entry.container!.id, node, created: false });
   if (entry.action !== 'create' && entry.action !== 'recreate') return undefined;
   await ensureImage(docker, spec, (text) => emit({ phase: 'image', detail: text }));
-  await afterLead(run, spec);
+  await awaitTurn(run, spec);
   if (entry.container) await removeContainer(docker, entry.container.id);
   emit({ phase: 'creating' });
   const made = await ensureVolumes(docker, config.name, spec);
@@ -421,10 +430,11 @@ async function startContainer(run: ServicesRun, spec: ServiceSpec, id: string): 
   for (const check of spec.beforeStart ?? []) {
     const of = run.signals.get(check.of);
     if (of && (await of.start.promise).freshData) continue;
+    passTurn(run, spec);
     await waitForStartCheck(config, check, signal, (detail) => emit({ phase: 'starting', detail }));
   }
   if (signal.aborted) throw new ServiceFailedError('interrupted');
-  await Promise.all([run.network, afterLead(run, spec)]);
+  await Promise.all([run.network, awaitTurn(run, spec)]);
   emit({ phase: 'starting' });
   await run.docker!.getContainer(id).start();
 }

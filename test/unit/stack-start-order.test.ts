@@ -2,29 +2,31 @@ import { describe, expect, it } from 'vitest';
 import { allInOrder } from '../../src/async';
 import { parseConfigText, resolveConfig } from '../../src/config/load';
 import { selectServices, specsFor } from '../../src/services/catalog';
-import { holdsStackMs, leadService } from '../../src/stack/start-order';
+import { holdsStackMs, startOrder } from '../../src/stack/start-order';
 
 function nodesOf(yaml: string, services?: string[]) {
   const config = resolveConfig(parseConfigText(yaml, 'pbx.yaml'), null, '/tmp');
   return selectServices(config, { services }).flatMap((service) => specsFor(config, service));
 }
 
-describe('leadService', () => {
-  it('is Cassandra in the whole stack, ZooKeeper mode or KRaft', () => {
-    expect(leadService(nodesOf(''))).toBe('cassandra');
-    expect(leadService(nodesOf('services:\n  kafka: {mode: kraft, brokers: 3}\n'))).toBe('cassandra');
+describe('startOrder', () => {
+  it('gives the engine Cassandra first, then ZooKeeper, whose start Kafka waits for, then Kafka, then Redis', () => {
+    expect(startOrder(nodesOf(''))).toEqual(['cassandra', 'zookeeper', 'kafka', 'redis']);
   });
 
-  it('is ZooKeeper without Cassandra: Kafka, which waits for its start, holds the stack up longer', () => {
+  it('counts several brokers once, in KRaft mode after Cassandra', () => {
+    expect(startOrder(nodesOf('services:\n  kafka: {mode: kraft, brokers: 3}\n'))).toEqual([
+      'cassandra',
+      'kafka',
+      'redis',
+    ]);
+  });
+
+  it('puts ZooKeeper first without Cassandra: Kafka, which waits for its start, holds the stack up longer', () => {
     const nodes = nodesOf('', ['kafka', 'redis']);
-    expect(leadService(nodes)).toBe('zookeeper');
+    expect(startOrder(nodes)).toEqual(['zookeeper', 'kafka', 'redis']);
     expect(holdsStackMs('zookeeper', nodes)).toBeGreaterThan(holdsStackMs('kafka', nodes));
-  });
-
-  it('is Kafka in KRaft mode beside Redis, and the one service of a stack of one, several brokers counted once', () => {
-    expect(leadService(nodesOf('services:\n  kafka: {mode: kraft, brokers: 3}\n', ['kafka', 'redis']))).toBe('kafka');
-    expect(leadService(nodesOf('', ['redis']))).toBe('redis');
-    expect(leadService([])).toBeUndefined();
+    expect(startOrder([])).toEqual([]);
   });
 });
 
