@@ -52,3 +52,18 @@ export function settlesWithin(promise: Promise<unknown>, ms: number, signal?: Ab
     );
   });
 }
+
+/**
+ * Awaits every promise side by side, like Promise.all; when some fail, throws the first failure in the order given,
+ * not the first in time, so that which error a user sees does not depend on timing.
+ */
+export async function allInOrder<T extends readonly unknown[]>(
+  values: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(values);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
+}

@@ -5,10 +5,17 @@ import { streamLogs } from '../stack/logs';
 
 export default class Logs extends PbxCommand {
   static override summary = "Show the services' logs, prefixed by service when several are shown.";
-  static override examples = ['<%= config.bin %> logs kafka --tail 50', '<%= config.bin %> logs -f'];
+  static override examples = [
+    '<%= config.bin %> logs kafka --tail 50',
+    '<%= config.bin %> logs kafka-2 -f',
+    '<%= config.bin %> logs -f',
+  ];
   static override strict = false;
   static override args = {
-    services: Args.string({ description: 'Services to show (default: all).', required: false }),
+    services: Args.string({
+      description: 'Services to show, or single brokers of several by name (kafka-2) (default: all).',
+      required: false,
+    }),
   };
   static override flags = {
     ...configFlag,

@@ -13,6 +13,7 @@ export const cassandra: ServiceDefinition = {
   localImage: IMAGES.cassandra.tag,
   // A CQL query, not the port alone: Docker's proxy accepts connections on the published port before Cassandra does.
   ready: { kind: 'cassandra-cql' },
+  typicalStartMs: 2800,
   spec: ({ config, volume, memoryBytes }) => {
     const port = config.services.cassandra.port;
     const heapMb = Math.max(256, Math.floor((memoryBytes / 1024 ** 2) * 0.5));

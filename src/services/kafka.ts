@@ -149,6 +149,7 @@ export const kafka: ServiceDefinition = {
   // A record's round trip proves Kafka does its job, and each broker answers on its own address with itself in the
   // cluster; its metadata is `pbx status`'s quick answer.
   ready: { kind: 'kafka-roundtrip' },
+  typicalStartMs: 2100,
   nodes: (config) => brokerCount(config.services.kafka),
   spec: ({ config, volume, memoryBytes, node }) => {
     const settings = config.services.kafka;

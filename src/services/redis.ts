@@ -8,6 +8,7 @@ export const redis: ServiceDefinition = {
   upstreamImage: IMAGES.redis.standsInFor,
   localImage: IMAGES.redis.tag,
   ready: { kind: 'redis-ping' },
+  typicalStartMs: 100,
   spec: ({ config, volume, memoryBytes }) => ({
     command: [
       'redis-server',

@@ -101,6 +101,11 @@ export interface ServiceDefinition {
   localImage: string;
   /** How pbx proves it works, whether pbx runs it or it is external. */
   ready: ReadyProbe;
+  /**
+   * About how long it takes from its container's start to ready, fresh volumes, on 2 cores (bench/up): the engine
+   * starts the slowest first (src/stack/start-order.ts).
+   */
+  typicalStartMs: number;
   /** How many containers it runs (default 1): Kafka's brokers. */
   nodes?: (config: ResolvedConfig) => number;
   spec(context: SpecContext): Omit<ServiceSpec, 'name' | 'node' | 'image' | 'localImage' | 'memoryBytes'>;

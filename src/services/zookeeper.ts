@@ -20,6 +20,7 @@ export const zookeeper: ServiceDefinition = {
   upstreamImage: IMAGES.zookeeper.standsInFor,
   localImage: IMAGES.zookeeper.tag,
   ready: { kind: 'zookeeper-ruok' },
+  typicalStartMs: 500,
   spec: ({ config, volume, memoryBytes }) => ({
     // `--config DIR` is how upstream's zkServer.sh takes a config directory; it reads DIR/zoo.cfg.
     command: ['zkServer.sh', '--config', CONF_DIR, 'start-foreground'],

@@ -21,13 +21,15 @@ export function conditionFor(dependency: Dependency, start: ServiceStart): Depen
 }
 
 /**
- * Waits until every dependency meets its condition, or one cannot. `blockedBy` is the first that cannot (it is not
+ * Waits until every dependency meets its condition, or one cannot; `onReadyWait` is called before a wait for one's
+ * readiness. `blockedBy` is the first that cannot (it is not
  * ready); `startedOnly` are those met by a start alone, whose later failure the dependent must watch for.
  * Dependencies that are not part of the run are not waited for.
  */
 export async function awaitDependencies(
   dependsOn: Dependency[],
   signals: ReadonlyMap<ServiceName, DependencySignals>,
+  onReadyWait: () => void = () => undefined,
 ): Promise<{ blockedBy?: ServiceName; startedOnly: ServiceName[] }> {
   const present = dependsOn.filter((dependency) => signals.has(dependency.service));
   const met = await Promise.all(
@@ -35,6 +37,7 @@ export async function awaitDependencies(
       const { start, ready } = signals.get(dependency.service)!;
       const started = await start.promise;
       if (started.running && conditionFor(dependency, started) === 'started') return 'started';
+      onReadyWait();
       return (await ready.promise) ? 'ready' : 'not ready';
     }),
   );

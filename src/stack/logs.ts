@@ -6,7 +6,7 @@ import { UserError } from '../cli/errors';
 import type { ResolvedConfig } from '../config/load';
 import { SERVICE_NAMES, type ServiceName } from '../config/schema';
 import { connectDocker } from '../docker/engine';
-import { isExternal } from '../services/catalog';
+import { isExternal, nodesOf } from '../services/catalog';
 import { containerState, exitCodes, listProjectContainers, type ProjectContainer } from './containers';
 
 export interface LogsOptions {
@@ -24,18 +24,34 @@ export interface LogsOptions {
   note: (text: string) => void;
 }
 
+/**
+ * What each name `pbx logs` takes shows (pure): a service's name all its nodes, and each node of a service with
+ * several (kafka-2 of three brokers, as `pbx status` names it) itself.
+ */
+export function logNames(config: ResolvedConfig): Map<string, ServiceName> {
+  const names = new Map<string, ServiceName>(SERVICE_NAMES.map((service) => [service, service]));
+  for (const service of SERVICE_NAMES) for (const node of nodesOf(config, service)) names.set(node.name, service);
+  return names;
+}
+
+/** The containers the names given show, each once: all of them when no name is given (pure). */
+export function containersNamed(all: ProjectContainer[], names: string[]): ProjectContainer[] {
+  return names.length > 0 ? all.filter((c) => names.includes(c.service) || names.includes(c.node)) : all;
+}
+
 /** Streams the services' logs (stdout and stderr demultiplexed), one prefixed line at a time. */
 export async function streamLogs(options: LogsOptions): Promise<void> {
   const { config } = options;
-  const unknown = options.services.filter((s) => !SERVICE_NAMES.includes(s as ServiceName));
+  const known = logNames(config);
+  const unknown = options.services.filter((s) => !known.has(s));
   if (unknown.length > 0) {
     throw new UserError(`Unknown service: ${unknown.join(', ')}.`, {
       exitCode: 2,
       code: 'USAGE',
-      nextSteps: [`pbx knows: ${SERVICE_NAMES.join(', ')}.`],
+      nextSteps: [`pbx knows: ${[...known.keys()].join(', ')}.`],
     });
   }
-  const external = options.services.filter((s) => isExternal(config, s as ServiceName));
+  const external = options.services.filter((s) => isExternal(config, known.get(s)!));
   if (external.length > 0) {
     throw new UserError(
       `No logs here for external services: ${external.join(', ')}. pbx checks them (services.<name>.external in pbx.yaml) but does not run them.`,
@@ -47,14 +63,14 @@ export async function streamLogs(options: LogsOptions): Promise<void> {
   }
   const { docker } = await connectDocker();
   const all = await listProjectContainers(docker, config.name);
-  const containers = options.services.length > 0 ? all.filter((c) => options.services.includes(c.service)) : all;
+  const containers = containersNamed(all, options.services);
   if (containers.length === 0) {
     throw new UserError(`No ${options.services.join(', ') || 'pbx'} container in project ${config.name}.`, {
       code: 'NO_CONTAINERS',
       nextSteps: ['Start the stack with `pbx up`; `pbx status` shows what runs.'],
     });
   }
-  const missing = options.services.filter((s) => !containers.some((c) => c.service === s));
+  const missing = options.services.filter((s) => !containers.some((c) => c.service === s || c.node === s));
   if (missing.length > 0) {
     options.note(
       `No container for ${missing.join(', ')} in project ${config.name} (\`pbx up ${missing.join(' ')}\` starts it).`,

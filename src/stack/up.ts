@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { settable, sleep } from '../async';
+import { allInOrder, settable, sleep } from '../async';
 import { ExitCode, InterruptedError, UserError } from '../cli/errors';
 import { setForceNote } from '../cli/interrupt';
 import { formatDuration } from '../cli/output';
@@ -13,11 +13,11 @@ import { ensureTopics, type TopicOutcome } from '../clients/topics';
 import { connectDocker } from '../docker/engine';
 import { LABELS, names } from '../docker/names';
 import { isLocalAddress, isPortFree, listenerOf } from '../net/ports';
-import { isExternal, nodesOf, selectServices, specsFor, type ImageChoice } from '../services/catalog';
+import { isExternal, nodesOf, selectServices, SERVICES, specsFor, type ImageChoice } from '../services/catalog';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, type Endpoint } from '../services/endpoints';
 import { probeOnce, RefusedError } from '../services/probes';
 import { waitForStartCheck } from '../services/start-checks';
-import type { ServiceSpec } from '../services/types';
+import type { ReadyProbe, ServiceSpec } from '../services/types';
 import {
   containerHash,
   containerState,
@@ -34,6 +34,7 @@ import { awaitDependencies, type ServiceStart } from './dependencies';
 import { chooseImage, ensureImage } from './images';
 import { lockProject } from './lock';
 import { planActions, splitCql, unwantedContainers, type ServiceAction } from './plan';
+import { startOrder } from './start-order';
 
 export type Phase = 'queued' | 'image' | 'creating' | 'starting' | 'waiting' | 'ready' | 'failed' | 'skipped';
 
@@ -94,7 +95,17 @@ export interface UpOptions {
 
 const LOG_TAIL_LINES = 20;
 const EXTERNAL_TIMEOUT_MS = 20_000;
-const POLL_MS = 100;
+/**
+ * How often each probe is asked while its service starts; what the wait adds once the service is ready is about half
+ * of it. A probe over a bare socket (ZooKeeper's four-letter words, Cassandra's CQL) costs a refused connection
+ * until the port opens, so it is asked often; Kafka's and Redis's make a client each time.
+ */
+const POLL_MS: Record<ReadyProbe['kind'], number> = {
+  'zookeeper-ruok': 20,
+  'cassandra-cql': 20,
+  'kafka-roundtrip': 100,
+  'redis-ping': 100,
+};
 const LOOK_MS = 500;
 /**
  * Restarts allowed while pbx waits for a container it keeps, which the engine may be healing: a Kafka killed while
@@ -119,7 +130,10 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
   const emit = options.onEvent ?? (() => undefined);
   const selected = selectServices(config, options);
   const managed = selected.filter((s) => !isExternal(config, s));
-  if (managed.length === 0) return startSelected(options, selected, managed, started);
+  if (managed.length === 0) return startSelected(options, { selected, managed, started });
+  // Asked while the lock is taken: loading the engine's client and its first answer change nothing.
+  const engine = connectDocker();
+  engine.catch(() => undefined); // awaited below, after the lock: a failure is reported there
   const lock = await lockProject(config.name, signal, (pid) => {
     for (const service of selected) {
       for (const node of nodesOf(config, service))
@@ -130,7 +144,7 @@ export async function startStack(options: UpOptions): Promise<UpResult> {
     throw new InterruptedError('Interrupted while another pbx up was changing the project: nothing was changed.');
   });
   try {
-    return await startSelected(options, selected, managed, started);
+    return await startSelected(options, { selected, managed, started, docker: (await engine).docker });
   } finally {
     setForceNote(undefined);
     await lock.release();
@@ -179,16 +193,21 @@ interface ServicesRun {
   madeVolumes: string[];
   /** Each service's start and readiness, which its dependents wait on. */
   signals: Map<ServiceName, { start: Settable<ServiceStart>; ready: Settable<boolean> }>;
+  /** The order the engine is given the services in (startOrder), and for each, once it has had its turn. */
+  order: ServiceName[];
+  turnsTaken: Map<ServiceName, Settable<void>>;
 }
 
-async function startSelected(
-  options: UpOptions,
-  selected: ServiceName[],
-  managed: ServiceName[],
-  started: number,
-): Promise<UpResult> {
+/** What startStack found before it started anything: the services, when it began, the engine (with managed ones). */
+interface Selection {
+  selected: ServiceName[];
+  managed: ServiceName[];
+  started: number;
+  docker?: Docker;
+}
+
+async function startSelected(options: UpOptions, { selected, managed, started, docker }: Selection): Promise<UpResult> {
   const { config, signal } = options;
-  const docker = managed.length > 0 ? (await connectDocker()).docker : undefined;
   const existing = docker ? await listProjectContainers(docker, config.name) : [];
   const images = new Map(
     await Promise.all(
@@ -207,12 +226,14 @@ async function startSelected(
     specs.map((spec) => ({ service: spec.name, node: spec.node.name })),
     existing,
   );
-  if (docker) await preflightPorts(docker, config, specs, plan);
-  if (docker) await checkDataFormats(docker, specs, plan);
+  // Side by side, each reported in this order: a missing schema file is found now, not after Cassandra's start.
+  const [schema] = await allInOrder([
+    selected.includes('cassandra') ? readSchema(config) : Promise.resolve([]),
+    docker ? preflightPorts(docker, config, specs, plan) : undefined,
+    docker ? checkDataFormats(docker, specs, plan) : undefined,
+  ] as const);
   // Gone before anything is made: they hold ports the nodes wanted now publish.
   for (const c of unwanted) await removeContainer(docker!, c.id);
-  // Read before anything starts: a missing file is found now, not after Cassandra's start.
-  const schema = selected.includes('cassandra') ? await readSchema(config) : [];
 
   const network = docker && specs.length > 0 ? ensureNetwork(docker, config.name) : Promise.resolve();
   network.catch(() => undefined); // awaited below: a failure is reported there, not as unhandled
@@ -226,7 +247,10 @@ async function startSelected(
     touched: [],
     madeVolumes: [],
     signals: new Map(selected.map((service) => [service, { start: settable(), ready: settable() }])),
+    order: startOrder(specs),
+    turnsTaken: new Map(selected.map((service) => [service, settable()])),
   };
+  for (const [service, { start }] of run.signals) void start.promise.then(() => run.turnsTaken.get(service)!.resolve());
   for (const spec of specs) {
     const { action } = plan.get(spec.node.name)!;
     const detail = imageLine(images.get(spec.name)!);
@@ -282,6 +306,20 @@ async function runServices(run: ServicesRun, selected: ServiceName[], specs: Ser
   return outcomes.flat();
 }
 
+/**
+ * Waits until the services before this node's in the start order have had their turn with the engine: their
+ * containers have started (or failed to), or they wait for another service's readiness or a start check.
+ */
+async function awaitTurn(run: ServicesRun, spec: ServiceSpec): Promise<void> {
+  const before = run.order.slice(0, Math.max(0, run.order.indexOf(spec.name)));
+  await Promise.all(before.map((service) => run.turnsTaken.get(service)!.promise));
+}
+
+/** Lets the services after this node's have the engine: it waits for something else than its turn. */
+function passTurn(run: ServicesRun, spec: ServiceSpec): void {
+  run.turnsTaken.get(spec.name)!.resolve();
+}
+
 /** Emits the events of one node of a service. */
 function emitterOf(run: ServicesRun, spec: ServiceSpec): (event: Omit<StackEvent, 'service' | 'node'>) => void {
   return (event) => run.emit({ service: spec.name, node: spec.node.name, ...event });
@@ -322,7 +360,7 @@ async function runManaged(
   try {
     const made = await prepareContainer(run, spec);
     id = made?.id ?? id;
-    const { blockedBy, startedOnly } = await awaitDependencies(spec.dependsOn, run.signals);
+    const { blockedBy, startedOnly } = await awaitDependencies(spec.dependsOn, run.signals, () => passTurn(run, spec));
     if (blockedBy || run.signal.aborted) {
       emit({ phase: 'skipped', detail: blockedBy ? `${blockedBy} is not ready` : 'interrupted' });
       const reason = blockedBy ? `not started: ${blockedBy} is not ready` : 'interrupted';
@@ -369,6 +407,7 @@ async function prepareContainer(
   if (entry.action === 'restart') run.touched.push({ id: entry.container!.id, node, created: false });
   if (entry.action !== 'create' && entry.action !== 'recreate') return undefined;
   await ensureImage(docker, spec, (text) => emit({ phase: 'image', detail: text }));
+  await awaitTurn(run, spec);
   if (entry.container) await removeContainer(docker, entry.container.id);
   emit({ phase: 'creating' });
   const made = await ensureVolumes(docker, config.name, spec);
@@ -391,10 +430,11 @@ async function startContainer(run: ServicesRun, spec: ServiceSpec, id: string): 
   for (const check of spec.beforeStart ?? []) {
     const of = run.signals.get(check.of);
     if (of && (await of.start.promise).freshData) continue;
+    passTurn(run, spec);
     await waitForStartCheck(config, check, signal, (detail) => emit({ phase: 'starting', detail }));
   }
   if (signal.aborted) throw new ServiceFailedError('interrupted');
-  await run.network;
+  await Promise.all([run.network, awaitTurn(run, spec)]);
   emit({ phase: 'starting' });
   await run.docker!.getContainer(id).start();
 }
@@ -482,7 +522,7 @@ async function waitUntilReady(options: {
       if (!state.running || state.restartCount > allowedRestarts) throw await exitFailure(docker, spec, id, state);
     }
     // A failed check costs a few milliseconds; a late one costs the whole stack its wait.
-    await sleep(POLL_MS, signal);
+    await sleep(POLL_MS[SERVICES[spec.name].ready.kind], signal);
   }
   throw new ServiceFailedError(
     `not ready after ${Math.round(spec.startupTimeoutMs / 1000)} s: ${(lastError as Error)?.message ?? 'no answer'}`,
@@ -513,16 +553,22 @@ async function preflightPorts(
   specs: ServiceSpec[],
   plan: ReturnType<typeof planActions>,
 ): Promise<void> {
+  const toCheck = specs.filter((spec) => plan.get(spec.node.name)!.action !== 'keep');
+  const [containers, bindIsLocal, free] = await Promise.all([
+    docker.listContainers(),
+    isLocalAddress(config.bind),
+    Promise.all(toCheck.map((spec) => isPortFree(spec.port.bind, spec.port.host))),
+  ]);
   const ownPorts = new Set<number>();
   const owners = new Map<number, string>();
-  for (const c of await docker.listContainers()) {
+  for (const c of containers) {
     for (const p of c.Ports ?? []) {
       if (!p.PublicPort) continue;
       if (c.Labels[LABELS.project] === config.name) ownPorts.add(p.PublicPort);
       else owners.set(p.PublicPort, `container ${(c.Names[0] ?? c.Id).replace(/^\//, '')} (${c.Image})`);
     }
   }
-  if (!(await isLocalAddress(config.bind))) {
+  if (!bindIsLocal) {
     throw new UserError(`${config.bind}, the bind address of pbx.yaml, is not an address of this machine.`, {
       code: 'BIND_ADDRESS',
       hint: 'Nothing was created.',
@@ -533,11 +579,9 @@ async function preflightPorts(
   }
   const problems: string[] = [];
   const details: Array<{ service: ServiceName; node: string; port: number; owner?: string }> = [];
-  for (const spec of specs) {
-    const action = plan.get(spec.node.name)!.action;
-    if (action === 'keep') continue;
+  for (const [i, spec] of toCheck.entries()) {
     if (ownPorts.has(spec.port.host)) continue; // held by this project's own container, freed on recreate
-    if (await isPortFree(spec.port.bind, spec.port.host)) continue;
+    if (free[i]) continue;
     const owner = owners.get(spec.port.host) ?? (await listenerOf(spec.port.host)) ?? 'another process';
     details.push({ service: spec.name, node: spec.node.name, port: spec.port.host, owner });
     problems.push(
