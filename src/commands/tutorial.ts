@@ -3,7 +3,7 @@ import { PbxCommand, jsonFlag } from '../cli/base-command';
 import { InterruptedError, UserError, UsageError } from '../cli/errors';
 import { interruptSignal } from '../cli/interrupt';
 import { formatDuration, renderTable, type Output } from '../cli/output';
-import { COMING, TUTORIALS, findTutorial } from '../tutorials/catalog';
+import { TUTORIALS, findTutorial } from '../tutorials/catalog';
 import { listTutorials, progressText, type TutorialRow } from '../tutorials/list';
 import { resetProject, setUpProject, tutorialDir } from '../tutorials/project';
 import { solveTutorial, type SolveReport } from '../tutorials/solve';
@@ -41,13 +41,10 @@ export default class Tutorial extends PbxCommand {
     }
     const tutorial = findTutorial(args.name);
     if (!tutorial) {
-      const coming = COMING.find((t) => t.name === args.name);
-      throw new UserError(
-        coming
-          ? `The ${coming.name} tutorial is not here yet: it waits for ${coming.waitsFor}.`
-          : `No tutorial "${args.name}".`,
-        { code: 'TUTORIAL_NOT_FOUND', nextSteps: [`The tutorials: ${TUTORIALS.map((t) => t.name).join(', ')}.`] },
-      );
+      throw new UserError(`No tutorial "${args.name}".`, {
+        code: 'TUTORIAL_NOT_FOUND',
+        nextSteps: [`The tutorials: ${TUTORIALS.map((t) => t.name).join(', ')}.`],
+      });
     }
     const dir = tutorialDir(tutorial.name, flags.dir);
     const interactive = out.mode === 'tty' && Boolean(process.stdin.isTTY);
@@ -123,7 +120,7 @@ function printList(out: Output, rows: TutorialRow[]): void {
       rows.map((r) => ({
         name: r.name,
         after: r.after,
-        length: r.status === 'available' ? `${r.steps} steps, ~${r.minutes} min` : '',
+        length: `${r.steps} steps, ~${r.minutes} min`,
         progress: progressText(r),
       })),
       [

@@ -1,5 +1,5 @@
 // `pbx tutorial`: what there is to learn, how long each takes and how far the learner got.
-import { COMING, TUTORIALS } from './catalog';
+import { TUTORIALS } from './catalog';
 import { loadProgress } from './progress';
 import { tutorialDir } from './project';
 
@@ -7,25 +7,21 @@ export interface TutorialRow {
   name: string;
   title: string;
   after: string;
-  status: 'available' | 'coming';
-  steps?: number;
-  minutes?: number;
+  steps: number;
+  minutes: number;
   /** Where its project is and how far it got; absent when not started. */
   progress?: { dir: string; step: number; done: number; finished: boolean };
-  /** A tutorial to come: what it waits for. */
-  waitsFor?: string;
 }
 
-/** Every tutorial, available ones with their progress (found as `pbx tutorial <name>` would find its project). */
+/** Every tutorial, with its progress (found as `pbx tutorial <name>` would find its project). */
 export function listTutorials(cwd = process.cwd()): TutorialRow[] {
-  const available = TUTORIALS.map((t): TutorialRow => {
+  return TUTORIALS.map((t): TutorialRow => {
     const dir = tutorialDir(t.name, undefined, cwd);
     const saved = loadProgress(dir, t.name);
     return {
       name: t.name,
       title: t.title,
       after: t.after,
-      status: 'available',
       steps: t.steps.length,
       minutes: t.minutes,
       ...(saved
@@ -40,13 +36,10 @@ export function listTutorials(cwd = process.cwd()): TutorialRow[] {
         : {}),
     };
   });
-  const coming = COMING.map((t): TutorialRow => ({ ...t, status: 'coming' }));
-  return [...available, ...coming];
 }
 
-/** The PROGRESS column: "3 of 6 steps done, on step 4", "finished", "not started", "coming: waits for …". */
+/** The PROGRESS column: "3 of 6 steps done, on step 4", "finished", "not started". */
 export function progressText(row: TutorialRow): string {
-  if (row.status === 'coming') return `coming (waits for ${row.waitsFor})`;
   const p = row.progress;
   if (!p) return 'not started';
   if (p.finished) return `finished (${p.done} of ${row.steps} checked)`;

@@ -64,11 +64,3 @@ export interface Tutorial {
   projectFiles: string[];
   steps: Step[];
 }
-
-/** A tutorial still to come, listed with what it waits for. */
-export interface ComingTutorial {
-  name: string;
-  title: string;
-  after: string;
-  waitsFor: string;
-}

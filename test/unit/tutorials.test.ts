@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/errors';
 import { describeAction } from '../../src/tutorials/actions';
-import { COMING, TUTORIALS, findTutorial } from '../../src/tutorials/catalog';
+import { TUTORIALS, findTutorial } from '../../src/tutorials/catalog';
 import { checkLine, count, pollCheck, runCheck } from '../../src/tutorials/checks';
 import { EMBEDDED_TUTORIAL_FILES } from '../../src/tutorials/embedded';
 import { GENERATED_FILES, readTutorialFiles, tutorialFile } from '../../src/tutorials/files';
@@ -132,15 +132,14 @@ describe('progress', () => {
     expect(loadProgress(dir)).toBeUndefined();
   });
 
-  it('is listed with each tutorial, and the tutorials to come are listed as coming', async () => {
+  it('is listed with each tutorial', async () => {
     const cwd = temp();
     const { progress } = await setUpProject({ tutorial: movieReviews, dir: join(cwd, 'movie-reviews') });
     saveProgress(join(cwd, 'movie-reviews'), markDone(progress, 0, 'stack'));
     const rows = listTutorials(cwd);
-    expect(rows.map((r) => r.name)).toEqual([...TUTORIALS.map((t) => t.name), ...COMING.map((t) => t.name)]);
+    expect(rows.map((r) => r.name)).toEqual(TUTORIALS.map((t) => t.name));
     expect(progressText(rows[0]!)).toBe('1 of 6 done, on step 2');
     expect(progressText(rows[1]!)).toBe('not started');
-    for (const coming of COMING) expect(progressText(rows.find((r) => r.name === coming.name)!)).toMatch(/^coming \(/);
     expect(existsSync(join(cwd, 'redis-cache'))).toBe(false);
   });
 });
@@ -218,22 +217,15 @@ describe('pbx tutorial (the command, in process)', () => {
     expect(table.stdout).toMatch(/movie-reviews\s+peachbox\s+6 steps, ~25 min\s+/);
     expect(table.stdout).toMatch(/word-count\s+shellstreaming\s+5 steps, ~15 min\s+not started/);
     expect(table.stdout).toMatch(/system-metrics\s+the streaming demo\s+5 steps, ~10 min\s+not started/);
-    for (const coming of COMING) expect(table.stdout).toMatch(new RegExp(`${coming.name}\\s+.*coming \\(waits for`));
     const json = await runInProcess(['tutorial', '--json']);
-    const rows = JSON.parse(json.stdout) as Array<{ name: string; status: string }>;
-    expect(rows.filter((r) => r.status === 'available').map((r) => r.name)).toEqual([
+    const rows = JSON.parse(json.stdout) as Array<{ name: string }>;
+    expect(rows.map((r) => r.name)).toEqual([
       'movie-reviews',
       'redis-cache',
       'workers',
       'word-count',
       'system-metrics',
     ]);
-  });
-
-  it.skipIf(COMING.length === 0)('says a tutorial to come is not here yet', async () => {
-    const coming = await runInProcess(['tutorial', COMING[0]!.name]);
-    expect(coming.exitCode).toBe(1);
-    expect(coming.stderr).toContain(`The ${COMING[0]!.name} tutorial is not here yet: it waits for`);
   });
 
   it('says an unknown tutorial is not one, naming those there are', async () => {
