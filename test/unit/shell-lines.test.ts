@@ -45,6 +45,11 @@ describe('encodeLine and decodeLine', () => {
       ' {"a":1}',
     ];
     lines.push('"x"', '"x', '0', '007', 'word', ' \t', '\u00a0true', '1e3', 'Infinity', 'NaN', '{}', '  ', 'é');
+    // Every ASCII character first, alone and before what would make a JSON text of it.
+    for (let code = 0; code < 128; code++) {
+      const first = String.fromCharCode(code);
+      lines.push(first, `${first}1`, `${first}"a"`, `${first}[]`, `${first}rue`, `${first}ull`);
+    }
     for (const line of lines) expect(decodeLine(line), JSON.stringify(line)).toEqual(parsedOrLine(line));
   });
 });

@@ -142,15 +142,15 @@ export class StageOperators {
       this.counts.out(shell.index, values.length);
       const record = batchRecord(current, origin);
       const next: Output[] = [];
+      // Per output line: no object made for it but its outputs (a word count's million words pass here).
       for (const value of values) {
         const key = keyOf(value, shell.step.options.key);
-        const output: Output = { value, key, record };
         try {
           const ran = after.run(value, key, record);
-          next.push(...(Array.isArray(ran) ? ran : await ran));
+          for (const output of Array.isArray(ran) ? ran : await ran) next.push(output);
         } catch (error) {
           if (!(error instanceof RecordProblem)) throw error;
-          if (failed(output, error)) throw error;
+          if (failed({ value, key, record }, error)) throw error;
         }
       }
       current = next;

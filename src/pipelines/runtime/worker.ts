@@ -617,15 +617,16 @@ export class Worker {
 
   /**
    * Batches of several partitions are worked on at once: one's operators run while another's transaction is in
-   * flight, and Cassandra writes of several partitions' batches at once. Not with shell steps (a command's process
-   * serves one batch at a time) nor Redis or stdout sinks (stdout's lines of two batches would mix, and a Redis stream's
+   * flight, and Cassandra writes of several partitions' batches at once. Shell steps too: each partition's batch has a
+   * process of its own (a fresh one, or its partition's long-running one), so the partitions' commands run side by
+   * side, as a pipe's do. Not with Redis or stdout sinks (stdout's lines of two batches would mix, and a Redis stream's
    * entries); there, one at a time. Cassandra's upserts of two partitions' batches are of different rows after a
    * keyBy, and of no order between partitions without.
    */
   private parallelBatches(): number {
     const { topology } = this.options;
     const parallel = topology.sinks.every((sink) => sink.kind === 'kafka' || sink.kind === 'cassandra');
-    return parallel && !this.head.batched && !this.tail.batched && topology.keyed?.kind !== 'shell' ? 4 : 1;
+    return parallel ? 4 : 1;
   }
 
   /**

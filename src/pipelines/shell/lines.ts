@@ -15,7 +15,9 @@ export function encodeLine(value: unknown): string {
 
 /** An output line as a record: its JSON value where it parses, else the line as a string. */
 export function decodeLine(line: string): unknown {
-  // Most lines of text cannot be JSON: they are told by their first character, without the cost of a parse's throw.
+  // Most lines of text cannot be JSON: they are told by their first character, without the cost of a parse's throw
+  // (and most without a regular expression's run: a word starts with a letter JSON cannot start with).
+  if (!MAY_START_JSON[line.charCodeAt(0)]) return line;
   const start = JSON_START.exec(line);
   if (!start) return line;
   if (start[1] === undefined) return JSON_LITERAL.test(line) ? (JSON.parse(line) as unknown) : line;
@@ -29,6 +31,10 @@ export function decodeLine(line: string): unknown {
 /** What a JSON text may start with after JSON's whitespace: group 1 when not a literal (true, false, null). */
 const JSON_START = /^[ \t\r\n]*(?:([[{"\-0-9])|[tfn])/;
 const JSON_LITERAL = /^[ \t\r\n]*(?:true|false|null)[ \t\r\n]*$/;
+/** The ASCII characters a JSON text may start with (JSON's whitespace included), by character code. */
+const MAY_START_JSON = Array.from({ length: 128 }, (_, code) =>
+  ' \t\r\n[{"-0123456789tfn'.includes(String.fromCharCode(code)),
+);
 
 /** Why a command's output is not lines of text. */
 export type OutputProblem =
