@@ -76,3 +76,51 @@ describe('Commits', () => {
     await newer;
   });
 });
+
+describe('Commits with batches begun together', () => {
+  it('waits for every batch begun before committing, then commits them as one', async () => {
+    const p = producer();
+    const commits = new Commits(p.send, 10_000);
+    const [a, b, c] = [commits.begin(), commits.begin(), commits.begin()];
+    const first = a.commit(batch('a', 0));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(p.sent).toHaveLength(0);
+    const second = b.commit(batch('b', 1));
+    c.leave(); // a batch that had nothing to commit (failed, or given up on a rebalance)
+    await Promise.resolve();
+    expect(p.sent).toHaveLength(1);
+    expect(p.values(p.sent[0]!)).toEqual(['a', 'b']);
+    expect(p.sent[0]!.offsets?.offsets.map((o) => o.partition)).toEqual([0, 1]);
+    p.releases[0]!();
+    await Promise.all([first, second]);
+  });
+
+  it('commits what joined once the bound has passed, without the batch still working', async () => {
+    const p = producer();
+    const commits = new Commits(p.send, 20);
+    const [a, slow] = [commits.begin(), commits.begin()];
+    const first = a.commit(batch('a', 0));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(p.values(p.sent[0]!)).toEqual(['a']);
+    p.releases[0]!();
+    await first;
+    const late = slow.commit(batch('b', 1));
+    expect(p.values(p.sent[1]!)).toEqual(['b']);
+    p.releases[1]!();
+    await late;
+  });
+
+  it('lets a transaction of no batch (idle markers) wait for the batches begun, and join their transaction', async () => {
+    const p = producer();
+    const commits = new Commits(p.send, 10_000);
+    const a = commits.begin();
+    const markers = commits.commit({ records: [['out', [{ value: 'marker' }]]] });
+    await Promise.resolve();
+    expect(p.sent).toHaveLength(0);
+    const first = a.commit(batch('a', 0));
+    await Promise.resolve();
+    expect(p.values(p.sent[0]!)).toEqual(['marker', 'a']);
+    p.releases[0]!();
+    await Promise.all([markers, first]);
+  });
+});

@@ -8,7 +8,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs'
 import { kafkaClientConfig } from '../../clients/kafka';
 import { loadGroupGenerations } from '../../clients/kafkajs-internals';
 import { TransactionalProducer } from '../../clients/transactional-producer';
-import { Commits, type Pending } from './commits';
+import { Commits, type Begun, type Pending } from './commits';
 import { kafkaEndpoint } from '../../services/endpoints';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
@@ -84,7 +84,7 @@ export class Worker {
   /** Partitions said idle in a note already: once each per run. */
   private readonly notedIdle = new Set<string>();
   /** Transactions one at a time (a batch's, the idle markers'), those waiting meanwhile committed as one. */
-  private readonly commits = new Commits((transaction) => this.producer!.commit(transaction));
+  private readonly commits = new Commits((transaction) => this.producer!.commit(transaction), GATHER_MS);
   /** The next offset this worker reads, by `topic/partition`: past transaction markers, which reach no batch. */
   readonly positions = new Map<string, bigint>();
   private stopped!: () => void;
@@ -198,8 +198,18 @@ export class Worker {
   }
 
   private async batch(payload: EachBatchPayload): Promise<void> {
+    if (this.failure !== undefined || payload.batch.isEmpty()) return;
+    // A fetch's batches begin together: the transaction waits for each to join it (or leave), see commits.ts.
+    const begun = this.commits.begin();
+    try {
+      await this.work(payload, begun);
+    } finally {
+      begun.leave();
+    }
+  }
+
+  private async work(payload: EachBatchPayload, begun: Begun): Promise<void> {
     const { batch } = payload;
-    if (this.failure !== undefined || batch.isEmpty()) return;
     const stageB = batch.topic === this.options.topology.topics.repartition;
     const source = `${batch.topic}/${batch.partition}`;
     if (!stageB) this.idleness.active(source, Date.now());
@@ -214,7 +224,7 @@ export class Worker {
       await writeSinks(this.options, outputs.writes, payload, (write, problem) =>
         this.recordFailed(write.record, null, problem, outputs),
       );
-      await this.commit(batch.topic, batch.partition, next, outputs, member);
+      await this.commit(begun, { topic: batch.topic, partition: batch.partition, next }, outputs, member);
       payload.resolveOffset(String(next - 1n));
       if (!stageB) this.idleness.active(source, Date.now());
       this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
@@ -591,9 +601,8 @@ export class Worker {
   }
 
   private async commit(
-    topic: string,
-    partition: number,
-    next: bigint,
+    begun: Begun,
+    { topic, partition, next }: { topic: string; partition: number; next: bigint },
     outputs: BatchOutputs,
     member: { memberId: string; generationId: number },
   ): Promise<void> {
@@ -603,7 +612,7 @@ export class Worker {
       offsets: [{ topic, partition, offset: next }],
     };
     const started = Date.now();
-    await this.transact({ records: outputs.topics, offsets });
+    await begun.commit({ records: outputs.topics, offsets });
     const ackedAt = Date.now();
     for (const [sinkTopic, messages] of outputs.topics) {
       this.options.figures.sent(sinkTopic, messages, ackedAt, ackedAt - started);
@@ -616,17 +625,21 @@ export class Worker {
   }
 
   /**
-   * Batches of several partitions are worked on at once: one's operators run while another's transaction is in
-   * flight, and Cassandra writes of several partitions' batches at once. Shell steps too: each partition's batch has a
-   * process of its own (a fresh one, or its partition's long-running one), so the partitions' commands run side by
-   * side, as a pipe's do. Not with Redis or stdout sinks (stdout's lines of two batches would mix, and a Redis stream's
+   * Batches of several partitions are worked on at once: every batch of a fetch (one per partition it read, at most
+   * every source and repartition partition) begins together, their Cassandra writes go out together and their
+   * transactions commit as one. Shell steps too: each partition's batch has a process of its own (a fresh one, or its
+   * partition's long-running one), so the partitions' commands run side by side, as a pipe's do, 4 at most (as
+   * measured). Not with Redis or stdout sinks (stdout's lines of two batches would mix, and a Redis stream's
    * entries); there, one at a time. Cassandra's upserts of two partitions' batches are of different rows after a
    * keyBy, and of no order between partitions without.
    */
   private parallelBatches(): number {
-    const { topology } = this.options;
+    const { topology, sourcePartitions, repartitionPartitions } = this.options;
     const parallel = topology.sinks.every((sink) => sink.kind === 'kafka' || sink.kind === 'cassandra');
-    return parallel ? 4 : 1;
+    if (!parallel) return 1;
+    const shells = this.head.batched || this.tail.batched || topology.keyed?.kind === 'shell';
+    const fetched = sourcePartitions.length + (topology.topics.repartition ? repartitionPartitions : 0);
+    return shells ? 4 : Math.max(1, fetched);
   }
 
   /**
@@ -732,6 +745,12 @@ function placeholder(topic: string, partition: number, offset: string): StreamRe
 function iso(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
 }
+
+/**
+ * How long a transaction waits at most for the batches of its fetch still working (a partition's Cassandra writes):
+ * a few of their writes' time, so that a slow batch holds the others' commit back no longer than that.
+ */
+const GATHER_MS = 20;
 
 const REBALANCE = new Set([
   'REBALANCE_IN_PROGRESS',
