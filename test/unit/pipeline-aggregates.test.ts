@@ -14,12 +14,8 @@ import {
   type StreamRecord,
   type WindowSpec,
 } from '../../src/pipelines/api';
-import {
-  KeyedAggregates,
-  type AggregateStep,
-  type ChangelogEntry,
-  type Emitted,
-} from '../../src/pipelines/runtime/aggregates';
+import { KeyedAggregates, type AggregateStep, type Emitted } from '../../src/pipelines/runtime/aggregates';
+import type { ChangelogEntry } from '../../src/pipelines/runtime/value-log';
 import { chunkValues, RepartitionChunks } from '../../src/pipelines/runtime/repartition';
 import { Watermarks } from '../../src/pipelines/runtime/watermarks';
 

@@ -13,7 +13,7 @@
 
 import type { AggregateResult, Aggregation, Step, StreamRecord } from '../api';
 import type { KeyedValue } from './repartition';
-import { closedBy, ValueLog } from './value-log';
+import { closedBy, ValueLog, type ChangelogEntry } from './value-log';
 import { fromJsonNumber, toJsonNumber, type JsonNumber } from './watermarks';
 
 export type AggregateStep = Extract<Step, { kind: 'aggregate' }>;
@@ -23,12 +23,6 @@ export interface Emitted {
   value: AggregateResult<string, unknown>;
   key: string;
   time: number;
-}
-
-/** One changelog entry: the key's state as JSON, or null once the key has no state left. */
-export interface ChangelogEntry {
-  key: string;
-  value: string | null;
 }
 
 // Changelog keys: a user key behind a prefix, so the reserved key of the watermark can never be one.

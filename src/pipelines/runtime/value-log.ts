@@ -4,8 +4,13 @@
 // changelog's order and the watermarks between them, which rebuilds the windows as they were; a piece whose windows
 // have all closed is deleted (a tombstone, which compaction acts on). Pure: no Kafka.
 import type { WindowSpec } from '../api';
-import type { ChangelogEntry } from './aggregates';
 import { chunkValues, type KeyedValue } from './repartition';
+
+/** One changelog entry: the key's state as JSON, or null once the key has no state left. */
+export interface ChangelogEntry {
+  key: string;
+  value: string | null;
+}
 
 const PIECE_PREFIX = 'values:';
 
