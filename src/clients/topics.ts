@@ -219,6 +219,34 @@ async function awaitEveryBroker(endpoint: KafkaEndpoint, topics: string[]): Prom
   }
 }
 
+/**
+ * Each partition's high watermark. kafkajs's admin lists read_committed offsets (the last stable offset), which stays
+ * behind a committed transaction until its markers are written, a moment after the commit was answered: records
+ * committed then count here.
+ */
+export async function highWatermarks(reads: ClusterReads, topic: string): Promise<Map<number, bigint>> {
+  const { topicMetadata } = await reads.metadata();
+  const byLeader = new Map<number, number[]>();
+  for (const p of topicMetadata.find((t) => t.topic === topic)?.partitionMetadata ?? [])
+    byLeader.set(p.leader, [...(byLeader.get(p.leader) ?? []), p.partitionId]);
+  const highs = new Map<number, bigint>();
+  await Promise.all(
+    [...byLeader].map(async ([leader, partitions]) => {
+      const broker = await reads.broker(leader);
+      const { responses } = await broker.listOffsets({
+        isolationLevel: READ_UNCOMMITTED,
+        topics: [{ topic, partitions: partitions.map((partition) => ({ partition, timestamp: LATEST })) }],
+      });
+      for (const answer of responses) for (const p of answer.partitions) highs.set(p.partition, BigInt(p.offset));
+    }),
+  );
+  return highs;
+}
+
+const READ_UNCOMMITTED = 0;
+/** ListOffsets' timestamp for a partition's end. */
+const LATEST = -1;
+
 /** What one broker knows of the topics waited for: those it lacks, or holds with a partition not led. */
 export interface BrokerView {
   nodeId: number;

@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKafkajs } from '../../src/clients/kafka';
 import { pipeline, tumbling } from '../../src/pipelines/api';
-import { runPipeline } from '../../src/pipelines/runtime/run';
+import { reachedEnd, runPipeline } from '../../src/pipelines/runtime/run';
+import { loadClusterReads } from '../../src/clients/kafkajs-internals';
 import { runOptions } from '../support/pipelines';
 import { purge, testProject } from '../support/stack';
 import { readTopic } from '../support/topics';
@@ -132,5 +133,47 @@ describe('pbx run --until-end', () => {
     expect(read.length).toBeGreaterThanOrEqual(900);
     expect(summary.records).toBe(read.length);
     expect(await results('still-written-hourly')).toEqual(reference(read.map((r) => JSON.parse(r.value) as Event)));
+  });
+
+  it('does not end while records stage A committed are not readable yet (the last stable offset behind)', async () => {
+    // A transaction committed but whose markers Kafka has not written yet looks, to a read_committed offset list,
+    // like one still open: its records are past the last stable offset. An open transaction holds that state
+    // for as long as the test needs.
+    const client = await kafka();
+    const admin = client.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        { topic: 'open-source', numPartitions: 1 },
+        { topic: 'open-repartition', numPartitions: 1 },
+      ],
+    });
+    const producer = client.producer({
+      transactionalId: 'it-open-repartition',
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
+    await producer.connect();
+    const transaction = await producer.transaction();
+    await transaction.send({ topic: 'open-repartition', messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+    const reads = await loadClusterReads({ brokers: [BROKER] });
+    await reads.connect();
+    // Every source read (there is none left: its only partition was empty at start); stage B has read nothing.
+    const end = { groupId: 'pbx-itopen', ends: new Map([['open-source/0', 0n]]), empty: new Set(['open-source/0']) };
+    const positions = new Map<string, bigint>();
+    try {
+      expect(await reachedEnd(admin, reads, { ...end, repartition: 'open-repartition' }, positions)).toBe(false);
+      await transaction.commit();
+      // Stage B past the three records: its position is the commit marker's offset.
+      positions.set('open-repartition/0', 3n);
+      expect(await reachedEnd(admin, reads, { ...end, repartition: 'open-repartition' }, positions)).toBe(true);
+      positions.set('open-repartition/0', 2n);
+      expect(await reachedEnd(admin, reads, { ...end, repartition: 'open-repartition' }, positions)).toBe(false);
+    } finally {
+      await reads.disconnect();
+      await producer.disconnect();
+      await admin.disconnect();
+    }
   });
 });

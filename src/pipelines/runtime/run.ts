@@ -6,8 +6,9 @@ import type { Writable } from 'node:stream';
 import type { Admin, Kafka } from 'kafkajs';
 import { sleep } from '../../async';
 import { ExitCode, UsageError, UserError } from '../../cli/errors';
-import { createKafka, isAuthorizationFailure } from '../../clients/kafka';
-import { ensureTopics, type TopicRequest } from '../../clients/topics';
+import { createKafka, isAuthorizationFailure, kafkaClientConfig } from '../../clients/kafka';
+import { ensureTopics, highWatermarks, type TopicRequest } from '../../clients/topics';
+import { loadClusterReads, type ClusterReads } from '../../clients/kafkajs-internals';
 import type { ResolvedConfig } from '../../config/load';
 import type { OnError } from '../../flow/kafka-sink';
 import { endpointOf, kafkaEndpoint } from '../../services/endpoints';
@@ -287,13 +288,40 @@ async function runUntil(
 ): Promise<'end' | 'interrupt'> {
   let finished = false;
   void worker.done.then(() => (finished = true));
-  while (!finished) {
-    if (options.signal.aborted) return 'interrupt';
-    if (options.untilEnd && (await reachedEnd(admin, topology, layout, worker.positions))) return 'end';
-    // --until-end looks for its end often: a short run's end found half a second late is a share of its time.
-    await Promise.race([sleep(options.untilEnd ? 100 : 500, options.signal), worker.done]);
+  const reads = options.untilEnd ? await endReads(options) : undefined;
+  try {
+    while (!finished) {
+      if (options.signal.aborted) return 'interrupt';
+      if (reads && (await reachedEnd(admin, reads, endOf(topology, layout), worker.positions))) return 'end';
+      // --until-end looks for its end often: a short run's end found half a second late is a share of its time.
+      await Promise.race([sleep(options.untilEnd ? 100 : 500, options.signal), worker.done]);
+    }
+    return 'end';
+  } finally {
+    await reads?.disconnect().catch(() => undefined);
   }
-  return 'end';
+}
+
+async function endReads(options: RunOptions): Promise<ClusterReads> {
+  const reads = await loadClusterReads(
+    kafkaClientConfig(kafkaEndpoint(options.config), { clientId: 'pbx-run-end', connectionTimeout: 3000 }),
+  );
+  await reads.connect();
+  return reads;
+}
+
+/** What --until-end's end is: the group's source partitions read to their ends at start, and its repartition topic. */
+export interface RunEnd {
+  groupId: string;
+  /** Each source partition's end offset at start, by `topic/partition`. */
+  ends: Map<string, bigint>;
+  /** Source partitions with no record at start. */
+  empty: Set<string>;
+  repartition?: string;
+}
+
+function endOf(topology: Topology, { ends, empty }: Layout): RunEnd {
+  return { groupId: topology.groupId, ends, empty, repartition: topology.topics.repartition };
 }
 
 /**
@@ -301,17 +329,17 @@ async function runUntil(
  * A partition's committed offset can stop short of its end by the marker of a transaction, which kafkajs skips
  * without a batch: this worker's own position counts too.
  */
-async function reachedEnd(
+export async function reachedEnd(
   admin: Admin,
-  topology: Topology,
-  { ends, empty }: Layout,
+  reads: ClusterReads,
+  { groupId, ends, empty, repartition }: RunEnd,
   positions: Map<string, bigint>,
 ): Promise<boolean> {
-  const { repartition } = topology.topics;
+  const sources = [...new Set([...ends.keys()].map((key) => key.slice(0, key.lastIndexOf('/'))))];
   const committed = new Map<string, bigint>();
   for (const { topic, partitions } of await admin.fetchOffsets({
-    groupId: topology.groupId,
-    topics: [...topology.sources, ...(repartition ? [repartition] : [])],
+    groupId,
+    topics: [...sources, ...(repartition ? [repartition] : [])],
   })) {
     for (const p of partitions) committed.set(`${topic}/${p.partition}`, BigInt(p.offset));
   }
@@ -322,9 +350,12 @@ async function reachedEnd(
   };
   for (const [key, end] of ends) if (!empty.has(key) && at(key) < end) return false;
   if (!repartition) return true;
-  // Every write to the repartition topic is transactional: its last offset is a transaction's marker.
+  // Stage A's last transaction is committed, but its records may not be readable yet: the high watermark counts them
+  // (the last stable offset would not, until the markers are written). Every write to the repartition topic is
+  // transactional: past its last record comes a marker, or will.
+  const highs = await highWatermarks(reads, repartition);
   for (const o of await admin.fetchTopicOffsets(repartition)) {
-    const high = BigInt(o.high);
+    const high = highs.get(o.partition) ?? BigInt(o.high);
     if (high > BigInt(o.low) && at(`${repartition}/${o.partition}`) < high - 1n) return false;
   }
   return true;
