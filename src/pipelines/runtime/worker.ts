@@ -69,6 +69,10 @@ export class Worker {
   /** This member's id in the group, from its last join; its generation is looked up at each batch's start. */
   private memberId = '';
   private generationOf: (memberId: string) => number | undefined = () => undefined;
+  /** The partitions of this member's last join. */
+  private assignment: Array<{ topic: string; partition: number }> = [];
+  /** Their stable committed offsets, read at the first batch after the join (see pastCommitted). */
+  private committedAtJoin?: Promise<Map<string, bigint> | undefined>;
   private readonly head: StageOperators;
   /** Stage B's steps: the operators after an aggregate, or a keyed or window shell and the operators after it. */
   private readonly tail: StageOperators;
@@ -135,6 +139,10 @@ export class Worker {
       await this.consumer.subscribe({ topics: [topology.topics.repartition], fromBeginning: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       this.memberId = payload.memberId;
+      this.assignment = Object.entries(payload.memberAssignment).flatMap(([topic, ps]) =>
+        ps.map((partition) => ({ topic, partition })),
+      );
+      this.committedAtJoin = undefined;
       this.assigned(payload.memberAssignment);
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -199,6 +207,12 @@ export class Worker {
 
   private async batch(payload: EachBatchPayload): Promise<void> {
     if (this.failure !== undefined || payload.batch.isEmpty()) return;
+    try {
+      if (!(await this.pastCommitted(payload))) return;
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
     // A fetch's batches begin together: the transaction waits for each to join it (or leave), see commits.ts.
     const begun = this.commits.begin();
     try {
@@ -206,6 +220,26 @@ export class Worker {
     } finally {
       begun.leave();
     }
+  }
+
+  /**
+   * Drops the batch's records below its partition's stable committed offset. kafkajs reads where each partition starts
+   * after every join (every partition assigned, kept or moved) with an OffsetFetch that does not wait for a
+   * transaction's offsets: one whose EndTxn was answered a moment ago, its commit marker not yet written, still counts
+   * as not committed, and its records came again (a job executed twice). The stable offsets (KIP-447), read once per
+   * join, wait for it. False when nothing is left of the batch: it is resolved up to that offset instead.
+   */
+  private async pastCommitted(payload: EachBatchPayload): Promise<boolean> {
+    const { batch } = payload;
+    const { groupId } = this.options.topology;
+    // Kafka may take until a dead producer's transaction times out: the worker stays in its group meanwhile.
+    this.committedAtJoin ??= stayingInGroup(payload, () => this.producer!.stableOffsets(groupId, this.assignment));
+    const committed = (await this.committedAtJoin)?.get(`${batch.topic}/${batch.partition}`);
+    if (committed === undefined || BigInt(batch.messages[0]!.offset) >= committed) return true;
+    batch.messages = batch.messages.filter((message) => BigInt(message.offset) >= committed);
+    if (batch.messages.length > 0) return true;
+    payload.resolveOffset(String(committed - 1n));
+    return false;
   }
 
   private async work(payload: EachBatchPayload, begun: Begun): Promise<void> {
