@@ -287,37 +287,46 @@ export function decodeTxnOffsetCommit(payload: Buffer): number[] {
   return topics.flat();
 }
 
-/** Each consumer-group member's generation in this process, by member id, since its last join. */
-const generations = new Map<string, number>();
-let generationsWatched = false;
+/** A consumer-group member in one generation of the group: what a transaction's offsets carry (KIP-447). */
+export interface GroupMembership {
+  memberId: string;
+  generationId: number;
+}
+
+/** The membership each batch was fetched under, by kafkajs's batch. */
+const memberships = new WeakMap<object, GroupMembership>();
+const watchedGroups = new WeakSet<object>();
 
 /**
- * The generation of a kafkajs consumer's membership, by its member id (GROUP_JOIN's memberId), which a transaction's
- * offsets carry so that a member whose partitions moved on is fenced (KIP-447). kafkajs keeps it to itself: its
- * ConsumerGroup's joinAndSync is wrapped, once, to note it after every join.
+ * The group membership a kafkajs consumer's batch was fetched under, which the batch's transaction carries so that
+ * offsets of a partition that moved on are refused (KIP-447). kafkajs keeps the generation to itself, and with several
+ * brokers a batch may wait in its queue while another broker's fetch rejoins the group (after a leader moved): its
+ * ConsumerGroup's fetch is wrapped, once, to note on each batch the membership its fetch was sent under.
  */
-export async function loadGroupGenerations(
+export async function loadBatchMemberships(
   modules?: KafkajsModules,
-): Promise<(memberId: string) => number | undefined> {
+): Promise<(batch: object) => GroupMembership | undefined> {
   modules ??= await importKafkajsModules();
   const problems = await kafkajsShapeProblems(modules);
   if (problems.length > 0) throw new KafkajsChangedError(problems);
-  if (!generationsWatched) {
-    generationsWatched = true;
-    const prototype = (modules.consumerGroup as { prototype: JoiningGroup }).prototype;
-    const { joinAndSync } = prototype as { joinAndSync: (this: JoiningGroup) => Promise<void> };
-    prototype.joinAndSync = async function (this: JoiningGroup) {
-      await joinAndSync.call(this);
-      if (this.memberId) generations.set(this.memberId, this.generationId);
+  const prototype = (modules.consumerGroup as { prototype: FetchingGroup }).prototype;
+  if (!watchedGroups.has(prototype)) {
+    watchedGroups.add(prototype);
+    const { fetch } = prototype;
+    prototype.fetch = async function (this: FetchingGroup, nodeId: number) {
+      const membership = { memberId: this.memberId ?? '', generationId: this.generationId ?? -1 };
+      const batches = await fetch.call(this, nodeId);
+      for (const batch of batches) memberships.set(batch, membership);
+      return batches;
     };
   }
-  return (memberId) => generations.get(memberId);
+  return (batch) => memberships.get(batch);
 }
 
-interface JoiningGroup {
+interface FetchingGroup {
   memberId: string | null;
-  generationId: number;
-  joinAndSync(): Promise<void>;
+  generationId: number | null;
+  fetch: (this: FetchingGroup, nodeId: number) => Promise<object[]>;
 }
 
 /**
@@ -542,7 +551,7 @@ export async function kafkajsShapeProblems(modules: KafkajsModules): Promise<str
   const partitioners = m.kafkajs?.Partitioners as Record<string, unknown> | undefined;
   check('kafkajs').is('Partitioners.DefaultPartitioner', partitioners?.DefaultPartitioner, 'function');
   check('cluster').methods('Cluster', m.cluster, CLUSTER_METHODS);
-  check('consumerGroup').methods('ConsumerGroup', m.consumerGroup, ['joinAndSync']);
+  check('consumerGroup').methods('ConsumerGroup', m.consumerGroup, ['fetch']);
   check('socketFactory').is('module.exports', m.socketFactory, 'function');
   const errors = check('errors');
   await errors.survives('createErrorFromCode', () => checkErrors(errors, m.errors));

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from 'kafkajs';
 import { kafkaClientConfig, loadKafkajs } from '../../src/clients/kafka';
-import { loadGroupGenerations } from '../../src/clients/kafkajs-internals';
+import { loadBatchMemberships } from '../../src/clients/kafkajs-internals';
 import { pipeline } from '../../src/pipelines/api';
 import { runPipeline } from '../../src/pipelines/runtime/run';
 import { runOptions } from '../support/pipelines';
@@ -48,7 +48,7 @@ async function member(hold: Promise<void>): Promise<Member> {
     heartbeatInterval: 500,
     readUncommitted: false,
   });
-  const generationOf = await loadGroupGenerations();
+  const membershipOf = await loadBatchMemberships();
   const self: Member = { consumer, memberId: '', batch: Promise.resolve(-1) };
   let started!: (generation: number) => void;
   self.batch = new Promise((resolve) => (started = resolve));
@@ -57,8 +57,8 @@ async function member(hold: Promise<void>): Promise<Member> {
   await consumer.subscribe({ topic: 'zombie-in', fromBeginning: true });
   await consumer.run({
     autoCommit: false,
-    eachBatch: async () => {
-      started(generationOf(self.memberId) ?? -1);
+    eachBatch: async ({ batch }) => {
+      started(membershipOf(batch)?.generationId ?? -1);
       await hold;
     },
   });

@@ -6,7 +6,7 @@
 // write the same results again.
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { kafkaClientConfig } from '../../clients/kafka';
-import { loadGroupGenerations } from '../../clients/kafkajs-internals';
+import { loadBatchMemberships, type GroupMembership } from '../../clients/kafkajs-internals';
 import { TransactionalProducer } from '../../clients/transactional-producer';
 import { Commits, type Begun, type Pending } from './commits';
 import { kafkaEndpoint } from '../../services/endpoints';
@@ -66,9 +66,8 @@ class BatchOutputs {
 export class Worker {
   private readonly consumer: Consumer;
   private producer?: TransactionalProducer;
-  /** This member's id in the group, from its last join; its generation is looked up at each batch's start. */
-  private memberId = '';
-  private generationOf: (memberId: string) => number | undefined = () => undefined;
+  /** The group membership a batch was fetched under. */
+  private membershipOf: (batch: object) => GroupMembership | undefined = () => undefined;
   /** The partitions of this member's last join. */
   private assignment: Array<{ topic: string; partition: number }> = [];
   /** Their stable committed offsets, read at the first batch after the join (see pastCommitted). */
@@ -131,14 +130,13 @@ export class Worker {
       transactionalId: this.options.transactionalId,
       transactionTimeoutMs: 15_000,
     });
-    this.generationOf = await loadGroupGenerations();
+    this.membershipOf = await loadBatchMemberships();
     await this.markEnded();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: topology.sources, fromBeginning: from === 'earliest' });
     if (topology.topics.repartition)
       await this.consumer.subscribe({ topics: [topology.topics.repartition], fromBeginning: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.memberId = payload.memberId;
       this.assignment = Object.entries(payload.memberAssignment).flatMap(([topic, ps]) =>
         ps.map((partition) => ({ topic, partition })),
       );
@@ -249,7 +247,7 @@ export class Worker {
     if (!stageB) this.idleness.active(source, Date.now());
     const outputs = new BatchOutputs(this.options.topology.sinks.length);
     // The membership the batch was fetched under: its offsets are refused once the group has moved on (a zombie).
-    const member = { memberId: this.memberId, generationId: this.generationOf(this.memberId) ?? -1 };
+    const member = this.membershipOf(batch) ?? { memberId: '', generationId: -1 };
     let next = BigInt(batch.lastOffset()) + 1n;
     let stop: RecordProblem | undefined;
     try {
@@ -638,7 +636,7 @@ export class Worker {
     begun: Begun,
     { topic, partition, next }: { topic: string; partition: number; next: bigint },
     outputs: BatchOutputs,
-    member: { memberId: string; generationId: number },
+    member: GroupMembership,
   ): Promise<void> {
     const offsets = {
       groupId: this.options.topology.groupId,
