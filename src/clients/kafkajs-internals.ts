@@ -9,6 +9,16 @@ import {
   type LogDirsQuery,
 } from './describe-log-dirs';
 import { loadKafkajs } from './kafka';
+import { FlexibleReader, FlexibleWriter } from './flexible-encoding';
+import {
+  decodeOffsetFetch,
+  encodeOffsetFetch,
+  OFFSET_FETCH_API_KEY,
+  OFFSET_FETCH_STABLE_VERSION,
+  type FetchedOffset,
+  type OffsetFetchAnswer,
+  type TopicPartition,
+} from './offset-fetch';
 
 // The one module that touches kafkajs's private internals, for batch-producer.ts, transactional-producer.ts, the
 // figures reader and pbx top: its cluster (metadata, leaders, coordinators, connections with TLS and SASL, version
@@ -123,6 +133,12 @@ export interface Coordinator {
    * older than Kafka 2.5 gets version 0–1, which carries no generation: only the transactional id fences there.
    */
   txnOffsetCommit(args: TransactionIdentity & GroupOffsets): Promise<void>;
+  /**
+   * A consumer group's committed offsets of these partitions, stable (OffsetFetch version 7, offset-fetch.ts): rejects
+   * with kafkajs's UNSTABLE_OFFSET_COMMIT (retriable) while a transaction's offsets for one of them are pending. A
+   * broker older than Kafka 2.5 has no such request: undefined.
+   */
+  stableOffsets(groupId: string, partitions: TopicPartition[]): Promise<FetchedOffset[] | undefined>;
 }
 
 export interface TransactionIdentity {
@@ -161,6 +177,7 @@ export async function loadTransactionInternals(
         addOffsetsToTxn: (args) => broker.addOffsetsToTxn(args),
         endTxn: (args) => broker.endTxn(args),
         txnOffsetCommit: (args) => txnOffsetCommit(broker, checked, args),
+        stableOffsets: (groupId, partitions) => stableOffsets(broker, checked, groupId, partitions),
       };
     },
   };
@@ -209,6 +226,31 @@ async function txnOffsetCommit(
   if (failed !== undefined) throw checked.errors.createErrorFromCode(failed);
 }
 
+async function stableOffsets(
+  broker: CoordinatingBroker,
+  checked: CheckedModules,
+  groupId: string,
+  partitions: TopicPartition[],
+): Promise<FetchedOffset[] | undefined> {
+  if ((broker.versions?.[OFFSET_FETCH_API_KEY]?.maxVersion ?? 0) < OFFSET_FETCH_STABLE_VERSION) return undefined;
+  const body = encodeOffsetFetch(groupId, partitions);
+  const answer = (await broker.connectionPool.send({
+    request: {
+      apiKey: OFFSET_FETCH_API_KEY,
+      apiVersion: OFFSET_FETCH_STABLE_VERSION,
+      apiName: 'OffsetFetch',
+      encode: () => Promise.resolve({ buf: body, buffer: body }),
+    },
+    response: {
+      decode: (payload: Buffer) => Promise.resolve(decodeOffsetFetch(payload)),
+      parse: (answer: OffsetFetchAnswer) => Promise.resolve(answer),
+    },
+  })) as OffsetFetchAnswer;
+  const failed = [answer.errorCode, ...answer.partitions.map((p) => p.errorCode)].find((code) => code !== 0);
+  if (failed !== undefined) throw checked.errors.createErrorFromCode(failed);
+  return answer.partitions;
+}
+
 /** TxnOffsetCommit version 3's body (flexible: compact strings and arrays, tagged fields), after the header. */
 export function encodeTxnOffsetCommit(
   args: TransactionIdentity & GroupOffsets,
@@ -232,118 +274,59 @@ export function encodeTxnOffsetCommit(
 
 /** The error code of each partition in a TxnOffsetCommit version 3 response (after the correlation id). */
 export function decodeTxnOffsetCommit(payload: Buffer): number[] {
-  const read = { at: 0 };
-  const varint = (): number => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = payload[read.at++]!;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  const skipTags = () => {
-    for (let n = varint(); n > 0; n--) {
-      varint();
-      const size = varint(); // (read before `read.at +=` reads read.at)
-      read.at += size;
-    }
-  };
-  const codes: number[] = [];
-  skipTags(); // the response header's
-  read.at += 4; // throttle time
-  for (let topics = varint() - 1; topics > 0; topics--) {
-    const name = varint() - 1;
-    read.at += name;
-    for (let partitions = varint() - 1; partitions > 0; partitions--) {
-      codes.push(payload.readInt16BE(read.at + 4));
-      read.at += 6;
-      skipTags();
-    }
-    skipTags();
-  }
-  return codes;
+  const read = new FlexibleReader(payload, 'TxnOffsetCommit');
+  read.tags(); // the response header's
+  read.int32(); // throttle time
+  const topics = read.array(() => {
+    read.string();
+    return read.array(() => {
+      read.int32(); // partition
+      return read.int16();
+    });
+  });
+  return topics.flat();
 }
 
-/** Kafka's flexible encoding, as far as TxnOffsetCommit needs it. */
-class FlexibleWriter {
-  private buffer = Buffer.alloc(256);
-  private at = 0;
-
-  private room(bytes: number): void {
-    if (this.at + bytes <= this.buffer.length) return;
-    const bigger = Buffer.alloc(Math.max(this.buffer.length * 2, this.at + bytes));
-    this.buffer.copy(bigger, 0, 0, this.at);
-    this.buffer = bigger;
-  }
-  varint(n: number): this {
-    this.room(5);
-    while (n >= 0x80) {
-      this.buffer[this.at++] = (n & 0x7f) | 0x80;
-      n = Math.floor(n / 128);
-    }
-    this.buffer[this.at++] = n;
-    return this;
-  }
-  /** A compact (nullable) string: its length plus one, then its bytes; 0 is null. */
-  string(value: string | null): this {
-    if (value === null) return this.varint(0);
-    const bytes = Buffer.from(value);
-    this.varint(bytes.length + 1).room(bytes.length);
-    this.buffer.set(bytes, this.at);
-    this.at += bytes.length;
-    return this;
-  }
-  int16(n: number): this {
-    this.room(2);
-    this.at = this.buffer.writeInt16BE(n, this.at);
-    return this;
-  }
-  int32(n: number): this {
-    this.room(4);
-    this.at = this.buffer.writeInt32BE(n, this.at);
-    return this;
-  }
-  int64(n: bigint): this {
-    this.room(8);
-    this.at = this.buffer.writeBigInt64BE(n, this.at);
-    return this;
-  }
-  done(): Buffer {
-    return this.buffer.subarray(0, this.at);
-  }
+/** A consumer-group member in one generation of the group: what a transaction's offsets carry (KIP-447). */
+export interface GroupMembership {
+  memberId: string;
+  generationId: number;
 }
 
-/** Each consumer-group member's generation in this process, by member id, since its last join. */
-const generations = new Map<string, number>();
-let generationsWatched = false;
+/** The membership each batch was fetched under, by kafkajs's batch. */
+const memberships = new WeakMap<object, GroupMembership>();
+const watchedGroups = new WeakSet<object>();
 
 /**
- * The generation of a kafkajs consumer's membership, by its member id (GROUP_JOIN's memberId), which a transaction's
- * offsets carry so that a member whose partitions moved on is fenced (KIP-447). kafkajs keeps it to itself: its
- * ConsumerGroup's joinAndSync is wrapped, once, to note it after every join.
+ * The group membership a kafkajs consumer's batch was fetched under, which the batch's transaction carries so that
+ * offsets of a partition that moved on are refused (KIP-447). kafkajs keeps the generation to itself, and with several
+ * brokers a batch may wait in its queue while another broker's fetch rejoins the group (after a leader moved): its
+ * ConsumerGroup's fetch is wrapped, once, to note on each batch the membership its fetch was sent under.
  */
-export async function loadGroupGenerations(
+export async function loadBatchMemberships(
   modules?: KafkajsModules,
-): Promise<(memberId: string) => number | undefined> {
+): Promise<(batch: object) => GroupMembership | undefined> {
   modules ??= await importKafkajsModules();
   const problems = await kafkajsShapeProblems(modules);
   if (problems.length > 0) throw new KafkajsChangedError(problems);
-  if (!generationsWatched) {
-    generationsWatched = true;
-    const prototype = (modules.consumerGroup as { prototype: JoiningGroup }).prototype;
-    const { joinAndSync } = prototype as { joinAndSync: (this: JoiningGroup) => Promise<void> };
-    prototype.joinAndSync = async function (this: JoiningGroup) {
-      await joinAndSync.call(this);
-      if (this.memberId) generations.set(this.memberId, this.generationId);
+  const prototype = (modules.consumerGroup as { prototype: FetchingGroup }).prototype;
+  if (!watchedGroups.has(prototype)) {
+    watchedGroups.add(prototype);
+    const { fetch } = prototype;
+    prototype.fetch = async function (this: FetchingGroup, nodeId: number) {
+      const membership = { memberId: this.memberId ?? '', generationId: this.generationId ?? -1 };
+      const batches = await fetch.call(this, nodeId);
+      for (const batch of batches) memberships.set(batch, membership);
+      return batches;
     };
   }
-  return (memberId) => generations.get(memberId);
+  return (batch) => memberships.get(batch);
 }
 
-interface JoiningGroup {
+interface FetchingGroup {
   memberId: string | null;
-  generationId: number;
-  joinAndSync(): Promise<void>;
+  generationId: number | null;
+  fetch: (this: FetchingGroup, nodeId: number) => Promise<object[]>;
 }
 
 /**
@@ -568,7 +551,7 @@ export async function kafkajsShapeProblems(modules: KafkajsModules): Promise<str
   const partitioners = m.kafkajs?.Partitioners as Record<string, unknown> | undefined;
   check('kafkajs').is('Partitioners.DefaultPartitioner', partitioners?.DefaultPartitioner, 'function');
   check('cluster').methods('Cluster', m.cluster, CLUSTER_METHODS);
-  check('consumerGroup').methods('ConsumerGroup', m.consumerGroup, ['joinAndSync']);
+  check('consumerGroup').methods('ConsumerGroup', m.consumerGroup, ['fetch']);
   check('socketFactory').is('module.exports', m.socketFactory, 'function');
   const errors = check('errors');
   await errors.survives('createErrorFromCode', () => checkErrors(errors, m.errors));

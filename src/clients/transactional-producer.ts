@@ -107,6 +107,27 @@ export class TransactionalProducer {
     }
   }
 
+  /**
+   * The next offset `groupId` committed for each of these partitions, by `topic/partition` (absent: none), once no
+   * transaction's offsets for them are pending (KIP-447's stable offsets): asked again while Kafka still completes
+   * one, the commit of a transaction whose EndTxn was answered a moment ago or the abort of one whose producer died
+   * (after its transaction timeout at the latest). Undefined from a broker older than Kafka 2.5, which cannot say.
+   */
+  async stableOffsets(
+    groupId: string,
+    partitions: Array<{ topic: string; partition: number }>,
+  ): Promise<Map<string, bigint> | undefined> {
+    if (partitions.length === 0) return new Map();
+    // A transaction left open by a producer that died is aborted after its timeout, checked every 10 s (Kafka's default).
+    const patience = this.options.transactionTimeoutMs + 10_000 + RECOVERY_MS;
+    const fetched = await this.retrying(async () => {
+      const coordinator = await this.internals.coordinator(groupId, 'group');
+      return coordinator.stableOffsets(groupId, partitions);
+    }, patience);
+    if (!fetched) return undefined;
+    return new Map(fetched.filter((p) => p.offset >= 0n).map((p) => [`${p.topic}/${p.partition}`, p.offset]));
+  }
+
   async disconnect(): Promise<void> {
     await this.internals.disconnect();
   }
@@ -252,15 +273,15 @@ export class TransactionalProducer {
     });
   }
 
-  /** Runs `attempt` while it fails retriably, backing off from 2 ms, for at most RECOVERY_MS. */
-  private async retrying<T>(attempt: () => Promise<T>): Promise<T> {
-    const deadline = Date.now() + RECOVERY_MS;
+  /** Runs `attempt` while it fails retriably, backing off from 2 ms, for at most `patience` ms. */
+  private async retrying<T>(attempt: () => Promise<T>, patience = RECOVERY_MS): Promise<T> {
+    const deadline = Date.now() + patience;
     for (let wait = 2; ; wait = Math.min(wait * 2, 500)) {
       try {
         return await attempt();
       } catch (error) {
         if (!isRetriable(error) || Date.now() + wait > deadline) throw error;
-        if (typeOf(error) !== 'CONCURRENT_TRANSACTIONS') await this.internals.refreshMetadata().catch(() => undefined);
+        if (!PENDING.has(typeOf(error))) await this.internals.refreshMetadata().catch(() => undefined);
         this.partitions.clear();
         await sleep(wait);
       }
@@ -288,6 +309,8 @@ function typeOf(error: unknown): string {
   return '';
 }
 
+/** Kafka still completes a transaction: asked again as is, nothing moved. */
+const PENDING = new Set(['CONCURRENT_TRANSACTIONS', 'UNSTABLE_OFFSET_COMMIT']);
 /** A newer producer of the same transactional id took over. */
 const FENCED = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'TRANSACTIONAL_ID_AUTHORIZATION_FAILED']);
 /** Group fencing and a producer fenced by a newer one are final for this transaction; the rest is tried again. */
@@ -302,7 +325,7 @@ const FINAL = new Set([
 
 function isRetriable(error: unknown): boolean {
   const type = typeOf(error);
-  if (type === 'CONCURRENT_TRANSACTIONS' || COORDINATOR_MOVED.has(type)) return true;
+  if (PENDING.has(type) || COORDINATOR_MOVED.has(type)) return true;
   if (FINAL.has(type)) return false;
   const { name, retriable, cause } = error as { name?: string; retriable?: boolean; cause?: unknown };
   if (name === 'KafkaJSNumberOfRetriesExceeded' && cause) return isRetriable(cause);

@@ -7,6 +7,7 @@ import {
   importKafkajsModules,
   kafkajsShapeProblems,
   KafkajsChangedError,
+  loadBatchMemberships,
   loadFetchInternals,
   loadProducerInternals,
   produceOn,
@@ -109,6 +110,34 @@ describe('the kafkajs internals pbx relies on', () => {
     const error = await loadFetchInternals({ brokers: ['127.0.0.1:9'] }, changed).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KafkajsChangedError);
     expect((error as Error).message).toContain('kafkajs/src/broker/index.js: Broker#fetch is missing, not a function');
+  });
+});
+
+describe("a consumer's batches", () => {
+  it('each carry the group membership their fetch was sent under, though the group moved on meanwhile', async () => {
+    // A consumer group whose fetch takes a while, during which the member joins a new generation (with several
+    // brokers, another broker's fetch rejoins the group after a leader moved).
+    class Group {
+      memberId = 'member-1';
+      generationId = 4;
+      fetch(): Promise<object[]> {
+        const batches = [{ partition: 0 }, { partition: 1 }];
+        this.generationId = 5;
+        return Promise.resolve(batches);
+      }
+    }
+    const membershipOf = await loadBatchMemberships({ ...modules, consumerGroup: Group });
+    const group = new Group();
+    const fetched = await group.fetch();
+    expect(fetched.map(membershipOf)).toEqual([
+      { memberId: 'member-1', generationId: 4 },
+      { memberId: 'member-1', generationId: 4 },
+    ]);
+    expect((await group.fetch()).map(membershipOf)).toEqual([
+      { memberId: 'member-1', generationId: 5 },
+      { memberId: 'member-1', generationId: 5 },
+    ]);
+    expect(membershipOf({ partition: 0 })).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@
 // write the same results again.
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { kafkaClientConfig } from '../../clients/kafka';
-import { loadGroupGenerations } from '../../clients/kafkajs-internals';
+import { loadBatchMemberships, type GroupMembership } from '../../clients/kafkajs-internals';
 import { TransactionalProducer } from '../../clients/transactional-producer';
 import { Commits, type Begun, type Pending } from './commits';
 import { kafkaEndpoint } from '../../services/endpoints';
@@ -66,9 +66,12 @@ class BatchOutputs {
 export class Worker {
   private readonly consumer: Consumer;
   private producer?: TransactionalProducer;
-  /** This member's id in the group, from its last join; its generation is looked up at each batch's start. */
-  private memberId = '';
-  private generationOf: (memberId: string) => number | undefined = () => undefined;
+  /** The group membership a batch was fetched under. */
+  private membershipOf: (batch: object) => GroupMembership | undefined = () => undefined;
+  /** The partitions of this member's last join. */
+  private assignment: Array<{ topic: string; partition: number }> = [];
+  /** Their stable committed offsets, read at the first batch after the join (see pastCommitted). */
+  private committedAtJoin?: Promise<Map<string, bigint> | undefined>;
   private readonly head: StageOperators;
   /** Stage B's steps: the operators after an aggregate, or a keyed or window shell and the operators after it. */
   private readonly tail: StageOperators;
@@ -127,14 +130,17 @@ export class Worker {
       transactionalId: this.options.transactionalId,
       transactionTimeoutMs: 15_000,
     });
-    this.generationOf = await loadGroupGenerations();
+    this.membershipOf = await loadBatchMemberships();
     await this.markEnded();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: topology.sources, fromBeginning: from === 'earliest' });
     if (topology.topics.repartition)
       await this.consumer.subscribe({ topics: [topology.topics.repartition], fromBeginning: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.memberId = payload.memberId;
+      this.assignment = Object.entries(payload.memberAssignment).flatMap(([topic, ps]) =>
+        ps.map((partition) => ({ topic, partition })),
+      );
+      this.committedAtJoin = undefined;
       this.assigned(payload.memberAssignment);
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -199,6 +205,12 @@ export class Worker {
 
   private async batch(payload: EachBatchPayload): Promise<void> {
     if (this.failure !== undefined || payload.batch.isEmpty()) return;
+    try {
+      if (!(await this.pastCommitted(payload))) return;
+    } catch (error) {
+      this.fail(error);
+      return;
+    }
     // A fetch's batches begin together: the transaction waits for each to join it (or leave), see commits.ts.
     const begun = this.commits.begin();
     try {
@@ -208,6 +220,26 @@ export class Worker {
     }
   }
 
+  /**
+   * Drops the batch's records below its partition's stable committed offset. kafkajs reads where each partition starts
+   * after every join (every partition assigned, kept or moved) with an OffsetFetch that does not wait for a
+   * transaction's offsets: one whose EndTxn was answered a moment ago, its commit marker not yet written, still counts
+   * as not committed, and its records came again (a job executed twice). The stable offsets (KIP-447), read once per
+   * join, wait for it. False when nothing is left of the batch: it is resolved up to that offset instead.
+   */
+  private async pastCommitted(payload: EachBatchPayload): Promise<boolean> {
+    const { batch } = payload;
+    const { groupId } = this.options.topology;
+    // Kafka may take until a dead producer's transaction times out: the worker stays in its group meanwhile.
+    this.committedAtJoin ??= stayingInGroup(payload, () => this.producer!.stableOffsets(groupId, this.assignment));
+    const committed = (await this.committedAtJoin)?.get(`${batch.topic}/${batch.partition}`);
+    if (committed === undefined || BigInt(batch.messages[0]!.offset) >= committed) return true;
+    batch.messages = batch.messages.filter((message) => BigInt(message.offset) >= committed);
+    if (batch.messages.length > 0) return true;
+    payload.resolveOffset(String(committed - 1n));
+    return false;
+  }
+
   private async work(payload: EachBatchPayload, begun: Begun): Promise<void> {
     const { batch } = payload;
     const stageB = batch.topic === this.options.topology.topics.repartition;
@@ -215,7 +247,7 @@ export class Worker {
     if (!stageB) this.idleness.active(source, Date.now());
     const outputs = new BatchOutputs(this.options.topology.sinks.length);
     // The membership the batch was fetched under: its offsets are refused once the group has moved on (a zombie).
-    const member = { memberId: this.memberId, generationId: this.generationOf(this.memberId) ?? -1 };
+    const member = this.membershipOf(batch) ?? { memberId: '', generationId: -1 };
     let next = BigInt(batch.lastOffset()) + 1n;
     let stop: RecordProblem | undefined;
     try {
@@ -604,7 +636,7 @@ export class Worker {
     begun: Begun,
     { topic, partition, next }: { topic: string; partition: number; next: bigint },
     outputs: BatchOutputs,
-    member: { memberId: string; generationId: number },
+    member: GroupMembership,
   ): Promise<void> {
     const offsets = {
       groupId: this.options.topology.groupId,
