@@ -10,7 +10,7 @@ import { cqlReleaseVersion } from './cql-check';
 import { cassandraEndpoint, endpointOf, kafkaEndpoint, redisEndpoint } from './endpoints';
 import { isExternal, SERVICES } from './catalog';
 import type { ServiceNode } from './types';
-import { allInOrder, withTimeout } from '../async';
+import { withTimeout } from '../async';
 
 /** `full` proves the service does its job (Kafka: a record round trip); `quick` is for status checks. */
 export type ProbeDepth = 'full' | 'quick';
@@ -175,6 +175,15 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
   } finally {
     await admin.disconnect();
   }
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  let offset: string;
+  try {
+    const [record] = await producer.send({ topic: KAFKA_CHECK_TOPIC, acks: -1, messages: [{ value: token }] });
+    offset = record!.baseOffset!;
+  } finally {
+    await producer.disconnect();
+  }
   // A group of its own per check, never committed: nothing stale to rebalance with, nothing left behind.
   const consumer = kafka.consumer({
     groupId,
@@ -182,14 +191,11 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
     heartbeatInterval: 500,
     maxWaitTimeInMs: 100,
   });
-  let received!: Promise<void>;
-  // The consumer joins its group while the record is produced, rather than after: the join takes longer than the
-  // produce, so the seek below still comes before its first fetch.
-  const joining = (async () => {
-    await consumer.connect();
+  await consumer.connect();
+  try {
     // kafkajs needs subscribe → run → seek, in that order.
     await consumer.subscribe({ topic: KAFKA_CHECK_TOPIC, fromBeginning: false });
-    received = new Promise<void>((resolve, reject) => {
+    const received = new Promise<void>((resolve, reject) => {
       // On a new broker the first group finds no coordinator until the offsets topic exists; kafkajs then
       // restarts the consumer after a long backoff. Failing this attempt at once lets the next one join.
       consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
@@ -201,28 +207,12 @@ async function kafkaRoundTrip(config: ResolvedConfig): Promise<string> {
         },
       });
     });
-    received.catch(() => undefined); // awaited below once the record is produced
-  })();
-  try {
-    const [offset] = await allInOrder([produceOne(kafka, token), joining] as const);
     consumer.seek({ topic: KAFKA_CHECK_TOPIC, partition: 0, offset });
     await withTimeout(received, 10_000, 'the record produced was not consumed back within 10 s');
   } finally {
     await consumer.disconnect();
   }
   return `produce/consume round trip in ${Date.now() - started} ms`;
-}
-
-/** Produces `token` to the check topic, acknowledged by every in-sync replica; returns its offset. */
-async function produceOne(kafka: Awaited<ReturnType<typeof newKafka>>, token: string): Promise<string> {
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  try {
-    const [record] = await producer.send({ topic: KAFKA_CHECK_TOPIC, acks: -1, messages: [{ value: token }] });
-    return record!.baseOffset!;
-  } finally {
-    await producer.disconnect();
-  }
 }
 
 async function probeCassandra(config: ResolvedConfig): Promise<string> {
