@@ -2,8 +2,10 @@
 import type { BunPlugin } from 'bun';
 
 // Modules that must not be bundled: react-devtools-core is an optional ink peer that crashes the binary
-// when left external; ssh2 (docker-modem's ssh:// transport) drags in native addons. Both become stubs.
-const stubbed = /^(react-devtools-core|ssh2|cpu-features)$/;
+// when left external; ssh2 (docker-modem's ssh:// transport) drags in native addons; gRPC serves only dockerode's
+// BuildKit sessions, which pbx never opens (images are built with the classic builder), yet dockerode loads it with
+// itself: 20–60 ms before every command's first call to the engine, 5 ms without. All become stubs.
+const stubbed = /^(react-devtools-core|ssh2|cpu-features|@grpc\/grpc-js|@grpc\/proto-loader)$/;
 const stubs: BunPlugin = {
   name: 'pbx-stubs',
   setup(build) {

@@ -7,7 +7,7 @@ import type { ServiceName } from '../../src/config/schema';
 import { probeOnce } from '../../src/services/probes';
 
 /** The line each service logs once it serves: the same in pbx's images and upstream's. */
-const STARTED_LINE: Record<ServiceName, RegExp> = {
+export const STARTED_LINE: Record<ServiceName, RegExp> = {
   // Its request processor starts last, once the database is loaded and the port bound.
   zookeeper: /PrepRequestProcessor \(sid:\d+\) started/,
   // ZooKeeper mode, then KRaft.

@@ -6,6 +6,8 @@
 // round first, not counted; then the tools take turns in the other order each round.
 // Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/up/run.ts [--rounds 7] [--intervals 2000,1000]
 //   --intervals: the compose contenders' check intervals in ms, each ALL or ALL/KAFKA (Kafka's own);
+//   --baseline FILE [--baseline-label TEXT]: another pbx binary (an earlier commit's) run beside dist/pbx, as one
+//   more contender: a change measured against what it changed in the same rounds, whatever else loads the machine;
 //   --report FILE prints the tables again from a results file of an earlier run.
 //   (prints Markdown tables and writes every run to bench/results/up/; installs Debian's docker-compose if missing)
 import { execa } from 'execa';
@@ -27,6 +29,8 @@ const { values: options } = parseArgs({
     rounds: { type: 'string', default: '7' },
     intervals: { type: 'string', default: '2000,1000' },
     report: { type: 'string' },
+    baseline: { type: 'string' },
+    'baseline-label': { type: 'string', default: 'baseline' },
   },
 });
 const ROUNDS = Number(options.rounds);
@@ -96,15 +100,19 @@ const fullIds = async (filter: string, format: string) =>
 const extra = { restart: [] as number[], statusMs: [] as number[] };
 const pbxCommand = (...args: string[]) => execa(pbx, [...args, '--config', pbxConfig]);
 
-async function pbxRun(round: number): Promise<Run> {
+async function pbxRun(round: number, binary = pbx, tool = 'pbx up'): Promise<Run> {
   const commandAt = Date.now();
   const started = performance.now();
-  const { stdout } = await pbxCommand('up', '--json');
+  const { stdout } = await execa(binary, ['up', '--json', '--config', pbxConfig]);
   const seconds = (performance.now() - started) / 1000;
   const up = JSON.parse(stdout) as UpResult;
   const readyMs = Object.fromEntries(up.services.map((s) => [s.service, s.readyMs]));
   const lines = await fullIds('label=pbx.project=benchup', '{{.ID}} {{.Label "pbx.service"}}');
-  const run = { tool: 'pbx up', round, commandAt, seconds, readyMs, ...(await measured(containersOf(lines))) };
+  const run = { tool, round, commandAt, seconds, readyMs, ...(await measured(containersOf(lines))) };
+  if (binary !== pbx) {
+    await execa(binary, ['down', '--volumes', '--config', pbxConfig]);
+    return run;
+  }
   const counted = round > 0; // the warm-up round's are not
   for (let i = 0; i < 10; i++) {
     const asked = performance.now();
@@ -117,6 +125,17 @@ async function pbxRun(round: number): Promise<Run> {
   if (counted) extra.restart.push((performance.now() - again) / 1000);
   await pbxCommand('down', '--volumes');
   return run;
+}
+
+/** An earlier pbx binary, timed as dist/pbx is (without the extra figures). */
+function baselineContender(binary: string, label: string): Contender {
+  const tool = `pbx up at ${label}`;
+  return {
+    tool,
+    short: `pbx at ${label}`,
+    run: (round) => pbxRun(round, binary, tool),
+    down: () => execa(binary, ['down', '--volumes', '--config', pbxConfig]),
+  };
 }
 
 function containersOf(lines: string[]): Map<ServiceName, string> {
@@ -217,11 +236,13 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const range = (xs: number[], digits = 1) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
 const percent = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(0)}%`;
 
+const isCompose = (c: { tool: string }) => c.tool.startsWith('docker-compose');
+
 /** The headline table: each tool's time, the limit in its runs, its overhead over it, its ratio to each compose. */
 function headline(runs: Run[], contenders: Results['tools']) {
   const of = (tool: string) => runs.filter((r) => r.tool === tool);
   const overhead = (r: Run) => r.seconds / (r.limit.totalMs / 1000) - 1;
-  const composes = contenders.slice(1);
+  const composes = contenders.filter(isCompose);
   const columns = ['median s', 'runs (s)', 'physical limit in its runs, median s', 'over the limit, median (range)'];
   console.log(
     `| stack start, four services, fresh volumes | ${columns.join(' | ')} | ${composes.map((c) => `÷ ${c.short}`).join(' | ')} |`,
@@ -307,6 +328,7 @@ async function bench(): Promise<Results> {
   const composeVersion = await ensureCompose();
   const contenders: Contender[] = [
     { tool: 'pbx up', short: 'pbx', run: pbxRun, down: () => pbxCommand('down', '--volumes') },
+    ...(options.baseline ? [baselineContender(resolve(options.baseline), options['baseline-label'])] : []),
     ...INTERVALS.map(composeContender),
   ];
   for (const c of contenders) await c.down();

@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { freemem, totalmem } from 'node:os';
 import type { ResolvedConfig } from '../config/load';
 import { parseSize, type ServiceName } from '../config/schema';
-import { connectDocker, MIN_API_VERSION, versionAtLeast, type EngineInfo } from '../docker/engine';
+import { connectDocker, engineInfo, MIN_API_VERSION, versionAtLeast, type EngineInfo } from '../docker/engine';
 import { LABELS, managedFilter } from '../docker/names';
 import { isLocalAddress, isPortFree } from '../net/ports';
 
@@ -32,7 +32,8 @@ export async function runDoctor(config: ResolvedConfig): Promise<DoctorReport> {
   let engine: EngineInfo | undefined;
   let ownPorts = new Map<number, string>();
   try {
-    const { docker, info } = await connectDocker();
+    const { docker } = await connectDocker();
+    const info = await engineInfo(docker);
     engine = info;
     checks.push({ name: 'docker', ok: true, detail: `engine ${info.version} at ${info.host}` });
     const apiOk = versionAtLeast(info.apiVersion, MIN_API_VERSION);

@@ -208,35 +208,15 @@ interface Selection {
 
 async function startSelected(options: UpOptions, { selected, managed, started, docker }: Selection): Promise<UpResult> {
   const { config, signal } = options;
-  const existing = docker ? await listProjectContainers(docker, config.name) : [];
-  const images = new Map(
-    await Promise.all(
-      managed.map(async (service) => {
-        const running = existing.find((c) => c.service === service)?.image;
-        return [service, await chooseImage(docker!, config, service, running)] as const;
-      }),
-    ),
-  );
-  const specs = managed.flatMap((service) => specsFor(config, service, images.get(service)));
-  const plan = planActions(
-    specs.map((spec) => ({ node: spec.node.name, hash: containerHash(spec) })),
-    existing,
-  );
-  const unwanted = unwantedContainers(
-    specs.map((spec) => ({ service: spec.name, node: spec.node.name })),
-    existing,
-  );
-  // Side by side, each reported in this order: a missing schema file is found now, not after Cassandra's start.
-  const [schema] = await allInOrder([
-    selected.includes('cassandra') ? readSchema(config) : Promise.resolve([]),
-    docker ? preflightPorts(docker, config, specs, plan) : undefined,
-    docker ? checkDataFormats(docker, specs, plan) : undefined,
-  ] as const);
-  // Gone before anything is made: they hold ports the nodes wanted now publish.
-  for (const c of unwanted) await removeContainer(docker!, c.id);
-
-  const network = docker && specs.length > 0 ? ensureNetwork(docker, config.name) : Promise.resolve();
+  // Made while the checks below run (the engine takes about 0.1 s, all of it before the first container can be made)
+  // and removed again when one fails, so that a failed check still leaves nothing made.
+  const network = docker && managed.length > 0 ? ensureNetwork(docker, config.name) : Promise.resolve(false);
   network.catch(() => undefined); // awaited below: a failure is reported there, not as unhandled
+  const checked = checkAndPlan(options, { selected, managed, docker }).catch(async (error: unknown) => {
+    if (await network.catch(() => false)) await removeNetwork(docker!, config.name);
+    throw error;
+  });
+  const { existing, images, specs, plan, schema } = await checked;
   const run: ServicesRun = {
     config,
     docker,
@@ -273,6 +253,38 @@ async function startSelected(options: UpOptions, { selected, managed, started, d
   const changed =
     results.some((r) => r.action !== 'keep' && r.action !== 'external') || topics.some((t) => t.action !== 'unchanged');
   return { project: config.name, changed, services: results, topics, schemaFiles, elapsedMs: Date.now() - started };
+}
+
+/** What startSelected knows before it makes anything: the project's containers, images, nodes, plan and schema. */
+async function checkAndPlan(options: UpOptions, { selected, managed, docker }: Omit<Selection, 'started'>) {
+  const { config } = options;
+  const existing = docker ? await listProjectContainers(docker, config.name) : [];
+  const images = new Map(
+    await Promise.all(
+      managed.map(async (service) => {
+        const running = existing.find((c) => c.service === service)?.image;
+        return [service, await chooseImage(docker!, config, service, running)] as const;
+      }),
+    ),
+  );
+  const specs = managed.flatMap((service) => specsFor(config, service, images.get(service)));
+  const plan = planActions(
+    specs.map((spec) => ({ node: spec.node.name, hash: containerHash(spec) })),
+    existing,
+  );
+  const unwanted = unwantedContainers(
+    specs.map((spec) => ({ service: spec.name, node: spec.node.name })),
+    existing,
+  );
+  // Side by side, each reported in this order: a missing schema file is found now, not after Cassandra's start.
+  const [schema] = await allInOrder([
+    selected.includes('cassandra') ? readSchema(config) : Promise.resolve([]),
+    docker ? preflightPorts(docker, config, specs, plan) : undefined,
+    docker ? checkDataFormats(docker, specs, plan) : undefined,
+  ] as const);
+  // Gone before anything is made: they hold ports the nodes wanted now publish.
+  for (const c of unwanted) await removeContainer(docker!, c.id);
+  return { existing, images, specs, plan, schema };
 }
 
 /**
@@ -645,13 +657,16 @@ async function cleanUp(docker: Docker, project: string, touched: Touched[], made
       .catch(() => undefined); // still used by a container this run did not make: kept
   }
   const remaining = await listProjectContainers(docker, project);
-  if (remaining.length === 0) {
-    await docker
-      .getNetwork(names.network(project))
-      .remove()
-      .catch(() => undefined);
-  }
+  if (remaining.length === 0) await removeNetwork(docker, project);
   return touched.map((t) => t.node);
+}
+
+/** Removes the project's network, which a run made before it failed; one still in use stays. */
+async function removeNetwork(docker: Docker, project: string): Promise<void> {
+  await docker
+    .getNetwork(names.network(project))
+    .remove()
+    .catch(() => undefined);
 }
 
 function unhealthyError(results: ServiceOutcome[], cleaned: string[], kept: boolean): UserError {

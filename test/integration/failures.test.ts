@@ -87,6 +87,8 @@ describe('failures', () => {
       expect(result.stderr).toMatch(/node \(pid \d+\)/);
       expect(result.stderr).toContain('services.redis.port');
       expect(await containersOf(project.name)).toEqual([]);
+      // Its network is made while the ports are checked: gone again before pbx says nothing was created.
+      expect(await networksOf(project.name)).toEqual([]);
     } finally {
       server.close();
     }
@@ -99,6 +101,7 @@ describe('failures', () => {
     expect([result.exitCode, result.doc.error.code]).toEqual([1, 'BIND_ADDRESS']);
     expect(result.doc.error.message).toContain('192.0.2.1, the bind address of pbx.yaml, is not an address of this');
     expect(await containersOf(project.name)).toEqual([]);
+    expect(await networksOf(project.name)).toEqual([]);
   });
 
   it('names a container without pbx labels that holds the port, and never touches it', async () => {
@@ -140,6 +143,7 @@ describe('failures', () => {
     expect(result.doc.error.message).toContain(join(project.dir, 'cql/missing.cql'));
     expect(await containersOf(project.name)).toEqual([]);
     expect((await volumesOf(project.name)).filter((v) => v.includes('cassandra'))).toEqual([]);
+    expect(await networksOf(project.name)).toEqual([]);
   });
 
   it('says how to do without a registry when an image cannot be pulled, and creates nothing', async () => {
