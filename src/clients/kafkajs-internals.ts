@@ -317,20 +317,6 @@ class FlexibleWriter {
 const generations = new Map<string, number>();
 let generationsWatched = false;
 
-/** What every join of a kafkajs consumer group of this process waits for first (settleBeforeJoining). */
-const beforeJoining = new Set<() => Promise<void>>();
-
-/**
- * Every kafkajs consumer group of this process (once loadGroupGenerations has run) waits for `settle` before it joins
- * or rejoins: a worker whose batches return before their transaction commits settles the transactions in flight
- * first, so that its partitions move on with their offsets committed or refused, never while a commit is under way.
- * Returns what removes it.
- */
-export function settleBeforeJoining(settle: () => Promise<void>): () => void {
-  beforeJoining.add(settle);
-  return () => beforeJoining.delete(settle);
-}
-
 /**
  * The generation of a kafkajs consumer's membership, by its member id (GROUP_JOIN's memberId), which a transaction's
  * offsets carry so that a member whose partitions moved on is fenced (KIP-447). kafkajs keeps it to itself: its
@@ -347,7 +333,6 @@ export async function loadGroupGenerations(
     const prototype = (modules.consumerGroup as { prototype: JoiningGroup }).prototype;
     const { joinAndSync } = prototype as { joinAndSync: (this: JoiningGroup) => Promise<void> };
     prototype.joinAndSync = async function (this: JoiningGroup) {
-      await Promise.all([...beforeJoining].map((settle) => settle()));
       await joinAndSync.call(this);
       if (this.memberId) generations.set(this.memberId, this.generationId);
     };

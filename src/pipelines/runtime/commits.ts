@@ -20,8 +20,6 @@ interface Waiting {
 export interface Begun {
   commit(pending: Pending): Promise<void>;
   leave(): void;
-  /** The transactions to come wait for it no more (it commits later, in the next one). */
-  detach(): void;
 }
 
 export class Commits {
@@ -31,11 +29,6 @@ export class Commits {
   private working = 0;
   /** Wakes the transaction waiting for the batches still working, when the last of them joins. */
   private joined?: () => void;
-  /** Each transaction asked for and not yet committed or failed. */
-  private readonly unsettled = new Set<Promise<void>>();
-  /** Transactions failed so far, and the last one's error. */
-  private failures = 0;
-  private failure: unknown;
 
   /** `gatherMs`: how long a transaction waits at most for the batches still working to join it. */
   constructor(
@@ -46,7 +39,6 @@ export class Commits {
   /** A batch begins: the next transaction waits for it (up to gatherMs). */
   begin(): Begun {
     this.working++;
-    const failuresBefore = this.failures;
     let done = false;
     const join = () => {
       if (done) return;
@@ -56,45 +48,20 @@ export class Commits {
     };
     return {
       // Joined first: the last to join goes out at once, and a transaction waiting for it takes it along.
-      // A batch begun before a transaction failed may hold what came after that transaction's records (the same
-      // partition's next batch): committing it would skip them. It fails too, with the same error.
       commit: (pending) => {
         join();
-        return this.failures === failuresBefore ? this.commit(pending) : this.refused(this.failure);
+        return this.commit(pending);
       },
       leave: join,
-      detach: join,
     };
   }
 
   /** Resolves once Kafka has committed the transaction (with others, maybe); rejects with what failed it. */
   commit(pending: Pending): Promise<void> {
-    return this.unsettledUntil(
-      new Promise<void>((resolve, reject) => {
-        this.waiting.push({ pending, resolve, reject });
-        if (!this.running) void this.drain();
-      }),
-    );
-  }
-
-  private refused(error: unknown): Promise<void> {
-    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the failed transaction's own error
-    return this.unsettledUntil(Promise.reject(error));
-  }
-
-  private unsettledUntil(committed: Promise<void>): Promise<void> {
-    const settled = committed.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.unsettled.add(settled);
-    void settled.then(() => this.unsettled.delete(settled));
-    return committed;
-  }
-
-  /** Once every transaction asked for so far has committed or failed (never rejects). */
-  async settled(): Promise<void> {
-    await Promise.all([...this.unsettled]);
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ pending, resolve, reject });
+      if (!this.running) void this.drain();
+    });
   }
 
   private async drain(): Promise<void> {
@@ -117,10 +84,7 @@ export class Commits {
         if (merged) await this.send(merged);
         for (const { waiting } of now) waiting.resolve();
       } catch (error) {
-        this.failures++;
-        this.failure = error;
-        // The transactions waiting meanwhile came after it (see begin): they fail with it.
-        for (const waiting of [...now.map((n) => n.waiting), ...this.waiting.splice(0)]) waiting.reject(error);
+        for (const { waiting } of now) waiting.reject(error);
       }
     }
     this.running = false;

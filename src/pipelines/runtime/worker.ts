@@ -6,7 +6,7 @@
 // write the same results again.
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { kafkaClientConfig } from '../../clients/kafka';
-import { loadGroupGenerations, settleBeforeJoining } from '../../clients/kafkajs-internals';
+import { loadGroupGenerations } from '../../clients/kafkajs-internals';
 import { TransactionalProducer } from '../../clients/transactional-producer';
 import { Commits, type Begun, type Pending } from './commits';
 import { kafkaEndpoint } from '../../services/endpoints';
@@ -77,11 +77,6 @@ export class Worker {
   /** Each source partition's highest event time so far: its marker. */
   private readonly sourceTimes = new Map<string, number>();
   private failure: unknown;
-  /** A transaction's group error (the group moved on), until kafkajs has rejoined it. */
-  private regrouping?: Error;
-  /** stop() has begun: each batch commits before it returns. */
-  private stopping = false;
-  private unsettle?: () => void;
   private sinceHeartbeat = 0;
   private readonly idleness: Idleness;
   private idleTimer?: NodeJS.Timeout;
@@ -133,15 +128,12 @@ export class Worker {
       transactionTimeoutMs: 15_000,
     });
     this.generationOf = await loadGroupGenerations();
-    // Batches return before their transaction commits: a rejoin waits for what they committed, or failed to.
-    this.unsettle = settleBeforeJoining(() => this.commits.settled());
     await this.markEnded();
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: topology.sources, fromBeginning: from === 'earliest' });
     if (topology.topics.repartition)
       await this.consumer.subscribe({ topics: [topology.topics.repartition], fromBeginning: true });
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      this.regrouping = undefined;
       this.memberId = payload.memberId;
       this.assigned(payload.memberAssignment);
     });
@@ -169,13 +161,9 @@ export class Worker {
 
   /** Stops consuming, leaving the group cleanly; what was committed stays committed. */
   async stop(): Promise<void> {
-    this.stopping = true;
     clearInterval(this.idleTimer);
     await this.idleCheck;
-    // The transactions of batches already returned, before the group is left (the batches under way wait for theirs).
-    await this.commits.settled();
     await this.consumer.disconnect().catch(() => undefined);
-    this.unsettle?.();
     await this.producer?.disconnect().catch(() => undefined);
     await Promise.all([this.head.close(), this.tail.close()]);
     await this.tables.close();
@@ -211,7 +199,6 @@ export class Worker {
 
   private async batch(payload: EachBatchPayload): Promise<void> {
     if (this.failure !== undefined || payload.batch.isEmpty()) return;
-    this.regroup();
     // A fetch's batches begin together: the transaction waits for each to join it (or leave), see commits.ts.
     const begun = this.commits.begin();
     try {
@@ -230,20 +217,23 @@ export class Worker {
     // The membership the batch was fetched under: its offsets are refused once the group has moved on (a zombie).
     const member = { memberId: this.memberId, generationId: this.generationOf(this.memberId) ?? -1 };
     let next = BigInt(batch.lastOffset()) + 1n;
-    let stopped: StopAt | undefined;
-    let ahead: Promise<void>;
-    let committed: Promise<void>;
+    let stop: RecordProblem | undefined;
     try {
-      stopped = stageB ? await this.stageB(payload, outputs) : await this.stageA(payload, outputs);
-      if (stopped) next = BigInt(stopped.offset);
-      // A transaction does not wait for Cassandra's writes: the batches of the fetch that have none (stage A's, on
-      // the way to the repartition topic) commit without this one, which goes in the next transaction.
-      if (outputs.writes.some((writes) => writes.length > 0)) begun.detach();
+      const stoppedAt = stageB ? await this.stageB(payload, outputs) : await this.stageA(payload, outputs);
+      if (stoppedAt) [next, stop] = [BigInt(stoppedAt.offset), stoppedAt.problem];
       await writeSinks(this.options, outputs.writes, payload, (write, problem) =>
         this.recordFailed(write.record, null, problem, outputs),
       );
-      ahead = this.commits.settled();
-      committed = this.commit(begun, { topic: batch.topic, partition: batch.partition, next }, outputs, member);
+      await this.commit(begun, { topic: batch.topic, partition: batch.partition, next }, outputs, member);
+      payload.resolveOffset(String(next - 1n));
+      if (!stageB) this.idleness.active(source, Date.now());
+      this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
+      if (stageB)
+        this.options.figures.figures.state(
+          batch.topic,
+          batch.partition,
+          this.states.get(batch.partition)?.aggregates.size ?? 0,
+        );
     } catch (error) {
       // Whatever this batch did to state is not in Kafka: restore it from there next time.
       if (stageB) this.states.delete(batch.partition);
@@ -251,40 +241,7 @@ export class Worker {
       this.fail(error);
       return;
     }
-    const settled = committed.then(
-      () => {
-        if (!stageB) this.idleness.active(source, Date.now());
-        const { figures } = this.options;
-        figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
-        if (stageB)
-          figures.figures.state(batch.topic, batch.partition, this.states.get(batch.partition)?.aggregates.size ?? 0);
-        return true;
-      },
-      (error: unknown) => {
-        if (stageB) this.states.delete(batch.partition);
-        if (isRebalance(error)) this.regrouping ??= error as Error;
-        else this.fail(error);
-        return false;
-      },
-    );
-    if (stopped || !payload.isRunning() || this.stopping) {
-      // A batch that stops short, or the last before the group is left, is committed before kafkajs moves on.
-      if (await settled) payload.resolveOffset(String(next - 1n));
-      this.regroup();
-      if (stopped?.problem) this.fail(stopped.problem);
-      return;
-    }
-    // kafkajs fetches the next records while this transaction commits, once the one before it has: a fetch's work
-    // (and its Cassandra writes) overlaps the previous fetch's transaction. A commit that fails ends the run, or, when
-    // the group moved on, the next batch rejoins it, and kafkajs reads again from the committed offsets.
-    payload.resolveOffset(String(next - 1n));
-    await ahead;
-    this.regroup();
-  }
-
-  /** A transaction refused because the group moved on: kafkajs rejoins it when a batch throws the error. */
-  private regroup(): void {
-    if (this.regrouping !== undefined) throw this.regrouping;
+    if (stop) this.fail(stop);
   }
 
   /** Source records through the operators, to the sinks or the repartition topic; then the watermark markers. */
