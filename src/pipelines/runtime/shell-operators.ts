@@ -7,6 +7,7 @@ import type { ShellStep, Step, StreamRecord } from '../api';
 import { CommandFailed, decodeLine, encodeLine, LongRunningCommand, runBatch, type CommandOptions } from '../shell';
 import { RecordProblem } from './messages';
 import { Operators, type Lookup, type OperatorCounts, type Output } from './operators';
+import type { RepartitionChunks } from './repartition';
 
 /** A shell command that failed a batch: --on-error applies to every record of the batch. */
 export class BatchFailed extends RecordProblem {
@@ -39,15 +40,13 @@ export class ShellOperator {
     this.name = `shell ${JSON.stringify(step.label)} (operator ${index + 1})`;
   }
 
-  /** The command's output for a batch of values, decoded; rejects with BatchFailed, naming the command and why. */
-  async run(values: unknown[], partition: string): Promise<unknown[]> {
+  /** The command's output lines for a batch of values; rejects with BatchFailed, naming the command and why. */
+  async run(values: unknown[], partition: string): Promise<string[]> {
     const lines = values.map(encodeLine);
     try {
-      const output =
-        this.step.options.mode === 'long-running'
-          ? await this.command(partition).feed(lines)
-          : await runBatch(this.options, lines);
-      return output.map(decodeLine);
+      return this.step.options.mode === 'long-running'
+        ? await this.command(partition).feed(lines)
+        : await runBatch(this.options, lines);
     } catch (error) {
       // A long-running command that failed a batch is not trusted with the next: a fresh one starts then.
       await this.close(partition);
@@ -123,27 +122,37 @@ export class StageOperators {
   /**
    * The first segment's outputs of a batch through every shell step and the operators after it. A shell step that
    * fails rejects with BatchFailed; an operator after one that fails on an output calls `failed`, and rejects with
-   * its problem when that returns true (--on-error stop).
+   * its problem when that returns true (--on-error stop). With `into`, when the last shell step is followed by a
+   * keyBy alone, its outputs go into those repartition chunks (none is returned): a line keyed by itself as text.
    */
   async finish(
     outputs: Output[],
     origin: BatchOrigin,
     failed: (output: Output, problem: RecordProblem) => boolean,
+    into?: RepartitionChunks,
   ): Promise<Output[]> {
     let current = outputs;
-    for (const { shell, after } of this.segments) {
+    for (const [k, { shell, after }] of this.segments.entries()) {
       // An empty batch starts no process.
       if (current.length === 0) return current;
       this.counts.in(shell.index, current.length);
-      const values = await shell.run(
+      const lines = await shell.run(
         current.map((o) => o.value),
         `${origin.topic}/${origin.partition}`,
       );
-      this.counts.out(shell.index, values.length);
+      this.counts.out(shell.index, lines.length);
       const record = batchRecord(current, origin);
+      const keyer = into && k === this.segments.length - 1 ? after.keyer() : undefined;
+      if (keyer) {
+        await keyed(lines, record, keyer, into!, (value, problem) =>
+          failed({ value, key: keyOf(value, shell.step.options.key), record }, problem),
+        );
+        return [];
+      }
       const next: Output[] = [];
       // Per output line: no object made for it but its outputs (a word count's million words pass here).
-      for (const value of values) {
+      for (const line of lines) {
+        const value = decodeLine(line);
         const key = keyOf(value, shell.step.options.key);
         try {
           const ran = after.run(value, key, record);
@@ -161,6 +170,32 @@ export class StageOperators {
   /** Ends the long-running commands of partitions not in `keep` (`topic/partition`), or all of them. */
   async close(keep?: Set<string>): Promise<void> {
     await Promise.all(this.segments.map(({ shell }) => shell.close(undefined, keep ?? new Set())));
+  }
+}
+
+/**
+ * A shell's output lines keyed into repartition chunks: per line no object but its key, and no JSON either way for a
+ * line that is a string keyed by itself (a word keyed by itself). A keyBy that fails on a line calls `failed`, and
+ * throws its problem when that returns true (--on-error stop).
+ */
+async function keyed(
+  lines: string[],
+  record: StreamRecord,
+  keyer: (value: unknown, record: StreamRecord) => string | Promise<string>,
+  into: RepartitionChunks,
+  failed: (value: unknown, problem: RecordProblem) => boolean,
+): Promise<void> {
+  for (const line of lines) {
+    const value = decodeLine(line);
+    try {
+      const given = keyer(value, record);
+      const key = typeof given === 'string' ? given : await given;
+      if (key === line && value === line) into.addLine(line, record);
+      else into.add(key, value, record);
+    } catch (error) {
+      if (!(error instanceof RecordProblem)) throw error;
+      if (failed(value, error)) throw error;
+    }
   }
 }
 

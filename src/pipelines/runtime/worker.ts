@@ -305,7 +305,9 @@ export class Worker {
       if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
     if (this.head.batched) {
-      for (const output of await this.throughShells(this.head, pending, fed, payload, outputs)) {
+      // Keyed values with nothing to fold them: a shell's output lines go straight into the repartition chunks.
+      const into = combiner ? undefined : chunks;
+      for (const output of await this.throughShells(this.head, pending, fed, payload, outputs, into)) {
         try {
           this.emitA([output], outputs, combiner, chunks);
         } catch (error) {
@@ -353,7 +355,7 @@ export class Worker {
         if (read.kind === 'mark') continue;
         for (const { key, value, record } of read.values) {
           pending.push({ value, key, record });
-          fed.push({ record, original: JSON.stringify(value ?? null) });
+          fed.push({ record: withKey(record, key), original: JSON.stringify(value ?? null) });
         }
       }
       this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
@@ -379,7 +381,8 @@ export class Worker {
         if (!problem) return;
         skipped.push(i);
         // --on-error stop: nothing of the batch is committed (its chunk's values before this one are in the state).
-        if (this.recordFailed(keyed.record, JSON.stringify(keyed.value ?? null), problem, outputs)) throw problem;
+        const record = withKey(keyed.record, keyed.key);
+        if (this.recordFailed(record, JSON.stringify(keyed.value ?? null), problem, outputs)) throw problem;
       });
       state.aggregates.logChunk(read.chunk, skipped);
     }
@@ -403,10 +406,13 @@ export class Worker {
 
   /** A repartitioned value into the keyed state; the problem when it is late or the aggregate throws. */
   private stateAdd(state: PartitionState, { key, value, record }: KeyedValue): RecordProblem | undefined {
+    const { keyed, head } = this.options.topology;
     const step = this.options.topology.aggregate!;
-    const index = this.options.topology.head.length;
+    const index = head.length;
     try {
-      if (state.aggregates.add(key, record.time, value, record)) return undefined;
+      // A window shell's state keeps values, not their records: only an aggregate's function may look at the key.
+      const given = keyed?.kind === 'shell' ? record : withKey(record, key);
+      if (state.aggregates.add(key, record.time, value, given)) return undefined;
     } catch (error) {
       return new RecordProblem(
         step.label,
@@ -483,7 +489,8 @@ export class Worker {
   /**
    * A batch's outputs through a stage's shell steps. When a command fails the batch, --on-error applies to every
    * record it was fed (`fed`, else each output's own record and value): stop throws (nothing of the batch is
-   * committed), skip and dead-letter go on without its output.
+   * committed), skip and dead-letter go on without its output. With `into`, keyed outputs may go into those
+   * repartition chunks instead of being returned (StageOperators.finish).
    */
   private async throughShells(
     stage: StageOperators,
@@ -491,14 +498,18 @@ export class Worker {
     fed: Fed[] | undefined,
     payload: EachBatchPayload,
     outputs: BatchOutputs,
+    into?: RepartitionChunks,
   ): Promise<Output[]> {
     const { batch } = payload;
     const origin = { topic: batch.topic, partition: batch.partition, offset: batch.lastOffset() };
     try {
       // A command may take longer than the session timeout: the worker stays in its group meanwhile.
       return await stayingInGroup(payload, () =>
-        stage.finish(pending, origin, (output, problem) =>
-          this.recordFailed(output.record, encodeValue(output.value), problem, outputs),
+        stage.finish(
+          pending,
+          origin,
+          (output, problem) => this.recordFailed(output.record, encodeValue(output.value), problem, outputs),
+          into,
         ),
       );
     } catch (error) {
@@ -736,6 +747,11 @@ interface Fed {
 interface StopAt {
   offset: string;
   problem?: RecordProblem;
+}
+
+/** A repartitioned value's record with its key (a text chunk's values share a record whose key is null). */
+function withKey(record: StreamRecord, key: string): StreamRecord {
+  return record.key === key ? record : { ...record, key };
 }
 
 function placeholder(topic: string, partition: number, offset: string): StreamRecord {
