@@ -287,6 +287,18 @@ describe('StageOperators', () => {
       });
     }
 
+    it('leaves nothing in the chunks when the command fails after printing lines', async () => {
+      const ops = new StageOperators(
+        stage((s) => s.shell("printf 'a\\nb\\n'; exit 3").keyBy((v) => v)),
+        counts(),
+        lookup,
+      );
+      const chunks = new RepartitionChunks(3);
+      chunks.add('before', 'before', record(1));
+      await expect(ops.finish(input, origin, () => false, chunks)).rejects.toBeInstanceOf(BatchFailed);
+      expect(read(chunks).map((v) => v.key)).toEqual(['before']);
+    });
+
     it('sends a line whose key fails to --on-error, and rejects when it says stop', async () => {
       const keyBy = (value: unknown) => (value === 'Cat' ? null : value);
       const ops = new StageOperators(

@@ -163,7 +163,7 @@ export class RepartitionChunks {
   private readonly open = new Map<number, Chunk>();
   private readonly full: Message[] = [];
 
-  constructor(private readonly partitions: number) {}
+  constructor(readonly partitions: number) {}
 
   add(key: string, value: unknown, record: StreamRecord): void {
     const partition = keyPartition(key, this.partitions);
@@ -194,6 +194,14 @@ export class RepartitionChunks {
   private close(partition: number, chunk: Chunk): void {
     this.full.push(chunk.message(partition));
     this.open.delete(partition);
+  }
+
+  /** Every value of `other` after those added here (`other` is empty after). */
+  append(other: RepartitionChunks): void {
+    const messages = other.drain();
+    if (messages.length === 0) return;
+    for (const [partition, chunk] of this.open) this.close(partition, chunk);
+    this.full.push(...messages);
   }
 
   /** Every chunk of the batch (per partition in order); empty after. */
