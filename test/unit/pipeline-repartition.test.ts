@@ -59,8 +59,9 @@ describe('repartition chunks', () => {
     const read = messages.flatMap((m) => {
       const b = stageBMessage(asRead(m));
       if (b.kind !== 'values') throw new Error('not a chunk');
-      for (const v of b.values) expect(keyPartition(v.key, 3)).toBe(m.partition);
-      return b.values;
+      const values = chunkValues(b.chunk);
+      for (const v of values) expect(keyPartition(v.key, 3)).toBe(m.partition);
+      return values;
     });
     const byKey = (k: string) => read.filter((v) => v.key === k);
     expect(byKey('the').map((v) => v.record.offset)).toEqual(['0', '0']);

@@ -216,23 +216,31 @@ export class RepartitionChunks {
 /** A chunk read back (the text of its record): its values in the order they were written. A text chunk's values
  * share its one record, whose key is null: a value's key is its `key`. */
 export function chunkValues(text: string): KeyedValue[] {
+  const values: KeyedValue[] = [];
+  eachChunkValue(text, (key, value, record) => values.push({ key, value, record }));
+  return values;
+}
+
+/** A chunk's values handed to `take` in order, with their index, no object made for one but its record (a JSON
+ * chunk's; a text chunk's values share one, its key null). */
+export function eachChunkValue(
+  text: string,
+  take: (key: string, value: unknown, record: StreamRecord, index: number) => void,
+): void {
   const newline = text.indexOf('\n');
   if (newline !== -1) {
     const { r } = JSON.parse(text.slice(0, newline)) as { r: Array<[string, number, string, number, number]> };
     const [topic, partition, offset, timestamp, time] = r[0]!;
     const record: StreamRecord = { topic, partition, offset, key: null, headers: {}, timestamp, time };
-    return text
-      .slice(newline + 1)
-      .split('\n')
-      .map((line) => ({ key: line, value: line, record }));
+    const lines = text.slice(newline + 1).split('\n');
+    for (let i = 0; i < lines.length; i++) take(lines[i]!, lines[i], record, i);
+    return;
   }
   const { r, e } = JSON.parse(text) as { r: Array<[string, number, string, number, number]>; e: unknown[] };
-  const values: KeyedValue[] = [];
   for (let i = 0; i < e.length; i += 3) {
     const [topic, partition, offset, timestamp, time] = r[e[i] as number]!;
     const key = e[i + 1] as string;
     const record: StreamRecord = { topic, partition, offset, key, headers: {}, timestamp, time };
-    values.push({ key, value: e[i + 2], record });
+    take(key, e[i + 2], record, i / 3);
   }
-  return values;
 }

@@ -19,7 +19,7 @@ import type { Emitted } from './aggregates';
 import { BatchFailed, StageOperators } from './shell-operators';
 import type { RunFigures } from './run-figures';
 import { Combiner, combinable, mergingStep } from './combiner';
-import { RepartitionChunks, type KeyedValue } from './repartition';
+import { eachChunkValue, RepartitionChunks } from './repartition';
 import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
@@ -353,10 +353,10 @@ export class Worker {
       for (const message of batch.messages) {
         const read = stageBMessage(message);
         if (read.kind === 'mark') continue;
-        for (const { key, value, record } of read.values) {
+        eachChunkValue(read.chunk, (key, value, record) => {
           pending.push({ value, key, record });
           fed.push({ record: withKey(record, key), original: JSON.stringify(value ?? null) });
-        }
+        });
       }
       this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
       return undefined;
@@ -374,15 +374,16 @@ export class Worker {
         continue;
       }
       const skipped: number[] = [];
-      read.values.forEach((keyed, i) => {
+      // A window shell's state keeps values, not their records: only an aggregate's function may look at the key.
+      const keyedRecords = topology.keyed?.kind !== 'shell';
+      eachChunkValue(read.chunk, (key, value, record, i) => {
         if (counted) figures.in(index);
-        latest = Math.max(latest, keyed.record.timestamp);
-        const problem = this.stateAdd(state, keyed);
+        if (record.timestamp > latest) latest = record.timestamp;
+        const problem = this.stateAdd(state, key, value, keyedRecords ? withKey(record, key) : record);
         if (!problem) return;
         skipped.push(i);
         // --on-error stop: nothing of the batch is committed (its chunk's values before this one are in the state).
-        const record = withKey(keyed.record, keyed.key);
-        if (this.recordFailed(record, JSON.stringify(keyed.value ?? null), problem, outputs)) throw problem;
+        if (this.recordFailed(withKey(record, key), JSON.stringify(value ?? null), problem, outputs)) throw problem;
       });
       state.aggregates.logChunk(read.chunk, skipped);
     }
@@ -405,14 +406,16 @@ export class Worker {
   }
 
   /** A repartitioned value into the keyed state; the problem when it is late or the aggregate throws. */
-  private stateAdd(state: PartitionState, { key, value, record }: KeyedValue): RecordProblem | undefined {
-    const { keyed, head } = this.options.topology;
+  private stateAdd(
+    state: PartitionState,
+    key: string,
+    value: unknown,
+    record: StreamRecord,
+  ): RecordProblem | undefined {
     const step = this.options.topology.aggregate!;
-    const index = head.length;
+    const index = this.options.topology.head.length;
     try {
-      // A window shell's state keeps values, not their records: only an aggregate's function may look at the key.
-      const given = keyed?.kind === 'shell' ? record : withKey(record, key);
-      if (state.aggregates.add(key, record.time, value, given)) return undefined;
+      if (state.aggregates.add(key, record.time, value, record)) return undefined;
     } catch (error) {
       return new RecordProblem(
         step.label,
