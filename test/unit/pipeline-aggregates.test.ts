@@ -615,6 +615,40 @@ describe.each(WINDOWS.filter(([, window]) => window !== undefined))(
       expect(log.some((e) => e.value === null)).toBe(true); // pieces were deleted on the way
     });
 
+    it("restores a text chunk's words (a shell's lines keyed by themselves) as they were taken", () => {
+      const aggregates = new KeyedAggregates(step, { logValues: true });
+      const log: ChangelogEntry[] = [];
+      const words = [
+        ['the', 'cat', 'the', ''],
+        ['mat', 'the'],
+      ];
+      words.forEach((batch, b) => {
+        const chunks = new RepartitionChunks(1);
+        for (const word of batch) chunks.addLine(word, recordOf('', b * 1000, b));
+        for (const message of chunks.drain()) {
+          chunkValues(String(message.value)).forEach(({ key, value, record }) =>
+            aggregates.add(key, record.time, value, record),
+          );
+          aggregates.logChunk(String(message.value), []);
+        }
+        log.push(...aggregates.changes());
+      });
+      const restored = new KeyedAggregates(step, { logValues: true });
+      for (const { key, value } of log) restored.restore(key, value);
+      restored.restored();
+      const flushed = restored.flush();
+      expect(flushed).toEqual(aggregates.flush());
+      // Every word back under its own key, as many times as it was taken (in each window it falls in).
+      const taken = new Map<string, number>();
+      for (const e of flushed)
+        for (const value of e.value.value as string[]) {
+          expect(value).toBe(e.key);
+          taken.set(value, (taken.get(value) ?? 0) + 1);
+        }
+      expect([...taken.keys()].sort()).toEqual(['', 'cat', 'mat', 'the']);
+      expect(taken.get('the')! / taken.get('cat')!).toBeGreaterThanOrEqual(2);
+    });
+
     it('logs each chunk once, and deletes every piece once its windows have closed', () => {
       const batches = randomBatches(17, 2000, LATENESS);
       const aggregates = new KeyedAggregates(step, { logValues: true });

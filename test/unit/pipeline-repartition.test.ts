@@ -59,8 +59,9 @@ describe('repartition chunks', () => {
     const read = messages.flatMap((m) => {
       const b = stageBMessage(asRead(m));
       if (b.kind !== 'values') throw new Error('not a chunk');
-      for (const v of b.values) expect(keyPartition(v.key, 3)).toBe(m.partition);
-      return b.values;
+      const values = chunkValues(b.chunk);
+      for (const v of values) expect(keyPartition(v.key, 3)).toBe(m.partition);
+      return values;
     });
     const byKey = (k: string) => read.filter((v) => v.key === k);
     expect(byKey('the').map((v) => v.record.offset)).toEqual(['0', '0']);
@@ -70,6 +71,29 @@ describe('repartition chunks', () => {
     expect(byKey('none')[0]!.value).toBeNull();
     expect(read).toHaveLength(8);
     expect(chunks.drain()).toEqual([]);
+  });
+
+  it('writes lines keyed by themselves as text, in order with JSON values, read back as add() would give them', () => {
+    const chunks = new RepartitionChunks(1);
+    const lines = Array.from({ length: Math.ceil((2 * CHUNK_CHARS) / 6) }, (_, i) => `w${i % 977}`);
+    lines.forEach((line) => chunks.addLine(line, record(1)));
+    chunks.add('k', { n: 1 }, record(2));
+    chunks.addLine('', record(2));
+    chunks.addLine('größe "q" \\', record(2));
+    chunks.addLine('other record', record(3));
+    const messages = chunks.drain();
+    // Text up to CHUNK_CHARS, the JSON value, the text of record 2, of record 3.
+    expect(messages.length).toBeGreaterThanOrEqual(5);
+    for (const m of messages) expect(String(m.value).length).toBeLessThan(CHUNK_CHARS + 100);
+    const read = messages.flatMap((m) => chunkValues(String(m.value)));
+    // (compared as JSON text: a deep comparison of 40,000 values takes seconds)
+    const json = (values: unknown[]) => JSON.stringify(values);
+    expect(json(read.map((v) => v.value))).toBe(json([...lines, { n: 1 }, '', 'größe "q" \\', 'other record']));
+    expect(json(read.map((v) => v.key))).toBe(json([...lines, 'k', '', 'größe "q" \\', 'other record']));
+    expect(read.at(-1)!.record).toEqual(record(3));
+    expect(read.at(-3)!.record).toEqual(record(2));
+    expect(read[0]!.record).toEqual(record(1));
+    expect(messages.at(-1)!.timestamp).toBe(String(record(3).timestamp));
   });
 
   it("keeps a partition's values in order across chunks of at most CHUNK_CHARS", () => {

@@ -4,6 +4,7 @@ import { pipeline, resolveShellOptions, SPEC, tumbling, type StreamRecord } from
 import { shapeLines, shapeOf } from '../../src/pipelines/shape';
 import { RecordProblem } from '../../src/pipelines/runtime/messages';
 import { BatchFailed, StageOperators } from '../../src/pipelines/runtime/shell-operators';
+import { chunkValues, RepartitionChunks } from '../../src/pipelines/runtime/repartition';
 import { describeTopology, topologyOf } from '../../src/pipelines/runtime/topology';
 import { KeyedAggregates } from '../../src/pipelines/runtime/aggregates';
 
@@ -236,6 +237,92 @@ describe('StageOperators', () => {
     expect(out.map((o) => o.value)).toEqual(['ok', 'fine']);
     expect(failed).toEqual(['bad: map (operator 2) threw bad line']);
     await expect(ops.finish(inputs, origin, () => true)).rejects.toThrow(/bad line/);
+  });
+
+  describe('into repartition chunks (a shell, then a keyBy alone)', () => {
+    // Lines a word count meets, and those that are JSON (a number, a quoted string, an object) or empty.
+    const printed = ['the', 'Cat', '', 'the', '3', '"the"', '{"a": 1}', 'größe', 'x y', 'last'];
+    const command = `printf '%s\\n' ${printed.map((line) => `'${line}'`).join(' ')}`;
+    const input = [{ value: 'in', key: null, record: record(4) }];
+    const read = (chunks: RepartitionChunks) =>
+      chunks
+        .drain()
+        .flatMap((m) => chunkValues(String(m.value)).map((v) => ({ partition: m.partition, ...v })))
+        .map(({ partition, key, value, record }) => ({ partition, key, value, offset: record.offset }))
+        // Kafka keeps the order within a partition only.
+        .sort((a, b) => a.partition! - b.partition!);
+    /** The values the outputs of finish() without `into` give when added one by one, as stage A did. */
+    const expected = async (keyBy: (value: unknown) => unknown) => {
+      const ops = new StageOperators(
+        stage((s) => s.shell(command).keyBy(keyBy)),
+        counts(),
+        lookup,
+      );
+      const chunks = new RepartitionChunks(3);
+      for (const o of await ops.finish(input, origin, () => false)) chunks.add(o.key!, o.value, o.record);
+      return read(chunks);
+    };
+
+    for (const [name, keyBy] of [
+      ['keyed by itself', (value: unknown) => value],
+      ['keyed by something else', (value: unknown) => (typeof value === 'string' ? value.toLowerCase() : value)],
+      ['keyed asynchronously', (value: unknown) => Promise.resolve(value)],
+    ] as const) {
+      it(`gives the values, keys, records and order of the outputs one by one: ${name}`, async () => {
+        const c = counts();
+        const ops = new StageOperators(
+          stage((s) => s.shell(command).keyBy(keyBy)),
+          c,
+          lookup,
+        );
+        const chunks = new RepartitionChunks(3);
+        expect(await ops.finish(input, origin, () => false, chunks)).toEqual([]);
+        const got = read(chunks);
+        expect(got).toEqual(await expected(keyBy));
+        expect(got).toHaveLength(printed.length);
+        expect(c.seen).toEqual([
+          { in: 1, out: printed.length },
+          { in: printed.length, out: printed.length },
+        ]);
+      });
+    }
+
+    it('leaves nothing in the chunks when the command fails after printing lines', async () => {
+      const ops = new StageOperators(
+        stage((s) => s.shell("printf 'a\\nb\\n'; exit 3").keyBy((v) => v)),
+        counts(),
+        lookup,
+      );
+      const chunks = new RepartitionChunks(3);
+      chunks.add('before', 'before', record(1));
+      await expect(ops.finish(input, origin, () => false, chunks)).rejects.toBeInstanceOf(BatchFailed);
+      expect(read(chunks).map((v) => v.key)).toEqual(['before']);
+    });
+
+    it('sends a line whose key fails to --on-error, and rejects when it says stop', async () => {
+      const keyBy = (value: unknown) => (value === 'Cat' ? null : value);
+      const ops = new StageOperators(
+        stage((s) => s.shell(command).keyBy(keyBy)),
+        counts(),
+        lookup,
+      );
+      const failed: string[] = [];
+      const chunks = new RepartitionChunks(3);
+      await ops.finish(
+        input,
+        origin,
+        (output, problem) => {
+          failed.push(`${String(output.value)} at ${output.record.offset}: ${problem.message}`);
+          return false;
+        },
+        chunks,
+      );
+      expect(failed).toEqual(['Cat at 9: keyBy (operator 2) gave the key null']);
+      expect(read(chunks).map((v) => v.key)).not.toContain('Cat');
+      await expect(ops.finish(input, origin, () => true, new RepartitionChunks(3))).rejects.toThrow(
+        /gave the key null/,
+      );
+    });
   });
 
   it('feeds a long-running command batch by batch, one per partition, and closes them', async () => {

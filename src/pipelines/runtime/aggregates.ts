@@ -284,6 +284,13 @@ function fixedWindows(
     add(state, key, time, value, record, watermark) {
       const newest = Math.floor(time / advance) * advance;
       if (newest + size + lateness <= watermark) return undefined;
+      // A tumbling window already open (most values): the one accumulator, without the lists below.
+      if (size === advance && state !== undefined && state.has(newest)) {
+        const accumulator = state.get(newest);
+        const added = aggregation.add(accumulator, value, record);
+        if (added !== accumulator) state.set(newest, added);
+        return state;
+      }
       starts.length = accumulators.length = 0;
       // The windows [start, start + size) holding `time`, newest first; the older ones may have closed.
       for (let start = newest; start > time - size && start + size + lateness > watermark; start -= advance) {

@@ -3,7 +3,6 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import type { StreamRecord } from '../api';
 import type { Topology } from './topology';
-import { chunkValues, type KeyedValue } from './repartition';
 
 /** Headers pbx puts on the records of its internal topics and on dead letters. */
 export const HEADER = {
@@ -103,15 +102,14 @@ export function markerMessages(source: string, time: number, partitions: number,
 
 export type StageBMessage =
   | { kind: 'mark'; source: string; time: number; idle: boolean }
-  /** `chunk`: the record's text, which a window shell's state logs as it is. */
-  | { kind: 'values'; values: KeyedValue[]; chunk: string };
+  /** `chunk`: the record's text (read with eachChunkValue), which a window shell's state logs as it is. */
+  | { kind: 'values'; chunk: string };
 
 /** A repartition message read back: a marker, or a chunk of keyed values with their source coordinates. */
 export function stageBMessage(message: KafkaMessage): StageBMessage {
   const mark = message.headers?.[HEADER.mark];
   if (mark === undefined) {
-    const chunk = message.value?.toString() ?? '{"r":[],"e":[]}';
-    return { kind: 'values', values: chunkValues(chunk), chunk };
+    return { kind: 'values', chunk: message.value?.toString() ?? '{"r":[],"e":[]}' };
   }
   const headers = headersOf(message.headers);
   const time = headers[HEADER.time];

@@ -46,6 +46,36 @@ export class Operators {
     return pending ? pending.then(() => outputs) : outputs;
   }
 
+  /**
+   * When these operators are one keyBy and nothing else: its key of a value, as run() would give it (the same counts
+   * and RecordProblem), without an output made; else undefined.
+   */
+  keyer(): ((value: unknown, record: StreamRecord) => string | Promise<string>) | undefined {
+    const step = this.steps[0];
+    if (this.steps.length !== 1 || step?.kind !== 'keyBy') return undefined;
+    const index = this.offset;
+    const threw = (error: unknown) =>
+      problemOf(step.label, index, `threw ${error instanceof Error ? error.message : String(error)}`);
+    const keyOf = (result: unknown): string => {
+      if (result === undefined || result === null) throw problemOf(step.label, index, `gave the key ${String(result)}`);
+      this.counts.out(index);
+      return typeof result === 'string' ? result : JSON.stringify(result);
+    };
+    return (value, record) => {
+      this.counts.in(index);
+      let result: unknown;
+      try {
+        result = step.fn(value, record);
+      } catch (error) {
+        throw threw(error);
+      }
+      if (!isPromise(result)) return keyOf(result);
+      return result.then(keyOf, (error: unknown) => {
+        throw threw(error);
+      });
+    };
+  }
+
   private push(i: number, value: unknown, key: string | null, record: StreamRecord, into: Output[]): Pending {
     if (i === this.steps.length) {
       into.push({ value, key, record });

@@ -7,6 +7,7 @@ import type { ShellStep, Step, StreamRecord } from '../api';
 import { CommandFailed, decodeLine, encodeLine, LongRunningCommand, runBatch, type CommandOptions } from '../shell';
 import { RecordProblem } from './messages';
 import { Operators, type Lookup, type OperatorCounts, type Output } from './operators';
+import { RepartitionChunks } from './repartition';
 
 /** A shell command that failed a batch: --on-error applies to every record of the batch. */
 export class BatchFailed extends RecordProblem {
@@ -39,15 +40,18 @@ export class ShellOperator {
     this.name = `shell ${JSON.stringify(step.label)} (operator ${index + 1})`;
   }
 
-  /** The command's output for a batch of values, decoded; rejects with BatchFailed, naming the command and why. */
-  async run(values: unknown[], partition: string): Promise<unknown[]> {
+  /**
+   * The command's output lines for a batch of values; rejects with BatchFailed, naming the command and why. With
+   * `onLine`, the lines are handed to it instead (as they are read, in batch mode), and none is returned.
+   */
+  async run(values: unknown[], partition: string, onLine?: (line: string) => void): Promise<string[]> {
     const lines = values.map(encodeLine);
     try {
-      const output =
-        this.step.options.mode === 'long-running'
-          ? await this.command(partition).feed(lines)
-          : await runBatch(this.options, lines);
-      return output.map(decodeLine);
+      if (this.step.options.mode !== 'long-running') return await runBatch(this.options, lines, undefined, onLine);
+      const output = await this.command(partition).feed(lines);
+      if (!onLine) return output;
+      for (const line of output) onLine(line);
+      return [];
     } catch (error) {
       // A long-running command that failed a batch is not trusted with the next: a fresh one starts then.
       await this.close(partition);
@@ -123,27 +127,40 @@ export class StageOperators {
   /**
    * The first segment's outputs of a batch through every shell step and the operators after it. A shell step that
    * fails rejects with BatchFailed; an operator after one that fails on an output calls `failed`, and rejects with
-   * its problem when that returns true (--on-error stop).
+   * its problem when that returns true (--on-error stop). With `into`, when the last shell step is followed by a
+   * keyBy alone, its outputs go into those repartition chunks (none is returned): a line keyed by itself as text.
    */
   async finish(
     outputs: Output[],
     origin: BatchOrigin,
     failed: (output: Output, problem: RecordProblem) => boolean,
+    into?: RepartitionChunks,
   ): Promise<Output[]> {
     let current = outputs;
-    for (const { shell, after } of this.segments) {
+    for (const [k, { shell, after }] of this.segments.entries()) {
       // An empty batch starts no process.
       if (current.length === 0) return current;
       this.counts.in(shell.index, current.length);
-      const values = await shell.run(
-        current.map((o) => o.value),
-        `${origin.topic}/${origin.partition}`,
-      );
-      this.counts.out(shell.index, values.length);
+      const values = current.map((o) => o.value);
+      const partition = `${origin.topic}/${origin.partition}`;
       const record = batchRecord(current, origin);
+      const keyer = into && k === this.segments.length - 1 ? after.keyer() : undefined;
+      if (keyer) {
+        // Keyed as the command prints them: pbx's work on the output goes on while the command runs.
+        const keying = new KeyedLines(keyer, record, into!.partitions);
+        await shell.run(values, partition, (line) => keying.line(line));
+        this.counts.out(shell.index, keying.count);
+        await keying.into(into!, (value, problem) =>
+          failed({ value, key: keyOf(value, shell.step.options.key), record }, problem),
+        );
+        return [];
+      }
+      const lines = await shell.run(values, partition);
+      this.counts.out(shell.index, lines.length);
       const next: Output[] = [];
       // Per output line: no object made for it but its outputs (a word count's million words pass here).
-      for (const value of values) {
+      for (const line of lines) {
+        const value = decodeLine(line);
         const key = keyOf(value, shell.step.options.key);
         try {
           const ran = after.run(value, key, record);
@@ -161,6 +178,65 @@ export class StageOperators {
   /** Ends the long-running commands of partitions not in `keep` (`topic/partition`), or all of them. */
   async close(keep?: Set<string>): Promise<void> {
     await Promise.all(this.segments.map(({ shell }) => shell.close(undefined, keep ?? new Set())));
+  }
+}
+
+/**
+ * A shell's output lines keyed into repartition chunks of their own, as they come: per line no object but its key,
+ * and no JSON either way for a line that is a string keyed by itself (a word keyed by itself). Nothing reaches the
+ * batch's chunks before `into`, once the command succeeded: a failed batch leaves nothing of its output behind.
+ */
+class KeyedLines {
+  private readonly chunks: RepartitionChunks;
+  /** Lines from the first whose key was a promise on, keyed in order by `into`. */
+  private readonly waiting: Array<{ line: string; value: unknown; key: string | Promise<string> }> = [];
+  /** keyBy's failures, for --on-error once the batch succeeded. */
+  private readonly failures: Array<{ value: unknown; problem: RecordProblem }> = [];
+  /** Anything else thrown (a bug): thrown by `into`, not from the output's reading. */
+  private error?: { thrown: unknown };
+  count = 0;
+
+  constructor(
+    private readonly keyer: (value: unknown, record: StreamRecord) => string | Promise<string>,
+    private readonly record: StreamRecord,
+    partitions: number,
+  ) {
+    this.chunks = new RepartitionChunks(partitions);
+  }
+
+  line(line: string): void {
+    this.count++;
+    if (this.error) return;
+    const value = decodeLine(line);
+    try {
+      const key = this.keyer(value, this.record);
+      if (typeof key === 'string' && this.waiting.length === 0) this.put(line, value, key);
+      else this.waiting.push({ line, value, key });
+    } catch (error) {
+      if (error instanceof RecordProblem) this.failures.push({ value, problem: error });
+      else this.error = { thrown: error };
+    }
+  }
+
+  /** The batch's lines into `chunks`, after those waiting for their key; each keyBy failure to `failed`, which
+   * returns true to stop (the problem thrown then). */
+  async into(chunks: RepartitionChunks, failed: (value: unknown, problem: RecordProblem) => boolean): Promise<void> {
+    if (this.error) throw this.error.thrown;
+    for (const { line, value, key } of this.waiting) {
+      try {
+        this.put(line, value, typeof key === 'string' ? key : await key);
+      } catch (error) {
+        if (!(error instanceof RecordProblem)) throw error;
+        this.failures.push({ value, problem: error });
+      }
+    }
+    for (const { value, problem } of this.failures) if (failed(value, problem)) throw problem;
+    chunks.append(this.chunks);
+  }
+
+  private put(line: string, value: unknown, key: string): void {
+    if (key === line && value === line) this.chunks.addLine(line, this.record);
+    else this.chunks.add(key, value, this.record);
   }
 }
 

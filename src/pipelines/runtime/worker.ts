@@ -19,7 +19,7 @@ import type { Emitted } from './aggregates';
 import { BatchFailed, StageOperators } from './shell-operators';
 import type { RunFigures } from './run-figures';
 import { Combiner, combinable, mergingStep } from './combiner';
-import { RepartitionChunks, type KeyedValue } from './repartition';
+import { eachChunkValue, RepartitionChunks } from './repartition';
 import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
@@ -337,7 +337,9 @@ export class Worker {
       if (++this.sinceHeartbeat % 1000 === 0) await payload.heartbeat();
     }
     if (this.head.batched) {
-      for (const output of await this.throughShells(this.head, pending, fed, payload, outputs)) {
+      // Keyed values with nothing to fold them: a shell's output lines go straight into the repartition chunks.
+      const into = combiner ? undefined : chunks;
+      for (const output of await this.throughShells(this.head, pending, fed, payload, outputs, into)) {
         try {
           this.emitA([output], outputs, combiner, chunks);
         } catch (error) {
@@ -383,10 +385,10 @@ export class Worker {
       for (const message of batch.messages) {
         const read = stageBMessage(message);
         if (read.kind === 'mark') continue;
-        for (const { key, value, record } of read.values) {
+        eachChunkValue(read.chunk, (key, value, record) => {
           pending.push({ value, key, record });
-          fed.push({ record, original: JSON.stringify(value ?? null) });
-        }
+          fed.push({ record: withKey(record, key), original: JSON.stringify(value ?? null) });
+        });
       }
       this.route(await this.throughShells(this.tail, pending, fed, payload, outputs), outputs);
       return undefined;
@@ -404,14 +406,16 @@ export class Worker {
         continue;
       }
       const skipped: number[] = [];
-      read.values.forEach((keyed, i) => {
+      // A window shell's state keeps values, not their records: only an aggregate's function may look at the key.
+      const keyedRecords = topology.keyed?.kind !== 'shell';
+      eachChunkValue(read.chunk, (key, value, record, i) => {
         if (counted) figures.in(index);
-        latest = Math.max(latest, keyed.record.timestamp);
-        const problem = this.stateAdd(state, keyed);
+        if (record.timestamp > latest) latest = record.timestamp;
+        const problem = this.stateAdd(state, key, value, keyedRecords ? withKey(record, key) : record);
         if (!problem) return;
         skipped.push(i);
         // --on-error stop: nothing of the batch is committed (its chunk's values before this one are in the state).
-        if (this.recordFailed(keyed.record, JSON.stringify(keyed.value ?? null), problem, outputs)) throw problem;
+        if (this.recordFailed(withKey(record, key), JSON.stringify(value ?? null), problem, outputs)) throw problem;
       });
       state.aggregates.logChunk(read.chunk, skipped);
     }
@@ -434,7 +438,12 @@ export class Worker {
   }
 
   /** A repartitioned value into the keyed state; the problem when it is late or the aggregate throws. */
-  private stateAdd(state: PartitionState, { key, value, record }: KeyedValue): RecordProblem | undefined {
+  private stateAdd(
+    state: PartitionState,
+    key: string,
+    value: unknown,
+    record: StreamRecord,
+  ): RecordProblem | undefined {
     const step = this.options.topology.aggregate!;
     const index = this.options.topology.head.length;
     try {
@@ -515,7 +524,8 @@ export class Worker {
   /**
    * A batch's outputs through a stage's shell steps. When a command fails the batch, --on-error applies to every
    * record it was fed (`fed`, else each output's own record and value): stop throws (nothing of the batch is
-   * committed), skip and dead-letter go on without its output.
+   * committed), skip and dead-letter go on without its output. With `into`, keyed outputs may go into those
+   * repartition chunks instead of being returned (StageOperators.finish).
    */
   private async throughShells(
     stage: StageOperators,
@@ -523,14 +533,18 @@ export class Worker {
     fed: Fed[] | undefined,
     payload: EachBatchPayload,
     outputs: BatchOutputs,
+    into?: RepartitionChunks,
   ): Promise<Output[]> {
     const { batch } = payload;
     const origin = { topic: batch.topic, partition: batch.partition, offset: batch.lastOffset() };
     try {
       // A command may take longer than the session timeout: the worker stays in its group meanwhile.
       return await stayingInGroup(payload, () =>
-        stage.finish(pending, origin, (output, problem) =>
-          this.recordFailed(output.record, encodeValue(output.value), problem, outputs),
+        stage.finish(
+          pending,
+          origin,
+          (output, problem) => this.recordFailed(output.record, encodeValue(output.value), problem, outputs),
+          into,
         ),
       );
     } catch (error) {
@@ -768,6 +782,11 @@ interface Fed {
 interface StopAt {
   offset: string;
   problem?: RecordProblem;
+}
+
+/** A repartitioned value's record with its key (a text chunk's values share a record whose key is null). */
+function withKey(record: StreamRecord, key: string): StreamRecord {
+  return record.key === key ? record : { ...record, key };
 }
 
 function placeholder(topic: string, partition: number, offset: string): StreamRecord {

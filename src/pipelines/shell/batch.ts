@@ -72,15 +72,18 @@ export function failureOf(promise: Promise<unknown>): Promise<never> {
  * as they go, while its stdout is read), closes stdin, and resolves with every output line once the process exited
  * with an ok code. A command that exits with an ok code before reading all its input (`head -1`) succeeded: its
  * output is the batch's. Rejects with CommandFailed (or the signal's reason on abort), the process group stopped.
+ * With `onLine`, each output line is handed to it as it is read (none is kept, [] resolved): the caller may work on
+ * the output while the command runs, and must drop what it made of it when the batch fails.
  */
 export async function runBatch(
   options: CommandOptions,
   lines: Iterable<string>,
   signal?: AbortSignal,
+  onLine?: (line: string) => void,
 ): Promise<string[]> {
   signal?.throwIfAborted();
   const output: string[] = [];
-  const proc = new ShellProcess(options, (line) => output.push(line));
+  const proc = new ShellProcess(options, onLine ?? ((line) => output.push(line)));
   const written = proc.write(lines).then(() => proc.endInput());
   const exited = Promise.race([failureOf(written), proc.closed]);
   const exit = await settleBatch(proc, exited, { timeoutMs: options.timeoutMs, signal });
