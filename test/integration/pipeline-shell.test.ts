@@ -8,7 +8,7 @@ import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { replayGenerated, runLiveThenStop, runOptions } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
-import { readTopic, recordsWritten, topicValues, withAdmin } from '../support/topics';
+import { readTopic, topicValues, withAdmin } from '../support/topics';
 import { rejectionOf, waitFor } from '../support/wait';
 
 const PORT = 29431;
@@ -261,7 +261,6 @@ export default pipeline('long-split')
   }, 300_000);
 
   const run = () => project.binary(['run', 'long-split', '--until-end', '--json']);
-  const written = (topic: string) => recordsWritten(BROKER, topic);
   const leftover = () =>
     sh('pgrep', ['-f', TOKEN]).then(
       (out) => out.split('\n').filter(Boolean),
@@ -270,17 +269,15 @@ export default pipeline('long-split')
 
   it('resumes with output equal to a recomputation, and leaves no process behind', async () => {
     const expected = big.flatMap((s) => s.text.split(' '));
-    for (const share of [0.2, 0.5]) {
+    // Killed while its commands work on the input (a fetch holds it all: one transaction, left open), twice: each
+    // next run fences the last one's transaction and starts over from the committed offsets.
+    for (let round = 0; round < 2; round++) {
       const child = run();
-      const before = await written('big-words');
-      await waitFor(
-        async () =>
-          (await written('big-words')) - before >= BigInt(Math.floor(expected.length * share * 0.5)) ||
-          child.exitCode !== null,
-        { timeout: 120_000, what: 'big-words to grow' },
-      );
+      await waitFor(async () => (await leftover()).length > 0 || child.exitCode !== null, {
+        timeout: 120_000,
+        what: 'the run’s commands to start',
+      });
       expect(child.exitCode, 'the run ended before it could be killed: give it more input').toBeNull();
-      expect((await leftover()).length).toBeGreaterThan(0);
       child.kill('SIGKILL');
       await child.catch(() => undefined);
       await waitFor(leftover, {
