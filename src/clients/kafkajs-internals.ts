@@ -16,7 +16,6 @@ import {
   OFFSET_FETCH_API_KEY,
   OFFSET_FETCH_STABLE_VERSION,
   type FetchedOffset,
-  type OffsetFetchAnswer,
   type TopicPartition,
 } from './offset-fetch';
 
@@ -208,20 +207,13 @@ async function txnOffsetCommit(
     });
     return;
   }
-  const body = encodeTxnOffsetCommit(args, topics);
-  const codes = (await broker.connectionPool.send({
-    request: {
-      apiKey: TXN_OFFSET_COMMIT,
-      apiVersion: TXN_OFFSET_COMMIT_FENCING,
-      apiName: 'TxnOffsetCommit',
-      // kafkajs writes request header version 1; its empty tagged fields, first here, make it version 2.
-      encode: () => Promise.resolve({ buf: body, buffer: body }),
-    },
-    response: {
-      decode: (payload: Buffer) => Promise.resolve(decodeTxnOffsetCommit(payload)),
-      parse: (codes: number[]) => Promise.resolve(codes),
-    },
-  })) as number[];
+  const codes = await sendOwn(broker, {
+    apiKey: TXN_OFFSET_COMMIT,
+    apiVersion: TXN_OFFSET_COMMIT_FENCING,
+    apiName: 'TxnOffsetCommit',
+    body: encodeTxnOffsetCommit(args, topics),
+    decode: decodeTxnOffsetCommit,
+  });
   const failed = codes.find((code) => code !== 0);
   if (failed !== undefined) throw checked.errors.createErrorFromCode(failed);
 }
@@ -233,22 +225,34 @@ async function stableOffsets(
   partitions: TopicPartition[],
 ): Promise<FetchedOffset[] | undefined> {
   if ((broker.versions?.[OFFSET_FETCH_API_KEY]?.maxVersion ?? 0) < OFFSET_FETCH_STABLE_VERSION) return undefined;
-  const body = encodeOffsetFetch(groupId, partitions);
-  const answer = (await broker.connectionPool.send({
-    request: {
-      apiKey: OFFSET_FETCH_API_KEY,
-      apiVersion: OFFSET_FETCH_STABLE_VERSION,
-      apiName: 'OffsetFetch',
-      encode: () => Promise.resolve({ buf: body, buffer: body }),
-    },
-    response: {
-      decode: (payload: Buffer) => Promise.resolve(decodeOffsetFetch(payload)),
-      parse: (answer: OffsetFetchAnswer) => Promise.resolve(answer),
-    },
-  })) as OffsetFetchAnswer;
+  const answer = await sendOwn(broker, {
+    apiKey: OFFSET_FETCH_API_KEY,
+    apiVersion: OFFSET_FETCH_STABLE_VERSION,
+    apiName: 'OffsetFetch',
+    body: encodeOffsetFetch(groupId, partitions),
+    decode: decodeOffsetFetch,
+  });
   const failed = [answer.errorCode, ...answer.partitions.map((p) => p.errorCode)].find((code) => code !== 0);
   if (failed !== undefined) throw checked.errors.createErrorFromCode(failed);
   return answer.partitions;
+}
+
+/**
+ * One of pbx's own requests, its body written whole (header's tagged fields first: kafkajs writes request header
+ * version 1, they make it version 2), sent on kafkajs's connection to the broker as kafkajs's own requests are.
+ */
+async function sendOwn<T>(
+  broker: CoordinatingBroker,
+  own: { apiKey: number; apiVersion: number; apiName: string; body: Buffer; decode: (payload: Buffer) => T },
+): Promise<T> {
+  const { apiKey, apiVersion, apiName, body, decode } = own;
+  return (await broker.connectionPool.send({
+    request: { apiKey, apiVersion, apiName, encode: () => Promise.resolve({ buf: body, buffer: body }) },
+    response: {
+      decode: (payload: Buffer) => Promise.resolve(decode(payload)),
+      parse: (answer: T) => Promise.resolve(answer),
+    },
+  })) as T;
 }
 
 /** TxnOffsetCommit version 3's body (flexible: compact strings and arrays, tagged fields), after the header. */
