@@ -163,13 +163,19 @@ describe('pbx run --until-end', () => {
     const end = { groupId: 'pbx-itopen', ends: new Map([['open-source/0', 0n]]), empty: new Set(['open-source/0']) };
     const positions = new Map<string, bigint>();
     try {
-      expect(await reachedEnd(admin, reads, { ...end, repartition: 'open-repartition' }, positions)).toBe(false);
+      expect(
+        await reachedEnd(admin, () => Promise.resolve(reads), { ...end, repartition: 'open-repartition' }, positions),
+      ).toBe(false);
       await transaction.commit();
       // Stage B past the three records: its position is the commit marker's offset.
       positions.set('open-repartition/0', 3n);
-      expect(await reachedEnd(admin, reads, { ...end, repartition: 'open-repartition' }, positions)).toBe(true);
+      expect(
+        await reachedEnd(admin, () => Promise.resolve(reads), { ...end, repartition: 'open-repartition' }, positions),
+      ).toBe(true);
       positions.set('open-repartition/0', 2n);
-      expect(await reachedEnd(admin, reads, { ...end, repartition: 'open-repartition' }, positions)).toBe(false);
+      expect(
+        await reachedEnd(admin, () => Promise.resolve(reads), { ...end, repartition: 'open-repartition' }, positions),
+      ).toBe(false);
     } finally {
       await reads.disconnect();
       await producer.disconnect();

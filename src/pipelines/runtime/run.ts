@@ -288,11 +288,14 @@ async function runUntil(
 ): Promise<'end' | 'interrupt'> {
   let finished = false;
   void worker.done.then(() => (finished = true));
-  const reads = options.untilEnd ? await endReads(options) : undefined;
+  // Connected once the sources are read: only the end's last check needs it.
+  let reads: ClusterReads | undefined;
+  const connected = async () => (reads ??= await endReads(options));
   try {
     while (!finished) {
       if (options.signal.aborted) return 'interrupt';
-      if (reads && (await reachedEnd(admin, reads, endOf(topology, layout), worker.positions))) return 'end';
+      if (options.untilEnd && (await reachedEnd(admin, connected, endOf(topology, layout), worker.positions)))
+        return 'end';
       // --until-end looks for its end often: a short run's end found half a second late is a share of its time.
       await Promise.race([sleep(options.untilEnd ? 100 : 500, options.signal), worker.done]);
     }
@@ -331,7 +334,7 @@ function endOf(topology: Topology, { ends, empty }: Layout): RunEnd {
  */
 export async function reachedEnd(
   admin: Admin,
-  reads: ClusterReads,
+  reads: () => Promise<ClusterReads>,
   { groupId, ends, empty, repartition }: RunEnd,
   positions: Map<string, bigint>,
 ): Promise<boolean> {
@@ -353,7 +356,7 @@ export async function reachedEnd(
   // Stage A's last transaction is committed, but its records may not be readable yet: the high watermark counts them
   // (the last stable offset would not, until the markers are written). Every write to the repartition topic is
   // transactional: past its last record comes a marker, or will.
-  const highs = await highWatermarks(reads, repartition);
+  const highs = await highWatermarks(await reads(), repartition);
   for (const o of await admin.fetchTopicOffsets(repartition)) {
     const high = highs.get(o.partition) ?? BigInt(o.high);
     if (high > BigInt(o.low) && at(`${repartition}/${o.partition}`) < high - 1n) return false;
