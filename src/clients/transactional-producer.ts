@@ -1,5 +1,6 @@
 import type { KafkaConfig, PartitionMetadata } from 'kafkajs';
 import { sleep } from '../async';
+import { ExitCode, UserError } from '../cli/errors';
 import {
   loadTransactionInternals,
   REQUEST_HEADROOM,
@@ -123,7 +124,23 @@ export class TransactionalProducer {
     const fetched = await this.retrying(async () => {
       const coordinator = await this.internals.coordinator(groupId, 'group');
       return coordinator.stableOffsets(groupId, partitions);
-    }, patience);
+    }, patience).catch((error: unknown) => {
+      if (typeOf(error) !== 'UNSTABLE_OFFSET_COMMIT') throw error;
+      const held = partitions.map((p) => `${p.topic}/${p.partition}`).join(', ');
+      throw new UserError(
+        `Kafka kept a transaction's offsets of group ${groupId} pending for ${Math.round(patience / 1000)} s (partitions ${held}): an earlier transaction of the group is neither committed nor aborted.`,
+        {
+          code: 'KAFKA_TRANSACTION_PENDING',
+          exitCode: ExitCode.unhealthy,
+          hint: "Kafka aborts a dead producer's transaction once its timeout passes; a transaction coordinator that is slow or restarting takes longer.",
+          nextSteps: [
+            'Run the same command again: nothing was committed past the pending transaction.',
+            'Check Kafka with `pbx status kafka` and `pbx logs kafka`.',
+          ],
+          cause: error,
+        },
+      );
+    });
     if (!fetched) return undefined;
     return new Map(fetched.filter((p) => p.offset >= 0n).map((p) => [`${p.topic}/${p.partition}`, p.offset]));
   }

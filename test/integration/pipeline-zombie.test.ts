@@ -170,3 +170,45 @@ describe('a partition whose last owner’s transaction is not yet stable', () =>
     expect(committed[0]!.partitions[0]!.offset).toBe('10');
   }, 60_000);
 });
+
+describe('a partition whose last owner’s transaction stays open past every worker’s patience', () => {
+  it('fails the run with what Kafka holds and what to do, committing nothing', async () => {
+    await produce(BROKER, 'stuck-in', [{ n: 1 }, { n: 2 }]);
+    await createTopic(BROKER, 'stuck-out');
+    const group = 'pbx-stuck';
+    // A producer that set a transaction timeout far longer than a pipeline's (15 s) and went away mid-transaction:
+    // Kafka keeps its offsets pending for 10 minutes.
+    const { Kafka, logLevel } = await loadKafkajs();
+    const kafka = new Kafka({ brokers: [BROKER], logLevel: logLevel.NOTHING });
+    const stuck = kafka.producer({
+      transactionalId: 'stuck-previous',
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 600_000,
+    });
+    await stuck.connect();
+    const open = await stuck.transaction();
+    await open.sendOffsets({
+      consumerGroupId: group,
+      topics: [{ topic: 'stuck-in', partitions: [{ partition: 0, offset: '1' }] }],
+    });
+    try {
+      const spec = pipeline('stuck').from('stuck-in').to('stuck-out');
+      const error = (await rejectionOf(runPipeline(runOptions(project, spec)))) as {
+        message: string;
+        code?: string;
+        exitCode?: number;
+        nextSteps?: string[];
+      };
+      expect(error.code).toBe('KAFKA_TRANSACTION_PENDING');
+      expect(error.exitCode).toBe(3);
+      expect(error.message).toContain(`group ${group}`);
+      expect(error.message).toContain('stuck-in/0');
+      expect(error.nextSteps?.join(' ')).toContain('Run the same command again');
+      expect(await readTopic(BROKER, 'stuck-out')).toEqual([]);
+    } finally {
+      await open.abort().catch(() => undefined);
+      await stuck.disconnect();
+    }
+  }, 120_000);
+});
