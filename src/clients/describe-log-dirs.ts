@@ -5,6 +5,8 @@
 // the shape of kafkajs's own request definitions, so kafkajs's broker picks the version (lookupRequest) and its
 // connection sends it, with TLS, SASL, timeouts and throttling as for every other request (kafkajs-internals.ts).
 
+import { ClassicReader } from './kafka-encoding';
+
 export const DESCRIBE_LOG_DIRS_API_KEY = 35;
 /** Versions written here, each the broker's pick when it is the best both sides know. */
 const VERSIONS = [0, 1];
@@ -49,7 +51,7 @@ export function encodeLogDirsRequest(query: LogDirsQuery): Buffer {
 
 /** The response's body (after the correlation id) of versions 0 and 1 (pure); throws when it is cut short. */
 export function decodeLogDirsResponse(payload: Buffer, version: number): LogDirsAnswer {
-  const read = new Reader(payload);
+  const read = new ClassicReader(payload, 'DescribeLogDirs');
   const throttleTime = read.int32();
   const logDirs = read.array(() => {
     const errorCode = read.int16();
@@ -118,47 +120,4 @@ function string(s: string): Buffer {
   const length = Buffer.alloc(2);
   length.writeInt16BE(bytes.length);
   return Buffer.concat([length, bytes]);
-}
-
-/** Kafka's non-flexible types, read in order. */
-class Reader {
-  private at = 0;
-
-  constructor(private readonly buffer: Buffer) {}
-
-  int16(): number {
-    return this.advance(2, (at) => this.buffer.readInt16BE(at));
-  }
-
-  int32(): number {
-    return this.advance(4, (at) => this.buffer.readInt32BE(at));
-  }
-
-  int64(): bigint {
-    return this.advance(8, (at) => this.buffer.readBigInt64BE(at));
-  }
-
-  boolean(): boolean {
-    return this.advance(1, (at) => this.buffer[at] !== 0);
-  }
-
-  string(): string {
-    const length = this.int16();
-    return length < 0 ? '' : this.advance(length, (at) => this.buffer.toString('utf8', at, at + length));
-  }
-
-  /** An array of `item`; a null array (-1) is empty. */
-  array<T>(item: () => T): T[] {
-    const length = this.int32();
-    return Array.from({ length: Math.max(0, length) }, item);
-  }
-
-  private advance<T>(bytes: number, value: (at: number) => T): T {
-    if (this.at + bytes > this.buffer.length) {
-      throw new Error(`DescribeLogDirs answer cut short: ${bytes} bytes wanted at ${this.at} of ${this.buffer.length}`);
-    }
-    const read = value(this.at);
-    this.at += bytes;
-    return read;
-  }
 }

@@ -9,7 +9,7 @@ import {
   type LogDirsQuery,
 } from './describe-log-dirs';
 import { loadKafkajs } from './kafka';
-import { FlexibleReader, FlexibleWriter } from './flexible-encoding';
+import { FlexibleReader, FlexibleWriter } from './kafka-encoding';
 import {
   decodeOffsetFetch,
   encodeOffsetFetch,

@@ -6,7 +6,7 @@
 // partition while a transaction's offsets for it are pending, and the client asks again. Version 7 is the first
 // with the flag and the last of one group per request; Kafka's flexible encoding.
 
-import { FlexibleReader, FlexibleWriter } from './flexible-encoding';
+import { FlexibleReader, FlexibleWriter } from './kafka-encoding';
 
 export const OFFSET_FETCH_API_KEY = 9;
 export const OFFSET_FETCH_STABLE_VERSION = 7;

@@ -1,5 +1,6 @@
-// Kafka's flexible encoding (KIP-482: compact strings and arrays, tagged fields), which kafkajs 2.2.4 does not write:
-// the requests pbx sends itself in it (TxnOffsetCommit 3, OffsetFetch 7) are written and read with these.
+// Kafka's protocol encodings for the requests pbx sends itself on kafkajs's connections. The flexible one (KIP-482:
+// compact strings and arrays, tagged fields), which kafkajs 2.2.4 does not write, for TxnOffsetCommit 3 and
+// OffsetFetch 7; the classic one (int16-long strings, int32-long arrays) for DescribeLogDirs, which kafkajs lacks.
 
 /** Writes a flexible request body. */
 export class FlexibleWriter {
@@ -55,24 +56,16 @@ export class FlexibleWriter {
   }
 }
 
-/** Reads a flexible response body in order; throws when it is cut short. */
-export class FlexibleReader {
+/** Reads a response body in order, the fixed-width types both encodings share; throws when it is cut short. */
+abstract class ResponseReader {
   private at = 0;
 
   constructor(
-    private readonly payload: Buffer,
+    protected readonly payload: Buffer,
     /** Named in the error of an answer cut short. */
     private readonly what: string,
   ) {}
 
-  varint(): number {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = this.advance(1, (at) => this.payload[at]!);
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  }
   int16(): number {
     return this.advance(2, (at) => this.payload.readInt16BE(at));
   }
@@ -81,6 +74,44 @@ export class FlexibleReader {
   }
   int64(): bigint {
     return this.advance(8, (at) => this.payload.readBigInt64BE(at));
+  }
+  boolean(): boolean {
+    return this.advance(1, (at) => this.payload[at] !== 0);
+  }
+
+  protected advance<T>(bytes: number, value: (at: number) => T): T {
+    if (this.at + bytes > this.payload.length) {
+      throw new Error(`${this.what} answer cut short: ${bytes} bytes wanted at ${this.at} of ${this.payload.length}`);
+    }
+    const read = value(this.at);
+    this.at += bytes;
+    return read;
+  }
+}
+
+/** Reads a classic (non-flexible) response body. */
+export class ClassicReader extends ResponseReader {
+  /** A nullable string; null is ''. */
+  string(): string {
+    const length = this.int16();
+    return length < 0 ? '' : this.advance(length, (at) => this.payload.toString('utf8', at, at + length));
+  }
+  /** An array of `item`; a null array (-1) is empty. */
+  array<T>(item: () => T): T[] {
+    const length = this.int32();
+    return Array.from({ length: Math.max(0, length) }, item);
+  }
+}
+
+/** Reads a flexible response body. */
+export class FlexibleReader extends ResponseReader {
+  varint(): number {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = this.advance(1, (at) => this.payload[at]!);
+      value += (byte & 0x7f) * 2 ** shift;
+      if (byte < 0x80) return value;
+    }
   }
   /** A compact nullable string; null is ''. */
   string(): string {
@@ -103,14 +134,5 @@ export class FlexibleReader {
       const size = this.varint();
       this.advance(size, () => undefined);
     }
-  }
-
-  private advance<T>(bytes: number, value: (at: number) => T): T {
-    if (this.at + bytes > this.payload.length) {
-      throw new Error(`${this.what} answer cut short: ${bytes} bytes wanted at ${this.at} of ${this.payload.length}`);
-    }
-    const read = value(this.at);
-    this.at += bytes;
-    return read;
   }
 }
