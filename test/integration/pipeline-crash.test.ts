@@ -61,6 +61,18 @@ export default pipeline('per-hour')
   .to('per-hour');
 `,
   );
+  // The same count keyed by the records' own keys (replayed with --key product_id): no repartition topic.
+  writeFileSync(
+    join(project.dir, 'pipelines', 'per-hour-by-key.ts'),
+    `import { pipeline, tumbling } from 'pbx';
+export default pipeline('per-hour-by-key')
+  .from('reviews', { time: (r) => r.time * 1000 })
+  .keyBy()
+  .window(tumbling('1h'))
+  .count()
+  .to('per-hour-by-key');
+`,
+  );
 }, 600_000);
 afterAll(() => purge(project.name));
 
@@ -114,17 +126,36 @@ describe('pbx run after kill -9', () => {
       reference.set(id, (reference.get(id) ?? 0) + 1);
     }
     await runKilled('per-hour', { what: "pbx-per-hour's offsets", count: () => committed('pbx-per-hour') }, COUNT, 3);
-    const got = new Map<string, number>();
-    for (const { value } of await readTopic(BROKER, 'per-hour')) {
-      const v = JSON.parse(value) as { key: string; window_start: number; count: number };
-      const id = `${v.key}@${v.window_start}`;
-      expect(got.has(id), `${id} written twice`).toBe(false);
-      got.set(id, v.count);
+    const got = await perHourCounts('per-hour');
+    expect(got.size).toBe(reference.size);
+    expect(got).toEqual(reference);
+  });
+
+  it('leaves per-hour counts by the records own keys (keyBy(), no repartition) equal to a count done here', async () => {
+    const reference = new Map<string, number>();
+    for (const r of reviews) {
+      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
+      reference.set(id, (reference.get(id) ?? 0) + 1);
     }
+    const group = 'pbx-per-hour-by-key';
+    await runKilled('per-hour-by-key', { what: `${group}'s offsets`, count: () => committed(group) }, COUNT, 3);
+    const got = await perHourCounts('per-hour-by-key');
     expect(got.size).toBe(reference.size);
     expect(got).toEqual(reference);
   });
 });
+
+/** A per-hour count topic as `${key}@${window_start}` → count; a window written twice fails the test. */
+async function perHourCounts(topic: string): Promise<Map<string, number>> {
+  const got = new Map<string, number>();
+  for (const { value } of await readTopic(BROKER, topic)) {
+    const v = JSON.parse(value) as { key: string; window_start: number; count: number };
+    const id = `${v.key}@${v.window_start}`;
+    expect(got.has(id), `${id} written twice`).toBe(false);
+    got.set(id, v.count);
+  }
+  return got;
+}
 
 describe('pbx run interrupted', () => {
   it('commits what it did on Ctrl-C and leaves its group at once; the next run goes on with nothing twice', async () => {
