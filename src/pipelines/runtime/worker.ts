@@ -273,7 +273,7 @@ export class Worker {
       await writeSinks(this.options, outputs.writes, payload, (write, problem) =>
         this.recordFailed(write.record, null, problem, outputs),
       );
-      await this.commit(begun, { topic: batch.topic, partition: batch.partition, next }, outputs, member);
+      await this.commit(begun, outputs, { topic: batch.topic, partition: batch.partition, next, member });
       payload.resolveOffset(String(next - 1n));
       if (!stageB) this.idleness.active(source, Date.now());
       this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
@@ -683,16 +683,11 @@ export class Worker {
     return false;
   }
 
-  /** A batch's outputs and (unless none was read) its partition's next offset, in its transaction. */
-  private async commit(
-    begun: Begun,
-    read: { topic: string; partition: number; next: bigint } | undefined,
-    outputs: BatchOutputs,
-    member?: GroupMembership,
-  ): Promise<void> {
+  /** A batch's outputs and (unless it read nothing) its partition's next offset, in its transaction. */
+  private async commit(begun: Begun, outputs: BatchOutputs, read?: ReadUpTo): Promise<void> {
     const offsets = read && {
       groupId: this.options.topology.groupId,
-      ...member!,
+      ...read.member,
       offsets: [{ topic: read.topic, partition: read.partition, offset: read.next }],
     };
     const started = Date.now();
@@ -729,7 +724,7 @@ export class Worker {
         await writeSinks(this.options, outputs.writes, place, (write, problem) =>
           this.recordFailed(write.record, null, problem, outputs),
         );
-        await this.commit(begun, undefined, outputs);
+        await this.commit(begun, outputs);
       } catch (error) {
         this.states.delete(partition);
         this.fail(error);
@@ -844,6 +839,14 @@ export class Worker {
     const messages = ended.flatMap((source) => markerMessages(source, Infinity, this.options.repartitionPartitions));
     await this.transact({ records: [[repartition, messages]] });
   }
+}
+
+/** A batch's partition read up to `next`, under the group membership it was fetched with. */
+interface ReadUpTo {
+  topic: string;
+  partition: number;
+  next: bigint;
+  member: GroupMembership;
 }
 
 /** What the keyed step needs of a batch: where its results come from, and its group's heartbeat. */
