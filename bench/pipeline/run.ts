@@ -33,6 +33,7 @@ import type { Admin } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCassandraClient } from '../../src/clients/cassandra';
 import { createKafka, type KafkaEndpoint } from '../../src/clients/kafka';
+import { keyPartition } from '../../src/pipelines/runtime/repartition';
 import { loadConfig } from '../../src/config/load';
 import { cassandraEndpoint, kafkaEndpoint } from '../../src/services/endpoints';
 import { waitFor } from '../../test/support/wait';
@@ -575,7 +576,9 @@ export default pipeline('${name}')
   const job = { name, module: module(name, input, table), input };
   const expected = await hourlyCountReference(file);
   const live = await liveRun(file, { ...job, seed: SEED, records: LIVE.records }, admin, endpoint);
-  const closed = checkWindows(await perHourRows(cql, table), expected, 'closed');
+  // keyBy(): windows close by their own partition's event time; the replay partitions by murmur2 of product_id.
+  const partitionOf = byKey ? (product: string) => keyPartition(product, PARTITIONS) : undefined;
+  const closed = checkWindows(await perHourRows(cql, table), expected, 'closed', partitionOf);
   log(`${name} after Ctrl-C: ${closed.what}`);
   const end = await execa(pbx, ['run', name, '--until-end', '--json', '--config', config], {
     ...{ cwd: project, reject: false, all: true, env: { CI: '1' } },
