@@ -116,17 +116,25 @@ export async function hourlyCountReference(file: string): Promise<Map<string, nu
 
 /**
  * Per-hour counts read back against the reference: every window of it (`all`), or those a live run closed so far
- * (`closed`): the reference's windows up to the latest found, since a window is written once, when the watermark
- * passes its end, and the input's event times never go back.
+ * (`closed`): the reference's windows up to the latest found in their watermark's partition, since a window is
+ * written once, when the watermark passes its end, and the input's event times never go back. `partitionOf` (a
+ * product's): keyBy()'s windows close by their own source partition's event time; through the repartition topic
+ * every partition has the one watermark (the default).
  */
 export function checkWindows(
   found: Map<string, number>,
   expected: Map<string, number>,
   scope: 'all' | 'closed',
+  partitionOf: (product: string) => number = () => 0,
 ): Verdict {
   const startOf = (key: string) => Number(key.slice(key.lastIndexOf('@') + 1));
-  const latest = [...found.keys()].reduce((max, key) => Math.max(max, startOf(key)), -Infinity);
-  const wanted = scope === 'all' ? expected : new Map([...expected].filter(([key]) => startOf(key) <= latest));
+  const partition = (key: string) => partitionOf(key.slice(0, key.lastIndexOf('@')));
+  const latestOf = new Map<number, number>();
+  for (const key of found.keys())
+    latestOf.set(partition(key), Math.max(latestOf.get(partition(key)) ?? -Infinity, startOf(key)));
+  const latest = Math.max(...latestOf.values());
+  const closed = ([key]: [string, number]) => startOf(key) <= (latestOf.get(partition(key)) ?? -Infinity);
+  const wanted = scope === 'all' ? expected : new Map([...expected].filter(closed));
   let wrong = 0;
   for (const [key, n] of wanted) if (found.get(key) !== n) wrong++;
   const unknown = [...found.keys()].filter((key) => !wanted.has(key)).length;

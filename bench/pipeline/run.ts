@@ -12,10 +12,12 @@
 // --mode memory: pbx's peak memory with 10,000 and 1,000,000 keys of state (pbx only).
 // --mode latency (pbx only; the stack gets Cassandra too): live runs (`pbx run <name>`, no --until-end) fed by
 //   `pbx replay --rate 1000` with 60,000 reviews, their records/s and end-to-end latency read from the figures they
-//   publish: the windowed count into Cassandra (then checked against a count done here), and filter/map topic → topic;
+//   publish: the windowed count into Cassandra (then checked against a count done here), keyed by a function
+//   (`windowed-count`: through the repartition topic) and by the records' own keys (`windowed-count-by-key`:
+//   keyBy(), the topic being replayed --key product_id, no repartition), and filter/map topic → topic;
 //   each after an untimed live run of its kind on 10,000 records (the stack's cold start, as the warm-up above).
 // Usage: npm run build && flock /tmp/pbx-docker.lock npx tsx bench/pipeline/run.ts [--records 1000000] [--rounds 3]
-//   [--pipelines filter-map,word-count (latency: windowed-count,filter-map)] [--contenders kstreams,kafkajs,kafkajs-tx,pbx]
+//   [--pipelines filter-map,word-count (latency: windowed-count,windowed-count-by-key,filter-map)] [--contenders kstreams,kafkajs,kafkajs-tx,pbx]
 //   [--mode throughput|memory|latency]; on the word count also pbx-shell (shell operators) and kcat-pipe (a plain
 //   `kcat -C | sed | tr | sort | uniq -c | awk | kcat -P`), e.g. --pipelines word-count --contenders pbx,pbx-shell,kcat-pipe
 // Needs: a provisioned engine with pbx/kafka (and pbx/cassandra for --mode latency), Java 17 and Maven (the Kafka Streams jar is built when missing), kcat.
@@ -31,6 +33,7 @@ import type { Admin } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createCassandraClient } from '../../src/clients/cassandra';
 import { createKafka, type KafkaEndpoint } from '../../src/clients/kafka';
+import { keyPartition } from '../../src/pipelines/runtime/repartition';
 import { loadConfig } from '../../src/config/load';
 import { cassandraEndpoint, kafkaEndpoint } from '../../src/services/endpoints';
 import { waitFor } from '../../test/support/wait';
@@ -525,9 +528,9 @@ async function warmUp(file: string, job: LiveJob, admin: Admin, endpoint: KafkaE
   log(`${job.name} (untimed): p50 ${p50} ms, p99 ${p99} ms, max ${max} ms, exit ${String(exit)}`);
 }
 
-/** reviews.per_hour as `${key}@${window_start}` → count. */
-async function perHourRows(cql: Client): Promise<Map<string, number>> {
-  const rows = await cql.execute('SELECT key, window_start, count FROM reviews.per_hour', [], { fetchSize: 1_000_000 });
+/** A per-hour table (reviews.per_hour…) as `${key}@${window_start}` → count. */
+async function perHourRows(cql: Client, table: string): Promise<Map<string, number>> {
+  const rows = await cql.execute(`SELECT key, window_start, count FROM ${table}`, [], { fetchSize: 1_000_000 });
   return new Map(
     rows.rows.map((row) => [
       windowKey(row.get('key') as string, (row.get('window_start') as Date).getTime()),
@@ -536,44 +539,61 @@ async function perHourRows(cql: Client): Promise<Map<string, number>> {
   );
 }
 
-/** The contract's windowed count into Cassandra, live; checked after Ctrl-C, then after a --until-end run. */
-async function windowedCount(file: string, admin: Admin, endpoint: KafkaEndpoint, cql: Client): Promise<string> {
+/**
+ * The contract's windowed count into Cassandra, live; checked after Ctrl-C, then after a --until-end run. `byKey`:
+ * keyed by the records' own keys (keyBy(); the replay keys them by product_id), with no repartition topic.
+ */
+async function windowedCount(
+  file: string,
+  admin: Admin,
+  endpoint: KafkaEndpoint,
+  cql: Client,
+  byKey: boolean,
+): Promise<string> {
+  const table = `reviews.per_hour${byKey ? '_by_key' : ''}`;
   await cql.execute(
     "CREATE KEYSPACE IF NOT EXISTS reviews WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
   );
-  await cql.execute(PER_HOUR_TABLE);
-  await cql.execute(PER_HOUR_TABLE.replace('reviews.per_hour', 'reviews.per_hour_warm_up'));
+  await cql.execute(PER_HOUR_TABLE.replace('reviews.per_hour', table));
+  await cql.execute(PER_HOUR_TABLE.replace('reviews.per_hour', `${table}_warm_up`));
+  const keyBy = byKey ? '.keyBy()' : '.keyBy((r) => r.product_id)';
   const module = (name: string, input: string, table: string) => `import { pipeline, cassandra, tumbling } from 'pbx';
 
 export default pipeline('${name}')
   .from(${JSON.stringify(input)}, { time: (r) => r.time * 1000 })
   .filter((r) => Number(r.score) >= ${MIN_SCORE})
-  .keyBy((r) => r.product_id)
+  ${keyBy}
   .window(tumbling('1h'))
   .count()
   .to(cassandra('${table}'));
 `;
+  const name = `reviews-per-hour${byKey ? '-by-key' : ''}`;
   const warm = unique('reviews-warm-up');
-  const warmName = 'reviews-per-hour-warm-up';
-  const warmJob = { name: warmName, module: module(warmName, warm, 'reviews.per_hour_warm_up'), input: warm };
+  const warmName = `${name}-warm-up`;
+  const warmJob = { name: warmName, module: module(warmName, warm, `${table}_warm_up`), input: warm };
   await warmUp(file, { ...warmJob, seed: SEED, records: WARM_UP_LIVE }, admin, endpoint);
   const input = unique('reviews-live');
-  const job = { name: 'reviews-per-hour', module: module('reviews-per-hour', input, 'reviews.per_hour'), input };
+  const job = { name, module: module(name, input, table), input };
   const expected = await hourlyCountReference(file);
   const live = await liveRun(file, { ...job, seed: SEED, records: LIVE.records }, admin, endpoint);
-  const closed = checkWindows(await perHourRows(cql), expected, 'closed');
-  log(`windowed count after Ctrl-C: ${closed.what}`);
-  const end = await execa(pbx, ['run', 'reviews-per-hour', '--until-end', '--json', '--config', config], {
+  // keyBy(): windows close by their own partition's event time; the replay partitions by murmur2 of product_id.
+  const partitionOf = byKey ? (product: string) => keyPartition(product, PARTITIONS) : undefined;
+  const closed = checkWindows(await perHourRows(cql, table), expected, 'closed', partitionOf);
+  log(`${name} after Ctrl-C: ${closed.what}`);
+  const end = await execa(pbx, ['run', name, '--until-end', '--json', '--config', config], {
     ...{ cwd: project, reject: false, all: true, env: { CI: '1' } },
   });
   writeFileSync(resolve(work, 'logs', `pbx-until-end-${input}.log`), String(end.all));
   const all: Verdict =
     end.exitCode === 0
-      ? checkWindows(await perHourRows(cql), expected, 'all')
+      ? checkWindows(await perHourRows(cql, table), expected, 'all')
       : { ok: false, what: `--until-end failed, exit ${end.exitCode}: ${gist(String(end.all))}` };
-  log(`windowed count after --until-end: ${all.what}`);
+  log(`${name} after --until-end: ${all.what}`);
   const checked = `after Ctrl-C: ${closed.what}; after a --until-end run: ${all.what} (reference: ${LIVE.records} reviews)`;
-  return liveRow("reviews → keyBy(product_id) → tumbling('1h') count → cassandra('reviews.per_hour')", live, checked);
+  const pipeline = byKey
+    ? `windowed-count-by-key: reviews (keyed by product_id) → keyBy() → tumbling('1h') count → cassandra('${table}'), no repartition`
+    : `windowed-count: reviews → keyBy(product_id) ⇒ repartition ⇒ tumbling('1h') count → cassandra('${table}')`;
+  return liveRow(pipeline, live, checked);
 }
 
 /** filter/map topic → topic, live: the figure comparable to "a record's create time to its sink's acknowledgement". */
@@ -620,10 +640,14 @@ async function latency(): Promise<void> {
   try {
     const failed = (what: string) => (error: Error) =>
       `| ${what} | failed: ${error.message.slice(0, 300).replace(/\|/g, '\\|')} |${' |'.repeat(9)}`;
-    const wanted = (options.pipelines ?? 'windowed-count,filter-map').split(',');
+    const wanted = (options.pipelines ?? 'windowed-count,windowed-count-by-key,filter-map').split(',');
     const rows: string[] = [];
-    if (wanted.includes('windowed-count'))
-      rows.push(await windowedCount(file, admin, endpoint, cql).catch(failed('windowed count into Cassandra')));
+    // In the order asked for (each on a warm stack after an untimed run of its own).
+    for (const pipeline of wanted) {
+      if (pipeline !== 'windowed-count' && pipeline !== 'windowed-count-by-key') continue;
+      const byKey = pipeline === 'windowed-count-by-key';
+      rows.push(await windowedCount(file, admin, endpoint, cql, byKey).catch(failed(`${pipeline} into Cassandra`)));
+    }
     if (wanted.includes('filter-map'))
       rows.push(await liveFilterMap(file, admin, endpoint).catch(failed('filter/map topic → topic')));
     console.log(

@@ -53,7 +53,8 @@ export type Step =
   | { kind: 'map'; fn: Operator<unknown, unknown>; label: string }
   | { kind: 'filter'; fn: Operator<unknown, boolean>; label: string }
   | { kind: 'flatMap'; fn: Operator<unknown, Iterable<unknown>>; label: string }
-  | { kind: 'keyBy'; fn: Operator<unknown, unknown>; label: string }
+  /** Without `fn`: the record's own Kafka key (`keyBy()`), so a topic partitioned by its key needs no repartition. */
+  | { kind: 'keyBy'; fn?: Operator<unknown, unknown>; label: string }
   | {
       kind: 'aggregate';
       window?: WindowSpec;
@@ -296,9 +297,15 @@ export class Stream<T> implements HasSpec {
   flatMap<U>(fn: Operator<T, Iterable<U>>, label = 'flatMap'): Stream<U> {
     return this.with({ kind: 'flatMap', fn: fn as Operator<unknown, Iterable<unknown>>, label });
   }
-  /** Keys records (the key becomes a string); keyed aggregates and windows follow. Records move to the key's partition. */
-  keyBy(fn: Operator<T, unknown>, label = 'keyBy'): KeyedStream<T> {
-    return new KeyedStream<T>({ ...this[SPEC], steps: [...this[SPEC].steps, { kind: 'keyBy', fn, label } as Step] });
+  /**
+   * Keys records (the key becomes a string); keyed aggregates and windows follow. With `fn`, records move to the key's
+   * partition (through the repartition topic). Without, the key is the record's own Kafka key and nothing moves: the
+   * topic must be partitioned by its key (as Kafka's default partitioner and `pbx replay --key` do), like Kafka
+   * Streams' groupByKey(); a record with no key follows --on-error.
+   */
+  keyBy(fn?: Operator<T, unknown>, label = fn ? 'keyBy' : 'keyBy()'): KeyedStream<T> {
+    const step = { kind: 'keyBy', ...(fn ? { fn } : {}), label } as Step;
+    return new KeyedStream<T>({ ...this[SPEC], steps: [...this[SPEC].steps, step] });
   }
   /**
    * Runs a shell command (under /bin/sh -c) over each batch of records: one record a line on its stdin (a string as it

@@ -19,7 +19,8 @@ export interface PipelineShape {
     scope?: 'stream' | 'keyed' | 'window';
   }>;
   sinks: string[];
-  /** Keyed state (an aggregate or a window shell after keyBy): the runtime repartitions by key and keeps a changelog. */
+  /** Keyed state (an aggregate or a window shell after keyBy): the runtime repartitions by key (not after keyBy(),
+   * whose topic is partitioned by its key already) and keeps a changelog. */
   stateful: boolean;
 }
 

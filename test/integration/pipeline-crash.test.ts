@@ -61,6 +61,35 @@ export default pipeline('per-hour')
   .to('per-hour');
 `,
   );
+  // The same count keyed by the records' own keys (replayed with --key product_id): no repartition topic.
+  writeFileSync(
+    join(project.dir, 'pipelines', 'per-hour-by-key.ts'),
+    `import { pipeline, tumbling } from 'pbx';
+export default pipeline('per-hour-by-key')
+  .from('reviews', { time: (r) => r.time * 1000 })
+  .keyBy()
+  .window(tumbling('1h'))
+  .count()
+  .to('per-hour-by-key');
+`,
+  );
+  // The same, slowed down (2 ms every 10 records) so that a replica can be killed while it works.
+  writeFileSync(
+    join(project.dir, 'pipelines', 'slow-per-hour-by-key.ts'),
+    `import { pipeline, tumbling } from 'pbx';
+let seen = 0;
+export default pipeline('slow-per-hour-by-key')
+  .from('reviews', { time: (r) => r.time * 1000 })
+  .filter(async () => {
+    if (++seen % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+    return true;
+  })
+  .keyBy()
+  .window(tumbling('1h'))
+  .count()
+  .to('slow-per-hour-by-key');
+`,
+  );
 }, 600_000);
 afterAll(() => purge(project.name));
 
@@ -114,17 +143,36 @@ describe('pbx run after kill -9', () => {
       reference.set(id, (reference.get(id) ?? 0) + 1);
     }
     await runKilled('per-hour', { what: "pbx-per-hour's offsets", count: () => committed('pbx-per-hour') }, COUNT, 3);
-    const got = new Map<string, number>();
-    for (const { value } of await readTopic(BROKER, 'per-hour')) {
-      const v = JSON.parse(value) as { key: string; window_start: number; count: number };
-      const id = `${v.key}@${v.window_start}`;
-      expect(got.has(id), `${id} written twice`).toBe(false);
-      got.set(id, v.count);
+    const got = await perHourCounts('per-hour');
+    expect(got.size).toBe(reference.size);
+    expect(got).toEqual(reference);
+  });
+
+  it('leaves per-hour counts by the records own keys (keyBy(), no repartition) equal to a count done here', async () => {
+    const reference = new Map<string, number>();
+    for (const r of reviews) {
+      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
+      reference.set(id, (reference.get(id) ?? 0) + 1);
     }
+    const group = 'pbx-per-hour-by-key';
+    await runKilled('per-hour-by-key', { what: `${group}'s offsets`, count: () => committed(group) }, COUNT, 3);
+    const got = await perHourCounts('per-hour-by-key');
     expect(got.size).toBe(reference.size);
     expect(got).toEqual(reference);
   });
 });
+
+/** A per-hour count topic as `${key}@${window_start}` → count; a window written twice fails the test. */
+async function perHourCounts(topic: string): Promise<Map<string, number>> {
+  const got = new Map<string, number>();
+  for (const { value } of await readTopic(BROKER, topic)) {
+    const v = JSON.parse(value) as { key: string; window_start: number; count: number };
+    const id = `${v.key}@${v.window_start}`;
+    expect(got.has(id), `${id} written twice`).toBe(false);
+    got.set(id, v.count);
+  }
+  return got;
+}
 
 describe('pbx run interrupted', () => {
   it('commits what it did on Ctrl-C and leaves its group at once; the next run goes on with nothing twice', async () => {
@@ -151,27 +199,32 @@ describe('pbx run interrupted', () => {
   });
 });
 
+/** Waits for the group's three members to hold one partition of reviews each; kills the second with -9. */
+async function killOneOfThree(parent: ReturnType<typeof run>, group: string): Promise<void> {
+  const { AssignerProtocol } = await loadKafkajs();
+  const assignments = await withAdmin(BROKER, (admin) =>
+    waitFor(
+      async () => {
+        const described = (await admin.describeGroups([group])).groups[0]!;
+        const parts = described.members.map(
+          (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment.reviews?.length ?? 0,
+        );
+        return parts.length === 3 && parts.every((n) => n === 1) ? parts : undefined;
+      },
+      { timeout: 60_000, what: 'three members with a partition each' },
+    ),
+  );
+  expect(assignments).toEqual([1, 1, 1]);
+  const children = (await sh('pgrep', ['-P', String(parent.pid)])).split('\n').filter(Boolean);
+  expect(children.length).toBe(3);
+  expect(parent.exitCode, 'the run ended before a replica could be killed').toBeNull();
+  process.kill(Number(children[1]), 'SIGKILL');
+}
+
 describe('pbx run --replicas 3', () => {
   it('splits the partitions between three workers and survives one killed', async () => {
     const parent = run('slow-clean', '--replicas', '3', '--reset');
-    // The group's three members, one partition of the three each.
-    const { AssignerProtocol } = await loadKafkajs();
-    const assignments = await withAdmin(BROKER, (admin) =>
-      waitFor(
-        async () => {
-          const group = (await admin.describeGroups(['pbx-slow-clean'])).groups[0]!;
-          const parts = group.members.map(
-            (m) => AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment.reviews?.length ?? 0,
-          );
-          return parts.length === 3 && parts.every((n) => n === 1) ? parts : undefined;
-        },
-        { timeout: 60_000, what: 'three members with a partition each' },
-      ),
-    );
-    expect(assignments).toEqual([1, 1, 1]);
-    const children = (await sh('pgrep', ['-P', String(parent.pid)])).split('\n').filter(Boolean);
-    expect(children.length).toBe(3);
-    process.kill(Number(children[1]), 'SIGKILL');
+    await killOneOfThree(parent, 'pbx-slow-clean');
     const result = await parent;
     expect(result.exitCode, String(result.stdout) + String(result.stderr)).toBe(0);
     const summary = JSON.parse(String(result.stdout)) as { restarts: number };
@@ -183,6 +236,20 @@ describe('pbx run --replicas 3', () => {
     const got = (await readTopic(BROKER, 'slow-clean')).map((r) => r.value);
     expect(got.length).toBe(2 * expected.length);
     expect(got.sort()).toEqual([...expected, ...expected].sort());
+  });
+
+  it('moves keyBy() state with its source partition: per-hour counts equal to a count done here', async () => {
+    const parent = run('slow-per-hour-by-key', '--replicas', '3');
+    await killOneOfThree(parent, 'pbx-slow-per-hour-by-key');
+    const result = await parent;
+    expect(result.exitCode, String(result.stdout) + String(result.stderr)).toBe(0);
+    expect((JSON.parse(String(result.stdout)) as { restarts: number }).restarts).toBe(1);
+    const reference = new Map<string, number>();
+    for (const r of reviews) {
+      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
+      reference.set(id, (reference.get(id) ?? 0) + 1);
+    }
+    expect(await perHourCounts('slow-per-hour-by-key')).toEqual(reference);
   });
 
   it('stopped by SIGTERM, sums in its summary what its replicas read and wrote', async () => {

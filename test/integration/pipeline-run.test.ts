@@ -7,7 +7,7 @@ import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { replayReviews, runLiveThenStop, runOptions, type Review } from '../support/pipelines';
 import { purge, startStack, testProject } from '../support/stack';
 import { rejectionOf } from '../support/wait';
-import { produce, readTopic } from '../support/topics';
+import { produce, readTopic, withAdmin } from '../support/topics';
 
 const PORT = 29396;
 const BROKER = `127.0.0.1:${PORT}`;
@@ -86,6 +86,99 @@ describe('pbx run, a live run then --until-end', () => {
     );
     expect(new Set(got.map((v) => `${v.key}@${v.window_start}`))).toEqual(windows);
     expect(got.length).toBe(windows.size);
+  });
+});
+
+/** Reviews per product per hour, `${product}@${window_start}` → count, counted here. */
+function perHourReference(): Map<string, number> {
+  const reference = new Map<string, number>();
+  for (const r of reviews) {
+    const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
+    reference.set(id, (reference.get(id) ?? 0) + 1);
+  }
+  return reference;
+}
+
+/** A per-hour count topic as `${key}@${window_start}` → count; a window written twice fails the test. */
+async function perHourCounts(topic: string): Promise<Map<string, number>> {
+  const got = new Map<string, number>();
+  for (const { value } of await readTopic(BROKER, topic)) {
+    const v = JSON.parse(value) as { key: string; window_start: number; count: number };
+    const id = `${v.key}@${v.window_start}`;
+    expect(got.has(id), `${id} emitted twice`).toBe(false);
+    got.set(id, v.count);
+  }
+  return got;
+}
+
+describe('pbx run, keyBy() over a topic partitioned by its key (reviews replayed with --key product_id)', () => {
+  const byKey = (name: string, output: string) =>
+    pipeline(name)
+      .from('reviews', { time: (r: Review) => r.time * 1000 })
+      .keyBy()
+      .window(tumbling('1h'))
+      .count()
+      .to(output);
+
+  it('counts per product per hour as a reference count does, with no repartition topic', async () => {
+    const summary = await runPipeline(options(byKey('itbykey', 'by-key-per-hour')));
+    expect(summary.records).toBe(COUNT);
+    expect(summary.topology).toBe('reviews → keyBy() → tumbling count → topic by-key-per-hour');
+    expect(await perHourCounts('by-key-per-hour')).toEqual(perHourReference());
+    const topics = await withAdmin(BROKER, (admin) => admin.fetchTopicMetadata());
+    const names = topics.topics.map((t) => t.name);
+    expect(names).not.toContain('pbx-itbykey-repartition');
+    // The state follows the source's partitions: a changelog partition each.
+    expect(topics.topics.find((t) => t.name === 'pbx-itbykey-changelog')?.partitions.length).toBe(3);
+  });
+
+  it('closes, at the end, the windows a live run that had read everything left open', async () => {
+    await runLiveThenStop(options(byKey('itbykeylive', 'by-key-live')), COUNT, 'review');
+    const closedLive = (await readTopic(BROKER, 'by-key-live')).length;
+    const summary = await runPipeline(options(byKey('itbykeylive', 'by-key-live')));
+    expect(summary.records).toBe(0);
+    const reference = perHourReference();
+    // Each partition closed its windows by its own event time while live; its last ones were left for the end.
+    expect(closedLive).toBeGreaterThan(0);
+    expect(closedLive).toBeLessThan(reference.size);
+    expect(await perHourCounts('by-key-live')).toEqual(reference);
+  });
+
+  it('follows --on-error for a record with no Kafka key, saying why', async () => {
+    const HOUR = 3_600_000;
+    const values = [
+      { k: 'a', t: 0 },
+      { k: null, t: 1 },
+      { k: 'a', t: 2 },
+      { k: 'b', t: HOUR },
+    ];
+    await produce(BROKER, 'some-unkeyed', values, (v) => (v as { k: string | null }).k);
+    const build = () =>
+      pipeline('itunkeyed')
+        .from<{ t: number }>('some-unkeyed', { time: (r) => r.t })
+        .keyBy()
+        .window(tumbling('1h'))
+        .count()
+        .to('unkeyed-counts');
+    const error = await rejectionOf(runPipeline(options(build())));
+    expect((error as UserError).code).toBe('RECORD_FAILED');
+    expect((error as Error).message).toContain('some-unkeyed/0/1');
+    expect((error as Error).message).toContain('found no Kafka key on the record');
+
+    const summary = await runPipeline(options(build(), { onError: 'dead-letter', deadLetterTopic: 'unkeyed-dl' }));
+    expect(summary.deadLetters).toBe(1);
+    const counts = (await readTopic(BROKER, 'unkeyed-counts')).map(
+      (r) => JSON.parse(r.value) as { key: string; window_start: number; count: number },
+    );
+    expect(counts.map((c) => [c.key, c.window_start, c.count])).toEqual([
+      ['a', 0, 2],
+      ['b', HOUR, 1],
+    ]);
+    const [letter, ...more] = await readTopic(BROKER, 'unkeyed-dl');
+    expect(more).toEqual([]);
+    expect(letter!.headers['pbx-offset']).toBe('1');
+    expect(letter!.headers['pbx-operator']).toBe('keyBy() (operator 1)');
+    expect(letter!.headers['pbx-error']).toContain('found no Kafka key on the record');
   });
 });
 

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config/load';
 import { cassandraEndpoint } from '../../src/services/endpoints';
 import { generateData } from '../support/cli';
 import { containerOf, freePort, purge, sh, startStack, testProject } from '../support/stack';
-import { produce } from '../support/topics';
+import { produce, readTopic, withAdmin } from '../support/topics';
 import { gather, waitFor } from '../support/wait';
 
 const P = { kafka: await freePort(), cassandra: await freePort(), redis: await freePort() };
@@ -74,24 +74,68 @@ export default pipeline('reviews-per-hour')
     const run = await pbx('run', 'reviews-per-hour', '--until-end', '--json');
     expect(run.exitCode, run.stdout + run.stderr).toBe(0);
     expect((JSON.parse(run.stdout) as { records: number }).records).toBe(COUNT);
+    expect(await perHourRows('reviews.per_hour')).toEqual(perHourReference());
+  });
 
-    const reference = new Map<string, number>();
-    for (const line of readFileSync(DATA, 'utf8').trim().split('\n')) {
-      const r = JSON.parse(line) as Review;
-      if (Number(r.score) < 1) continue;
-      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
-      reference.set(id, (reference.get(id) ?? 0) + 1);
-    }
-    const rows = await cql.execute('SELECT key, window_start, count FROM reviews.per_hour', [], { fetchSize: 100_000 });
-    const got = new Map(
-      rows.rows.map((row) => [
-        `${row.get('key') as string}@${(row.get('window_start') as Date).getTime()}`,
-        Number(row.get('count')),
-      ]),
+  it('written with keyBy() (the topic is keyed by product_id), into Cassandra and a topic, with no repartition topic', async () => {
+    await cql.execute(
+      'CREATE TABLE IF NOT EXISTS reviews.per_hour_by_key (key text, window_start timestamp, window_end timestamp, count bigint, PRIMARY KEY (key, window_start))',
     );
-    expect(got).toEqual(reference);
+    module(
+      'per-hour-by-key',
+      `import { pipeline, cassandra, tumbling } from 'pbx';
+
+export default pipeline('per-hour-by-key')
+  .from('movie_reviews', { time: (r) => r.time * 1000 })
+  .filter((r) => r.score >= 1)
+  .keyBy()
+  .window(tumbling('1h'))
+  .count()
+  .to(cassandra('reviews.per_hour_by_key'), 'per-hour-by-key');
+`,
+    );
+    const run = await pbx('run', 'per-hour-by-key', '--until-end', '--json');
+    expect(run.exitCode, run.stdout + run.stderr).toBe(0);
+    const summary = JSON.parse(run.stdout) as { records: number; sent: Record<string, number> };
+    expect(summary.records).toBe(COUNT);
+    expect(Object.keys(summary.sent).sort()).toEqual(['pbx-per-hour-by-key-changelog', 'per-hour-by-key']);
+    const reference = perHourReference();
+    expect(await perHourRows('reviews.per_hour_by_key')).toEqual(reference);
+    const topic = new Map<string, number>();
+    for (const { key, value } of await readTopic(BROKER, 'per-hour-by-key')) {
+      const v = JSON.parse(value) as { key: string; window_start: number; count: number };
+      expect(key).toBe(v.key);
+      expect(topic.has(`${v.key}@${v.window_start}`), 'a window written twice').toBe(false);
+      topic.set(`${v.key}@${v.window_start}`, v.count);
+    }
+    expect(topic).toEqual(reference);
+    const topics = await withAdmin(BROKER, (admin) => admin.listTopics());
+    expect(topics.filter((t) => t.startsWith('pbx-per-hour-by-key')).sort()).toEqual(['pbx-per-hour-by-key-changelog']);
   });
 });
+
+/** Reviews scored 1 or more per product per hour, `${product}@${window_start}` → count, counted here. */
+function perHourReference(): Map<string, number> {
+  const reference = new Map<string, number>();
+  for (const line of readFileSync(DATA, 'utf8').trim().split('\n')) {
+    const r = JSON.parse(line) as Review;
+    if (Number(r.score) < 1) continue;
+    const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
+    reference.set(id, (reference.get(id) ?? 0) + 1);
+  }
+  return reference;
+}
+
+/** A per-hour table's rows as `${key}@${window_start}` → count. */
+async function perHourRows(table: string): Promise<Map<string, number>> {
+  const rows = await cql.execute(`SELECT key, window_start, count FROM ${table}`, [], { fetchSize: 100_000 });
+  return new Map(
+    rows.rows.map((row) => [
+      `${row.get('key') as string}@${(row.get('window_start') as Date).getTime()}`,
+      Number(row.get('count')),
+    ]),
+  );
+}
 
 describe('a sink that is down', () => {
   const redisModule = (name: string) =>

@@ -84,13 +84,18 @@ export async function createTopic(broker: string, topic: string, partitions = 1)
 }
 
 /** Writes values (strings as they are, anything else as JSON) to a new topic of one partition, in order. */
-export async function produce(broker: string, topic: string, values: unknown[]): Promise<void> {
+export async function produce(
+  broker: string,
+  topic: string,
+  values: unknown[],
+  keyOf: (value: unknown) => string | null = () => null,
+): Promise<void> {
   await createTopic(broker, topic);
   const producer = (await testKafka(broker)).producer({ idempotent: true });
   await producer.connect();
   await producer.send({
     topic,
-    messages: values.map((v) => ({ value: typeof v === 'string' ? v : JSON.stringify(v) })),
+    messages: values.map((v) => ({ key: keyOf(v), value: typeof v === 'string' ? v : JSON.stringify(v) })),
   });
   await producer.disconnect();
 }

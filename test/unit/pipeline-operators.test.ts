@@ -99,4 +99,27 @@ describe('Operators', () => {
     );
     expect(() => key.run(1, null, record)).toThrow('keyBy (operator 1) gave the key undefined');
   });
+
+  it("keys by the record's own Kafka key with keyBy(), and refuses a record written without one", () => {
+    const byKey = new Operators(stepsOf(pipeline('p').from('t').keyBy().to('o')), counts(), lookup);
+    expect(byKey.run({ n: 1 }, null, { ...record, key: 'movie-7' })).toEqual([
+      { value: { n: 1 }, key: 'movie-7', record: { ...record, key: 'movie-7' } },
+    ]);
+    expect(() => byKey.run({ n: 1 }, null, record)).toThrow(
+      'keyBy() (operator 1) found no Kafka key on the record: keyBy() groups by the key each record was written with',
+    );
+    // Not the key an earlier keyBy(fn) gave: the record's.
+    const after = new Operators(
+      stepsOf(
+        pipeline('p')
+          .from('t')
+          .keyBy(() => 'other')
+          .keyBy()
+          .to('o'),
+      ),
+      counts(),
+      lookup,
+    );
+    expect(after.run(1, null, { ...record, key: 'k' })).toMatchObject([{ key: 'k' }]);
+  });
 });

@@ -56,8 +56,9 @@ export class Operators {
     const index = this.offset;
     const threw = (error: unknown) =>
       problemOf(step.label, index, `threw ${error instanceof Error ? error.message : String(error)}`);
+    const keyFn = step.fn ?? recordKey;
     const keyOf = (result: unknown): string => {
-      if (result === undefined || result === null) throw problemOf(step.label, index, `gave the key ${String(result)}`);
+      if (result === undefined || result === null) throw noKey(step, index, result);
       this.counts.out(index);
       return typeof result === 'string' ? result : JSON.stringify(result);
     };
@@ -65,7 +66,7 @@ export class Operators {
       this.counts.in(index);
       let result: unknown;
       try {
-        result = step.fn(value, record);
+        result = keyFn(value, record);
       } catch (error) {
         throw threw(error);
       }
@@ -90,7 +91,7 @@ export class Operators {
       problemOf(step.label, index, `threw ${error instanceof Error ? error.message : String(error)}`);
     let result: unknown;
     try {
-      result = step.kind === 'join' ? this.join(step, value, key) : step.fn(value, record);
+      result = step.kind === 'join' ? this.join(step, value, key) : (step.fn ?? recordKey)(value, record);
     } catch (error) {
       throw threw(error);
     }
@@ -124,8 +125,7 @@ export class Operators {
         this.counts.out(index);
         return this.push(i + 1, value, key, record, into);
       case 'keyBy':
-        if (result === undefined || result === null)
-          throw problemOf(step.label, index, `gave the key ${String(result)}`);
+        if (result === undefined || result === null) throw noKey(step, index, result);
         this.counts.out(index);
         return this.push(i + 1, value, typeof result === 'string' ? result : JSON.stringify(result), record, into);
       case 'flatMap': {
@@ -160,6 +160,18 @@ export class Operators {
   private async join(step: Extract<Step, { kind: 'join' }>, value: unknown, key: string | null): Promise<unknown> {
     return step.fn(value, await this.lookup(step, key));
   }
+}
+
+/** keyBy()'s key: the record's own Kafka key. */
+const recordKey = (_value: unknown, record: StreamRecord): string | null => record.key;
+
+/** A keyBy that gave no key: its function's fault, or (keyBy()) a record written without one, whose partition is
+ * then not its key's: counted under '' in each partition it landed in, it would give as many wrong results. */
+function noKey(step: Extract<Step, { kind: 'keyBy' }>, index: number, result: unknown): RecordProblem {
+  const why = step.fn
+    ? `gave the key ${String(result)}`
+    : 'found no Kafka key on the record: keyBy() groups by the key each record was written with';
+  return problemOf(step.label, index, why);
 }
 
 /** Operators are named by their label and their place: "filter (operator 2)". */

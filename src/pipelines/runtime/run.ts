@@ -294,8 +294,10 @@ async function runUntil(
   try {
     while (!finished) {
       if (options.signal.aborted) return 'interrupt';
-      if (options.untilEnd && (await reachedEnd(admin, connected, endOf(topology, layout), worker.positions)))
+      if (options.untilEnd && (await reachedEnd(admin, connected, endOf(topology, layout), worker.positions))) {
+        await worker.closeAtEnd();
         return 'end';
+      }
       // --until-end looks for its end often: a short run's end found half a second late is a share of its time.
       await Promise.race([sleep(options.untilEnd ? 100 : 500, options.signal), worker.done]);
     }

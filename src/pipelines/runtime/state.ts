@@ -1,6 +1,7 @@
-// Stage B's state for one repartition partition: the keyed aggregates and the watermark markers, restored from
-// the changelog partition of the same number and logged back to it in every transaction. State is never trusted
-// past a failed transaction: the runtime drops it and restores it again from what Kafka committed.
+// Stage B's state for one partition (a repartition partition; co-partitioned, a source partition): the keyed
+// aggregates and the watermark markers, restored from the changelog partition of the same number and logged back to
+// it in every transaction. State is never trusted past a failed transaction: the runtime drops it and restores it
+// again from what Kafka committed.
 import type { Kafka, Message } from 'kafkajs';
 import { readPartitions } from '../../clients/read-partitions';
 import { KeyedAggregates } from './aggregates';

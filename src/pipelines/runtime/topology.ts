@@ -7,6 +7,10 @@
 // repartition partition), a window shell keeps each window's records as keyed state (a collecting aggregate, logged
 // to the changelog) and runs over a window's records of the partition when it closes. A stream shell runs in the
 // stage it is in, over the batch that stage is working on.
+// keyBy() (no function) keys by the records' own Kafka keys: over one topic partitioned by its key, every record of a
+// key is in one partition already (co-partitioned, Kafka Streams' groupByKey), so there is no repartition topic and no
+// stage A → B hop: each source batch goes through the head operators and on into the state of its own partition
+// (changelog partition p for source partition p), one transaction per batch.
 import { UsageError } from '../../cli/errors';
 import type { PipelineSpec, ShellStep, SinkSpec, Step, StreamRecord } from '../api';
 import { sinkName } from '../shape';
@@ -28,6 +32,8 @@ export interface Topology {
   aggregate?: AggregateStep;
   /** The operators after the keyed step (stage B). */
   tail: Step[];
+  /** keyBy() before the keyed step: its state follows the source's partitions, with no repartition topic. */
+  coPartitioned: boolean;
   sinks: SinkSpec[];
   /** Internal topics; repartition and changelog only with an aggregate. */
   topics: { repartition?: string; changelog?: string; deadLetter: string };
@@ -50,23 +56,56 @@ export function topologyOf(spec: PipelineSpec, deadLetterTopic?: string): Topolo
   const prefix = `pbx-${name}`;
   const keyed = at < 0 ? undefined : (spec.steps[at] as AggregateStep | ShellStep);
   const aggregate = keyed?.kind === 'shell' ? windowRecords(keyed) : keyed;
+  const head = at < 0 ? spec.steps : spec.steps.slice(0, at);
+  const coPartitioned = keyed !== undefined && byRecordKey(name, head, source.topics);
   return {
     name,
     groupId: prefix,
     sources: source.topics,
     format: source.format,
     time: source.time,
-    head: at < 0 ? spec.steps : spec.steps.slice(0, at),
+    head,
     keyed,
     aggregate,
     tail,
+    coPartitioned,
     sinks: spec.sinks,
     topics: {
-      ...(keyed ? { repartition: `${prefix}-repartition` } : {}),
+      ...(keyed && !coPartitioned ? { repartition: `${prefix}-repartition` } : {}),
       ...(aggregate ? { changelog: `${prefix}-changelog` } : {}),
       deadLetter: deadLetterTopic ?? `${prefix}-dead-letters`,
     },
   };
+}
+
+/**
+ * Whether the keyed step's key is the records' own Kafka key (the last keyBy before it has no function). Refused when
+ * that cannot be co-partitioned: several topics (each partitioned its own way), or a shell before it (its output
+ * lines are new records, with no Kafka key).
+ */
+function byRecordKey(name: string, head: Step[], sources: string[]): boolean {
+  const keyBy = head.findLast((step) => step.kind === 'keyBy');
+  if (!keyBy || keyBy.fn) return false;
+  const byFunction = ["Or key by a field: .keyBy((r) => r.field) moves each record to its key's partition itself."];
+  if (sources.length !== 1) {
+    throw new UsageError(
+      `Pipeline ${name} groups by the records' Kafka keys (keyBy() with no function) over ${sources.length} topics (${sources.join(', ')}): keyBy() needs every record of a key in one partition of one topic.`,
+      { nextSteps: ['Read one topic, partitioned by its key.', ...byFunction] },
+    );
+  }
+  const shell = head.find((step) => step.kind === 'shell');
+  if (shell) {
+    throw new UsageError(
+      `Pipeline ${name} groups by the records' Kafka keys (keyBy() with no function) after the shell step ${shell.label}, whose output lines have no Kafka key.`,
+      { nextSteps: ['Call keyBy() before the shell step, or key its output lines by a field.', ...byFunction] },
+    );
+  }
+  return true;
+}
+
+/** The topic whose partitions keyed state follows: the repartition topic, or the source itself when co-partitioned. */
+export function stateTopic(topology: Topology): string | undefined {
+  return topology.topics.repartition ?? (topology.coPartitioned ? topology.sources[0] : undefined);
 }
 
 /** Steps that need every record of a key in one place: stage B's first step. */
@@ -101,9 +140,9 @@ export function windowRecords(step: ShellStep): AggregateStep | undefined {
 export function describeTopology(topology: Topology): string {
   const sinks = topology.sinks.map(sinkName).join(' + ');
   const head = [topology.sources.join(', '), ...topology.head.map((s) => s.label)];
-  if (!topology.keyed) return [...head, sinks].join(' → ');
-  const tail = [topology.keyed.label, ...topology.tail.map((s) => s.label), sinks];
-  return `${head.join(' → ')} ⇒ ${tail.join(' → ')}`;
+  const tail = [...(topology.keyed ? [topology.keyed.label] : []), ...topology.tail.map((s) => s.label), sinks];
+  // ⇒ is the repartition; co-partitioned records stay in their partition.
+  return topology.topics.repartition ? `${head.join(' → ')} ⇒ ${tail.join(' → ')}` : [...head, ...tail].join(' → ');
 }
 
 /**

@@ -2,6 +2,7 @@
 // event time so far. A stateful partition's watermark is the minimum over every source partition's marker, so it
 // depends only on what the sources hold, never on how fast they are read: the same input closes the same windows.
 // A source partition with nothing to read for the idle time is marked idle (idleness.ts) and leaves the minimum.
+// Co-partitioned (keyBy()), a state partition has one source partition: the marks are its own, handed over in memory.
 
 /** A source partition's marker: its largest event time so far, and whether it is idle (excluded from the minimum). */
 interface Marker {

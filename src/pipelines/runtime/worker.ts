@@ -4,7 +4,7 @@
 // A crash at any point leaves the last committed batch as the truth: the next owner of the partition restores
 // state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
 // write the same results again.
-import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
+import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
 import { kafkaClientConfig } from '../../clients/kafka';
 import { loadBatchMemberships, type GroupMembership } from '../../clients/kafkajs-internals';
 import { TransactionalProducer } from '../../clients/transactional-producer';
@@ -13,7 +13,15 @@ import { kafkaEndpoint } from '../../services/endpoints';
 import type { StreamRecord } from '../api';
 import type { OnError } from '../../flow/kafka-sink';
 import type { SinkWrite, SinkWriter } from '../sinks/types';
-import { encodeValue, deadLetter, markerMessages, RecordProblem, sourceRecord, stageBMessage } from './messages';
+import {
+  encodeValue,
+  deadLetter,
+  markerMessages,
+  RecordProblem,
+  sourceRecord,
+  stageBMessage,
+  type StageBMessage,
+} from './messages';
 import type { Output } from './operators';
 import type { Emitted } from './aggregates';
 import { BatchFailed, StageOperators } from './shell-operators';
@@ -23,7 +31,7 @@ import { eachChunkValue, RepartitionChunks } from './repartition';
 import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
-import { isLate, type Topology } from './topology';
+import { isLate, stateTopic, type Topology } from './topology';
 import { stayingInGroup, writeSinks } from './sink-writes';
 import { Idleness, sourceProgress, type SourceProgress } from './idleness';
 
@@ -92,6 +100,9 @@ export class Worker {
   readonly positions = new Map<string, bigint>();
   private stopped!: () => void;
   readonly done: Promise<void> = new Promise((resolve) => (this.stopped = resolve));
+  private firstJoin!: () => void;
+  /** Resolved once this worker joined its group (its assignment known), or stopped. */
+  private readonly joined = new Promise<void>((resolve) => (this.firstJoin = resolve));
 
   constructor(private readonly options: WorkerOptions) {
     const { kafka, topology, figures } = options;
@@ -142,6 +153,7 @@ export class Worker {
       );
       this.committedAtJoin = undefined;
       this.assigned(payload.memberAssignment);
+      this.firstJoin();
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       this.positions.set(`${payload.topic}/${payload.partition}`, BigInt(payload.lastOffset) + 1n);
@@ -156,8 +168,9 @@ export class Worker {
       eachBatch: (payload) => this.batch(payload),
     });
     // Only windows wait for the watermark. kafkajs hands over no batch for a partition with nothing to read:
-    // idleness is checked on a clock.
-    if (topology.aggregate?.window && Number.isFinite(this.options.idleTimeoutMs)) {
+    // idleness is checked on a clock. Co-partitioned, a state partition's watermark is its one source partition's:
+    // marking it idle would move nothing.
+    if (topology.aggregate?.window && topology.topics.repartition && Number.isFinite(this.options.idleTimeoutMs)) {
       const every = Math.min(1000, Math.max(100, this.options.idleTimeoutMs / 4));
       this.idleTimer = setInterval(() => {
         this.idleCheck ??= this.markIdle().finally(() => (this.idleCheck = undefined));
@@ -190,8 +203,8 @@ export class Worker {
   /** State of partitions that moved to another member is dropped: it restores from the changelog there. Their
    * long-running commands end: the next owner starts its own. */
   private assigned(assignment: Record<string, number[]>): void {
-    const repartition = this.options.topology.topics.repartition;
-    const kept = new Set(repartition ? (assignment[repartition] ?? []) : []);
+    const stateful = stateTopic(this.options.topology);
+    const kept = new Set(stateful ? (assignment[stateful] ?? []) : []);
     for (const partition of this.states.keys()) if (!kept.has(partition)) this.states.delete(partition);
     const owned = new Set(Object.entries(assignment).flatMap(([topic, ps]) => ps.map((p) => `${topic}/${p}`)));
     const sources = this.options.topology.sources;
@@ -243,6 +256,8 @@ export class Worker {
   private async work(payload: EachBatchPayload, begun: Begun): Promise<void> {
     const { batch } = payload;
     const stageB = batch.topic === this.options.topology.topics.repartition;
+    // Stage B's, or a co-partitioned source's: the batch changes the state of its partition.
+    const stateful = batch.topic === stateTopic(this.options.topology);
     const source = `${batch.topic}/${batch.partition}`;
     if (!stageB) this.idleness.active(source, Date.now());
     const outputs = new BatchOutputs(this.options.topology.sinks.length);
@@ -251,16 +266,18 @@ export class Worker {
     let next = BigInt(batch.lastOffset()) + 1n;
     let stop: RecordProblem | undefined;
     try {
-      const stoppedAt = stageB ? await this.stageB(payload, outputs) : await this.stageA(payload, outputs);
+      const stoppedAt = stageB
+        ? await this.keyedStep(batch.messages.map(stageBMessage), payload, outputs)
+        : await this.stageA(payload, outputs);
       if (stoppedAt) [next, stop] = [BigInt(stoppedAt.offset), stoppedAt.problem];
       await writeSinks(this.options, outputs.writes, payload, (write, problem) =>
         this.recordFailed(write.record, null, problem, outputs),
       );
-      await this.commit(begun, { topic: batch.topic, partition: batch.partition, next }, outputs, member);
+      await this.commit(begun, outputs, { topic: batch.topic, partition: batch.partition, next, member });
       payload.resolveOffset(String(next - 1n));
       if (!stageB) this.idleness.active(source, Date.now());
       this.options.figures.committed(batch.topic, batch.partition, next, BigInt(batch.highWatermark));
-      if (stageB)
+      if (stateful)
         this.options.figures.figures.state(
           batch.topic,
           batch.partition,
@@ -268,7 +285,7 @@ export class Worker {
         );
     } catch (error) {
       // Whatever this batch did to state is not in Kafka: restore it from there next time.
-      if (stageB) this.states.delete(batch.partition);
+      if (stateful) this.states.delete(batch.partition);
       if (isRebalance(error)) throw error;
       this.fail(error);
       return;
@@ -276,7 +293,10 @@ export class Worker {
     if (stop) this.fail(stop);
   }
 
-  /** Source records through the operators, to the sinks or the repartition topic; then the watermark markers. */
+  /**
+   * Source records through the operators, to the sinks or the repartition topic, then the watermark markers; or,
+   * co-partitioned, on into the keyed step of the batch's own partition, its progress the watermark.
+   */
   private async stageA(payload: EachBatchPayload, outputs: BatchOutputs): Promise<StopAt | undefined> {
     const { batch } = payload;
     const { topology, figures } = this.options;
@@ -284,7 +304,10 @@ export class Worker {
     let time = this.sourceTimes.get(source) ?? -Infinity;
     let stopAt: StopAt | undefined;
     const combiner = combinable(topology.aggregate) ? new Combiner(topology.aggregate.aggregation) : undefined;
-    const chunks = topology.topics.repartition ? new RepartitionChunks(this.options.repartitionPartitions) : undefined;
+    // Co-partitioned, the chunks stay here: one partition, this one.
+    const chunks = topology.keyed
+      ? new RepartitionChunks(topology.coPartitioned ? 1 : this.options.repartitionPartitions)
+      : undefined;
     // With a shell step in stage A, outputs wait for the batch's end: `fed` holds the records they came from.
     const pending: Output[] = [];
     const fed: Fed[] = [];
@@ -350,15 +373,21 @@ export class Worker {
       }
     }
     this.sourceTimes.set(source, time);
+    if (!chunks) return stopAt;
+    for (const p of combiner?.drain() ?? []) chunks.add(p.key, p.accumulator, p.record);
+    const ended = pastEnd || (!stopAt && end !== undefined && BigInt(batch.lastOffset()) + 1n >= end);
+    const mark = ended ? Infinity : time;
     const { repartition } = topology.topics;
-    for (const p of combiner?.drain() ?? []) chunks!.add(p.key, p.accumulator, p.record);
-    if (repartition) {
-      for (const m of chunks!.drain()) outputs.add(repartition, m);
-      const ended = pastEnd || (!stopAt && end !== undefined && BigInt(batch.lastOffset()) + 1n >= end);
-      const mark = ended ? Infinity : time;
-      if (mark > -Infinity)
-        for (const m of markerMessages(source, mark, this.options.repartitionPartitions)) outputs.add(repartition, m);
+    if (!repartition) {
+      // Stage B's own path, in this batch and its transaction: the values as stage B would read them, then the mark.
+      const read: StageBMessage[] = chunks.drain().map((m) => ({ kind: 'values', chunk: m.value as string }));
+      if (mark > -Infinity) read.push({ kind: 'mark', source, time: mark, idle: false });
+      await this.keyedStep(read, payload, outputs);
+      return stopAt;
     }
+    for (const m of chunks.drain()) outputs.add(repartition, m);
+    if (mark > -Infinity)
+      for (const m of markerMessages(source, mark, this.options.repartitionPartitions)) outputs.add(repartition, m);
     return stopAt;
   }
 
@@ -374,16 +403,23 @@ export class Worker {
     else for (const r of results) chunks.add(r.key ?? '', r.value, r.record);
   }
 
-  /** Repartitioned records into the keyed step; what it emits through the operators after it. */
-  private async stageB(payload: EachBatchPayload, outputs: BatchOutputs): Promise<StopAt | undefined> {
+  /**
+   * Stage B: keyed values (repartition chunks, as read from the repartition topic or, co-partitioned, as a source
+   * batch made them) and watermark marks into the keyed step of the batch's partition; what it emits through the
+   * operators after it.
+   */
+  private async keyedStep(
+    messages: StageBMessage[],
+    payload: BatchPlace,
+    outputs: BatchOutputs,
+  ): Promise<StopAt | undefined> {
     const { batch } = payload;
     const { topology, figures } = this.options;
     if (!topology.aggregate) {
       // A keyed shell: the batch's records (in the partition's order) are its batch; nothing is kept.
       const pending: Output[] = [];
       const fed: Fed[] = [];
-      for (const message of batch.messages) {
-        const read = stageBMessage(message);
+      for (const read of messages) {
         if (read.kind === 'mark') continue;
         eachChunkValue(read.chunk, (key, value, record) => {
           pending.push({ value, key, record });
@@ -399,8 +435,7 @@ export class Worker {
     // A window shell counts its records in when it is fed them.
     const counted = topology.keyed?.kind === 'aggregate';
     let latest = 0;
-    for (const message of batch.messages) {
-      const read = stageBMessage(message);
+    for (const read of messages) {
       if (read.kind === 'mark') {
         state.watermarks.mark(read.source, read.time, read.idle);
         continue;
@@ -473,7 +508,7 @@ export class Worker {
   private async afterAggregate(
     emitted: Emitted[],
     recordOf: (result: Emitted) => StreamRecord,
-    payload: EachBatchPayload,
+    payload: BatchPlace,
     outputs: BatchOutputs,
   ): Promise<void> {
     const pending: Output[] = [];
@@ -500,7 +535,7 @@ export class Worker {
   private async closedWindows(
     emitted: Emitted[],
     recordOf: (result: Emitted) => StreamRecord,
-    payload: EachBatchPayload,
+    payload: BatchPlace,
     outputs: BatchOutputs,
   ): Promise<void> {
     // Emitted in order of (window end, key): a window's keys are together.
@@ -531,7 +566,7 @@ export class Worker {
     stage: StageOperators,
     pending: Output[],
     fed: Fed[] | undefined,
-    payload: EachBatchPayload,
+    payload: BatchPlace,
     outputs: BatchOutputs,
     into?: RepartitionChunks,
   ): Promise<Output[]> {
@@ -590,6 +625,8 @@ export class Worker {
     if (known) return known;
     const { kafka, topology, sourcePartitions } = this.options;
     const changelog = topology.topics.changelog!;
+    // Co-partitioned, the watermark of state partition p is source partition p's own progress.
+    const sources = topology.coPartitioned ? [`${topology.sources[0]}/${partition}`] : sourcePartitions;
     const admin = kafka.admin();
     await admin.connect();
     const offsets = await admin.fetchTopicOffsets(changelog).finally(() => admin.disconnect());
@@ -604,7 +641,7 @@ export class Worker {
       from,
       end,
       step: combinable(topology.aggregate) ? mergingStep(topology.aggregate) : topology.aggregate!,
-      sources: sourcePartitions,
+      sources,
       logValues: topology.keyed?.kind === 'shell',
     });
     this.states.set(partition, state);
@@ -646,22 +683,54 @@ export class Worker {
     return false;
   }
 
-  private async commit(
-    begun: Begun,
-    { topic, partition, next }: { topic: string; partition: number; next: bigint },
-    outputs: BatchOutputs,
-    member: GroupMembership,
-  ): Promise<void> {
-    const offsets = {
+  /** A batch's outputs and (unless it read nothing) its partition's next offset, in its transaction. */
+  private async commit(begun: Begun, outputs: BatchOutputs, read?: ReadUpTo): Promise<void> {
+    const offsets = read && {
       groupId: this.options.topology.groupId,
-      ...member,
-      offsets: [{ topic, partition, offset: next }],
+      ...read.member,
+      offsets: [{ topic: read.topic, partition: read.partition, offset: read.next }],
     };
     const started = Date.now();
-    await begun.commit({ records: outputs.topics, offsets });
+    await begun.commit({ records: outputs.topics, ...(offsets ? { offsets } : {}) });
     const ackedAt = Date.now();
     for (const [sinkTopic, messages] of outputs.topics) {
       this.options.figures.sent(sinkTopic, messages, ackedAt, ackedAt - started);
+    }
+  }
+
+  /**
+   * --until-end, co-partitioned: closes the windows of the source partitions this worker holds that no batch of this
+   * run closed (read to their end by an earlier live run, they send none), each in a transaction of its own: the
+   * windows to the sinks, the state to the changelog. Stage B gets an end marker for those instead (markEnded).
+   */
+  async closeAtEnd(): Promise<void> {
+    const { topology, until } = this.options;
+    if (!topology.coPartitioned || !topology.aggregate?.window || !until) return;
+    const [topic] = topology.sources as [string];
+    // An earlier run may have read every partition to its end: the end is seen before this worker joined.
+    await Promise.race([this.joined, this.done]);
+    for (const { partition } of this.assignment.filter((a) => a.topic === topic)) {
+      if (this.failure !== undefined) return;
+      const source = `${topic}/${partition}`;
+      const begun = this.commits.begin();
+      try {
+        const state = await this.state(partition);
+        if (state.watermarks.current() === Infinity || state.aggregates.size === 0) continue;
+        const last = String((until.get(source) ?? 0n) - 1n);
+        // Outside a batch kafkajs's runner heartbeats between its fetches itself.
+        const place = { batch: { topic, partition, lastOffset: () => last, firstOffset: () => last }, heartbeat: noop };
+        const outputs = new BatchOutputs(topology.sinks.length);
+        await this.keyedStep([{ kind: 'mark', source, time: Infinity, idle: false }], place, outputs);
+        await writeSinks(this.options, outputs.writes, place, (write, problem) =>
+          this.recordFailed(write.record, null, problem, outputs),
+        );
+        await this.commit(begun, outputs);
+      } catch (error) {
+        this.states.delete(partition);
+        this.fail(error);
+      } finally {
+        begun.leave();
+      }
     }
   }
 
@@ -772,6 +841,19 @@ export class Worker {
   }
 }
 
+/** A batch's partition read up to `next`, under the group membership it was fetched with. */
+interface ReadUpTo {
+  topic: string;
+  partition: number;
+  next: bigint;
+  member: GroupMembership;
+}
+
+/** What the keyed step needs of a batch: where its results come from, and its group's heartbeat. */
+type BatchPlace = Pick<EachBatchPayload, 'heartbeat'> & {
+  batch: Pick<Batch, 'topic' | 'partition' | 'lastOffset' | 'firstOffset'>;
+};
+
 /** A record fed (through the operators before it) to a shell step, and what to dead-letter of it. */
 interface Fed {
   record: StreamRecord;
@@ -788,6 +870,8 @@ interface StopAt {
 function withKey(record: StreamRecord, key: string): StreamRecord {
   return record.key === key ? record : { ...record, key };
 }
+
+const noop = () => Promise.resolve();
 
 function placeholder(topic: string, partition: number, offset: string): StreamRecord {
   return { topic, partition, offset, key: null, headers: {}, timestamp: 0, time: 0 };
