@@ -128,6 +128,7 @@ async function runWorker(
     topology,
     config: options.config,
     kafka,
+    admin,
     // Stable per machine and replica: a restarted worker fences its predecessor and aborts what it left open.
     transactionalId: `${topology.groupId}-${hostname()}-${replica}`,
     from: options.from,

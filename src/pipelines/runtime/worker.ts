@@ -31,6 +31,8 @@ export interface WorkerOptions {
   topology: Topology;
   config: ResolvedConfig;
   kafka: Kafka;
+  /** The run's admin client, connected (its metadata loaded: a fresh one's first group lookup waits out a back-off). */
+  admin: Admin;
   transactionalId: string;
   from: 'earliest' | 'latest';
   /** --until-end: each source partition's end offset at start, by `topic/partition`. */
@@ -588,11 +590,9 @@ export class Worker {
   private async state(partition: number): Promise<PartitionState> {
     const known = this.states.get(partition);
     if (known) return known;
-    const { kafka, topology, sourcePartitions } = this.options;
+    const { kafka, admin, topology, sourcePartitions } = this.options;
     const changelog = topology.topics.changelog!;
-    const admin = kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(changelog).finally(() => admin.disconnect());
+    const offsets = await admin.fetchTopicOffsets(changelog);
     const found = offsets.find((o) => o.partition === partition);
     // From the first offset Kafka still holds: --reset deletes the records before the end.
     const [from, end] = [BigInt(found?.low ?? '0'), BigInt(found?.high ?? '0')];
@@ -696,11 +696,9 @@ export class Worker {
   private async markIdle(): Promise<void> {
     const due = this.idleness.due(Date.now());
     if (due.length === 0 || this.failure !== undefined) return;
-    const admin = this.options.kafka.admin();
     try {
-      await admin.connect();
       const topics = [...new Set(due.map((source) => source.slice(0, source.lastIndexOf('/'))))];
-      const progress = await this.sourceProgress(admin, topics);
+      const progress = await this.sourceProgress(topics);
       const repartition = this.options.topology.topics.repartition!;
       let idle: string[] = [];
       await this.transact(() => {
@@ -721,13 +719,12 @@ export class Worker {
         );
     } catch (error) {
       if (!(error as Error).name?.startsWith('KafkaJS')) this.fail(error);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
   }
 
   /** Where each partition of these source topics is: this worker's position, else the group's, against its end. */
-  private async sourceProgress(admin: Admin, topics: string[]): Promise<Map<string, SourceProgress>> {
+  private async sourceProgress(topics: string[]): Promise<Map<string, SourceProgress>> {
+    const { admin } = this.options;
     const { groupId } = this.options.topology;
     const committed = new Map<string, bigint>();
     for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
@@ -758,11 +755,9 @@ export class Worker {
    * marked here, before anything is read; stage B's windows close once every source is at its end.
    */
   private async markEnded(): Promise<void> {
-    const { topology, until, kafka } = this.options;
+    const { topology, until } = this.options;
     if (!until || !topology.topics.repartition) return;
-    const admin = kafka.admin();
-    await admin.connect();
-    const progress = await this.sourceProgress(admin, topology.sources).finally(() => admin.disconnect());
+    const progress = await this.sourceProgress(topology.sources);
     // Nothing before the end seen at start left to read: read to it by an earlier run, or empty.
     const ended = [...progress].filter(([source, p]) => p.position >= (until.get(source) ?? 0n)).map(([s]) => s);
     if (ended.length === 0) return;
