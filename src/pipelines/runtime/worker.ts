@@ -23,7 +23,7 @@ import { eachChunkValue, RepartitionChunks } from './repartition';
 import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
-import { isLate, type Topology } from './topology';
+import { isLate, type Topology, type ValueRuns } from './topology';
 import { stayingInGroup, writeSinks } from './sink-writes';
 import { Idleness, sourceProgress, type SourceProgress } from './idleness';
 
@@ -516,7 +516,12 @@ export class Worker {
       ) {
         const result = emitted[i]!;
         const record = recordOf(result);
-        for (const value of result.value.value as unknown[]) pending.push({ value, key: result.key, record });
+        // A run of equal values is one output fed again and again: no object made per value.
+        const { values, counts } = result.value.value as ValueRuns;
+        for (let run = 0; run < values.length; run++) {
+          const output = { value: values[run], key: result.key, record };
+          for (let n = counts[run]!; n > 0; n--) pending.push(output);
+        }
       }
       // Each record fed is its value (a dead letter holds it encoded).
       this.route(await this.throughShells(this.tail, pending, undefined, payload, outputs), outputs);
