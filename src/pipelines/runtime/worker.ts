@@ -5,6 +5,7 @@
 // state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
 // write the same results again.
 import type { Admin, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
+import { settable } from '../../async';
 import { kafkaClientConfig } from '../../clients/kafka';
 import { loadBatchMemberships, type GroupMembership } from '../../clients/kafkajs-internals';
 import { TransactionalProducer } from '../../clients/transactional-producer';
@@ -92,6 +93,8 @@ export class Worker {
   private readonly commits = new Commits((transaction) => this.producer!.commit(transaction), GATHER_MS);
   /** The next offset this worker reads, by `topic/partition`: past transaction markers, which reach no batch. */
   readonly positions = new Map<string, bigint>();
+  /** Resolved when the next batch has ended (and committed, or failed): --until-end looks for its end then. */
+  private ended = settable<void>();
   private stopped!: () => void;
   readonly done: Promise<void> = new Promise((resolve) => (this.stopped = resolve));
 
@@ -108,8 +111,9 @@ export class Worker {
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
       // Leaving the group waits for the fetch under way: --until-end, whose last fetch finds nothing, waited up to
-      // kafkajs's 5 s for it after its work was done.
-      ...(options.until ? { maxWaitTimeInMs: 200 } : {}),
+      // kafkajs's 5 s for it after its work was done (a fetch answers as soon as there is something to read: a
+      // short wait costs only requests while there is nothing).
+      ...(options.until ? { maxWaitTimeInMs: 50 } : {}),
     });
     this.tables = new Tables(kafka, options.config);
     this.idleness = new Idleness(options.idleTimeoutMs);
@@ -147,6 +151,8 @@ export class Worker {
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       this.positions.set(`${payload.topic}/${payload.partition}`, BigInt(payload.lastOffset) + 1n);
+      this.ended.resolve();
+      this.ended = settable<void>();
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.fail(payload.error);
@@ -176,6 +182,11 @@ export class Worker {
     await Promise.all([this.head.close(), this.tail.close()]);
     await this.tables.close();
     this.stopped();
+  }
+
+  /** Resolves once the next batch has ended. */
+  get batchEnded(): Promise<void> {
+    return this.ended.promise;
   }
 
   /** The error that ended the worker, if one did. */
