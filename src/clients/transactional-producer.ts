@@ -81,6 +81,9 @@ export class TransactionalProducer {
     const producer = new TransactionalProducer(internals, options);
     await internals.connect();
     try {
+      // kafkajs looks for a coordinator only among the brokers its metadata lists: without any yet, its first lookup
+      // fails and is tried again after its back-off (0.3 s of every start).
+      await internals.refreshMetadata();
       await producer.initialize();
     } catch (error) {
       await internals.disconnect().catch(() => undefined);

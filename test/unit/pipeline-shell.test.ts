@@ -107,9 +107,13 @@ describe('topology of shell steps', () => {
     state.add('a', 10, 'a', record(0, 10));
     state.add('b', 20, 'b', record(1, 20));
     state.add('a', 30, 'a', record(2, 30));
+    state.add('b', 40, { n: 1 }, record(3, 40));
+    state.add('b', 50, { n: 1 }, record(4, 50));
+    state.add('b', 60, 'b', record(5, 60));
+    // In arrival order, a run of the same string held once with its length (objects each on their own).
     expect(state.advance(90_000_000).map((e) => [e.key, e.value.value])).toEqual([
-      ['a', ['a', 'a']],
-      ['b', ['b']],
+      ['a', { values: ['a'], counts: [2] }],
+      ['b', { values: ['b', { n: 1 }, { n: 1 }, 'b'], counts: [1, 1, 1, 1] }],
     ]);
   });
 

@@ -128,6 +128,7 @@ async function runWorker(
     topology,
     config: options.config,
     kafka,
+    admin,
     // Stable per machine and replica: a restarted worker fences its predecessor and aborts what it left open.
     transactionalId: `${topology.groupId}-${hostname()}-${replica}`,
     from: options.from,
@@ -298,8 +299,13 @@ async function runUntil(
         await worker.closeAtEnd();
         return 'end';
       }
-      // --until-end looks for its end often: a short run's end found half a second late is a share of its time.
-      await Promise.race([sleep(options.untilEnd ? 100 : 500, options.signal), worker.done]);
+      // --until-end looks for its end often, and at once when a batch ends: a short run's end found half a second
+      // late is a share of its time.
+      await Promise.race([
+        sleep(options.untilEnd ? 100 : 500, options.signal),
+        worker.done,
+        ...(options.untilEnd ? [worker.batchEnded] : []),
+      ]);
     }
     return 'end';
   } finally {

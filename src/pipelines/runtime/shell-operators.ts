@@ -45,7 +45,7 @@ export class ShellOperator {
    * `onLine`, the lines are handed to it instead (as they are read, in batch mode), and none is returned.
    */
   async run(values: unknown[], partition: string, onLine?: (line: string) => void): Promise<string[]> {
-    const lines = values.map(encodeLine);
+    const lines = encodeLines(values);
     try {
       if (this.step.options.mode !== 'long-running') return await runBatch(this.options, lines, undefined, onLine);
       const output = await this.command(partition).feed(lines);
@@ -78,6 +78,16 @@ export class ShellOperator {
     }
     return command;
   }
+}
+
+/** Each value as its input line; a value the same as the one before (a window's run of one word) encoded once. */
+function encodeLines(values: unknown[]): string[] {
+  const lines: string[] = new Array<string>(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    lines[i] = i > 0 && value === values[i - 1] ? lines[i - 1]! : encodeLine(value);
+  }
+  return lines;
 }
 
 /** What a failed command says to the user: the process layer's words (its exit, signal or reason, and the last

@@ -114,8 +114,19 @@ function isKeyed(step: Step): step is AggregateStep | ShellStep {
 }
 
 /**
- * A window shell's state: each key's records per window, as an aggregate that collects them (in arrival order),
- * so that the windows close, restore and log to the changelog as an aggregate's do. Undefined for a keyed shell.
+ * A window shell's values of one key and window, in arrival order: a run of equal strings in a row (a word keyed by
+ * itself, again and again) is held once with its length, so a window of a million words holds one entry per word.
+ */
+export interface ValueRuns {
+  values: unknown[];
+  /** How many times in a row each of `values` came. */
+  counts: number[];
+}
+
+/**
+ * A window shell's state: each key's records per window, as an aggregate that collects them (in arrival order, as
+ * ValueRuns), so that the windows close, restore and log to the changelog as an aggregate's do. Undefined for a
+ * keyed shell.
  */
 export function windowRecords(step: ShellStep): AggregateStep | undefined {
   if (step.scope !== 'window' || !step.window) return undefined;
@@ -126,12 +137,21 @@ export function windowRecords(step: ShellStep): AggregateStep | undefined {
     label: step.label,
     aggregation: {
       field: 'value',
-      init: () => [],
-      add: (records, value) => {
-        (records as unknown[]).push(value);
-        return records;
+      init: (): ValueRuns => ({ values: [], counts: [] }),
+      add: (state, value) => {
+        const runs = state as ValueRuns;
+        const last = runs.values.length - 1;
+        if (last >= 0 && typeof value === 'string' && runs.values[last] === value) runs.counts[last]!++;
+        else {
+          runs.values.push(value);
+          runs.counts.push(1);
+        }
+        return runs;
       },
-      merge: (a, b) => [...(a as unknown[]), ...(b as unknown[])],
+      merge: (a, b) => {
+        const [first, second] = [a as ValueRuns, b as ValueRuns];
+        return { values: [...first.values, ...second.values], counts: [...first.counts, ...second.counts] };
+      },
     },
   };
 }

@@ -5,6 +5,7 @@
 // state from the changelog and reads on from the committed offset, and the sinks' upserts of absolute values
 // write the same results again.
 import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, Message } from 'kafkajs';
+import { settable } from '../../async';
 import { kafkaClientConfig } from '../../clients/kafka';
 import { loadBatchMemberships, type GroupMembership } from '../../clients/kafkajs-internals';
 import { TransactionalProducer } from '../../clients/transactional-producer';
@@ -31,7 +32,7 @@ import { eachChunkValue, RepartitionChunks } from './repartition';
 import { PartitionState } from './state';
 import { Tables } from './tables';
 import type { ResolvedConfig } from '../../config/load';
-import { isLate, stateTopic, type Topology } from './topology';
+import { isLate, stateTopic, type Topology, type ValueRuns } from './topology';
 import { stayingInGroup, writeSinks } from './sink-writes';
 import { Idleness, sourceProgress, type SourceProgress } from './idleness';
 
@@ -39,6 +40,8 @@ export interface WorkerOptions {
   topology: Topology;
   config: ResolvedConfig;
   kafka: Kafka;
+  /** The run's admin client, connected (its metadata loaded: a fresh one's first group lookup waits out a back-off). */
+  admin: Admin;
   transactionalId: string;
   from: 'earliest' | 'latest';
   /** --until-end: each source partition's end offset at start, by `topic/partition`. */
@@ -98,6 +101,8 @@ export class Worker {
   private readonly commits = new Commits((transaction) => this.producer!.commit(transaction), GATHER_MS);
   /** The next offset this worker reads, by `topic/partition`: past transaction markers, which reach no batch. */
   readonly positions = new Map<string, bigint>();
+  /** Resolved when the next batch has ended (and committed, or failed): --until-end looks for its end then. */
+  private ended = settable<void>();
   private stopped!: () => void;
   readonly done: Promise<void> = new Promise((resolve) => (this.stopped = resolve));
   private firstJoin!: () => void;
@@ -117,8 +122,9 @@ export class Worker {
       maxBytesPerPartition: 4 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
       // Leaving the group waits for the fetch under way: --until-end, whose last fetch finds nothing, waited up to
-      // kafkajs's 5 s for it after its work was done.
-      ...(options.until ? { maxWaitTimeInMs: 200 } : {}),
+      // kafkajs's 5 s for it after its work was done (a fetch answers as soon as there is something to read: a
+      // short wait costs only requests while there is nothing).
+      ...(options.until ? { maxWaitTimeInMs: 50 } : {}),
     });
     this.tables = new Tables(kafka, options.config);
     this.idleness = new Idleness(options.idleTimeoutMs);
@@ -157,6 +163,8 @@ export class Worker {
     });
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       this.positions.set(`${payload.topic}/${payload.partition}`, BigInt(payload.lastOffset) + 1n);
+      this.ended.resolve();
+      this.ended = settable<void>();
     });
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.fail(payload.error);
@@ -187,6 +195,11 @@ export class Worker {
     await Promise.all([this.head.close(), this.tail.close()]);
     await this.tables.close();
     this.stopped();
+  }
+
+  /** Resolves once the next batch has ended. */
+  get batchEnded(): Promise<void> {
+    return this.ended.promise;
   }
 
   /** The error that ended the worker, if one did. */
@@ -549,7 +562,12 @@ export class Worker {
       ) {
         const result = emitted[i]!;
         const record = recordOf(result);
-        for (const value of result.value.value as unknown[]) pending.push({ value, key: result.key, record });
+        // A run of equal values is one output fed again and again: no object made per value.
+        const { values, counts } = result.value.value as ValueRuns;
+        for (let run = 0; run < values.length; run++) {
+          const output = { value: values[run], key: result.key, record };
+          for (let n = counts[run]!; n > 0; n--) pending.push(output);
+        }
       }
       // Each record fed is its value (a dead letter holds it encoded).
       this.route(await this.throughShells(this.tail, pending, undefined, payload, outputs), outputs);
@@ -623,13 +641,11 @@ export class Worker {
   private async state(partition: number): Promise<PartitionState> {
     const known = this.states.get(partition);
     if (known) return known;
-    const { kafka, topology, sourcePartitions } = this.options;
+    const { kafka, admin, topology, sourcePartitions } = this.options;
     const changelog = topology.topics.changelog!;
     // Co-partitioned, the watermark of state partition p is source partition p's own progress.
     const sources = topology.coPartitioned ? [`${topology.sources[0]}/${partition}`] : sourcePartitions;
-    const admin = kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(changelog).finally(() => admin.disconnect());
+    const offsets = await admin.fetchTopicOffsets(changelog);
     const found = offsets.find((o) => o.partition === partition);
     // From the first offset Kafka still holds: --reset deletes the records before the end.
     const [from, end] = [BigInt(found?.low ?? '0'), BigInt(found?.high ?? '0')];
@@ -765,11 +781,9 @@ export class Worker {
   private async markIdle(): Promise<void> {
     const due = this.idleness.due(Date.now());
     if (due.length === 0 || this.failure !== undefined) return;
-    const admin = this.options.kafka.admin();
     try {
-      await admin.connect();
       const topics = [...new Set(due.map((source) => source.slice(0, source.lastIndexOf('/'))))];
-      const progress = await this.sourceProgress(admin, topics);
+      const progress = await this.sourceProgress(topics);
       const repartition = this.options.topology.topics.repartition!;
       let idle: string[] = [];
       await this.transact(() => {
@@ -790,13 +804,12 @@ export class Worker {
         );
     } catch (error) {
       if (!(error as Error).name?.startsWith('KafkaJS')) this.fail(error);
-    } finally {
-      await admin.disconnect().catch(() => undefined);
     }
   }
 
   /** Where each partition of these source topics is: this worker's position, else the group's, against its end. */
-  private async sourceProgress(admin: Admin, topics: string[]): Promise<Map<string, SourceProgress>> {
+  private async sourceProgress(topics: string[]): Promise<Map<string, SourceProgress>> {
+    const { admin } = this.options;
     const { groupId } = this.options.topology;
     const committed = new Map<string, bigint>();
     for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
@@ -827,11 +840,9 @@ export class Worker {
    * marked here, before anything is read; stage B's windows close once every source is at its end.
    */
   private async markEnded(): Promise<void> {
-    const { topology, until, kafka } = this.options;
+    const { topology, until } = this.options;
     if (!until || !topology.topics.repartition) return;
-    const admin = kafka.admin();
-    await admin.connect();
-    const progress = await this.sourceProgress(admin, topology.sources).finally(() => admin.disconnect());
+    const progress = await this.sourceProgress(topology.sources);
     // Nothing before the end seen at start left to read: read to it by an earlier run, or empty.
     const ended = [...progress].filter(([source, p]) => p.position >= (until.get(source) ?? 0n)).map(([s]) => s);
     if (ended.length === 0) return;
