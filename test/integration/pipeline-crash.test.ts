@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadKafkajs } from '../../src/clients/kafka';
 import type { RunSummary } from '../../src/pipelines/runtime/run';
-import { replayReviews, type Review } from '../support/pipelines';
+import { perHourCounts, perHourReference, replayReviews, type Review } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
 import { readTopic, recordsWritten, withAdmin } from '../support/topics';
 import { waitFor } from '../support/wait';
@@ -137,42 +137,22 @@ describe('pbx run after kill -9', () => {
   });
 
   it('leaves per-hour counts equal to a count done here', async () => {
-    const reference = new Map<string, number>();
-    for (const r of reviews) {
-      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
-      reference.set(id, (reference.get(id) ?? 0) + 1);
-    }
+    const reference = perHourReference(reviews);
     await runKilled('per-hour', { what: "pbx-per-hour's offsets", count: () => committed('pbx-per-hour') }, COUNT, 3);
-    const got = await perHourCounts('per-hour');
+    const got = await perHourCounts(BROKER, 'per-hour');
     expect(got.size).toBe(reference.size);
     expect(got).toEqual(reference);
   });
 
   it('leaves per-hour counts by the records own keys (keyBy(), no repartition) equal to a count done here', async () => {
-    const reference = new Map<string, number>();
-    for (const r of reviews) {
-      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
-      reference.set(id, (reference.get(id) ?? 0) + 1);
-    }
+    const reference = perHourReference(reviews);
     const group = 'pbx-per-hour-by-key';
     await runKilled('per-hour-by-key', { what: `${group}'s offsets`, count: () => committed(group) }, COUNT, 3);
-    const got = await perHourCounts('per-hour-by-key');
+    const got = await perHourCounts(BROKER, 'per-hour-by-key');
     expect(got.size).toBe(reference.size);
     expect(got).toEqual(reference);
   });
 });
-
-/** A per-hour count topic as `${key}@${window_start}` → count; a window written twice fails the test. */
-async function perHourCounts(topic: string): Promise<Map<string, number>> {
-  const got = new Map<string, number>();
-  for (const { value } of await readTopic(BROKER, topic)) {
-    const v = JSON.parse(value) as { key: string; window_start: number; count: number };
-    const id = `${v.key}@${v.window_start}`;
-    expect(got.has(id), `${id} written twice`).toBe(false);
-    got.set(id, v.count);
-  }
-  return got;
-}
 
 describe('pbx run interrupted', () => {
   it('commits what it did on Ctrl-C and leaves its group at once; the next run goes on with nothing twice', async () => {
@@ -245,12 +225,8 @@ describe('pbx run --replicas 3', () => {
     const result = await parent;
     expect(result.exitCode, String(result.stdout) + String(result.stderr)).toBe(0);
     expect((JSON.parse(String(result.stdout)) as { restarts: number }).restarts).toBe(1);
-    const reference = new Map<string, number>();
-    for (const r of reviews) {
-      const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
-      reference.set(id, (reference.get(id) ?? 0) + 1);
-    }
-    expect(await perHourCounts('slow-per-hour-by-key')).toEqual(reference);
+    const reference = perHourReference(reviews);
+    expect(await perHourCounts(BROKER, 'slow-per-hour-by-key')).toEqual(reference);
   });
 
   it('stopped by SIGTERM, sums in its summary what its replicas read and wrote', async () => {

@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
-import { replayReviews, runLiveThenStop, runOptions, type Review } from '../support/pipelines';
+import {
+  perHourCounts,
+  perHourReference,
+  replayReviews,
+  runLiveThenStop,
+  runOptions,
+  type Review,
+} from '../support/pipelines';
 import { purge, startStack, testProject } from '../support/stack';
 import { rejectionOf } from '../support/wait';
 import { produce, readTopic, withAdmin } from '../support/topics';
@@ -89,28 +96,6 @@ describe('pbx run, a live run then --until-end', () => {
   });
 });
 
-/** Reviews per product per hour, `${product}@${window_start}` → count, counted here. */
-function perHourReference(): Map<string, number> {
-  const reference = new Map<string, number>();
-  for (const r of reviews) {
-    const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
-    reference.set(id, (reference.get(id) ?? 0) + 1);
-  }
-  return reference;
-}
-
-/** A per-hour count topic as `${key}@${window_start}` → count; a window written twice fails the test. */
-async function perHourCounts(topic: string): Promise<Map<string, number>> {
-  const got = new Map<string, number>();
-  for (const { value } of await readTopic(BROKER, topic)) {
-    const v = JSON.parse(value) as { key: string; window_start: number; count: number };
-    const id = `${v.key}@${v.window_start}`;
-    expect(got.has(id), `${id} emitted twice`).toBe(false);
-    got.set(id, v.count);
-  }
-  return got;
-}
-
 describe('pbx run, keyBy() over a topic partitioned by its key (reviews replayed with --key product_id)', () => {
   const byKey = (name: string, output: string) =>
     pipeline(name)
@@ -124,7 +109,7 @@ describe('pbx run, keyBy() over a topic partitioned by its key (reviews replayed
     const summary = await runPipeline(options(byKey('itbykey', 'by-key-per-hour')));
     expect(summary.records).toBe(COUNT);
     expect(summary.topology).toBe('reviews → keyBy() → tumbling count → topic by-key-per-hour');
-    expect(await perHourCounts('by-key-per-hour')).toEqual(perHourReference());
+    expect(await perHourCounts(BROKER, 'by-key-per-hour')).toEqual(perHourReference(reviews));
     const topics = await withAdmin(BROKER, (admin) => admin.fetchTopicMetadata());
     const names = topics.topics.map((t) => t.name);
     expect(names).not.toContain('pbx-itbykey-repartition');
@@ -137,11 +122,11 @@ describe('pbx run, keyBy() over a topic partitioned by its key (reviews replayed
     const closedLive = (await readTopic(BROKER, 'by-key-live')).length;
     const summary = await runPipeline(options(byKey('itbykeylive', 'by-key-live')));
     expect(summary.records).toBe(0);
-    const reference = perHourReference();
+    const reference = perHourReference(reviews);
     // Each partition closed its windows by its own event time while live; its last ones were left for the end.
     expect(closedLive).toBeGreaterThan(0);
     expect(closedLive).toBeLessThan(reference.size);
-    expect(await perHourCounts('by-key-live')).toEqual(reference);
+    expect(await perHourCounts(BROKER, 'by-key-live')).toEqual(reference);
   });
 
   it('follows --on-error for a record with no Kafka key, saying why', async () => {

@@ -8,7 +8,7 @@ import { replay, type ReplaySummary } from '../../src/replay/replay';
 import type { ResolvedConfig } from '../../src/config/load';
 import { generateData } from './cli';
 import type { TestProject } from './stack';
-import { kcatEndOffset } from './topics';
+import { kcatEndOffset, readTopic } from './topics';
 import { waitFor } from './wait';
 
 /** A record of `pbx data gen reviews`, as the pipeline tests read it. */
@@ -17,6 +17,28 @@ export interface Review {
   user_id: string;
   score: string;
   time: number;
+}
+
+/** Reviews per product per hour, `${product}@${window_start}` → count, counted here (the tests' reference). */
+export function perHourReference(reviews: Iterable<Review>): Map<string, number> {
+  const reference = new Map<string, number>();
+  for (const r of reviews) {
+    const id = `${r.product_id}@${Math.floor((r.time * 1000) / 3_600_000) * 3_600_000}`;
+    reference.set(id, (reference.get(id) ?? 0) + 1);
+  }
+  return reference;
+}
+
+/** A per-hour count topic as `${key}@${window_start}` → count; a window written twice fails the test. */
+export async function perHourCounts(broker: string, topic: string): Promise<Map<string, number>> {
+  const got = new Map<string, number>();
+  for (const { value } of await readTopic(broker, topic)) {
+    const v = JSON.parse(value) as { key: string; window_start: number; count: number };
+    const id = `${v.key}@${v.window_start}`;
+    expect(got.has(id), `${id} written twice`).toBe(false);
+    got.set(id, v.count);
+  }
+  return got;
 }
 
 /** The options of an in-process run of `built` against `project`: from the earliest records to the end, stopping at an error. */
