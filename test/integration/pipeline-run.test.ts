@@ -129,6 +129,27 @@ describe('pbx run, keyBy() over a topic partitioned by its key (reviews replayed
     expect(await perHourCounts(BROKER, 'by-key-live')).toEqual(reference);
   });
 
+  it('sums over all time, no window (combined per batch), the last sum of each product equal to a sum done here', async () => {
+    const built = pipeline('itbykeytotal')
+      .from('reviews')
+      .filter((r: Review) => Number(r.score) >= 3)
+      .keyBy()
+      .sum((r: Review) => Number(r.score))
+      .to('by-key-totals');
+    const summary = await runPipeline(options(built));
+    expect(summary.records).toBe(COUNT);
+    const reference = new Map<string, number>();
+    for (const r of reviews)
+      if (Number(r.score) >= 3) reference.set(r.product_id, (reference.get(r.product_id) ?? 0) + Number(r.score));
+    const last = new Map<string, number>();
+    for (const r of await readTopic(BROKER, 'by-key-totals')) {
+      const v = JSON.parse(r.value) as { key: string; sum: number };
+      expect(r.key).toBe(v.key);
+      last.set(v.key, v.sum);
+    }
+    expect(last).toEqual(reference);
+  });
+
   it('follows --on-error for a record with no Kafka key, saying why', async () => {
     const HOUR = 3_600_000;
     const values = [

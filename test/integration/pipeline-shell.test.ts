@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/errors';
-import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
+import { pipeline, tumbling, type HasSpec, type KeyedStream, type Stream } from '../../src/pipelines/api';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import { replayGenerated, runLiveThenStop, runOptions } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
@@ -236,6 +236,48 @@ describe('shell over windows, restarted', () => {
     const summary = await runPipeline(options(build()));
     expect(summary.records).toBe(0);
     expect(uniqCounts(await values('window-live-counts'))).toEqual(countOf(words));
+  });
+});
+
+describe('shell after keyBy() over a topic partitioned by its key (sentences replayed with --key id)', () => {
+  // keyBy() keeps each word under its sentence's Kafka key: a key partition is a source partition, so a word's
+  // records may meet up to 3 processes, and the lines of a word add up to its count.
+  const byKey = (name: string, output: string, keyed: (words: KeyedStream<string>) => Stream<unknown>) =>
+    keyed(
+      pipeline(name)
+        .from('sentences', { time: (s: Sentence) => s.id * 1000 })
+        .flatMap((s: Sentence) => s.text.split(' '))
+        .keyBy(),
+    ).to(output);
+  const overDays = (words: KeyedStream<string>) => words.window(tumbling('1d')).shell('sort | uniq -c');
+
+  it('counts per batch of a source partition add up to a count done here, with no repartition topic', async () => {
+    const summary = await runPipeline(
+      options(byKey('itbykeyshell', 'by-key-shell-counts', (w) => w.shell('sort | uniq -c'))),
+    );
+    expect(summary.records).toBe(COUNT);
+    expect(uniqCounts(await values('by-key-shell-counts'))).toEqual(countOf(words));
+    const names = await withAdmin(BROKER, async (admin) =>
+      (await admin.fetchTopicMetadata()).topics.map((t) => t.name),
+    );
+    expect(names).not.toContain('pbx-itbykeyshell-repartition');
+  });
+
+  it("feeds a day's window per source partition when it closes: the lines add up to a count done here", async () => {
+    await runPipeline(options(byKey('itbykeywindow', 'by-key-window-counts', overDays)));
+    const lines = await values('by-key-window-counts');
+    expect(uniqCounts(lines)).toEqual(countOf(words));
+    // One line per word and partition: a partition's window is fed at once, when the end closes it.
+    expect(lines.length).toBeLessThanOrEqual(3 * countOf(words).size);
+  });
+
+  it('a live run stopped with the day open, then --until-end: the window restored from the changelog and closed at the end', async () => {
+    const build = () => byKey('itbykeywindowlive', 'by-key-window-live-counts', overDays);
+    await runLiveThenStop(options(build()), COUNT, 'sentence');
+    expect(await values('by-key-window-live-counts')).toEqual([]);
+    const summary = await runPipeline(options(build()));
+    expect(summary.records).toBe(0);
+    expect(uniqCounts(await values('by-key-window-live-counts'))).toEqual(countOf(words));
   });
 });
 
