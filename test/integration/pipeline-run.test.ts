@@ -5,6 +5,7 @@ import { pipeline, tumbling, type HasSpec } from '../../src/pipelines/api';
 import { UserError } from '../../src/cli/errors';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
 import {
+  lastByKey,
   perHourCounts,
   perHourReference,
   replayReviews,
@@ -141,13 +142,7 @@ describe('pbx run, keyBy() over a topic partitioned by its key (reviews replayed
     const reference = new Map<string, number>();
     for (const r of reviews)
       if (Number(r.score) >= 3) reference.set(r.product_id, (reference.get(r.product_id) ?? 0) + Number(r.score));
-    const last = new Map<string, number>();
-    for (const r of await readTopic(BROKER, 'by-key-totals')) {
-      const v = JSON.parse(r.value) as { key: string; sum: number };
-      expect(r.key).toBe(v.key);
-      last.set(v.key, v.sum);
-    }
-    expect(last).toEqual(reference);
+    expect(await lastByKey(BROKER, 'by-key-totals', 'sum')).toEqual(reference);
   });
 
   it('follows --on-error for a record with no Kafka key, saying why', async () => {
@@ -202,13 +197,7 @@ describe('pbx run, keyed', () => {
     expect(summary.records).toBe(3000);
     const reference = new Map<string, number>();
     for (const s of sentences) for (const w of s.text.split(' ')) reference.set(w, (reference.get(w) ?? 0) + 1);
-    const last = new Map<string, number>();
-    for (const r of await readTopic(BROKER, 'word-counts')) {
-      const v = JSON.parse(r.value) as { key: string; count: number };
-      expect(r.key).toBe(v.key);
-      last.set(v.key, v.count);
-    }
-    expect(last).toEqual(reference);
+    expect(await lastByKey(BROKER, 'word-counts', 'count')).toEqual(reference);
   });
 });
 

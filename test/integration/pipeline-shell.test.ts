@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../src/cli/errors';
 import { pipeline, tumbling, type HasSpec, type KeyedStream, type Stream } from '../../src/pipelines/api';
 import { runPipeline, type RunOptions } from '../../src/pipelines/runtime/run';
-import { replayGenerated, runLiveThenStop, runOptions } from '../support/pipelines';
+import { lastByKey, replayGenerated, runLiveThenStop, runOptions } from '../support/pipelines';
 import { purge, sh, startStack, testProject } from '../support/stack';
 import { readTopic, topicValues, withAdmin } from '../support/topics';
 import { rejectionOf, waitFor } from '../support/wait';
@@ -191,13 +191,7 @@ describe('shell after an aggregate', () => {
       .shell('cat', { key: 'key' })
       .to('after-count');
     await runPipeline(options(spec));
-    const last = new Map<string, number>();
-    for (const r of await readTopic(BROKER, 'after-count')) {
-      const v = JSON.parse(r.value) as { key: string; count: number };
-      expect(r.key).toBe(v.key);
-      last.set(v.key, v.count);
-    }
-    expect(last).toEqual(countOf(words));
+    expect(await lastByKey(BROKER, 'after-count', 'count')).toEqual(countOf(words));
   });
 });
 

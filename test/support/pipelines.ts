@@ -41,6 +41,17 @@ export async function perHourCounts(broker: string, topic: string): Promise<Map<
   return got;
 }
 
+/** An aggregate's output topic as key → the last `field` written for it; a record keyed unlike its value fails the test. */
+export async function lastByKey(broker: string, topic: string, field: string): Promise<Map<string, number>> {
+  const last = new Map<string, number>();
+  for (const r of await readTopic(broker, topic)) {
+    const v = JSON.parse(r.value) as { key: string } & Record<string, number>;
+    expect(r.key).toBe(v.key);
+    last.set(v.key, v[field]!);
+  }
+  return last;
+}
+
 /** The options of an in-process run of `built` against `project`: from the earliest records to the end, stopping at an error. */
 export function runOptions(project: TestProject, built: HasSpec, extra: Partial<RunOptions> = {}): RunOptions {
   return {
