@@ -95,7 +95,9 @@ describe('pbx top --json, one snapshot from the binary', () => {
       expect(snapshot.figuresError).toBeUndefined();
       expect(snapshot.replays.map((r) => [r.topic, r.targetRate])).toContainEqual([TOPIC, 500]);
       const topic = snapshot.topics.find((t) => t.name === TOPIC)!;
-      expect(Math.abs(topic.recordsPerSecond! - 500)).toBeLessThanOrEqual(25);
+      // Measured over a second or two of a machine shared with the stack and the replay: a stall of either moves it by
+      // several percent (37.5 once in CI). A wrong sum or unit is off by a factor, far outside this.
+      expect(Math.abs(topic.recordsPerSecond! - 500)).toBeLessThanOrEqual(100);
       expect(topic.bytes).toBeGreaterThan(topic.records * 100); // reviews of a few hundred bytes each
       expect(topic.bytesPerSecond).toBeGreaterThan(500 * 100);
     }
